@@ -1,0 +1,61 @@
+package org.dom0j.evtchn;
+
+/**
+ * Event channels bound through one handle (libxenevtchn; the kernel's /dev/xen/evtchn). Ports are this domain's
+ * local port numbers. A port that fired is reported once by {@link #pending} and stays masked until
+ * {@link #unmask}, as with the kernel device.
+ * <p>
+ * <b>Errors</b>: {@link EventChannelException} with errno (EINVAL for a port out of range or not bound by this
+ * handle, ESRCH for a remote domain that does not exist, EBUSY for a remote port not unbound for us).
+ * <p>
+ * <b>Threads</b>: binding, unbinding and notifying may happen from any thread; {@link #pending} is called by the
+ * one thread that waits on this handle (an agent's idle strategy).
+ */
+public interface EventChannels extends AutoCloseable
+{
+    /**
+     * @param remoteDomid the other domain.
+     * @param remotePort  its port, allocated unbound for this domain.
+     * @return the local port.
+     */
+    int bindInterdomain(int remoteDomid, int remotePort);
+
+    /**
+     * @param remoteDomid the domain that may bind to the new port.
+     * @return the new local port, unbound until the remote binds it.
+     */
+    int bindUnboundPort(int remoteDomid);
+
+    /**
+     * @param port a local port bound by this handle.
+     */
+    void unbind(int port);
+
+    /**
+     * Sends an event to the other end of the port.
+     *
+     * @param port a local port bound by this handle.
+     */
+    void notify(int port);
+
+    /**
+     * @return a port that fired and is now masked, or -1 when none has (never blocks).
+     */
+    int pending();
+
+    /**
+     * @param timeoutNanos how long to wait at most; 0 does not wait.
+     * @return a port that fired and is now masked, or -1 when none did in time.
+     */
+    int pending(long timeoutNanos);
+
+    /**
+     * Unmasks a port after its event has been handled; an event that arrived while masked fires at once.
+     *
+     * @param port a local port bound by this handle.
+     */
+    void unmask(int port);
+
+    @Override
+    void close();
+}

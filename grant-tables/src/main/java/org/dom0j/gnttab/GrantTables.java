@@ -1,0 +1,60 @@
+package org.dom0j.gnttab;
+
+/**
+ * Access to pages that other domains granted to this one (libxengnttab's gnttab half; the kernel's gntdev).
+ * <p>
+ * <b>Errors</b>: a refused operation is a {@link GrantTableException} carrying errno (EINVAL for a bad ref,
+ * EPERM/EACCES for a grant not meant for this domain or mapped writable when read-only, ENOMEM when the mapping
+ * limit is reached). Grant copy reports per-operation status codes in the batch instead of throwing.
+ * <p>
+ * <b>Threads</b>: an instance may be used by several threads at once; each {@link GrantMapping} is owned by the
+ * thread that uses its buffer, and must be closed exactly once (closing twice is harmless).
+ */
+public interface GrantTables extends AutoCloseable
+{
+    /**
+     * Maps {@code count} grant refs of one domain into one virtually contiguous mapping, page {@code i} of the
+     * mapping being {@code refs[i]} (as {@code xengnttab_map_domain_grant_refs}).
+     *
+     * @param domid    the granting domain.
+     * @param refs     the grant refs.
+     * @param count    how many of {@code refs} to map, at least 1.
+     * @param writable map for writing; a read-only grant mapped writable is refused.
+     * @return the mapping.
+     */
+    GrantMapping map(int domid, int[] refs, int count, boolean writable);
+
+    /**
+     * @param domid    the granting domain.
+     * @param ref      the grant ref.
+     * @param writable map for writing.
+     * @return a one-page mapping.
+     */
+    default GrantMapping mapOne(final int domid, final int ref, final boolean writable)
+    {
+        return map(domid, new int[]{ ref }, 1, writable);
+    }
+
+    /**
+     * Performs the copies of a batch in one call (as {@code xengnttab_grant_copy}), each to or from a foreign
+     * grant; each operation's status is set in the batch.
+     *
+     * @param batch the operations; its statuses are written.
+     */
+    void copy(GrantCopyBatch batch);
+
+    /**
+     * Limits how many grants this handle may have mapped at once.
+     *
+     * @param count the limit.
+     */
+    void setMaxGrants(int count);
+
+    /**
+     * @return how many pages this handle has mapped now (for leak checks).
+     */
+    int mappedPageCount();
+
+    @Override
+    void close();
+}

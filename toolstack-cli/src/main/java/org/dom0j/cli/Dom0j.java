@@ -1,0 +1,168 @@
+package org.dom0j.cli;
+
+import org.dom0j.common.XenException;
+import org.dom0j.platform.PlatformEnvironment;
+import org.dom0j.platform.PlatformUnavailableException;
+import org.dom0j.platform.Platforms;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.Properties;
+import java.util.logging.ConsoleHandler;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The {@code dom0j} command: the root of every subcommand. It holds what they share: the options, the platform
+ * environment and the installed platforms, so tests can run the whole command line against a fake machine.
+ */
+@Command(
+    name = "dom0j",
+    mixinStandardHelpOptions = true,
+    versionProvider = Dom0j.Version.class,
+    description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
+        "network backends, on real Xen or on the simulator.",
+    subcommands = { PlatformCommand.class, CommandLine.HelpCommand.class },
+    exitCodeListHeading = "%nExit codes:%n",
+    exitCodeList = {
+        "0:done",
+        "1:the command failed; the message says why",
+        "2:the command line was wrong",
+        "3:the platform asked for cannot run here (dom0j platform says why)",
+        "4:Xen or the simulator refused an operation; the message carries the errno" },
+    footer = { "", "Example:", "  dom0j platform    which hypervisor dom0j would use here, and why" })
+public final class Dom0j implements Runnable
+{
+    @Mixin
+    private GlobalOptions options;
+
+    @Spec
+    private CommandSpec spec;
+
+    private final PlatformEnvironment environment;
+    private final Platforms platforms;
+
+    /**
+     * @param environment the machine to look at.
+     * @param platforms   the platforms to choose from.
+     */
+    public Dom0j(final PlatformEnvironment environment, final Platforms platforms)
+    {
+        this.environment = environment;
+        this.platforms = platforms;
+    }
+
+    /**
+     * @param args the command line.
+     */
+    public static void main(final String[] args)
+    {
+        System.exit(commandLine(PlatformEnvironment.system(), Platforms.installed()).execute(args));
+    }
+
+    /**
+     * @param environment the machine to look at.
+     * @param platforms   the platforms to choose from.
+     * @return the command line, with dom0j's exception handling and exit codes.
+     */
+    public static CommandLine commandLine(final PlatformEnvironment environment, final Platforms platforms)
+    {
+        final CommandLine cl = new CommandLine(new Dom0j(environment, platforms));
+        cl.setExecutionStrategy(Dom0j::executionStrategy);
+        cl.setExecutionExceptionHandler(Dom0j::handleException);
+        cl.setExitCodeExceptionMapper(ex -> ex instanceof CommandLine.ParameterException ?
+            ExitCodes.USAGE : ExitCodes.FAILURE);
+        return cl;
+    }
+
+    private static int executionStrategy(final CommandLine.ParseResult parseResult)
+    {
+        final Dom0j root = parseResult.commandSpec().commandLine().getCommand();
+        root.configureLogging();
+        return new CommandLine.RunLast().execute(parseResult);
+    }
+
+    private static int handleException(
+        final Exception ex, final CommandLine commandLine, final CommandLine.ParseResult parseResult)
+    {
+        commandLine.getErr().println("dom0j: " + ex.getMessage());
+        final Dom0j root = commandLine.getCommandSpec().root().commandLine().getCommand();
+        if (root.options.verbosity() > 0)
+        {
+            ex.printStackTrace(commandLine.getErr());
+        }
+        commandLine.getErr().flush();
+        if (ex instanceof PlatformUnavailableException)
+        {
+            return ExitCodes.PLATFORM_UNAVAILABLE;
+        }
+        return ex instanceof XenException ? ExitCodes.XEN_ERROR : ExitCodes.FAILURE;
+    }
+
+    private void configureLogging()
+    {
+        final Level level = switch (options.verbosity())
+        {
+            case 0 -> Level.WARNING;
+            case 1 -> Level.INFO;
+            default -> Level.FINE;
+        };
+        final Logger dom0j = Logger.getLogger("org.dom0j");
+        dom0j.setLevel(level);
+        if (dom0j.getHandlers().length == 0)
+        {
+            final ConsoleHandler handler = new ConsoleHandler();
+            handler.setLevel(level);
+            dom0j.addHandler(handler);
+            dom0j.setUseParentHandlers(false);
+        }
+    }
+
+    @Override
+    public void run()
+    {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    GlobalOptions options()
+    {
+        return options;
+    }
+
+    PlatformEnvironment environment()
+    {
+        return environment;
+    }
+
+    Platforms platforms()
+    {
+        return platforms;
+    }
+
+    /**
+     * Reads the version Maven wrote into the jar.
+     */
+    static final class Version implements CommandLine.IVersionProvider
+    {
+        @Override
+        public String[] getVersion() throws IOException
+        {
+            final Properties p = new Properties();
+            try (InputStream in = Dom0j.class.getResourceAsStream("version.properties"))
+            {
+                if (null != in)
+                {
+                    p.load(in);
+                }
+            }
+            return new String[]{
+                "dom0j " + p.getProperty("version", "unknown"),
+                "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")" };
+        }
+    }
+}
