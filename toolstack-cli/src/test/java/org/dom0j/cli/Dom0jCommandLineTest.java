@@ -1,0 +1,131 @@
+package org.dom0j.cli;
+
+import org.dom0j.platform.PlatformEnvironment;
+import org.dom0j.platform.Platforms;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@Timeout(20)
+class Dom0jCommandLineTest
+{
+    private static final String NO_XEN = "platform 'xen' is not available: /dev/xen/privcmd is missing: " +
+        "this machine is not running on Xen (or the xen-privcmd module is not loaded)";
+
+    @TempDir
+    Path root;
+
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    @Test
+    void platformShouldListBothAndSayAutoPicksTheSimulatorWithoutXen()
+    {
+        final int exit = run("platform");
+
+        assertThat(exit).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString())
+            .containsPattern("(?m)^xen +no +100 +/dev/xen/privcmd is missing")
+            .containsPattern("(?m)^sim +yes +10 +simulated hypervisor")
+            .contains("auto picks 'sim' because 'xen' is not available: /dev/xen/privcmd is missing");
+        assertThat(err.toString()).isEmpty();
+    }
+
+    @Test
+    void platformShouldExitThreeWithOneLineWhenXenIsAskedForHere()
+    {
+        final int exit = run("--platform", "xen", "platform");
+
+        assertThat(exit).isEqualTo(ExitCodes.PLATFORM_UNAVAILABLE);
+        assertThat(err.toString()).isEqualTo("dom0j: " + NO_XEN + System.lineSeparator());
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void platformOptionShouldAlsoWorkAfterTheSubcommand()
+    {
+        assertThat(run("platform", "--platform", "xen")).isEqualTo(ExitCodes.PLATFORM_UNAVAILABLE);
+        assertThat(err.toString()).contains(NO_XEN);
+    }
+
+    @Test
+    void platformShouldPickXenInAFakeDom0() throws IOException
+    {
+        for (final String f : new String[]{ "dev/xen/privcmd", "dev/xen/gntdev", "dev/xen/evtchn", "dev/xen/xenbus" })
+        {
+            Files.createDirectories(root.resolve(f).getParent());
+            Files.createFile(root.resolve(f));
+        }
+        Files.createDirectories(root.resolve("proc/xen"));
+        Files.writeString(root.resolve("proc/xen/capabilities"), "control_d\n");
+
+        final int exit = run("platform");
+
+        assertThat(exit).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).containsPattern("(?m)^xen +yes +100 ").contains("auto picks 'xen'.");
+    }
+
+    @Test
+    void platformShouldPrintJson()
+    {
+        final int exit = run("--json", "platform");
+
+        assertThat(exit).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString())
+            .startsWith("{\"requested\":\"auto\",\"chosen\":\"sim\",")
+            .contains("{\"name\":\"xen\",\"available\":false,\"priority\":100,")
+            .contains("{\"name\":\"sim\",\"available\":true,\"priority\":10,");
+    }
+
+    @Test
+    void shouldExitTwoAndShowUsageOnABadOption()
+    {
+        final int exit = run("--no-such-option");
+
+        assertThat(exit).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("Unknown option: '--no-such-option'").contains("Usage: dom0j");
+    }
+
+    @Test
+    void shouldExitTwoOnAnUnknownSubcommand()
+    {
+        assertThat(run("frobnicate")).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).contains("Unmatched argument at index 0: 'frobnicate'");
+    }
+
+    @Test
+    void helpShouldDocumentTheExitCodes()
+    {
+        assertThat(run("--help")).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString())
+            .contains("Exit codes:")
+            .containsPattern("(?m)^ +3 +the platform asked for cannot run here")
+            .contains("--platform=auto|xen|sim");
+    }
+
+    @Test
+    void versionShouldNameDom0jAndJava()
+    {
+        assertThat(run("--version")).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).startsWith("dom0j ").contains("Java 17");
+    }
+
+    private int run(final String... args)
+    {
+        final PlatformEnvironment environment = new PlatformEnvironment(root, Map.of(), library -> null);
+        final CommandLine cl = Dom0j.commandLine(environment, Platforms.installed());
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        return cl.execute(args);
+    }
+}
