@@ -12,6 +12,7 @@ find "$root" -path '*/target/surefire-reports' -o -path '*/target/failsafe-repor
 mvn -B -ntp -Dstyle.color=never verify
 build=$?
 
+echo   # Maven leaves a colour reset at the end of its last line; the summary stands on its own line
 "$root/scripts/test-summary.sh"
 summary=$?
 if [ $build -ne 0 ]; then
