@@ -2,12 +2,13 @@
 # Installs what dom0j's build and tests need on a fresh Debian 12 machine. Idempotent: does nothing when every
 # package is already there. Run as root (CI is root); otherwise it uses sudo when it can.
 #   gcc, libxen-dev   : tests compile C programs against Xen's public headers (/usr/include/xen)
+#   gcc-multilib      : the same, with -m32, to check the x86_32 guest ABI layouts
 #   xenstore-utils    : Debian's xenstore-* clients, run against dom0j's xenstored in conformance tests
 #   libxen*           : the Xen C libraries the JNA bindings load (pulled in by libxen-dev)
 #   maven, JDK 17     : the build
 set -euo pipefail
 
-packages=(gcc libc6-dev libxen-dev xenstore-utils maven openjdk-17-jdk-headless)
+packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils maven openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
