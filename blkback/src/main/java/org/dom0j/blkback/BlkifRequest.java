@@ -1,21 +1,24 @@
 package org.dom0j.blkback;
 
+import org.dom0j.protocol.blkif.BlkifConstants;
+import org.dom0j.protocol.blkif.BlkifAbi;
+
 import org.agrona.DirectBuffer;
 
 import java.nio.ByteOrder;
 
-import static org.dom0j.blkback.BlkifConstants.BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_DISCARD;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_INDIRECT;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_READ;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
-import static org.dom0j.blkback.BlkifConstants.INDIRECT_SEGMENT_SIZE;
-import static org.dom0j.blkback.BlkifConstants.MAX_INDIRECT_SEGMENTS_LIMIT;
-import static org.dom0j.blkback.BlkifConstants.SECTORS_PER_PAGE;
-import static org.dom0j.blkback.BlkifConstants.SEGMENTS_PER_INDIRECT_PAGE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_INDIRECT;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
+import static org.dom0j.protocol.blkif.BlkifConstants.INDIRECT_SEGMENT_SIZE;
+import static org.dom0j.protocol.blkif.BlkifConstants.MAX_INDIRECT_SEGMENTS_LIMIT;
+import static org.dom0j.protocol.blkif.BlkifConstants.SECTORS_PER_PAGE;
+import static org.dom0j.protocol.blkif.BlkifConstants.SEGMENTS_PER_INDIRECT_PAGE;
 
 /**
  * A block request decoded from the backend's private copy of a ring slot (never from shared memory: the guest

@@ -1,14 +1,14 @@
 package org.dom0j.blkback;
 
-import static org.dom0j.blkback.BlkifConstants.BLKIF_DISCARD_SECURE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_DISCARD;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_INDIRECT;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_READ;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
-import static org.dom0j.blkback.BlkifConstants.SECTORS_PER_PAGE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_DISCARD_SECURE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_INDIRECT;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
+import static org.dom0j.protocol.blkif.BlkifConstants.SECTORS_PER_PAGE;
 
 /**
  * Checks a decoded request against what the device advertised and what the disk is, the way Linux's blkback

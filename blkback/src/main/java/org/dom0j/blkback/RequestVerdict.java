@@ -1,5 +1,7 @@
 package org.dom0j.blkback;
 
+import org.dom0j.protocol.blkif.BlkifConstants;
+
 /**
  * What validation decided about one request: serve it, or answer it with an error status and count why. A bad
  * request never disables the device (Linux's blkback answers these with BLKIF_RSP_ERROR too); only a broken ring

@@ -1,5 +1,8 @@
 package org.dom0j.blkback;
 
+import org.dom0j.protocol.blkif.BlkifConstants;
+import org.dom0j.protocol.blkif.BlkifAbi;
+
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -9,13 +12,13 @@ import org.junit.jupiter.params.provider.EnumSource;
 import java.nio.ByteOrder;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_DISCARD;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_INDIRECT;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_READ;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_RESERVED_1;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE;
-import static org.dom0j.blkback.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_INDIRECT;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_RESERVED_1;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
 
 /**
  * Decoding from a slot copy and the checks Linux's blkback makes, one behaviour per test.

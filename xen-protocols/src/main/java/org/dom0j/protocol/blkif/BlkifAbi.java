@@ -1,4 +1,4 @@
-package org.dom0j.blkback;
+package org.dom0j.protocol.blkif;
 
 /**
  * The request and response layouts of the block ring, one per guest ABI. A 64-bit guest uses natural alignment;

@@ -1,4 +1,4 @@
-package org.dom0j.blkback;
+package org.dom0j.protocol.blkif;
 
 /**
  * Constants of the block protocol, {@code xen/include/public/io/blkif.h} (Xen 4.17). Checked against that header

@@ -1,4 +1,4 @@
-package org.dom0j.blkback;
+package org.dom0j.protocol.blkif;
 
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Timeout;
