@@ -420,14 +420,11 @@ public final class BlkbackQueue implements Agent, RingEntryHandler
             {
                 for (int i = 0; i < n; i++)
                 {
-                    GrantMapping mapping = persistentGrants.get(request.segmentGref(i));
+                    final int gref = request.segmentGref(i);
+                    GrantMapping mapping = persistentGrants.get(gref);
                     if (null == mapping)
                     {
-                        mapping = gnttab.mapOne(frontendDomid, request.segmentGref(i), true);
-                        if (!persistentGrants.put(request.segmentGref(i), mapping))
-                        {
-                            transientMappings[transientCount++] = mapping;
-                        }
+                        mapping = mapPersistent(gref, write);
                     }
                     iovec(i, mapping.buffer().addressOffset() + request.segmentOffset(i), request.segmentLength(i));
                 }
@@ -470,6 +467,35 @@ public final class BlkbackQueue implements Agent, RingEntryHandler
             }
             transientCount = 0;
         }
+    }
+
+    /**
+     * Maps a grant to keep, writable as Linux's blkback maps persistent grants (blkfront grants them read-write
+     * when it negotiated feature-persistent). A frontend that granted a write's page read-only gets a one-request
+     * read-only mapping instead; a read needs a writable one.
+     */
+    private GrantMapping mapPersistent(final int gref, final boolean write)
+    {
+        GrantMapping mapping;
+        try
+        {
+            mapping = gnttab.mapOne(frontendDomid, gref, true);
+        }
+        catch (final XenException ex)
+        {
+            if (!write)
+            {
+                throw ex;
+            }
+            mapping = gnttab.mapOne(frontendDomid, gref, false);
+            transientMappings[transientCount++] = mapping;
+            return mapping;
+        }
+        if (!persistentGrants.put(gref, mapping))
+        {
+            transientMappings[transientCount++] = mapping;
+        }
+        return mapping;
     }
 
     private void iovec(final int i, final long address, final long length)

@@ -32,6 +32,7 @@ final class SimGrantTables implements GrantTables
     private final AtomicInteger mappedPages = new AtomicInteger();
     private final UnsafeBuffer localView = new UnsafeBuffer(0, 0);
     private final int[] copyFrame = new int[1];
+    private final int[] copyRef = new int[1];
     private volatile int maxGrants = DEFAULT_MAX_GRANTS;
 
     SimGrantTables(final SimHost host, final int localDomid)
@@ -206,7 +207,8 @@ final class SimGrantTables implements GrantTables
         }
         finally
         {
-            unpinAll(granter, new int[]{ ref }, 1, toForeign);
+            copyRef[0] = ref;
+            unpinAll(granter, copyRef, 1, toForeign);
         }
         return GrantCopyBatch.GNTST_OKAY;
     }
