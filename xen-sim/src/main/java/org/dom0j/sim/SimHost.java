@@ -286,7 +286,9 @@ public final class SimHost implements AutoCloseable
         SimDomainState state = states.get(domid);
         if (null != state)
         {
-            if (!state.isDying() && Files.exists(state.directory()))
+            // destroyDomain sets DYING in the shared control page before it removes anything, so the flag alone
+            // tells whether this mapping is current: no file system call on the grant and event hot paths.
+            if (!state.isDying())
             {
                 return state;
             }
