@@ -1063,6 +1063,12 @@ public final class XenStoreClient implements XenStore
         }
 
         @Override
+        public void write(final String path, final byte[] value)
+        {
+            XenStoreClient.this.write(txId, path, value);
+        }
+
+        @Override
         public void mkdir(final String path)
         {
             checkPath(path, false, "mkdir");

@@ -39,6 +39,12 @@ public interface XenStoreTransaction
     void write(String path, String value);
 
     /**
+     * @param path  the node.
+     * @param value its new value's bytes.
+     */
+    void write(String path, byte[] value);
+
+    /**
      * @param path the node to create.
      */
     void mkdir(String path);
