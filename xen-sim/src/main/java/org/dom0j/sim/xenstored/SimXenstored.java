@@ -202,6 +202,22 @@ public final class SimXenstored implements AutoCloseable
     }
 
     /**
+     * @return the bytes of replies and watch events queued for all connections, not yet read by their clients.
+     */
+    public long queuedOutputBytes()
+    {
+        return onServerThread(() ->
+        {
+            long sum = 0;
+            for (final Conn c : connections)
+            {
+                sum += c.outBytes;
+            }
+            return sum;
+        });
+    }
+
+    /**
      * @param domid a domain.
      * @return how many nodes it owns.
      */
