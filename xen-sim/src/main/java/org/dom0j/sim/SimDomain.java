@@ -109,6 +109,61 @@ public final class SimDomain
     }
 
     /**
+     * Allocates {@code count} zeroed pages at consecutive frames (a multi-page ring must be one buffer).
+     *
+     * @param count how many pages.
+     * @return the first frame.
+     * @throws GrantTableException ENOMEM when no run of that many free frames is left.
+     */
+    public int allocateContiguous(final int count)
+    {
+        if (count < 1)
+        {
+            throw new IllegalArgumentException("page count must be positive: " + count);
+        }
+        final UnsafeBuffer control = state.control();
+        state.lockGuest();
+        try
+        {
+            int run = 0;
+            for (int frame = 0; frame < state.maxPages(); frame++)
+            {
+                final byte b = control.getByte(PAGE_BITMAP_OFFSET + (frame >> 3));
+                run = (b & (1 << (frame & 7))) == 0 ? run + 1 : 0;
+                if (run == count)
+                {
+                    final int first = frame - count + 1;
+                    for (int f = first; f <= frame; f++)
+                    {
+                        final int byteOffset = PAGE_BITMAP_OFFSET + (f >> 3);
+                        control.putByte(byteOffset, (byte)(control.getByte(byteOffset) | (1 << (f & 7))));
+                    }
+                    state.memory().setMemory(first * SimHost.PAGE_SIZE, count * SimHost.PAGE_SIZE, (byte)0);
+                    return first;
+                }
+            }
+        }
+        finally
+        {
+            state.unlockGuest();
+        }
+        throw new GrantTableException(Errno.ENOMEM.number(),
+            "allocate " + count + " contiguous pages in sim domain " + domid());
+    }
+
+    /**
+     * @param frame the first frame.
+     * @param count how many pages.
+     * @return a view of consecutive pages.
+     */
+    public UnsafeBuffer pages(final int frame, final int count)
+    {
+        checkFrame(frame);
+        checkFrame(frame + count - 1);
+        return new UnsafeBuffer(state.memory(), frame * SimHost.PAGE_SIZE, count * SimHost.PAGE_SIZE);
+    }
+
+    /**
      * Returns a page to the guest's free pool.
      *
      * @param frame a frame from {@link #allocatePage()}.
