@@ -8,6 +8,8 @@ import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AtomicBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.backend.QueueHandler;
 import org.dom0j.common.XenException;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantCopyBatch;
@@ -46,7 +48,7 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  * <p>
  * Everything is allocated here, at connect: no allocation per request. Not thread safe: the agent's thread only.
  */
-public final class BlkbackQueue implements Agent, RingEntryHandler
+public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
 {
     /** Most requests taken in one pass before responses are pushed. */
     static final int BATCH_LIMIT = 32;
@@ -177,13 +179,47 @@ public final class BlkbackQueue implements Agent, RingEntryHandler
         return port;
     }
 
+    /**
+     * Standalone use (tests, tools): drains this queue's events, serves the ring, and checks once more before
+     * idling.
+     *
+     * @return work done.
+     */
     @Override
     public int doWork()
     {
-        int work = drainEvents();
+        final int events = drainEvents();
+        final int served = serveRing(null);
+        if (served == 0 && null == violation && ring.finalCheckForRequests())
+        {
+            return events + 1 + serveRing(null);
+        }
+        return events + served;
+    }
+
+    /**
+     * Inside the backend framework: the {@code RingAgent} drains events and makes the final check.
+     *
+     * @param queue the connected queue this handler was made for.
+     * @return requests served.
+     */
+    @Override
+    public int doWork(final ConnectedQueue queue)
+    {
+        return serveRing(queue);
+    }
+
+    @Override
+    public void onClose(final ConnectedQueue queue)
+    {
+        onClose();
+    }
+
+    private int serveRing(final ConnectedQueue queue)
+    {
         if (null != violation)
         {
-            return work;
+            return 0;
         }
         int served = 0;
         while (served < DUTY_CYCLE_LIMIT)
@@ -194,21 +230,25 @@ public final class BlkbackQueue implements Agent, RingEntryHandler
                 disable(ring.violation());
                 break;
             }
-            served += taken;
-            if (ring.pushResponsesAndCheckNotify())
-            {
-                evtchn.notify(port);
-            }
-            if (taken < BATCH_LIMIT && !ring.finalCheckForRequests())
+            if (taken == 0)
             {
                 break;
+            }
+            served += taken;
+            if (null != queue)
+            {
+                queue.pushResponsesAndNotify();
+            }
+            else if (ring.pushResponsesAndCheckNotify())
+            {
+                evtchn.notify(port);
             }
         }
         if (null != persistentGrants)
         {
-            work += persistentGrants.purge(System.nanoTime());
+            served += persistentGrants.purge(System.nanoTime());
         }
-        return work + served;
+        return served;
     }
 
     private int drainEvents()

@@ -6,7 +6,9 @@ import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
+import org.dom0j.platform.PlatformUnavailableException;
 import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XenStoreClient;
 
 import java.nio.file.Path;
 import java.util.EnumSet;
@@ -90,8 +92,14 @@ public final class SimPlatform implements XenPlatform
     @Override
     public XenStore openXenStore()
     {
-        throw new UnsupportedOperationException("the simulator's xenstored is not wired in yet (issue 3); it will " +
-            "listen on " + host.xenstoredSocket());
+        if (!java.nio.file.Files.exists(host.xenstoredSocket()))
+        {
+            throw new PlatformUnavailableException("the simulator's xenstored is not running: no socket at " +
+                host.xenstoredSocket() + " (start the simulator with 'dom0j sim start')");
+        }
+        return localDomid == 0 ?
+            XenStoreClient.connect(host.xenstoredSocket()) :
+            XenStoreClient.connect(host.directory().resolve("domain-" + localDomid + ".sock"));
     }
 
     @Override
