@@ -60,9 +60,12 @@ final class FakeHypervisor implements XenPlatform
         /** The guest notifies the backend. */
         void notifyBackend()
         {
-            if (backend != null)
+            synchronized (FakeHypervisor.this)
             {
-                backend.pendingPorts.add(backendPort);
+                if (backend != null)
+                {
+                    backend.pendingPorts.add(backendPort);
+                }
             }
         }
 
@@ -278,7 +281,11 @@ final class FakeHypervisor implements XenPlatform
         @Override
         public void notify(final int port)
         {
-            final Channel channel = bound.get(port);
+            final Channel channel;
+            synchronized (FakeHypervisor.this)
+            {
+                channel = bound.get(port);
+            }
             if (channel == null)
             {
                 throw new EventChannelException(EINVAL, "notify " + port);
