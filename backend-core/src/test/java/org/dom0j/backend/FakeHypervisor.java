@@ -18,6 +18,8 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -232,7 +234,7 @@ final class FakeHypervisor implements XenPlatform
     /** One event channel handle of the backend. */
     final class Handle implements EventChannels
     {
-        final ConcurrentLinkedQueue<Integer> pendingPorts = new ConcurrentLinkedQueue<>();
+        final LinkedBlockingQueue<Integer> pendingPorts = new LinkedBlockingQueue<>();
         final Map<Integer, Channel> bound = new HashMap<>();
 
         @Override
@@ -303,7 +305,16 @@ final class FakeHypervisor implements XenPlatform
         @Override
         public int pending(final long timeoutNanos)
         {
-            return pending();
+            try
+            {
+                final Integer port = pendingPorts.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+                return port == null ? -1 : port;
+            }
+            catch (final InterruptedException ex)
+            {
+                Thread.currentThread().interrupt();
+                return -1;
+            }
         }
 
         @Override

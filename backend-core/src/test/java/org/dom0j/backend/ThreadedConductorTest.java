@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,16 +25,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ThreadedConductorTest
 {
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = { "dedicated", "shared" })
+    @ValueSource(strings = { "dedicated", "shared", "event-driven" })
     void shouldServeOnRealThreadsAndCloseEveryDeviceOnShutdown(final String mode, @TempDir final Path dir)
         throws Exception
     {
         final InMemoryXenStore xs = new InMemoryXenStore();
         final FakeHypervisor hypervisor = new FakeHypervisor(xs);
         final List<Throwable> errors = new CopyOnWriteArrayList<>();
-        final AgentScheduler scheduler = "dedicated".equals(mode) ?
-            AgentScheduler.dedicated(YieldingIdleStrategy::new, errors::add) :
-            AgentScheduler.shared(2, YieldingIdleStrategy::new, errors::add);
+        final AgentScheduler scheduler = switch (mode)
+        {
+            case "dedicated" -> AgentScheduler.dedicated(YieldingIdleStrategy::new, errors::add);
+            case "event-driven" -> AgentScheduler.eventDriven(TimeUnit.SECONDS.toNanos(5), errors::add);
+            default -> AgentScheduler.shared(2, YieldingIdleStrategy::new, errors::add);
+        };
         final EchoDeviceType echo = new EchoDeviceType();
         final List<EchoGuest> guests = new ArrayList<>();
         try (CountersFile counters = CountersFile.create(dir.resolve("counters"), 256))
