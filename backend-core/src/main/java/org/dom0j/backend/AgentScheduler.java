@@ -4,6 +4,7 @@ import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
 import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.DynamicCompositeAgent;
 import org.agrona.concurrent.IdleStrategy;
 
@@ -12,10 +13,12 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * Where ring agents run: a dedicated thread each ({@link #dedicated}), packed onto a fixed set of shared threads
+ * Where ring agents run: a dedicated thread each ({@link #dedicated}, or {@link #eventDriven} to sleep on event
+ * channels), packed onto a fixed set of shared threads
  * ({@link #shared}), or on the caller's thread ({@link #invoker}, for deterministic tests).
  * <p>
  * <b>Threads</b>: {@link #start} and {@link #stop} are called by the conductor's thread; {@link #stop} returns only
@@ -46,7 +49,20 @@ public interface AgentScheduler extends AutoCloseable
      */
     static AgentScheduler dedicated(final Supplier<IdleStrategy> idleStrategies, final ErrorHandler errorHandler)
     {
-        return new Dedicated(idleStrategies, errorHandler);
+        return new Dedicated((agent) -> idleStrategies.get(), errorHandler);
+    }
+
+    /**
+     * @param maxWaitNanos longest single wait on an event channel.
+     * @param errorHandler receives exceptions thrown by agents.
+     * @return a scheduler that gives each agent its own thread and idles each {@link RingAgent} by blocking on its
+     *         event channel ({@link EventChannelIdleStrategy}); other agents back off.
+     */
+    static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
+    {
+        return new Dedicated((agent) -> agent instanceof RingAgent ?
+            new EventChannelIdleStrategy(((RingAgent)agent).queue(), maxWaitNanos) :
+            new BackoffIdleStrategy(), errorHandler);
     }
 
     /**
@@ -75,11 +91,11 @@ public interface AgentScheduler extends AutoCloseable
      */
     final class Dedicated implements AgentScheduler
     {
-        private final Supplier<IdleStrategy> idleStrategies;
+        private final Function<Agent, IdleStrategy> idleStrategies;
         private final ErrorHandler errorHandler;
         private final Map<Agent, AgentRunner> runners = new IdentityHashMap<>();
 
-        Dedicated(final Supplier<IdleStrategy> idleStrategies, final ErrorHandler errorHandler)
+        Dedicated(final Function<Agent, IdleStrategy> idleStrategies, final ErrorHandler errorHandler)
         {
             this.idleStrategies = idleStrategies;
             this.errorHandler = errorHandler;
@@ -88,7 +104,7 @@ public interface AgentScheduler extends AutoCloseable
         @Override
         public void start(final Agent agent)
         {
-            final AgentRunner runner = new AgentRunner(idleStrategies.get(), errorHandler, null, agent);
+            final AgentRunner runner = new AgentRunner(idleStrategies.apply(agent), errorHandler, null, agent);
             runners.put(agent, runner);
             AgentRunner.startOnThread(runner);
         }
@@ -99,7 +115,8 @@ public interface AgentScheduler extends AutoCloseable
             final AgentRunner runner = runners.remove(agent);
             if (runner != null)
             {
-                runner.close();
+                // An agent blocked in its idle strategy (an event channel wait) is interrupted after 100 ms.
+                runner.close(100, (thread) -> { });
             }
         }
 

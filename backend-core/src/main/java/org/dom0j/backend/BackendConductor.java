@@ -16,6 +16,7 @@ import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreException;
 import org.dom0j.xenstore.XsWatch;
 
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
@@ -44,7 +45,8 @@ import static org.dom0j.backend.XenbusState.INIT_WAIT;
  *       {@link RingAgent} per queue, go to Connected;</li>
  *   <li>frontend Closing: disconnect, Closing; frontend Closed: disconnect, Closed, and forget the device when
  *       {@code online} is no longer 1; frontend Initialising after Closed: InitWait again (reconnect); frontend
- *       state gone after it was seen: disconnect, Closed, forget;</li>
+ *       state gone after it was seen: disconnect, Closed (kept while {@code online} is 1, so a frontend that comes
+ *       back reconnects; the toolstack removes the backend directory of a dead domain);</li>
  *   <li>backend directory removed: unplug (disconnect and forget);</li>
  *   <li>a bad frontend value or a ring protocol violation: the device fails with the reason written to
  *       {@code <home>/error/backend/<type>/<domid>/<devid>/error} (as {@code xenbus_dev_fatal}), goes to Closing,
@@ -219,8 +221,8 @@ public final class BackendConductor implements Agent
         this.grantTables = context.grantTables;
         this.scheduler = context.scheduler;
         this.countersManager = context.countersManager != null ? context.countersManager : new CountersManager(
-            new UnsafeBuffer(new byte[1024 * CountersReader.METADATA_LENGTH]),
-            new UnsafeBuffer(new byte[1024 * CountersReader.COUNTER_LENGTH]));
+            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.METADATA_LENGTH)),
+            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.COUNTER_LENGTH)));
         for (final DeviceType type : context.deviceTypes)
         {
             if (types.put(type.name(), type) != null)
@@ -555,12 +557,15 @@ public final class BackendConductor implements Agent
                 break;
 
             case UNKNOWN:
-                if (device.frontendSeen)
+                if (device.frontendSeen && backend != CLOSED)
                 {
                     LOG.log(System.Logger.Level.INFO, device.context + ": frontend vanished");
                     disconnect(device);
                     setState(device, CLOSED);
-                    forget(device);
+                    if (!"1".equals(xenStore.readOrNull(device.context.backendPath() + "/online")))
+                    {
+                        forget(device);
+                    }
                 }
                 break;
 

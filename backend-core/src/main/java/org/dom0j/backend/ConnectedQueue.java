@@ -109,7 +109,7 @@ public final class ConnectedQueue
     public void notifyFrontend()
     {
         eventChannels.notify(localPort);
-        counters.notificationsSent().increment();
+        counters.notificationsSent().incrementRelease();
     }
 
     /**

@@ -63,7 +63,7 @@ public final class RingAgent implements Agent
         while ((port = queue.eventChannels().pending()) >= 0)
         {
             queue.eventChannels().unmask(port);
-            queue.counters().eventsReceived().increment();
+            queue.counters().eventsReceived().incrementRelease();
             work++;
         }
         if (queue.ring().isDisabled())
@@ -89,7 +89,7 @@ public final class RingAgent implements Agent
         if (!violationReported)
         {
             violationReported = true;
-            queue.counters().protocolViolations().increment();
+            queue.counters().protocolViolations().incrementRelease();
             violations.onViolation(this, queue.ring().violation());
         }
     }
