@@ -286,7 +286,8 @@ public final class SimHost implements AutoCloseable
         SimDomainState state = states.get(domid);
         if (null != state)
         {
-            if (!state.isDying() && Files.exists(state.directory()))
+            // Destroying always sets the dying flag before the files go, so the flag alone tells (no stat per call).
+            if (!state.isDying())
             {
                 return state;
             }
