@@ -99,4 +99,31 @@ class SimCrossProcessTest
             }
         }
     }
+
+    @Test
+    void shouldCloseThePortsOfAGuestProcessThatDied() throws Exception
+    {
+        try (SimPlatform platform = SimPlatform.open(dir);
+            EventChannels evtchn = platform.openEventChannels())
+        {
+            final SimDomain domain = platform.host().createDomain(GUEST, 8);
+            final int guestPort;
+            final int port;
+            try (GuestProcess guest = new GuestProcess(dir, GUEST))
+            {
+                guestPort = Integer.parseInt(guest.ok("unbound 0"));
+                port = evtchn.bindInterdomain(GUEST, guestPort);
+                guest.kill();
+            }
+            assertThat(domain.state().portState(guestPort)).isEqualTo(SimDomainDescriptor.ECS_INTERDOMAIN);
+
+            // The next handle opened on the domain reclaims the dead process's handle and closes its ports.
+            try (EventChannels next = domain.openEventChannels())
+            {
+                assertThat(domain.state().portState(guestPort)).isEqualTo(SimDomainDescriptor.ECS_FREE);
+                assertThat(platform.host().state(0).portState(port)).isEqualTo(SimDomainDescriptor.ECS_UNBOUND);
+                assertThat(next.bindUnboundPort(0)).isEqualTo(guestPort);
+            }
+        }
+    }
 }
