@@ -56,6 +56,15 @@ public interface EventChannels extends AutoCloseable
     int pending(long timeoutNanos);
 
     /**
+     * Waits until an event may be pending on this handle, without taking it: the agent's next {@link #pending()}
+     * call finds it. This is what {@link EventChannelIdleStrategy} blocks in. May return early (spuriously).
+     *
+     * @param timeoutNanos how long to wait at most; 0 does not wait.
+     * @return true when an event may be pending.
+     */
+    boolean awaitEvent(long timeoutNanos);
+
+    /**
      * Unmasks a port after its event has been handled; an event that arrived while masked fires at once.
      *
      * @param port a local port bound by this handle.

@@ -49,7 +49,7 @@ class SelfTestAndListCommandTest
             .contains("pending right after the bind: port 2")
             .contains("notify on port 2 fired port 1 (expected 1)")
             .contains("notify on port 1 fired port 2 (expected 2)")
-            .contains("selftest passed: 18 checks on sim, domain 0");
+            .contains("selftest passed: 19 checks on sim, domain 0");
         try (SimHost host = SimHost.open(simDir))
         {
             assertThat(host.domain(0).grantedRefCount()).isZero();
