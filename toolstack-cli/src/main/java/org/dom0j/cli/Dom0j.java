@@ -27,7 +27,9 @@ import java.util.logging.Logger;
     versionProvider = Dom0j.Version.class,
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",
-    subcommands = { PlatformCommand.class, ListCommand.class, SelfTestCommand.class, CommandLine.HelpCommand.class },
+    subcommands = {
+        PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
+        CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done",

@@ -82,6 +82,26 @@ class SelfTestAndListCommandTest
     }
 
     @Test
+    void shouldPauseUnpauseAndDestroyASimulatedDomain()
+    {
+        try (SimHost host = SimHost.open(simDir))
+        {
+            host.createDomain(6, 16);
+            assertThat(run("--platform", "sim", "domain", "pause", "6")).as(err.toString()).isZero();
+            assertThat(host.domain(6).isPaused()).isTrue();
+            assertThat(run("--platform", "sim", "domain", "unpause", "6")).isZero();
+            assertThat(host.domain(6).isPaused()).isFalse();
+            assertThat(run("--platform", "sim", "domain", "destroy", "6")).isZero();
+            assertThat(host.exists(6)).isFalse();
+            assertThat(out.toString()).contains("domain 6 paused", "domain 6 unpaused", "domain 6 destroyed");
+        }
+        assertThat(run("--platform", "sim", "domain", "destroy", "6")).isEqualTo(ExitCodes.XEN_ERROR);
+        assertThat(err.toString()).contains("destroy domain 6: ESRCH");
+        assertThat(run("--platform", "sim", "domain", "destroy", "0")).isEqualTo(ExitCodes.XEN_ERROR);
+        assertThat(err.toString()).contains("it is this domain: EINVAL");
+    }
+
+    @Test
     void shouldListAsJson()
     {
         assertThat(run("--platform", "sim", "list", "--json")).isZero();
