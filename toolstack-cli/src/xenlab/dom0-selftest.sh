@@ -20,5 +20,28 @@ say "dom0j --platform xen list:"
 $JVM -jar "$JAR" --platform xen list 2>&1 | sed 's/^/TEST:   /'
 say "list exit ${PIPESTATUS[0]}"
 say "xl list:"; xl list 2>&1 | sed 's/^/TEST:   /'
-say "dom0j --platform xen platform:"
-$JVM -jar "$JAR" --platform xen platform 2>&1 | sed 's/^/TEST:   /'
+
+# A paused PV domU (the lab's kernel + initramfs, no devices) for list/pause/unpause/destroy.
+W=${XENLAB_DIR:-/tmp/xenlab}
+cat > /run/domu-ctl.cfg <<CFG
+name = "dom0j-ctl"
+type = "pv"
+kernel = "$W/vmlinuz"
+ramdisk = "$W/domU-initrd.cpio.gz"
+extra = "console=hvc0 quiet loglevel=4"
+memory = 128
+vcpus = 1
+on_poweroff = "destroy"
+CFG
+xl create -p /run/domu-ctl.cfg >/run/xl-ctl.log 2>&1; say "xl create -p rc=$?"
+D=$(xl domid dom0j-ctl 2>/dev/null); say "domU id $D"
+dj() { $JVM -jar "$JAR" --platform xen "$@" 2>&1 | sed 's/^/TEST:   /'; }
+say "dom0j list (domU created paused):"; dj list
+say "dom0j domain unpause $D:"; dj domain unpause "$D"
+say "dom0j domain pause $D:"; dj domain pause "$D"
+say "xl list after dom0j pause:"; xl list 2>&1 | sed 's/^/TEST:   /'
+say "dom0j list --json:"; dj list --json
+say "dom0j domain destroy $D:"; dj domain destroy "$D"
+sleep 1
+say "xl list after dom0j destroy:"; xl list 2>&1 | sed 's/^/TEST:   /'
+say "dom0j domain destroy $D again:"; dj domain destroy "$D"
