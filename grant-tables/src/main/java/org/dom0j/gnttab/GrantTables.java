@@ -3,10 +3,12 @@ package org.dom0j.gnttab;
 /**
  * Access to pages that other domains granted to this one (libxengnttab's gnttab half; the kernel's gntdev).
  * <p>
- * <b>Errors</b>: a refused operation is a {@link GrantTableException} carrying errno (EINVAL for a bad ref,
- * EPERM for a grant that is not in use or not meant for this domain, EACCES for a read-only grant mapped writable,
- * ESRCH for a granting domain that does not exist, ENOSPC when the mapping limit is reached). A refused map leaves
- * nothing mapped. Grant copy reports per-operation status codes in the batch instead of throwing.
+ * <b>Errors</b>: a refused operation is a {@link GrantTableException} carrying errno. A refused map is EINVAL
+ * whatever Xen's reason (a ref outside the table, an entry that does not permit access, a grant meant for another
+ * domain, a read-only grant mapped writable, a granting domain that does not exist), because gntdev reports every
+ * bad GNTST status that way; the simulator's message says which. ENOMEM when the handle's mapping limit
+ * ({@link #setMaxGrants}) is reached. A refused map leaves nothing mapped. Grant copy reports a GNTST_* status per
+ * operation in the batch instead of throwing.
  * <p>
  * <b>Threads</b>: an instance may be used by several threads at once; each {@link GrantMapping} is owned by the
  * thread that uses its buffer, and must be closed exactly once (closing twice is harmless).

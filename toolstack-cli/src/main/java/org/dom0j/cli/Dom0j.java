@@ -28,8 +28,8 @@ import java.util.logging.Logger;
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",
     subcommands = {
-        PlatformCommand.class, XenstoredCommand.class, XenstoreCommand.class, ListCommand.class,
-        SelfTestCommand.class, CommandLine.HelpCommand.class },
+        PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
+        XenstoredCommand.class, XenstoreCommand.class, CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done",

@@ -143,6 +143,7 @@ final class SelfTestCommand implements Callable<Integer>
         ok("pending right after the bind: " + (seen.length() == 0 ? "none" : "port " + seen));
 
         evtchn.notify(bound);
+        check(evtchn.awaitEvent(WAIT_NANOS), "awaitEvent (what an idle strategy parks in) saw the event coming");
         final int first = awaitPort(evtchn, unbound);
         check(first == unbound, "notify on port " + bound + " fired port " + first + " (expected " + unbound + ")");
         evtchn.notify(bound);

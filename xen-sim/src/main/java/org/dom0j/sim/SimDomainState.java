@@ -542,12 +542,13 @@ final class SimDomainState implements AutoCloseable
     // ---------------------------------------------------------------- handles and doorbells
 
     /**
-     * Claims a handle slot for this process; reclaims the slots (and ports) of dead processes.
+     * Claims a handle slot for this process, after reclaiming the slots (and ports) of dead processes.
      *
      * @return the handle id (from 1), or -1 when all are in use by live processes.
      */
     int allocateHandle()
     {
+        reclaimDeadHandles();
         for (int h = 1; h <= MAX_HANDLES; h++)
         {
             final int off = handleOffset(h);
@@ -557,18 +558,31 @@ final class SimDomainState implements AutoCloseable
                 return h;
             }
         }
+        return -1;
+    }
+
+    /**
+     * A process that died with event channel handles open leaves its ports bound: close them (their remote ends
+     * become unbound, as when a domain's evtchn device is closed) and free the slots.
+     *
+     * @return how many handles were reclaimed.
+     */
+    int reclaimDeadHandles()
+    {
+        int reclaimed = 0;
         for (int h = 1; h <= MAX_HANDLES; h++)
         {
             final int off = handleOffset(h);
             final int pid = control.getIntVolatile(off + HANDLE_PID);
-            if (pid != 0 && !SimHost.isAlive(pid) && control.compareAndSetInt(off + HANDLE_PID, pid, PID))
+            if (pid != 0 && pid != PID && !SimHost.isAlive(pid) && control.compareAndSetInt(off + HANDLE_PID, pid, PID))
             {
                 closePortsOf(h);
                 control.putIntVolatile(off + HANDLE_WAITERS, 0);
-                return h;
+                control.putIntRelease(off + HANDLE_PID, 0);
+                reclaimed++;
             }
         }
-        return -1;
+        return reclaimed;
     }
 
     void releaseHandle(final int handle)

@@ -166,29 +166,62 @@ final class SimEventChannels implements EventChannels
             return port;
         }
         final long deadline = System.nanoTime() + timeoutNanos;
+        while (true)
+        {
+            final long remaining = deadline - System.nanoTime();
+            if (remaining <= 0 || closed)
+            {
+                return -1;
+            }
+            awaitEvent(remaining);
+            port = pending();
+            if (port >= 0)
+            {
+                return port;
+            }
+        }
+    }
+
+    @Override
+    public boolean awaitEvent(final long timeoutNanos)
+    {
+        if (anyDeliverable())
+        {
+            return true;
+        }
+        if (timeoutNanos <= 0)
+        {
+            return false;
+        }
         state.addWaiter(handle, 1);
         try
         {
-            while (true)
+            // Read the doorbell before the last scan: a notify after the scan changes it and futex returns at once.
+            final int seq = state.doorbellSequence(handle);
+            if (anyDeliverable())
             {
-                final int seq = state.doorbellSequence(handle);
-                port = pending();
-                if (port >= 0)
-                {
-                    return port;
-                }
-                final long remaining = deadline - System.nanoTime();
-                if (remaining <= 0 || closed)
-                {
-                    return -1;
-                }
-                SimLibc.futexWait(state.doorbellAddress(handle), seq, remaining, timespec);
+                return true;
             }
+            SimLibc.futexWait(state.doorbellAddress(handle), seq, timeoutNanos, timespec);
         }
         finally
         {
             state.addWaiter(handle, -1);
         }
+        return anyDeliverable();
+    }
+
+    private boolean anyDeliverable()
+    {
+        for (final int port : ports)
+        {
+            final int off = portOffset(port);
+            if (control.getIntVolatile(off + PORT_PENDING) != 0 && control.getIntVolatile(off + PORT_MASKED) == 0)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

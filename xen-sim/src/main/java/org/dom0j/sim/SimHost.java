@@ -286,8 +286,7 @@ public final class SimHost implements AutoCloseable
         SimDomainState state = states.get(domid);
         if (null != state)
         {
-            // destroyDomain sets DYING in the shared control page before it removes anything, so the flag alone
-            // tells whether this mapping is current: no file system call on the grant and event hot paths.
+            // Destroying always sets the dying flag before the files go, so the flag alone tells (no stat per call).
             if (!state.isDying())
             {
                 return state;

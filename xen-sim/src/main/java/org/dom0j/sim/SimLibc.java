@@ -105,6 +105,13 @@ final class SimLibc
     static long mapFrames(final int fd, final int[] frames, final int count, final boolean writable)
     {
         final long length = (long)count * SimHost.PAGE_SIZE;
+        final int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
+        if (consecutive(frames, count))
+        {
+            // One run of frames (always so for one page): a single mmap, no reservation needed.
+            final Pointer p = LIBC.mmap(null, length, prot, MAP_SHARED, fd, (long)frames[0] * SimHost.PAGE_SIZE);
+            return Pointer.nativeValue(p) == MAP_FAILED ? 0 : Pointer.nativeValue(p);
+        }
         final Pointer base = LIBC.mmap(
             null, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (Pointer.nativeValue(base) == MAP_FAILED)
@@ -112,7 +119,6 @@ final class SimLibc
             return 0;
         }
         final long address = Pointer.nativeValue(base);
-        final int prot = writable ? PROT_READ | PROT_WRITE : PROT_READ;
         int i = 0;
         while (i < count)
         {
@@ -134,6 +140,18 @@ final class SimLibc
             i += run;
         }
         return address;
+    }
+
+    private static boolean consecutive(final int[] frames, final int count)
+    {
+        for (int i = 1; i < count; i++)
+        {
+            if (frames[i] != frames[0] + i)
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

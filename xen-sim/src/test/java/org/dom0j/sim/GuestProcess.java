@@ -82,6 +82,14 @@ final class GuestProcess implements AutoCloseable
         return reply.length() > 3 ? reply.substring(3) : "";
     }
 
+    /**
+     * Kills the guest without letting it clean up, as a crash would.
+     */
+    void kill() throws InterruptedException
+    {
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+
     @Override
     public void close()
     {

@@ -99,4 +99,59 @@ class SimCrossProcessTest
             }
         }
     }
+
+    @Test
+    void shouldTellAGuestInAnotherProcessThatItsBackendUnmapped() throws Exception
+    {
+        try (SimPlatform platform = SimPlatform.open(dir);
+            GrantTables gnttab = platform.openGrantTables();
+            EventChannels evtchn = platform.openEventChannels())
+        {
+            platform.host().createDomain(GUEST, 8);
+            try (GuestProcess guest = new GuestProcess(dir, GUEST))
+            {
+                final int frame = Integer.parseInt(guest.ok("alloc"));
+                final String text = "x".repeat(70);
+                guest.ok("write " + frame + " " + text);
+                final int ref = Integer.parseInt(guest.ok("grant 0 " + frame + " rw"));
+                final int guestPort = Integer.parseInt(guest.ok("unbound 0"));
+                final int port = evtchn.bindInterdomain(GUEST, guestPort);
+
+                final GrantMapping m = gnttab.mapOneWithNotify(GUEST, ref, true, 64, port);
+                guest.send("wait 10000");
+                Thread.sleep(50);
+                m.close();
+                assertThat(guest.reply()).isEqualTo("ok " + guestPort);
+                assertThat(guest.ok("read " + frame)).isEqualTo(text.substring(0, 64));
+                assertThat(guest.call("end " + ref)).isEqualTo("ok ");
+            }
+        }
+    }
+
+    @Test
+    void shouldCloseThePortsOfAGuestProcessThatDied() throws Exception
+    {
+        try (SimPlatform platform = SimPlatform.open(dir);
+            EventChannels evtchn = platform.openEventChannels())
+        {
+            final SimDomain domain = platform.host().createDomain(GUEST, 8);
+            final int guestPort;
+            final int port;
+            try (GuestProcess guest = new GuestProcess(dir, GUEST))
+            {
+                guestPort = Integer.parseInt(guest.ok("unbound 0"));
+                port = evtchn.bindInterdomain(GUEST, guestPort);
+                guest.kill();
+            }
+            assertThat(domain.state().portState(guestPort)).isEqualTo(SimDomainDescriptor.ECS_INTERDOMAIN);
+
+            // The next handle opened on the domain reclaims the dead process's handle and closes its ports.
+            try (EventChannels next = domain.openEventChannels())
+            {
+                assertThat(domain.state().portState(guestPort)).isEqualTo(SimDomainDescriptor.ECS_FREE);
+                assertThat(platform.host().state(0).portState(port)).isEqualTo(SimDomainDescriptor.ECS_UNBOUND);
+                assertThat(next.bindUnboundPort(0)).isEqualTo(guestPort);
+            }
+        }
+    }
 }

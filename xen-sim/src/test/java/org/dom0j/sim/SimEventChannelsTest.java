@@ -2,6 +2,7 @@ package org.dom0j.sim;
 
 import org.dom0j.common.Errno;
 import org.dom0j.evtchn.EventChannelException;
+import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.dom0j.evtchn.EventChannels;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -105,6 +106,47 @@ class SimEventChannelsTest
         Thread.sleep(50);
         backend.notify(local);
         assertThat(woke.get(10, TimeUnit.SECONDS)).isEqualTo(unbound);
+    }
+
+    @Test
+    void shouldWakeAnAgentParkedInTheEventChannelIdleStrategy() throws Exception
+    {
+        final int unbound = front.bindUnboundPort(0);
+        final int local = backend.bindInterdomain(GUEST, unbound);
+        // Parks for up to 60 s at a time: only a notify can wake it before the test's timeout.
+        final EventChannelIdleStrategy idle = new EventChannelIdleStrategy(front, 10, 2, 60 * SECOND);
+        final java.util.concurrent.atomic.AtomicInteger events = new java.util.concurrent.atomic.AtomicInteger();
+        final java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        final Thread agent = new Thread(() ->
+        {
+            while (running.get())
+            {
+                final int port = front.pending();
+                if (port >= 0)
+                {
+                    front.unmask(port);
+                    events.incrementAndGet();
+                }
+                idle.idle(port >= 0 ? 1 : 0);
+            }
+        }, "evtchn-agent");
+        agent.start();
+        for (int i = 1; i <= 50; i++)
+        {
+            backend.notify(local);
+            while (events.get() < i)
+            {
+                Thread.sleep(1);
+            }
+        }
+        running.set(false);
+        backend.notify(local);
+        agent.join(10_000);
+        assertThat(agent.isAlive()).isFalse();
+        // The last notify (sent to end the park) may still be pending.
+        final int left = front.pending();
+        assertThat(events.get() + (left >= 0 ? 1 : 0)).isEqualTo(51);
+        assertThat(front.awaitEvent(0)).isFalse();
     }
 
     @Test

@@ -109,9 +109,12 @@ class SimGrantTablesTest
     void shouldUnmapOnceWhenClosedTwice()
     {
         final int ref = guest.grantAccess(0, guest.allocatePage(), false);
+        final long mapsBefore = osMappingsOfGuestMemory();
         final GrantMapping m = gnttab.mapOne(GUEST, ref, true);
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore + 1);
         m.close();
         m.close();
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore);
         assertThat(gnttab.mappedPageCount()).isZero();
         assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS);
         guest.endAccess(ref);
@@ -156,11 +159,13 @@ class SimGrantTablesTest
         }
         final int d = domid;
         final boolean w = writable;
+        final long mapsBefore = osMappingsOfGuestMemory();
         // A batch whose last ref is bad must undo the pins of the good ones before it.
         assertThatThrownBy(() -> gnttab.map(d, new int[]{ good, ref }, 2, w))
             .isInstanceOfSatisfying(GrantTableException.class,
                 ex -> assertThat(ex.errno()).isEqualTo(Errno.EINVAL.number()));
         assertThat(gnttab.mappedPageCount()).isZero();
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore);
         assertThat(guest.grantFlags(good)).isEqualTo(GTF_PERMIT_ACCESS);
         assertThat(guest.state().pins(good)).isZero();
         guest.endAccess(good);
@@ -289,6 +294,23 @@ class SimGrantTablesTest
         m.close();
         assertThatThrownBy(() -> gnttab.mapOne(GUEST, ref, false)).isInstanceOf(GrantTableException.class)
             .hasMessageContaining("GNTST_bad_domain");
+    }
+
+    /**
+     * Counts this process's mappings of the guest's memory file in /proc/self/maps: the kernel's view, so a
+     * leaked mmap shows even if our own counter were wrong.
+     */
+    private long osMappingsOfGuestMemory()
+    {
+        final String file = guest.state().directory().resolve("memory").toString();
+        try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/maps")))
+        {
+            return lines.filter(l -> l.endsWith(file)).count();
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
     }
 
     private static int drain(final EventChannels evtchn)

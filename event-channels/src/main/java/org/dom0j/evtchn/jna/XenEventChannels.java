@@ -127,6 +127,24 @@ public final class XenEventChannels implements EventChannels
     @Override
     public int pending(final long timeoutNanos)
     {
+        if (!awaitEvent(timeoutNanos))
+        {
+            return -1;
+        }
+        final int port = xen.xenevtchn_pending(handle);
+        if (port < 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "read a pending port");
+        }
+        return port;
+    }
+
+    /**
+     * poll(2) on the device: readable when the kernel has queued a port.
+     */
+    @Override
+    public boolean awaitEvent(final long timeoutNanos)
+    {
         checkOpen();
         pollfd.setInt(0, fd);
         pollfd.setShort(4, LibXenEvtchn.LibC.POLLIN);
@@ -139,20 +157,11 @@ public final class XenEventChannels implements EventChannels
             final int errno = Native.getLastError();
             if (errno == Errno.EINTR.number())
             {
-                return -1;
+                return false;
             }
             throw new EventChannelException(errno, "poll the event channel device");
         }
-        if (ready == 0)
-        {
-            return -1;
-        }
-        final int port = xen.xenevtchn_pending(handle);
-        if (port < 0)
-        {
-            throw new EventChannelException(Native.getLastError(), "read a pending port");
-        }
-        return port;
+        return ready > 0;
     }
 
     @Override
