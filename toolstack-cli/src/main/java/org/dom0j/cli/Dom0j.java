@@ -29,7 +29,8 @@ import java.util.logging.Logger;
         "network backends, on real Xen or on the simulator.",
     subcommands = {
         PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
-        XenstoredCommand.class, XenstoreCommand.class, CommandLine.HelpCommand.class },
+        XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, SimCommand.class, DemoCommand.class,
+        CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done",
@@ -75,6 +76,8 @@ public final class Dom0j implements Runnable
     public static CommandLine commandLine(final PlatformEnvironment environment, final Platforms platforms)
     {
         final CommandLine cl = new CommandLine(new Dom0j(environment, platforms));
+        // "--platform sim" must mean the simulator, not the 'sim' subcommand.
+        cl.setAllowSubcommandsAsOptionParameters(true);
         cl.setExecutionStrategy(Dom0j::executionStrategy);
         cl.setExecutionExceptionHandler(Dom0j::handleException);
         cl.setExitCodeExceptionMapper(ex -> ex instanceof CommandLine.ParameterException ?

@@ -71,6 +71,34 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
+     * Joins a machine another process started (with {@link #start}), as a second toolstack would: the same host
+     * directory and a privileged connection to its xenstored.
+     *
+     * @param directory the sim host directory.
+     * @return the machine; closing it leaves the machine running.
+     * @throws org.dom0j.platform.PlatformUnavailableException when no simulator runs there.
+     */
+    public static SimMachine join(final Path directory)
+    {
+        final Path socket = directory.resolve(SimHost.XENSTORED_SOCKET);
+        if (!Files.exists(socket))
+        {
+            throw new org.dom0j.platform.PlatformUnavailableException("no simulator is running in " + directory +
+                " (no " + socket.getFileName() + "): start one with 'dom0j sim start'");
+        }
+        final SimHost host = SimHost.open(directory);
+        try
+        {
+            return new SimMachine(host, null, XenStoreClient.connect(socket));
+        }
+        catch (final RuntimeException ex)
+        {
+            host.close();
+            throw ex;
+        }
+    }
+
+    /**
      * @return the sim host.
      */
     public SimHost host()
@@ -87,7 +115,7 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
-     * @return the xenstored.
+     * @return the xenstored when this process runs it, else null.
      */
     public SimXenstored xenstored()
     {
@@ -168,7 +196,8 @@ public final class SimMachine implements AutoCloseable
      */
     public XenStore connectAsGuest(final int domid)
     {
-        return XenStoreClient.connect(xenstored.domainSocketPath(domid));
+        return XenStoreClient.connect(null != xenstored ?
+            xenstored.domainSocketPath(domid) : host.directory().resolve("domain-" + domid + ".sock"));
     }
 
     @Override
@@ -182,7 +211,10 @@ public final class SimMachine implements AutoCloseable
         {
             try
             {
-                xenstored.close();
+                if (null != xenstored)
+                {
+                    xenstored.close();
+                }
             }
             finally
             {
