@@ -2,7 +2,11 @@ package org.dom0j.platform;
 
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.domctl.jna.XenDomainControl;
+import org.dom0j.evtchn.jna.XenEventChannels;
+import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.gnttab.jna.XenGrantTables;
 import org.dom0j.xenstore.XenStore;
 
 import java.util.EnumSet;
@@ -54,19 +58,25 @@ final class XenHostPlatform implements XenPlatform
     @Override
     public GrantTables openGrantTables()
     {
-        throw new UnsupportedOperationException("the libxengnttab binding arrives with issue 4");
+        return XenGrantTables.open();
+    }
+
+    @Override
+    public GrantSharing openGrantSharing()
+    {
+        return XenGrantTables.openSharing();
     }
 
     @Override
     public EventChannels openEventChannels()
     {
-        throw new UnsupportedOperationException("the libxenevtchn binding arrives with issue 4");
+        return XenEventChannels.open();
     }
 
     @Override
     public DomainControl openDomainControl()
     {
-        throw new UnsupportedOperationException("the libxenctrl binding arrives with issue 4");
+        return XenDomainControl.open();
     }
 
     @Override

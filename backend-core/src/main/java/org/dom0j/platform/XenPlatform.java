@@ -2,6 +2,7 @@ package org.dom0j.platform;
 
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.xenstore.XenStore;
 
@@ -47,6 +48,12 @@ public interface XenPlatform extends AutoCloseable
      * @return a new grant table handle.
      */
     GrantTables openGrantTables();
+
+    /**
+     * @return a new handle for granting this domain's own pages to others (gntshr); see
+     * {@link PlatformFeature#GRANT_SHARE}.
+     */
+    GrantSharing openGrantSharing();
 
     /**
      * @return a new event channel handle.

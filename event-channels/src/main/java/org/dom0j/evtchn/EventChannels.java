@@ -5,8 +5,14 @@ package org.dom0j.evtchn;
  * local port numbers. A port that fired is reported once by {@link #pending} and stays masked until
  * {@link #unmask}, as with the kernel device.
  * <p>
- * <b>Errors</b>: {@link EventChannelException} with errno (EINVAL for a port out of range or not bound by this
- * handle, ESRCH for a remote domain that does not exist, EBUSY for a remote port not unbound for us).
+ * <b>Errors</b>: {@link EventChannelException} with errno: EINVAL for a port out of range, or a remote port that is
+ * not unbound for this domain (as Xen's evtchn_bind_interdomain); ENOTCONN for a port this handle has not bound
+ * (as the Linux evtchn device); ESRCH for a remote domain that does not exist; ENOSPC when the domain has no free
+ * port.
+ * <p>
+ * <b>Semantics</b> (Xen's): binding an interdomain channel raises the new local port once, since events sent to
+ * the unbound end may have been lost; a notify on a port whose remote end is still unbound is accepted and goes
+ * nowhere; unbinding one end of an interdomain channel makes the other end unbound again, offered to this domain.
  * <p>
  * <b>Threads</b>: binding, unbinding and notifying may happen from any thread; {@link #pending} is called by the
  * one thread that waits on this handle (an agent's idle strategy).
@@ -48,6 +54,15 @@ public interface EventChannels extends AutoCloseable
      * @return a port that fired and is now masked, or -1 when none did in time.
      */
     int pending(long timeoutNanos);
+
+    /**
+     * Waits until an event may be pending on this handle, without taking it: the agent's next {@link #pending()}
+     * call finds it. This is what {@link EventChannelIdleStrategy} blocks in. May return early (spuriously).
+     *
+     * @param timeoutNanos how long to wait at most; 0 does not wait.
+     * @return true when an event may be pending.
+     */
+    boolean awaitEvent(long timeoutNanos);
 
     /**
      * Unmasks a port after its event has been handled; an event that arrived while masked fires at once.

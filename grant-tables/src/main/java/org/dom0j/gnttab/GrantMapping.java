@@ -5,6 +5,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * Foreign pages mapped into this process. The buffer is valid until {@link #close()}; using it afterwards is a
  * bug in the caller.
+ * <p>
+ * <b>Threads</b>: the buffer belongs to the thread that uses it; {@link #close()} may be called from any thread
+ * once that thread is done with the buffer.
  */
 public interface GrantMapping extends AutoCloseable
 {
@@ -22,13 +25,9 @@ public interface GrantMapping extends AutoCloseable
     int pageCount();
 
     /**
-     * Asks for a notification when this mapping goes away, even if the process dies (as
-     * {@code xengnttab_set_unmap_notify}): clear the byte at {@code byteOffset} and/or notify {@code evtchnPort}.
-     *
-     * @param byteOffset offset into the mapping of the byte to clear, or -1 for none.
-     * @param evtchnPort a local event channel port to notify, or -1 for none.
+     * @return the address of the first mapped byte; valid until {@link #close()}.
      */
-    void notifyOnUnmap(int byteOffset, int evtchnPort);
+    long address();
 
     /**
      * Unmaps; a second call does nothing.

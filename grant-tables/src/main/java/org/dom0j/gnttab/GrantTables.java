@@ -3,9 +3,12 @@ package org.dom0j.gnttab;
 /**
  * Access to pages that other domains granted to this one (libxengnttab's gnttab half; the kernel's gntdev).
  * <p>
- * <b>Errors</b>: a refused operation is a {@link GrantTableException} carrying errno (EINVAL for a bad ref,
- * EPERM/EACCES for a grant not meant for this domain or mapped writable when read-only, ENOMEM when the mapping
- * limit is reached). Grant copy reports per-operation status codes in the batch instead of throwing.
+ * <b>Errors</b>: a refused operation is a {@link GrantTableException} carrying errno. A refused map is EINVAL
+ * whatever Xen's reason (a ref outside the table, an entry that does not permit access, a grant meant for another
+ * domain, a read-only grant mapped writable, a granting domain that does not exist), because gntdev reports every
+ * bad GNTST status that way; the simulator's message says which. ENOMEM when the handle's mapping limit
+ * ({@link #setMaxGrants}) is reached. A refused map leaves nothing mapped. Grant copy reports a GNTST_* status per
+ * operation in the batch instead of throwing.
  * <p>
  * <b>Threads</b>: an instance may be used by several threads at once; each {@link GrantMapping} is owned by the
  * thread that uses its buffer, and must be closed exactly once (closing twice is harmless).
@@ -34,6 +37,20 @@ public interface GrantTables extends AutoCloseable
     {
         return map(domid, new int[]{ ref }, 1, writable);
     }
+
+    /**
+     * Maps one grant and asks for a notification when the mapping goes away, even if this process dies (as
+     * {@code xengnttab_map_grant_ref_notify}): the byte at {@code notifyOffset} is cleared and/or an event is sent
+     * on the local port {@code notifyPort}. Frontends use this to learn that their backend went away.
+     *
+     * @param domid        the granting domain.
+     * @param ref          the grant ref.
+     * @param writable     map for writing; clearing the byte needs a writable mapping.
+     * @param notifyOffset offset in the page of the byte to clear, or -1 for none.
+     * @param notifyPort   a local event channel port to notify, or -1 for none.
+     * @return a one-page mapping.
+     */
+    GrantMapping mapOneWithNotify(int domid, int ref, boolean writable, int notifyOffset, int notifyPort);
 
     /**
      * Performs the copies of a batch in one call (as {@code xengnttab_grant_copy}), each to or from a foreign

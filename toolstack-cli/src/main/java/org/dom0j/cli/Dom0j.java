@@ -27,7 +27,10 @@ import java.util.logging.Logger;
     versionProvider = Dom0j.Version.class,
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",
-    subcommands = { PlatformCommand.class, CommandLine.HelpCommand.class },
+    subcommands = {
+        PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
+        XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, SimCommand.class, DemoCommand.class,
+        CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
         "0:done",
@@ -73,6 +76,8 @@ public final class Dom0j implements Runnable
     public static CommandLine commandLine(final PlatformEnvironment environment, final Platforms platforms)
     {
         final CommandLine cl = new CommandLine(new Dom0j(environment, platforms));
+        // "--platform sim" must mean the simulator, not the 'sim' subcommand.
+        cl.setAllowSubcommandsAsOptionParameters(true);
         cl.setExecutionStrategy(Dom0j::executionStrategy);
         cl.setExecutionExceptionHandler(Dom0j::handleException);
         cl.setExitCodeExceptionMapper(ex -> ex instanceof CommandLine.ParameterException ?

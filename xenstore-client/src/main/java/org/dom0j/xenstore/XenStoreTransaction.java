@@ -15,10 +15,34 @@ public interface XenStoreTransaction
     String readOrNull(String path);
 
     /**
+     * @param path the node.
+     * @return its value as bytes, or null when it does not exist.
+     */
+    byte[] readBytesOrNull(String path);
+
+    /**
+     * @param path the node.
+     * @return whether it exists.
+     */
+    boolean exists(String path);
+
+    /**
+     * @param path the node.
+     * @return its permissions, owner entry first.
+     */
+    List<XsPermission> getPermissions(String path);
+
+    /**
      * @param path  the node.
      * @param value its new value.
      */
     void write(String path, String value);
+
+    /**
+     * @param path  the node.
+     * @param value its new value's bytes.
+     */
+    void write(String path, byte[] value);
 
     /**
      * @param path the node to create.

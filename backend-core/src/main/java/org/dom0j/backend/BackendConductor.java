@@ -1,0 +1,761 @@
+package org.dom0j.backend;
+
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersManager;
+import org.agrona.concurrent.status.CountersReader;
+import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.platform.PlatformFeature;
+import org.dom0j.platform.XenPlatform;
+import org.dom0j.ring.BackRing;
+import org.dom0j.ring.SharedRingDescriptor;
+import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XenStoreException;
+import org.dom0j.xenstore.XsWatch;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import static org.dom0j.backend.XenbusState.CLOSED;
+import static org.dom0j.backend.XenbusState.CLOSING;
+import static org.dom0j.backend.XenbusState.CONNECTED;
+import static org.dom0j.backend.XenbusState.INITIALISING;
+import static org.dom0j.backend.XenbusState.INIT_WAIT;
+
+/**
+ * The conductor of a backend service: owns the xenstore watches on {@code backend/<type>} for every registered
+ * {@link DeviceType} and on each device's frontend {@code state}, and drives every device's lifecycle as Linux's
+ * xenbus backends do:
+ * <ul>
+ *   <li>a backend directory appears with {@code online} = 1: read {@code frontend-id} and {@code frontend}, write
+ *       the type's advertised keys and {@code hotplug-status} = connected (we are our own hotplug step, as QEMU's
+ *       and FreeBSD's userspace backends are), go to InitWait;</li>
+ *   <li>frontend Initialised or Connected (from any earlier state, so a frontend that skips states still
+ *       connects): read and bounds-check its rings, map them, bind the event channels, start one
+ *       {@link RingAgent} per queue, go to Connected;</li>
+ *   <li>frontend Closing: disconnect, Closing; frontend Closed: disconnect, Closed, and forget the device when
+ *       {@code online} is no longer 1; frontend Initialising after Closed: InitWait again (reconnect); frontend
+ *       state gone after it was seen: disconnect, Closed (kept while {@code online} is 1, so a frontend that comes
+ *       back reconnects; the toolstack removes the backend directory of a dead domain);</li>
+ *   <li>backend directory removed: unplug (disconnect and forget);</li>
+ *   <li>a bad frontend value or a ring protocol violation: the device fails with the reason written to
+ *       {@code <home>/error/backend/<type>/<domid>/<devid>/error} (as {@code xenbus_dev_fatal}), goes to Closing,
+ *       and stays failed until the frontend closes; the service goes on.</li>
+ * </ul>
+ * Disconnecting is idempotent and happens in a safe order: stop the agents (their rings are no longer touched),
+ * let the type disconnect, unbind the ports, unmap the rings, free the counters.
+ * <p>
+ * <b>Threads</b>: an {@link Agent}; {@code onStart}, {@code doWork} and {@code onClose} run on the conductor's
+ * thread (an {@code AgentRunner}, or the caller's in INVOKER mode). Watch callbacks (on the xenstore client's
+ * thread) and ring agents only enqueue; the watch queue is bounded and overflow coalesces into one full rescan
+ * (XSA-349).
+ */
+public final class BackendConductor implements Agent
+{
+    private static final System.Logger LOG = System.getLogger(BackendConductor.class.getName());
+    private static final String BACKEND_TOKEN = "dom0j-backend:";
+    private static final String FRONTEND_TOKEN = "dom0j-frontend:";
+    private static final int DOMID_FIRST_RESERVED = 0x7FF0;
+    private static final int MAX_PATH_LENGTH = 256;
+    private static final int EVENTS_PER_CYCLE = 256;
+
+    /**
+     * What the conductor runs with.
+     */
+    public static final class Context
+    {
+        private XenPlatform platform;
+        private XenStore xenStore;
+        private GrantTables grantTables;
+        private final List<DeviceType> deviceTypes = new ArrayList<>();
+        private AgentScheduler scheduler;
+        private CountersManager countersManager;
+        private int watchQueueCapacity = 1024;
+
+        /**
+         * @param platform opens event channel handles (one per queue) and says which features exist.
+         * @return this.
+         */
+        public Context platform(final XenPlatform platform)
+        {
+            this.platform = platform;
+            return this;
+        }
+
+        /**
+         * @param xenStore the conductor's xenstore connection (the conductor does not close it).
+         * @return this.
+         */
+        public Context xenStore(final XenStore xenStore)
+        {
+            this.xenStore = xenStore;
+            return this;
+        }
+
+        /**
+         * @param grantTables maps the rings (the conductor does not close it).
+         * @return this.
+         */
+        public Context grantTables(final GrantTables grantTables)
+        {
+            this.grantTables = grantTables;
+            return this;
+        }
+
+        /**
+         * @param type a device type to serve; one per name.
+         * @return this.
+         */
+        public Context deviceType(final DeviceType type)
+        {
+            deviceTypes.add(type);
+            return this;
+        }
+
+        /**
+         * @param scheduler where ring agents run.
+         * @return this.
+         */
+        public Context scheduler(final AgentScheduler scheduler)
+        {
+            this.scheduler = scheduler;
+            return this;
+        }
+
+        /**
+         * @param countersManager where queue counters go (e.g. a {@link CountersFile}'s); an in-memory one when
+         *                        not set.
+         * @return this.
+         */
+        public Context countersManager(final CountersManager countersManager)
+        {
+            this.countersManager = countersManager;
+            return this;
+        }
+
+        /**
+         * Property {@code dom0j.conductor.watchQueueCapacity}, default 1024 (a power of two): watch events held
+         * before coalescing into a rescan.
+         *
+         * @param capacity the bound.
+         * @return this.
+         */
+        public Context watchQueueCapacity(final int capacity)
+        {
+            this.watchQueueCapacity = capacity;
+            return this;
+        }
+    }
+
+    /** One queue's resources, filled in as they are acquired so that a half-done connect can be undone. */
+    private static final class QueueResources
+    {
+        GrantMapping mapping;
+        EventChannels eventChannels;
+        int localPort = -1;
+        QueueCounters counters;
+        RingAgent agent;
+        boolean started;
+    }
+
+    /** The conductor's record of one device. */
+    private static final class Device
+    {
+        final DeviceType type;
+        final DeviceContext context;
+        final BackendStateMachine state = new BackendStateMachine(INITIALISING);
+        final List<QueueResources> queues = new ArrayList<>();
+        XsWatch frontendWatch;
+        boolean frontendSeen;
+        boolean failed;
+        boolean connectAttempted;
+
+        Device(final DeviceType type, final DeviceContext context)
+        {
+            this.type = type;
+            this.context = context;
+        }
+    }
+
+    private record Violation(RingAgent agent, String reason)
+    {
+    }
+
+    private final XenPlatform platform;
+    private final XenStore xenStore;
+    private final GrantTables grantTables;
+    private final AgentScheduler scheduler;
+    private final CountersManager countersManager;
+    private final Map<String, DeviceType> types = new LinkedHashMap<>();
+    private final Set<PlatformFeature> features;
+    private final String home;
+    private final String backendRoot;
+    private final ManyToOneConcurrentArrayQueue<String> events;
+    private final ManyToOneConcurrentArrayQueue<Violation> violations = new ManyToOneConcurrentArrayQueue<>(256);
+    private final AtomicBoolean rescan = new AtomicBoolean(true);
+    private final Map<String, Device> devices = new LinkedHashMap<>();
+    private final List<XsWatch> typeWatches = new ArrayList<>();
+
+    /**
+     * @param context what to run with; platform, xenStore, grantTables, scheduler and one device type are required.
+     */
+    public BackendConductor(final Context context)
+    {
+        if (context.platform == null || context.xenStore == null || context.grantTables == null ||
+            context.scheduler == null || context.deviceTypes.isEmpty())
+        {
+            throw new IllegalArgumentException("platform, xenStore, grantTables, scheduler and a device type needed");
+        }
+        this.platform = context.platform;
+        this.xenStore = context.xenStore;
+        this.grantTables = context.grantTables;
+        this.scheduler = context.scheduler;
+        this.countersManager = context.countersManager != null ? context.countersManager : new CountersManager(
+            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.METADATA_LENGTH)),
+            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.COUNTER_LENGTH)));
+        for (final DeviceType type : context.deviceTypes)
+        {
+            if (types.put(type.name(), type) != null)
+            {
+                throw new IllegalArgumentException("two device types named " + type.name());
+            }
+        }
+        this.features = Collections.unmodifiableSet(platform.features());
+        this.home = "/local/domain/" + platform.localDomid();
+        this.backendRoot = home + "/backend/";
+        this.events = new ManyToOneConcurrentArrayQueue<>(context.watchQueueCapacity);
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "dom0j-conductor";
+    }
+
+    @Override
+    public void onStart()
+    {
+        for (final String type : types.keySet())
+        {
+            typeWatches.add(xenStore.watch(backendRoot + type, BACKEND_TOKEN + type, this::onWatchEvent));
+        }
+    }
+
+    @Override
+    public int doWork()
+    {
+        int work = 0;
+        if (rescan.getAndSet(false))
+        {
+            scanAll();
+            work++;
+        }
+        String path;
+        while (work < EVENTS_PER_CYCLE && (path = events.poll()) != null)
+        {
+            onPath(path);
+            work++;
+        }
+        Violation violation;
+        while ((violation = violations.poll()) != null)
+        {
+            onViolation(violation);
+            work++;
+        }
+        return work;
+    }
+
+    @Override
+    public void onClose()
+    {
+        for (final XsWatch watch : typeWatches)
+        {
+            closeQuietly(watch);
+        }
+        typeWatches.clear();
+        for (final Device device : new ArrayList<>(devices.values()))
+        {
+            disconnect(device);
+            setState(device, CLOSED);
+            forget(device);
+        }
+    }
+
+    /**
+     * @return the backend paths of the devices the conductor manages now (for tests and {@code dom0j top}); call
+     *         on the conductor's thread.
+     */
+    public Set<String> devicePaths()
+    {
+        return Collections.unmodifiableSet(new HashSet<>(devices.keySet()));
+    }
+
+    /**
+     * @param backendPath a device's backend path.
+     * @return the state the conductor last wrote for it, or null when it does not manage it; conductor's thread.
+     */
+    public XenbusState deviceState(final String backendPath)
+    {
+        final Device device = devices.get(backendPath);
+        return device == null ? null : device.state.current();
+    }
+
+    private void onWatchEvent(final String path, final String token)
+    {
+        final String target = token.startsWith(FRONTEND_TOKEN) ? token.substring(FRONTEND_TOKEN.length()) : path;
+        if (!events.offer(target))
+        {
+            rescan.set(true);
+        }
+    }
+
+    private void onRingViolation(final RingAgent agent, final String reason)
+    {
+        if (!violations.offer(new Violation(agent, reason)))
+        {
+            LOG.log(System.Logger.Level.ERROR, "violation queue full; dropped: " + reason);
+        }
+    }
+
+    private void scanAll()
+    {
+        for (final String type : types.keySet())
+        {
+            scanType(type);
+        }
+    }
+
+    private void scanType(final String type)
+    {
+        final Set<String> seen = new HashSet<>();
+        for (final String domid : list(backendRoot + type))
+        {
+            for (final String devid : list(backendRoot + type + "/" + domid))
+            {
+                seen.add(backendRoot + type + "/" + domid + "/" + devid);
+                reconcile(type, domid, devid);
+            }
+        }
+        for (final Device device : new ArrayList<>(devices.values()))
+        {
+            if (device.type.name().equals(type) && !seen.contains(device.context.backendPath()))
+            {
+                unplug(device, "backend node removed");
+            }
+        }
+    }
+
+    private List<String> list(final String path)
+    {
+        try
+        {
+            return xenStore.directory(path);
+        }
+        catch (final XenStoreException ex)
+        {
+            return Collections.emptyList();
+        }
+    }
+
+    private void onPath(final String path)
+    {
+        if (!path.startsWith(backendRoot) || path.length() > MAX_PATH_LENGTH)
+        {
+            return;
+        }
+        final String[] parts = path.substring(backendRoot.length()).split("/", 4);
+        if (!types.containsKey(parts[0]))
+        {
+            return;
+        }
+        if (parts.length < 3)
+        {
+            scanType(parts[0]);
+            return;
+        }
+        reconcile(parts[0], parts[1], parts[2]);
+    }
+
+    private static boolean isDomid(final String text)
+    {
+        try
+        {
+            final long domid = XenbusValues.parseUnsigned("domid", text, 0, DOMID_FIRST_RESERVED - 1);
+            return domid >= 0;
+        }
+        catch (final InvalidFrontendException ex)
+        {
+            return false;
+        }
+    }
+
+    private static boolean isDevid(final String text)
+    {
+        if (text.isEmpty() || text.length() > 64)
+        {
+            return false;
+        }
+        for (int i = 0; i < text.length(); i++)
+        {
+            final char c = text.charAt(i);
+            if (!(Character.isLetterOrDigit(c) && c < 0x80) && c != '-' && c != '_')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void reconcile(final String type, final String domid, final String devid)
+    {
+        if (!isDomid(domid) || !isDevid(devid))
+        {
+            return;
+        }
+        final String backendPath = backendRoot + type + "/" + domid + "/" + devid;
+        Device device = devices.get(backendPath);
+        try
+        {
+            if (!xenStore.exists(backendPath))
+            {
+                if (device != null)
+                {
+                    unplug(device, "backend node removed");
+                }
+                return;
+            }
+            if (device == null)
+            {
+                if (!"1".equals(xenStore.readOrNull(backendPath + "/online")))
+                {
+                    return;
+                }
+                device = create(types.get(type), Integer.parseInt(domid), devid, backendPath);
+                if (device == null)
+                {
+                    return;
+                }
+            }
+            step(device);
+        }
+        catch (final XenStoreException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, backendPath + ": xenstore error, will retry on next event", ex);
+        }
+    }
+
+    private Device create(final DeviceType type, final int domid, final String devid, final String backendPath)
+    {
+        final XenbusValues values = new XenbusValues(xenStore::readOrNull);
+        final String frontendPath = xenStore.readOrNull(backendPath + "/frontend");
+        final DeviceContext context;
+        try
+        {
+            final long frontendId = values.readUnsigned(backendPath + "/frontend-id", 0, DOMID_FIRST_RESERVED - 1);
+            final String expectedPrefix = "/local/domain/" + frontendId + "/device/";
+            if (frontendId != domid)
+            {
+                throw new InvalidFrontendException(backendPath + "/frontend-id", Long.toString(frontendId),
+                    "does not match the backend path's domain " + domid);
+            }
+            if (frontendPath == null || !frontendPath.startsWith(expectedPrefix) ||
+                frontendPath.length() > MAX_PATH_LENGTH || frontendPath.contains("/.") ||
+                frontendPath.endsWith("/"))
+            {
+                throw new InvalidFrontendException(backendPath + "/frontend", frontendPath,
+                    "not a device directory of domain " + frontendId);
+            }
+            context = new DeviceContext(type.name(), domid, devid, backendPath, frontendPath, features, xenStore);
+        }
+        catch (final InvalidFrontendException ex)
+        {
+            final Device broken = new Device(type, new DeviceContext(
+                type.name(), domid, devid, backendPath, "", features, xenStore));
+            devices.put(backendPath, broken);
+            fail(broken, ex.reason());
+            return null;
+        }
+
+        final Device device = new Device(type, context);
+        devices.put(backendPath, device);
+        LOG.log(System.Logger.Level.INFO, context + ": new device, frontend " + frontendPath);
+        try
+        {
+            for (final Map.Entry<String, String> e : type.advertise(context).entrySet())
+            {
+                xenStore.write(backendPath + "/" + e.getKey(), e.getValue());
+            }
+        }
+        catch (final InvalidFrontendException ex)
+        {
+            fail(device, ex.reason());
+            return null;
+        }
+        xenStore.write(backendPath + "/hotplug-status", "connected");
+        setState(device, INIT_WAIT);
+        device.frontendWatch = xenStore.watch(
+            frontendPath + "/state", FRONTEND_TOKEN + backendPath, this::onWatchEvent);
+        return device;
+    }
+
+    private void step(final Device device)
+    {
+        if (device.context.frontendPath().isEmpty())
+        {
+            return;
+        }
+        final XenbusState frontend = XenbusState.parse(xenStore.readOrNull(device.context.frontendPath() + "/state"));
+        final XenbusState backend = device.state.current();
+        switch (frontend)
+        {
+            case INITIALISING:
+                device.frontendSeen = true;
+                if (backend == CLOSED)
+                {
+                    device.failed = false;
+                    setState(device, INIT_WAIT);
+                }
+                break;
+
+            case INITIALISED:
+            case CONNECTED:
+                device.frontendSeen = true;
+                if (backend != CONNECTED && backend != CLOSING && !device.failed)
+                {
+                    connect(device);
+                }
+                break;
+
+            case CLOSING:
+                device.frontendSeen = true;
+                disconnect(device);
+                if (backend != CLOSED)
+                {
+                    setState(device, CLOSING);
+                }
+                break;
+
+            case CLOSED:
+                device.frontendSeen = true;
+                disconnect(device);
+                setState(device, CLOSED);
+                if (!"1".equals(xenStore.readOrNull(device.context.backendPath() + "/online")))
+                {
+                    LOG.log(System.Logger.Level.INFO, device.context + ": closed and offline, removed");
+                    forget(device);
+                }
+                break;
+
+            case UNKNOWN:
+                if (device.frontendSeen && backend != CLOSED)
+                {
+                    LOG.log(System.Logger.Level.INFO, device.context + ": frontend vanished");
+                    disconnect(device);
+                    setState(device, CLOSED);
+                    if (!"1".equals(xenStore.readOrNull(device.context.backendPath() + "/online")))
+                    {
+                        forget(device);
+                    }
+                }
+                break;
+
+            default:
+                break;
+        }
+    }
+
+    private void connect(final Device device)
+    {
+        final DeviceContext context = device.context;
+        device.connectAttempted = true;
+        try
+        {
+            final List<QueueConfig> configs = device.type.readFrontend(context);
+            if (configs.isEmpty())
+            {
+                throw new InvalidFrontendException(context.frontendPath(), null, "no rings offered");
+            }
+            for (final QueueConfig config : configs)
+            {
+                final QueueResources resources = new QueueResources();
+                device.queues.add(resources);
+                final int[] refs = config.ringRefs();
+                resources.mapping = grantTables.map(context.frontendDomid(), refs, refs.length, true);
+                resources.eventChannels = platform.openEventChannels();
+                resources.localPort = resources.eventChannels.bindInterdomain(
+                    context.frontendDomid(), config.remotePort());
+                final BackRing ring = new BackRing(config.layout(), resources.mapping.buffer());
+                final int rspProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
+                final int reqProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
+                if (Integer.compareUnsigned(reqProd - rspProd, config.layout().size()) > 0)
+                {
+                    throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.index() +
+                        " ring indices impossible: req_prod " + Integer.toUnsignedString(reqProd) + " rsp_prod " +
+                        Integer.toUnsignedString(rspProd));
+                }
+                ring.attach(rspProd);
+                resources.counters = new QueueCounters(countersManager, context + " q" + config.index());
+                final ConnectedQueue queue = new ConnectedQueue(context, config, resources.mapping, ring,
+                    resources.eventChannels, resources.localPort, resources.counters);
+                final QueueHandler handler = device.type.connect(context, queue);
+                resources.agent = new RingAgent(context.type() + "-" + context.frontendDomid() + "-" +
+                    context.devid() + "-q" + config.index(), queue, handler, this::onRingViolation);
+            }
+            for (final QueueResources resources : device.queues)
+            {
+                scheduler.start(resources.agent);
+                resources.started = true;
+            }
+            setState(device, CONNECTED);
+            LOG.log(System.Logger.Level.INFO, context + ": connected, " + configs.size() + " queue(s)");
+        }
+        catch (final InvalidFrontendException ex)
+        {
+            disconnect(device);
+            fail(device, ex.reason());
+        }
+        catch (final RuntimeException ex)
+        {
+            disconnect(device);
+            fail(device, "connect failed: " + ex.getMessage());
+        }
+    }
+
+    /**
+     * Idempotent: stops agents, lets the type disconnect, unbinds, unmaps, frees counters; never throws.
+     */
+    private void disconnect(final Device device)
+    {
+        for (final QueueResources resources : device.queues)
+        {
+            if (resources.started)
+            {
+                try
+                {
+                    scheduler.stop(resources.agent);
+                }
+                catch (final RuntimeException ex)
+                {
+                    LOG.log(System.Logger.Level.ERROR, device.context + ": stopping agent", ex);
+                }
+                resources.started = false;
+            }
+        }
+        if (device.connectAttempted)
+        {
+            device.connectAttempted = false;
+            try
+            {
+                device.type.disconnect(device.context);
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.ERROR, device.context + ": type disconnect", ex);
+            }
+        }
+        for (int i = device.queues.size() - 1; i >= 0; i--)
+        {
+            final QueueResources resources = device.queues.get(i);
+            if (resources.localPort >= 0)
+            {
+                try
+                {
+                    resources.eventChannels.unbind(resources.localPort);
+                }
+                catch (final RuntimeException ex)
+                {
+                    LOG.log(System.Logger.Level.WARNING, device.context + ": unbind " + resources.localPort, ex);
+                }
+            }
+            closeQuietly(resources.eventChannels);
+            closeQuietly(resources.mapping);
+            closeQuietly(resources.counters);
+        }
+        device.queues.clear();
+    }
+
+    private void fail(final Device device, final String reason)
+    {
+        LOG.log(System.Logger.Level.WARNING, device.context + ": failed: " + reason);
+        device.failed = true;
+        final String nodename = device.context.backendPath().substring(home.length() + 1);
+        try
+        {
+            xenStore.write(home + "/error/" + nodename + "/error", reason);
+        }
+        catch (final XenStoreException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, device.context + ": could not write error node", ex);
+        }
+        setState(device, CLOSING);
+    }
+
+    private void onViolation(final Violation violation)
+    {
+        for (final Device device : devices.values())
+        {
+            for (final QueueResources resources : device.queues)
+            {
+                if (resources.agent == violation.agent())
+                {
+                    disconnect(device);
+                    fail(device, "queue " + violation.agent().queue().index() + " ring protocol violation: " +
+                        violation.reason());
+                    return;
+                }
+            }
+        }
+    }
+
+    private void unplug(final Device device, final String why)
+    {
+        LOG.log(System.Logger.Level.INFO, device.context + ": unplugged (" + why + ")");
+        disconnect(device);
+        forget(device);
+    }
+
+    private void forget(final Device device)
+    {
+        closeQuietly(device.frontendWatch);
+        device.frontendWatch = null;
+        devices.remove(device.context.backendPath());
+    }
+
+    private void setState(final Device device, final XenbusState target)
+    {
+        try
+        {
+            device.state.transitionTo(target,
+                (s) -> xenStore.write(device.context.backendPath() + "/state", s.wireValue()));
+        }
+        catch (final XenStoreException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, device.context + ": could not write state " + target, ex);
+        }
+    }
+
+    private static void closeQuietly(final AutoCloseable closeable)
+    {
+        if (closeable != null)
+        {
+            try
+            {
+                closeable.close();
+            }
+            catch (final Exception ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, "close " + closeable, ex);
+            }
+        }
+    }
+}

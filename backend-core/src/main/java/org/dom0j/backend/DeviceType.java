@@ -1,0 +1,62 @@
+package org.dom0j.backend;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The SPI of a kind of device (vbd, vif, console, your own): what to advertise, how to read the frontend's rings,
+ * how to serve a connected queue, how to disconnect. The {@link BackendConductor} does everything else: xenstore
+ * watches, the xenbus state machine, bounds-checking, grant mapping, event channel binding, agents, counters and
+ * idempotent teardown. See docs/writing-a-backend.md.
+ * <p>
+ * <b>Threads</b>: {@link #advertise}, {@link #readFrontend}, {@link #connect} and {@link #disconnect} are called on
+ * the conductor's thread; the returned {@link QueueHandler}s run on ring agent threads.
+ */
+public interface DeviceType
+{
+    /**
+     * @return the xenstore device type served under {@code backend/<name>}, e.g. "vbd", "vif", "console".
+     */
+    String name();
+
+    /**
+     * The keys to write into the backend directory before it goes to InitWait (feature flags,
+     * {@code max-ring-page-order}, {@code multi-queue-max-queues}, ...). Advertise only what the platform supports
+     * ({@link DeviceContext#features()}).
+     *
+     * @param device the new device.
+     * @return key to value, relative to the backend directory.
+     * @throws InvalidFrontendException when the toolstack's configuration of the device is unusable (the device
+     *                                  fails with the reason).
+     */
+    Map<String, String> advertise(DeviceContext device) throws InvalidFrontendException;
+
+    /**
+     * Reads the rings the frontend offered (with {@link DeviceContext#values()}, which bounds-checks every value),
+     * when the frontend says Initialised or Connected.
+     *
+     * @param device the device.
+     * @return one entry per queue, at least one.
+     * @throws InvalidFrontendException when a value is missing, malformed or out of bounds.
+     */
+    List<QueueConfig> readFrontend(DeviceContext device) throws InvalidFrontendException;
+
+    /**
+     * Called once per queue after its ring is mapped and its event channel bound, before Connected is written; may
+     * write backend keys (e.g. {@code sectors}) through the device.
+     *
+     * @param device the device.
+     * @param queue  the connected queue.
+     * @return the work to run in the queue's agent.
+     * @throws InvalidFrontendException when the frontend's choices cannot be served (the device fails with it).
+     */
+    QueueHandler connect(DeviceContext device, ConnectedQueue queue) throws InvalidFrontendException;
+
+    /**
+     * Called after every agent of the device has stopped and before its rings are unmapped; also after a failed
+     * connect. Must be idempotent.
+     *
+     * @param device the device.
+     */
+    void disconnect(DeviceContext device);
+}

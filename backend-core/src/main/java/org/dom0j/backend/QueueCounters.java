@@ -1,0 +1,108 @@
+package org.dom0j.backend;
+
+import org.agrona.concurrent.status.AtomicCounter;
+import org.agrona.concurrent.status.CountersManager;
+
+/**
+ * The counters of one ring queue, labelled {@code "<type> <domid>/<devid> q<N> <name>"}, in a {@link CountersFile}.
+ * <p>
+ * Allocated and freed by the conductor; updated only by the queue's {@link RingAgent} (each counter has one writer).
+ */
+public final class QueueCounters implements AutoCloseable
+{
+    /** Type id of requests taken off the ring. */
+    public static final int REQUESTS_TYPE_ID = 1001;
+    /** Type id of responses put on the ring. */
+    public static final int RESPONSES_TYPE_ID = 1002;
+    /** Type id of notifications sent to the frontend. */
+    public static final int NOTIFICATIONS_SENT_TYPE_ID = 1003;
+    /** Type id of events received from the frontend. */
+    public static final int EVENTS_RECEIVED_TYPE_ID = 1004;
+    /** Type id of bad requests answered with an error. */
+    public static final int ERRORS_TYPE_ID = 1005;
+    /** Type id of protocol violations (the ring was disabled). */
+    public static final int PROTOCOL_VIOLATIONS_TYPE_ID = 1006;
+
+    private final AtomicCounter requests;
+    private final AtomicCounter responses;
+    private final AtomicCounter notificationsSent;
+    private final AtomicCounter eventsReceived;
+    private final AtomicCounter errors;
+    private final AtomicCounter protocolViolations;
+
+    /**
+     * @param manager where to allocate.
+     * @param prefix  e.g. "vbd 5/51712 q0".
+     */
+    public QueueCounters(final CountersManager manager, final String prefix)
+    {
+        requests = manager.newCounter(prefix + " requests", REQUESTS_TYPE_ID);
+        responses = manager.newCounter(prefix + " responses", RESPONSES_TYPE_ID);
+        notificationsSent = manager.newCounter(prefix + " notifications-sent", NOTIFICATIONS_SENT_TYPE_ID);
+        eventsReceived = manager.newCounter(prefix + " events-received", EVENTS_RECEIVED_TYPE_ID);
+        errors = manager.newCounter(prefix + " errors", ERRORS_TYPE_ID);
+        protocolViolations = manager.newCounter(prefix + " protocol-violations", PROTOCOL_VIOLATIONS_TYPE_ID);
+    }
+
+    /**
+     * @return requests taken off the ring.
+     */
+    public AtomicCounter requests()
+    {
+        return requests;
+    }
+
+    /**
+     * @return responses put on the ring.
+     */
+    public AtomicCounter responses()
+    {
+        return responses;
+    }
+
+    /**
+     * @return notifications sent.
+     */
+    public AtomicCounter notificationsSent()
+    {
+        return notificationsSent;
+    }
+
+    /**
+     * @return events received.
+     */
+    public AtomicCounter eventsReceived()
+    {
+        return eventsReceived;
+    }
+
+    /**
+     * @return bad requests answered with an error.
+     */
+    public AtomicCounter errors()
+    {
+        return errors;
+    }
+
+    /**
+     * @return protocol violations.
+     */
+    public AtomicCounter protocolViolations()
+    {
+        return protocolViolations;
+    }
+
+    /**
+     * Frees the counters (idempotent).
+     */
+    @Override
+    public void close()
+    {
+        requests.close();
+        responses.close();
+        notificationsSent.close();
+        eventsReceived.close();
+        errors.close();
+        protocolViolations.close();
+    }
+}

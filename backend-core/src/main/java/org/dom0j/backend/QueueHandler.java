@@ -1,0 +1,29 @@
+package org.dom0j.backend;
+
+/**
+ * A device type's work on one connected queue: take requests off {@code queue.ring()}, serve them, answer, push
+ * with {@link ConnectedQueue#pushResponsesAndNotify()}. Runs inside the queue's {@link RingAgent}.
+ * <p>
+ * Called only on the agent's thread. Must not block for long (it shares the thread with other queues in the shared
+ * mode) and must not allocate per request.
+ */
+public interface QueueHandler
+{
+    /**
+     * Does one bounded slice of work.
+     *
+     * @param queue the queue.
+     * @return how much work was done (0 lets the agent idle after a final check of the ring).
+     */
+    int doWork(ConnectedQueue queue);
+
+    /**
+     * Called on the agent's thread when the agent stops, before the ring is unmapped: release what the handler
+     * holds for this queue (persistent grants, buffers).
+     *
+     * @param queue the queue.
+     */
+    default void onClose(final ConnectedQueue queue)
+    {
+    }
+}

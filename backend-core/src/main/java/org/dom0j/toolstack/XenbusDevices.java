@@ -1,0 +1,140 @@
+package org.dom0j.toolstack;
+
+import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XsPermission;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a toolstack writes into xenstore to give a guest a device, as libxl does (libxl_device.c): a backend
+ * directory {@code /local/domain/<backend>/backend/<type>/<domid>/<devid>} owned by the backend domain and
+ * readable by the guest, and a frontend directory {@code /local/domain/<domid>/device/<type>/<devid>} owned by
+ * the guest and readable by the backend, each pointing at the other, both in state Initialising (1). The backend
+ * then notices the new directory and takes over.
+ * <p>
+ * Any thread; each call is one xenstore transaction.
+ */
+public final class XenbusDevices
+{
+    private XenbusDevices()
+    {
+    }
+
+    /**
+     * @param backendDomid the backend domain.
+     * @param type         device type, e.g. "vbd".
+     * @param domid        the guest.
+     * @param devid        device id, e.g. "51712".
+     * @return the backend directory.
+     */
+    public static String backendPath(final int backendDomid, final String type, final int domid, final String devid)
+    {
+        return "/local/domain/" + backendDomid + "/backend/" + type + "/" + domid + "/" + devid;
+    }
+
+    /**
+     * @param domid the guest.
+     * @param type  device type.
+     * @param devid device id.
+     * @return the frontend directory.
+     */
+    public static String frontendPath(final int domid, final String type, final String devid)
+    {
+        return "/local/domain/" + domid + "/device/" + type + "/" + devid;
+    }
+
+    /**
+     * Creates both directories in one transaction.
+     *
+     * @param xs           a privileged (dom0) connection.
+     * @param backendDomid the backend domain.
+     * @param type         device type.
+     * @param domid        the guest.
+     * @param devid        device id.
+     * @param backendKeys  keys of the backend directory besides frontend, frontend-id, online and state.
+     * @param frontendKeys keys of the frontend directory besides backend, backend-id and state.
+     */
+    public static void attach(
+        final XenStore xs,
+        final int backendDomid,
+        final String type,
+        final int domid,
+        final String devid,
+        final Map<String, String> backendKeys,
+        final Map<String, String> frontendKeys)
+    {
+        final String be = backendPath(backendDomid, type, domid, devid);
+        final String fe = frontendPath(domid, type, devid);
+        final List<XsPermission> bePerms = List.of(
+            new XsPermission(XsPermission.Access.NONE, backendDomid),
+            new XsPermission(XsPermission.Access.READ, domid));
+        final List<XsPermission> fePerms = List.of(
+            new XsPermission(XsPermission.Access.NONE, domid),
+            new XsPermission(XsPermission.Access.READ, backendDomid));
+        xs.transaction(tx ->
+        {
+            tx.rm(be);
+            tx.rm(fe);
+            tx.mkdir(be);
+            tx.setPermissions(be, bePerms);
+            tx.write(be + "/frontend", fe);
+            tx.write(be + "/frontend-id", Integer.toString(domid));
+            tx.write(be + "/online", "1");
+            tx.write(be + "/state", "1");
+            backendKeys.forEach((k, v) -> tx.write(be + "/" + k, v));
+            tx.mkdir(fe);
+            tx.setPermissions(fe, fePerms);
+            tx.write(fe + "/backend", be);
+            tx.write(fe + "/backend-id", Integer.toString(backendDomid));
+            tx.write(fe + "/state", "1");
+            frontendKeys.forEach((k, v) -> tx.write(fe + "/" + k, v));
+            return null;
+        });
+    }
+
+    /**
+     * Asks for a device to go away the way {@code xl block-detach} does: {@code online} 0 and state Closing (5)
+     * in the backend directory; the backend closes, and {@link #remove} then deletes both directories.
+     *
+     * @param xs           a privileged connection.
+     * @param backendDomid the backend domain.
+     * @param type         device type.
+     * @param domid        the guest.
+     * @param devid        device id.
+     */
+    public static void requestDetach(
+        final XenStore xs, final int backendDomid, final String type, final int domid, final String devid)
+    {
+        final String be = backendPath(backendDomid, type, domid, devid);
+        xs.transaction(tx ->
+        {
+            if (null != tx.readOrNull(be + "/state"))
+            {
+                tx.write(be + "/online", "0");
+                tx.write(be + "/state", "5");
+            }
+            return null;
+        });
+    }
+
+    /**
+     * Deletes both directories.
+     *
+     * @param xs           a privileged connection.
+     * @param backendDomid the backend domain.
+     * @param type         device type.
+     * @param domid        the guest.
+     * @param devid        device id.
+     */
+    public static void remove(
+        final XenStore xs, final int backendDomid, final String type, final int domid, final String devid)
+    {
+        xs.transaction(tx ->
+        {
+            tx.rm(backendPath(backendDomid, type, domid, devid));
+            tx.rm(frontendPath(domid, type, devid));
+            return null;
+        });
+    }
+}

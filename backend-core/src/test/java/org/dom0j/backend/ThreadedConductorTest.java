@@ -1,0 +1,123 @@
+package org.dom0j.backend;
+
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.SleepingMillisIdleStrategy;
+import org.agrona.concurrent.YieldingIdleStrategy;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The conductor on its own thread and ring agents on dedicated or shared threads, counters in a file: devices
+ * connect, serve, and every device is closed cleanly when the conductor's runner is closed.
+ */
+@Timeout(60)
+class ThreadedConductorTest
+{
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = { "dedicated", "shared", "event-driven" })
+    void shouldServeOnRealThreadsAndCloseEveryDeviceOnShutdown(final String mode, @TempDir final Path dir)
+        throws Exception
+    {
+        final InMemoryXenStore xs = new InMemoryXenStore();
+        final FakeHypervisor hypervisor = new FakeHypervisor(xs);
+        final List<Throwable> errors = new CopyOnWriteArrayList<>();
+        final AgentScheduler scheduler = switch (mode)
+        {
+            case "dedicated" -> AgentScheduler.dedicated(YieldingIdleStrategy::new, errors::add);
+            case "event-driven" -> AgentScheduler.eventDriven(TimeUnit.SECONDS.toNanos(5), errors::add);
+            default -> AgentScheduler.shared(2, YieldingIdleStrategy::new, errors::add);
+        };
+        final EchoDeviceType echo = new EchoDeviceType();
+        final List<EchoGuest> guests = new ArrayList<>();
+        try (CountersFile counters = CountersFile.create(dir.resolve("counters"), 256))
+        {
+            final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
+                .platform(hypervisor)
+                .xenStore(xs)
+                .grantTables(hypervisor.openGrantTables())
+                .scheduler(scheduler)
+                .countersManager(counters.manager())
+                .deviceType(echo));
+            final AgentRunner runner = new AgentRunner(
+                new SleepingMillisIdleStrategy(1), errors::add, null, conductor);
+            AgentRunner.startOnThread(runner);
+            try
+            {
+                for (int domid = 1; domid <= 3; domid++)
+                {
+                    final EchoGuest guest = new EchoGuest(xs, hypervisor, domid, "0").plug();
+                    guest.offerRings(2, 1).state(XenbusState.CONNECTED);
+                    guests.add(guest);
+                }
+                for (final EchoGuest guest : guests)
+                {
+                    await(() -> "4".equals(guest.backendState()));
+                }
+                for (final EchoGuest guest : guests)
+                {
+                    guest.post(0, 1, 2, 3);
+                    guest.post(1, guest.domid);
+                }
+                for (final EchoGuest guest : guests)
+                {
+                    final List<Integer> q0 = new ArrayList<>();
+                    final List<Integer> q1 = new ArrayList<>();
+                    await(() ->
+                    {
+                        q0.addAll(guest.responses(0));
+                        q1.addAll(guest.responses(1));
+                        return q0.size() == 3 && q1.size() == 1;
+                    });
+                    assertThat(q0).containsExactly(2, 3, 4);
+                    assertThat(q1).containsExactly(guest.domid + 1);
+                }
+                final long[] served = new long[1];
+                counters.reader().forEach((id, typeId, key, label) ->
+                {
+                    if (typeId == QueueCounters.REQUESTS_TYPE_ID)
+                    {
+                        served[0] += counters.reader().getCounterValue(id);
+                    }
+                });
+                assertThat(served[0]).isEqualTo(12);
+            }
+            finally
+            {
+                runner.close();
+                scheduler.close();
+            }
+            for (final EchoGuest guest : guests)
+            {
+                assertThat(guest.backendState()).isEqualTo("6");
+            }
+            assertThat(hypervisor.mappedPages()).isZero();
+            assertThat(hypervisor.boundPorts()).isZero();
+            assertThat(counters.manager().available()).as("counters freed").isEqualTo(256);
+        }
+        assertThat(errors).isEmpty();
+    }
+
+    private static void await(final BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!condition.getAsBoolean())
+        {
+            if (System.nanoTime() > deadline)
+            {
+                throw new AssertionError("condition not reached in 30 s");
+            }
+            Thread.sleep(1);
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package org.dom0j.blkback;
+
+import org.dom0j.protocol.blkif.BlkifConstants;
+
+/**
+ * What the block backend offers guests, with Linux's xen-blkback defaults. Each setting has a system property.
+ *
+ * @param dataPath            {@code dom0j.blkback.dataPath}: COPY, MAP, or null for auto (copy when the platform
+ *                            has grant copy, as QEMU chooses; map with persistent grants otherwise).
+ * @param maxQueues           {@code dom0j.blkback.maxQueues} (multi-queue-max-queues), default 4.
+ * @param maxRingPageOrder    {@code dom0j.blkback.maxRingPageOrder} (max-ring-page-order), default 4.
+ * @param maxIndirectSegments {@code dom0j.blkback.maxIndirectSegments} (feature-max-indirect-segments), default
+ *                            256; 0 offers no indirect requests.
+ * @param maxPersistentGrants {@code dom0j.blkback.maxPersistentGrants} per queue, default 1056.
+ * @param direct              {@code dom0j.blkback.direct}: open disks with O_DIRECT, default false.
+ */
+public record BlkbackConfiguration(
+    DataPath dataPath,
+    int maxQueues,
+    int maxRingPageOrder,
+    int maxIndirectSegments,
+    int maxPersistentGrants,
+    boolean direct)
+{
+    /**
+     * @throws IllegalArgumentException when a value is out of its range.
+     */
+    public BlkbackConfiguration
+    {
+        if (maxQueues < 1 || maxQueues > 64)
+        {
+            throw new IllegalArgumentException("maxQueues must be 1..64: " + maxQueues);
+        }
+        if (maxRingPageOrder < 0 || maxRingPageOrder > 4)
+        {
+            throw new IllegalArgumentException("maxRingPageOrder must be 0..4: " + maxRingPageOrder);
+        }
+        if (maxIndirectSegments != 0 && (maxIndirectSegments <= BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST ||
+            maxIndirectSegments > BlkifConstants.MAX_INDIRECT_SEGMENTS_LIMIT))
+        {
+            throw new IllegalArgumentException("maxIndirectSegments must be 0 or 12.." +
+                BlkifConstants.MAX_INDIRECT_SEGMENTS_LIMIT + ": " + maxIndirectSegments);
+        }
+        if (maxPersistentGrants < 0)
+        {
+            throw new IllegalArgumentException("maxPersistentGrants must not be negative: " + maxPersistentGrants);
+        }
+    }
+
+    /**
+     * @return the defaults, overridden by system properties.
+     */
+    public static BlkbackConfiguration fromSystemProperties()
+    {
+        final String path = System.getProperty("dom0j.blkback.dataPath", "auto");
+        return new BlkbackConfiguration(
+            "auto".equalsIgnoreCase(path) ? null : DataPath.valueOf(path.toUpperCase(java.util.Locale.ROOT)),
+            Integer.getInteger("dom0j.blkback.maxQueues", 4),
+            Integer.getInteger("dom0j.blkback.maxRingPageOrder", 4),
+            Integer.getInteger("dom0j.blkback.maxIndirectSegments", BlkifConstants.DEFAULT_MAX_INDIRECT_SEGMENTS),
+            Integer.getInteger("dom0j.blkback.maxPersistentGrants", PersistentGrants.DEFAULT_MAX),
+            Boolean.getBoolean("dom0j.blkback.direct"));
+    }
+
+    /**
+     * @param path the data path to use.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withDataPath(final DataPath path)
+    {
+        return new BlkbackConfiguration(path, maxQueues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
+            direct);
+    }
+}

@@ -1,0 +1,247 @@
+package org.dom0j.blkback;
+
+import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.backend.DeviceContext;
+import org.dom0j.backend.DeviceType;
+import org.dom0j.backend.InvalidFrontendException;
+import org.dom0j.backend.QueueConfig;
+import org.dom0j.backend.QueueHandler;
+import org.dom0j.backend.XenbusValues;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.platform.PlatformFeature;
+import org.dom0j.platform.XenPlatform;
+import org.dom0j.protocol.blkif.BlkifAbi;
+import org.dom0j.ring.RingLayout;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+/**
+ * The block device type ({@code vbd}) for the backend framework: advertises what Linux's blkback advertises,
+ * reads and bounds-checks what blkfront offers (one or several queues, one or several ring pages, the ABI,
+ * persistent grants), opens the disk named by the toolstack's {@code params}, and runs one {@link BlkbackQueue}
+ * per ring.
+ * <p>
+ * Toolstack keys read from the backend directory: {@code params} (file or block device), {@code mode} ("r" or
+ * "w"), {@code device-type} ("disk" or "cdrom"), {@code removable}, {@code discard-enable}.
+ * <p>
+ * Called on the conductor's thread (see {@link DeviceType}); the queues run on their agents' threads.
+ */
+public final class BlkbackDeviceType implements DeviceType
+{
+    /** The xenstore device type. */
+    public static final String NAME = "vbd";
+
+    private static final Logger LOG = Logger.getLogger(BlkbackDeviceType.class.getName());
+
+    private final XenPlatform platform;
+    private final CountersManager counters;
+    private final BlkbackConfiguration configuration;
+    private final DataPath dataPath;
+    private final Map<String, DeviceState> devices = new ConcurrentHashMap<>();
+
+    /** What one device holds while connected. */
+    private static final class DeviceState
+    {
+        final Disk disk;
+        final List<GrantTables> grantTables = new ArrayList<>();
+        final List<BlkbackQueue> queues = new ArrayList<>();
+        BlkifAbi abi;
+        boolean persistent;
+
+        DeviceState(final Disk disk)
+        {
+            this.disk = disk;
+        }
+    }
+
+    /**
+     * @param platform      where grant handles come from.
+     * @param counters      where each queue's statistics live.
+     * @param configuration what to offer.
+     */
+    public BlkbackDeviceType(
+        final XenPlatform platform, final CountersManager counters, final BlkbackConfiguration configuration)
+    {
+        this.platform = platform;
+        this.counters = counters;
+        this.configuration = configuration;
+        if (null != configuration.dataPath())
+        {
+            dataPath = configuration.dataPath();
+        }
+        else
+        {
+            dataPath = platform.features().contains(PlatformFeature.GRANT_COPY) ? DataPath.COPY : DataPath.MAP;
+        }
+    }
+
+    @Override
+    public String name()
+    {
+        return NAME;
+    }
+
+    /**
+     * @return the data path queues use.
+     */
+    public DataPath dataPath()
+    {
+        return dataPath;
+    }
+
+    @Override
+    public Map<String, String> advertise(final DeviceContext device) throws InvalidFrontendException
+    {
+        final String params = device.readBackend("params");
+        if (null == params || params.isEmpty())
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/params", params,
+                "the toolstack named no disk (params must be a file or block device path)");
+        }
+        final boolean discard = !"0".equals(device.readBackend("discard-enable"));
+        final Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("feature-flush-cache", "1");
+        keys.put("feature-barrier", "1");
+        keys.put("feature-discard", discard ? "1" : "0");
+        if (discard)
+        {
+            keys.put("discard-granularity", "4096");
+            keys.put("discard-alignment", "0");
+            keys.put("discard-secure", "0");
+        }
+        // Persistent grants only pay when pages are mapped; with grant copy nothing stays mapped (QEMU likewise).
+        keys.put("feature-persistent", dataPath == DataPath.MAP ? "1" : "0");
+        if (configuration.maxIndirectSegments() > 0)
+        {
+            keys.put("feature-max-indirect-segments", Integer.toString(configuration.maxIndirectSegments()));
+        }
+        keys.put("multi-queue-max-queues", Integer.toString(configuration.maxQueues()));
+        keys.put("max-ring-page-order", Integer.toString(configuration.maxRingPageOrder()));
+        return keys;
+    }
+
+    @Override
+    public List<QueueConfig> readFrontend(final DeviceContext device) throws InvalidFrontendException
+    {
+        final XenbusValues values = device.values();
+        final String fe = device.frontendPath();
+        final String protocolPath = fe + "/protocol";
+        final String protocol = values.readOrNull(protocolPath);
+        final BlkifAbi abi = BlkifAbi.ofProtocol(protocol);
+        if (null == abi)
+        {
+            throw new InvalidFrontendException(protocolPath, protocol, "unknown protocol (x86_32-abi, x86_64-abi)");
+        }
+        final String queuesPath = fe + "/multi-queue-num-queues";
+        final int queues = (int)values.readUnsigned(queuesPath, 1, configuration.maxQueues(), 1);
+        final int order = (int)values.readUnsigned(fe + "/ring-page-order", 0, configuration.maxRingPageOrder(), 0);
+        final List<QueueConfig> configs = new ArrayList<>(queues);
+        for (int q = 0; q < queues; q++)
+        {
+            final String dir = null == values.readOrNull(queuesPath) ? fe : fe + "/queue-" + q;
+            final int[] refs;
+            if (order == 0 && null != values.readOrNull(dir + "/ring-ref"))
+            {
+                refs = new int[]{ values.readGrantRef(dir + "/ring-ref") };
+            }
+            else
+            {
+                refs = new int[1 << order];
+                for (int i = 0; i < refs.length; i++)
+                {
+                    refs[i] = values.readGrantRef(dir + "/ring-ref" + i);
+                }
+            }
+            final int port = values.readEventChannel(dir + "/event-channel");
+            configs.add(new QueueConfig(q, RingLayout.ofPageOrder(abi.requestSize(), abi.responseSize(), order),
+                refs, port));
+        }
+        final boolean persistent = dataPath == DataPath.MAP && values.readFeature(fe + "/feature-persistent");
+        final DeviceState state = open(device);
+        state.abi = abi;
+        state.persistent = persistent;
+        return configs;
+    }
+
+    private DeviceState open(final DeviceContext device) throws InvalidFrontendException
+    {
+        final DeviceState existing = devices.get(device.backendPath());
+        if (null != existing)
+        {
+            return existing;
+        }
+        final String params = device.readBackend("params");
+        final String mode = device.readBackend("mode");
+        final boolean cdrom = "cdrom".equals(device.readBackend("device-type"));
+        final boolean removable = "1".equals(device.readBackend("removable"));
+        final boolean readOnly = null != mode && !mode.startsWith("w");
+        try
+        {
+            final Disk disk = Disk.open(Path.of(params), readOnly, configuration.direct(), cdrom, removable);
+            final DeviceState state = new DeviceState(disk);
+            devices.put(device.backendPath(), state);
+            return state;
+        }
+        catch (final IOException ex)
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/params", params,
+                "cannot open the disk: " + ex.getMessage());
+        }
+    }
+
+    @Override
+    public QueueHandler connect(final DeviceContext device, final ConnectedQueue queue)
+        throws InvalidFrontendException
+    {
+        final DeviceState state = open(device);
+        final Disk disk = state.disk;
+        if (queue.index() == 0)
+        {
+            device.writeBackend("sectors", Long.toString(disk.sectors512()));
+            device.writeBackend("sector-size", "512");
+            device.writeBackend("physical-sector-size", Integer.toString(disk.physicalSectorSize()));
+            device.writeBackend("info", Integer.toString(disk.info()));
+        }
+        final String name = "blkback-" + device.frontendDomid() + "-" + device.devid() + "-q" + queue.index();
+        final GrantTables gnttab = platform.openGrantTables();
+        state.grantTables.add(gnttab);
+        final boolean discard = !"0".equals(device.readBackend("discard-enable"));
+        final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
+            configuration.maxIndirectSegments(), true, true, discard, false);
+        final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
+            queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
+            state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
+            new BlkbackCounters(counters, name));
+        state.queues.add(handler);
+        LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
+            dataPath + (state.persistent ? " with persistent grants" : "") + ", disk " + disk.sizeBytes() + " bytes");
+        return handler;
+    }
+
+    @Override
+    public void disconnect(final DeviceContext device)
+    {
+        final DeviceState state = devices.remove(device.backendPath());
+        if (null == state)
+        {
+            return;
+        }
+        for (final BlkbackQueue q : state.queues)
+        {
+            q.counters().close();
+        }
+        for (final GrantTables g : state.grantTables)
+        {
+            g.close();
+        }
+        state.disk.close();
+    }
+}

@@ -1,0 +1,592 @@
+package org.dom0j.blkback;
+
+import org.dom0j.protocol.blkif.BlkifConstants;
+import org.dom0j.protocol.blkif.BlkifAbi;
+
+import org.agrona.BufferUtil;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.AtomicBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.backend.QueueHandler;
+import org.dom0j.common.XenException;
+import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantCopyBatch;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.ring.BackRing;
+import org.dom0j.ring.RingEntryHandler;
+
+import java.io.IOException;
+import java.nio.ByteOrder;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_DISCARD_SECURE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;
+import static org.dom0j.protocol.blkif.BlkifConstants.PAGE_SIZE;
+import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
+
+/**
+ * One ring of a virtual block device, served by one Agrona agent ({@code blkback-<domid>-<devid>-q<N>}): takes
+ * requests off the ring, copying each once; validates the copy; moves the data with grant copy (into bounce pages)
+ * or with mappings (persistent or not); reads or writes the disk with one preadv/pwritev per request; writes each
+ * response slot whole; publishes responses in batches and notifies the frontend only when it asked.
+ * <p>
+ * Requests are served in ring order, each to completion before the next, so a barrier needs no extra draining
+ * and a flush covers every write answered before it. Parallelism comes from more queues (multi-queue), one agent
+ * each, as Linux's blkback runs one thread per ring.
+ * <p>
+ * A frontend that breaks the ring protocol (impossible indices) gets its queue disabled: nothing more is read and
+ * {@link #violation()} says why. A bad request gets an error response and a counter.
+ * <p>
+ * Everything is allocated here, at connect: no allocation per request. Not thread safe: the agent's thread only.
+ */
+public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
+{
+    /** Most requests taken in one pass before responses are pushed. */
+    static final int BATCH_LIMIT = 32;
+    /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
+    static final int DUTY_CYCLE_LIMIT = 256;
+
+    private static final Logger LOG = Logger.getLogger(BlkbackQueue.class.getName());
+    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+
+    private final String roleName;
+    private final BlkifAbi abi;
+    private final BackRing ring;
+    private final AtomicBuffer ringBuffer;
+    private final int frontendDomid;
+    private final GrantTables gnttab;
+    private final EventChannels evtchn;
+    private final int port;
+    private final Disk disk;
+    private final RequestValidator validator;
+    private final DataPath dataPath;
+    private final PersistentGrants persistentGrants;
+    private final BlkbackCounters counters;
+
+    private final UnsafeBuffer requestCopy;
+    private final BlkifRequest request;
+    private final GrantCopyBatch batch;
+    private final UnsafeBuffer bounce;
+    private final UnsafeBuffer indirectPages;
+    private final UnsafeBuffer iovecs;
+    private final int[] refs;
+    private final GrantMapping[] transientMappings;
+    private int transientCount;
+    private String violation;
+    private String lastError;
+
+    /**
+     * @param roleName         the agent's name, e.g. "blkback-3-51712-q0".
+     * @param abi              the frontend's request layout.
+     * @param ring             the back ring over the mapped ring pages.
+     * @param frontendDomid    the guest.
+     * @param gnttab           grant handle for data pages.
+     * @param evtchn           the handle {@code port} is bound on; this queue drains its events.
+     * @param port             the local port bound to the frontend's event channel.
+     * @param disk             the storage.
+     * @param validator        the device's checks.
+     * @param dataPath         grant copy or mapping.
+     * @param persistentGrants the persistent grant cache when the frontend asked for feature-persistent and the
+     *                         data path maps; null otherwise.
+     * @param counters         where to count.
+     */
+    public BlkbackQueue(
+        final String roleName,
+        final BlkifAbi abi,
+        final BackRing ring,
+        final int frontendDomid,
+        final GrantTables gnttab,
+        final EventChannels evtchn,
+        final int port,
+        final Disk disk,
+        final RequestValidator validator,
+        final DataPath dataPath,
+        final PersistentGrants persistentGrants,
+        final BlkbackCounters counters)
+    {
+        this.roleName = roleName;
+        this.abi = abi;
+        this.ring = ring;
+        this.ringBuffer = ring.buffer();
+        this.frontendDomid = frontendDomid;
+        this.gnttab = gnttab;
+        this.evtchn = evtchn;
+        this.port = port;
+        this.disk = disk;
+        this.validator = validator;
+        this.dataPath = dataPath;
+        this.persistentGrants = persistentGrants;
+        this.counters = counters;
+
+        final int maxSegments =
+            Math.max(BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST, validator.maxIndirectSegments());
+        requestCopy = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
+        request = new BlkifRequest(maxSegments);
+        batch = new GrantCopyBatch(Math.max(maxSegments, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST));
+        bounce = dataPath == DataPath.COPY ?
+            new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * PAGE_SIZE, PAGE_SIZE)) : null;
+        indirectPages = new UnsafeBuffer(
+            BufferUtil.allocateDirectAligned(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PAGE_SIZE, PAGE_SIZE));
+        iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
+        refs = new int[maxSegments];
+        transientMappings = new GrantMapping[maxSegments];
+    }
+
+    @Override
+    public String roleName()
+    {
+        return roleName;
+    }
+
+    /**
+     * @return why the frontend's ring was disabled, or null while it is served.
+     */
+    public String violation()
+    {
+        return violation;
+    }
+
+    /**
+     * @return the last error met serving a request (for logs and tests), or null.
+     */
+    public String lastError()
+    {
+        return lastError;
+    }
+
+    /**
+     * @return the counters.
+     */
+    public BlkbackCounters counters()
+    {
+        return counters;
+    }
+
+    /**
+     * @return the local event channel port.
+     */
+    public int port()
+    {
+        return port;
+    }
+
+    /**
+     * Standalone use (tests, tools): drains this queue's events, serves the ring, and checks once more before
+     * idling.
+     *
+     * @return work done.
+     */
+    @Override
+    public int doWork()
+    {
+        final int events = drainEvents();
+        final int served = serveRing(null);
+        if (served == 0 && null == violation && ring.finalCheckForRequests())
+        {
+            return events + 1 + serveRing(null);
+        }
+        return events + served;
+    }
+
+    /**
+     * Inside the backend framework: the {@code RingAgent} drains events and makes the final check.
+     *
+     * @param queue the connected queue this handler was made for.
+     * @return requests served.
+     */
+    @Override
+    public int doWork(final ConnectedQueue queue)
+    {
+        return serveRing(queue);
+    }
+
+    @Override
+    public void onClose(final ConnectedQueue queue)
+    {
+        onClose();
+    }
+
+    private int serveRing(final ConnectedQueue queue)
+    {
+        if (null != violation)
+        {
+            return 0;
+        }
+        int served = 0;
+        while (served < DUTY_CYCLE_LIMIT)
+        {
+            final int taken = ring.consumeRequests(this, requestCopy, 0, BATCH_LIMIT);
+            if (taken == BackRing.PROTOCOL_VIOLATION)
+            {
+                disable(ring.violation());
+                break;
+            }
+            if (taken == 0)
+            {
+                break;
+            }
+            served += taken;
+            if (null != queue)
+            {
+                queue.pushResponsesAndNotify();
+            }
+            else if (ring.pushResponsesAndCheckNotify())
+            {
+                evtchn.notify(port);
+            }
+        }
+        if (null != persistentGrants)
+        {
+            served += persistentGrants.purge(System.nanoTime());
+        }
+        return served;
+    }
+
+    private int drainEvents()
+    {
+        int events = 0;
+        int fired;
+        while ((fired = evtchn.pending()) >= 0)
+        {
+            evtchn.unmask(fired);
+            events++;
+        }
+        return events;
+    }
+
+    private void disable(final String reason)
+    {
+        violation = reason;
+        ring.disable(reason);
+        LOG.warning(() -> roleName + ": frontend broke the ring protocol, queue disabled: " + reason);
+    }
+
+    @Override
+    public void onEntry(final MutableDirectBuffer copy, final int offset, final int index)
+    {
+        request.decode(copy, offset, abi);
+        final RequestVerdict verdict = serve(request);
+        if (verdict != RequestVerdict.OK)
+        {
+            counters.errors.increment();
+            if (LOG.isLoggable(Level.FINE))
+            {
+                LOG.fine(roleName + ": request " + request.id() + " op " + request.operation() + ": " +
+                    verdict.reason());
+            }
+        }
+        respond(request.id(), request.operation(), verdict.status());
+    }
+
+    private void respond(final long id, final int operation, final short status)
+    {
+        // The ring zeroes the whole response before it is handed over: no stale bytes reach the guest (XSA-216).
+        final int at = ring.claimResponse();
+        ringBuffer.putLong(at, id, LE);
+        ringBuffer.putByte(at + 8, (byte)operation);
+        ringBuffer.putShort(at + 10, status, LE);
+        ring.commitResponse();
+    }
+
+    private RequestVerdict serve(final BlkifRequest request)
+    {
+        RequestVerdict verdict = validator.checkHeader(request);
+        if (verdict != RequestVerdict.OK)
+        {
+            return verdict;
+        }
+        if (request.isIndirect())
+        {
+            verdict = loadIndirectSegments(request);
+            if (verdict != RequestVerdict.OK)
+            {
+                return verdict;
+            }
+        }
+        switch (request.ioOperation())
+        {
+            case BLKIF_OP_READ, BLKIF_OP_WRITE ->
+            {
+                verdict = validator.checkSegments(request);
+                if (verdict != RequestVerdict.OK)
+                {
+                    return verdict;
+                }
+                return transfer(request, request.ioOperation() == BLKIF_OP_WRITE);
+            }
+            case BLKIF_OP_WRITE_BARRIER, BLKIF_OP_FLUSH_DISKCACHE ->
+            {
+                verdict = validator.checkSegments(request);
+                if (verdict != RequestVerdict.OK)
+                {
+                    return verdict;
+                }
+                counters.fReq.increment();
+                // Every earlier request of this ring has completed (served in order): make them durable, then the
+                // request's own data; a barrier's data is made durable too.
+                verdict = flush();
+                if (verdict == RequestVerdict.OK && request.segmentsLoaded() > 0)
+                {
+                    verdict = transfer(request, true);
+                    if (verdict == RequestVerdict.OK && request.ioOperation() == BLKIF_OP_WRITE_BARRIER)
+                    {
+                        verdict = flush();
+                    }
+                }
+                return verdict;
+            }
+            case BLKIF_OP_DISCARD ->
+            {
+                counters.dsReq.increment();
+                return discard(request);
+            }
+            default ->
+            {
+                return RequestVerdict.UNSUPPORTED_OPERATION;
+            }
+        }
+    }
+
+    private RequestVerdict loadIndirectSegments(final BlkifRequest request)
+    {
+        final int pages = request.indirectPageCount();
+        batch.clear();
+        for (int p = 0; p < pages; p++)
+        {
+            final long to = indirectPages.addressOffset() + (long)p * PAGE_SIZE;
+            batch.addFromForeign(frontendDomid, request.indirectGref(p), 0, to, PAGE_SIZE);
+        }
+        gnttab.copy(batch);
+        if (!batch.allOkay())
+        {
+            return RequestVerdict.BAD_GRANT;
+        }
+        // The pages are our private copy now: the guest can no longer change what is validated.
+        for (int p = 0; p < pages; p++)
+        {
+            request.loadIndirectSegments(indirectPages, p * PAGE_SIZE, p);
+        }
+        return RequestVerdict.OK;
+    }
+
+    private RequestVerdict transfer(final BlkifRequest request, final boolean write)
+    {
+        final int n = request.segmentsLoaded();
+        final long position = request.sectorNumber() * SECTOR_SIZE;
+        final long sectors = request.totalSectors();
+        final long bytes = sectors * SECTOR_SIZE;
+        final RequestVerdict verdict = dataPath == DataPath.COPY ?
+            transferByCopy(request, n, position, bytes, write) : transferByMap(request, n, position, bytes, write);
+        if (verdict == RequestVerdict.OK)
+        {
+            if (write)
+            {
+                counters.wrReq.increment();
+                counters.wrSect.getAndAdd(sectors);
+            }
+            else
+            {
+                counters.rdReq.increment();
+                counters.rdSect.getAndAdd(sectors);
+            }
+        }
+        return verdict;
+    }
+
+    private RequestVerdict transferByCopy(
+        final BlkifRequest request, final int n, final long position, final long bytes, final boolean write)
+    {
+        // Segments are packed back to back in the bounce pages, so the disk sees one contiguous buffer.
+        final long base = bounce.addressOffset();
+        batch.clear();
+        long at = 0;
+        for (int i = 0; i < n; i++)
+        {
+            final int length = request.segmentLength(i);
+            if (write)
+            {
+                batch.addFromForeign(
+                    frontendDomid, request.segmentGref(i), request.segmentOffset(i), base + at, length);
+            }
+            else
+            {
+                batch.addToForeign(frontendDomid, request.segmentGref(i), request.segmentOffset(i), base + at, length);
+            }
+            at += length;
+        }
+        iovecs.putLong(0, base, ByteOrder.nativeOrder());
+        iovecs.putLong(8, bytes, ByteOrder.nativeOrder());
+        try
+        {
+            if (write)
+            {
+                gnttab.copy(batch);
+                if (!batch.allOkay())
+                {
+                    return RequestVerdict.BAD_GRANT;
+                }
+                return disk.file().pwritev(iovecs.addressOffset(), 1, position) == bytes ?
+                    RequestVerdict.OK : ioError("short write at " + position);
+            }
+            if (disk.file().preadv(iovecs.addressOffset(), 1, position) != bytes)
+            {
+                return ioError("short read at " + position);
+            }
+            gnttab.copy(batch);
+            return batch.allOkay() ? RequestVerdict.OK : RequestVerdict.BAD_GRANT;
+        }
+        catch (final IOException ex)
+        {
+            return ioError(ex.getMessage());
+        }
+    }
+
+    private RequestVerdict transferByMap(
+        final BlkifRequest request, final int n, final long position, final long bytes, final boolean write)
+    {
+        transientCount = 0;
+        try
+        {
+            if (null != persistentGrants)
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    final int gref = request.segmentGref(i);
+                    GrantMapping mapping = persistentGrants.get(gref);
+                    if (null == mapping)
+                    {
+                        mapping = mapPersistent(gref, write);
+                    }
+                    iovec(i, mapping.buffer().addressOffset() + request.segmentOffset(i), request.segmentLength(i));
+                }
+            }
+            else
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    refs[i] = request.segmentGref(i);
+                }
+                // Reading from disk writes into the guest's pages: map writable; a write only reads them.
+                final GrantMapping mapping = gnttab.map(frontendDomid, refs, n, !write);
+                transientMappings[transientCount++] = mapping;
+                final long base = mapping.buffer().addressOffset();
+                for (int i = 0; i < n; i++)
+                {
+                    iovec(i, base + (long)i * PAGE_SIZE + request.segmentOffset(i), request.segmentLength(i));
+                }
+            }
+            final long done = write ?
+                disk.file().pwritev(iovecs.addressOffset(), n, position) :
+                disk.file().preadv(iovecs.addressOffset(), n, position);
+            return done == bytes ? RequestVerdict.OK : ioError("short transfer at " + position);
+        }
+        catch (final XenException ex)
+        {
+            lastError = ex.getMessage();
+            return RequestVerdict.BAD_GRANT;
+        }
+        catch (final IOException ex)
+        {
+            return ioError(ex.getMessage());
+        }
+        finally
+        {
+            for (int i = 0; i < transientCount; i++)
+            {
+                transientMappings[i].close();
+                transientMappings[i] = null;
+            }
+            transientCount = 0;
+        }
+    }
+
+    /**
+     * Maps a grant to keep, writable as Linux's blkback maps persistent grants (blkfront grants them read-write
+     * when it negotiated feature-persistent). A frontend that granted a write's page read-only gets a one-request
+     * read-only mapping instead; a read needs a writable one.
+     */
+    private GrantMapping mapPersistent(final int gref, final boolean write)
+    {
+        GrantMapping mapping;
+        try
+        {
+            mapping = gnttab.mapOne(frontendDomid, gref, true);
+        }
+        catch (final XenException ex)
+        {
+            if (!write)
+            {
+                throw ex;
+            }
+            mapping = gnttab.mapOne(frontendDomid, gref, false);
+            transientMappings[transientCount++] = mapping;
+            return mapping;
+        }
+        if (!persistentGrants.put(gref, mapping))
+        {
+            transientMappings[transientCount++] = mapping;
+        }
+        return mapping;
+    }
+
+    private void iovec(final int i, final long address, final long length)
+    {
+        iovecs.putLong(i * 16, address, ByteOrder.nativeOrder());
+        iovecs.putLong(i * 16 + 8, length, ByteOrder.nativeOrder());
+    }
+
+    private RequestVerdict flush()
+    {
+        try
+        {
+            disk.file().fdatasync();
+            return RequestVerdict.OK;
+        }
+        catch (final IOException ex)
+        {
+            return ioError(ex.getMessage());
+        }
+    }
+
+    private RequestVerdict discard(final BlkifRequest request)
+    {
+        try
+        {
+            disk.file().discard(request.sectorNumber() * SECTOR_SIZE, request.discardNrSectors() * SECTOR_SIZE,
+                (request.discardFlag() & BLKIF_DISCARD_SECURE) != 0);
+            return RequestVerdict.OK;
+        }
+        catch (final IOException ex)
+        {
+            return ioError(ex.getMessage());
+        }
+    }
+
+    private RequestVerdict ioError(final String message)
+    {
+        if (!message.equals(lastError))
+        {
+            LOG.warning(() -> roleName + ": " + message);
+        }
+        lastError = message;
+        return RequestVerdict.IO_ERROR;
+    }
+
+    @Override
+    public void onClose()
+    {
+        if (null != persistentGrants)
+        {
+            persistentGrants.close();
+        }
+    }
+}

@@ -1,0 +1,291 @@
+package org.dom0j.blkback.jna;
+
+import com.sun.jna.LastErrorException;
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.common.Errno;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A file or block device opened with open(2), for vectored I/O straight from and into native memory (mapped
+ * grants or bounce pages): one preadv/pwritev per request, no copies through Java heap. Errors become
+ * {@link IOException}s that name the call, the file and the errno.
+ * <p>
+ * The I/O methods may be called from several threads at once (they are positional); {@link #close} must come
+ * after the last of them.
+ */
+public final class NativeFile implements AutoCloseable
+{
+    private static final int SEEK_END = 2;
+
+    private final Path path;
+    private final int fd;
+    private final boolean blockDevice;
+    private final boolean readOnly;
+    private final UnsafeBuffer scratch;
+    private volatile boolean closed;
+
+    private NativeFile(final Path path, final int fd, final boolean blockDevice, final boolean readOnly)
+    {
+        this.path = path;
+        this.fd = fd;
+        this.blockDevice = blockDevice;
+        this.readOnly = readOnly;
+        this.scratch = new UnsafeBuffer(ByteBuffer.allocateDirect(64));
+    }
+
+    /**
+     * @param path     a regular file or a block device.
+     * @param readOnly open for reading only.
+     * @param direct   O_DIRECT: bypass the page cache (buffers, offsets and lengths must then be aligned).
+     * @return the open file.
+     * @throws IOException when it cannot be opened, with the errno.
+     */
+    public static NativeFile open(final Path path, final boolean readOnly, final boolean direct) throws IOException
+    {
+        final boolean blockDevice =
+            !Files.isRegularFile(path) && Files.exists(path) && isBlockDevice(path);
+        if (!blockDevice && !Files.isRegularFile(path))
+        {
+            throw new IOException(path + " is neither a regular file nor a block device");
+        }
+        final int flags = (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC | (direct ? LibC.O_DIRECT : 0);
+        try
+        {
+            return new NativeFile(path, LibC.open(path.toString(), flags, 0), blockDevice, readOnly);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("open", path, ex);
+        }
+    }
+
+    private static boolean isBlockDevice(final Path path) throws IOException
+    {
+        final int mode = (Integer)Files.getAttribute(path, "unix:mode");
+        return (mode & 0170000) == 0060000;
+    }
+
+    /**
+     * @return the path it was opened with.
+     */
+    public Path path()
+    {
+        return path;
+    }
+
+    /**
+     * @return whether it is a block device (else a regular file).
+     */
+    public boolean isBlockDevice()
+    {
+        return blockDevice;
+    }
+
+    /**
+     * @return whether it was opened read-only.
+     */
+    public boolean isReadOnly()
+    {
+        return readOnly;
+    }
+
+    /**
+     * @return its size in bytes now (BLKGETSIZE64 for a block device).
+     * @throws IOException when the size cannot be read.
+     */
+    public synchronized long size() throws IOException
+    {
+        try
+        {
+            if (blockDevice)
+            {
+                LibC.ioctl(fd, LibC.BLKGETSIZE64, scratch.addressOffset());
+                return scratch.getLong(0, ByteOrder.nativeOrder());
+            }
+            return LibC.lseek(fd, 0, SEEK_END);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error(blockDevice ? "ioctl(BLKGETSIZE64)" : "lseek", path, ex);
+        }
+    }
+
+    /**
+     * @return the logical sector size (BLKSSZGET) of a block device, 512 for a file.
+     * @throws IOException when it cannot be read.
+     */
+    public synchronized int logicalBlockSize() throws IOException
+    {
+        return blockDevice ? intIoctl(LibC.BLKSSZGET, "ioctl(BLKSSZGET)") : 512;
+    }
+
+    /**
+     * @return the physical sector size (BLKPBSZGET) of a block device, 4096 for a file.
+     * @throws IOException when it cannot be read.
+     */
+    public synchronized int physicalBlockSize() throws IOException
+    {
+        return blockDevice ? intIoctl(LibC.BLKPBSZGET, "ioctl(BLKPBSZGET)") : 4096;
+    }
+
+    private int intIoctl(final long request, final String what) throws IOException
+    {
+        try
+        {
+            scratch.putInt(0, 0);
+            LibC.ioctl(fd, request, scratch.addressOffset());
+            return scratch.getInt(0, ByteOrder.nativeOrder());
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error(what, path, ex);
+        }
+    }
+
+    /**
+     * Reads into the buffers an iovec array describes, from {@code offset}.
+     *
+     * @param iovAddress address of {@code count} {@code struct iovec} (base, length), 16 bytes each.
+     * @param count      number of iovecs.
+     * @param offset     file offset.
+     * @return bytes read.
+     * @throws IOException on failure.
+     */
+    public long preadv(final long iovAddress, final int count, final long offset) throws IOException
+    {
+        try
+        {
+            return LibC.preadv(fd, iovAddress, count, offset);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("preadv", path, ex);
+        }
+    }
+
+    /**
+     * Writes the buffers an iovec array describes, at {@code offset}.
+     *
+     * @param iovAddress address of {@code count} {@code struct iovec}.
+     * @param count      number of iovecs.
+     * @param offset     file offset.
+     * @return bytes written.
+     * @throws IOException on failure.
+     */
+    public long pwritev(final long iovAddress, final int count, final long offset) throws IOException
+    {
+        try
+        {
+            return LibC.pwritev(fd, iovAddress, count, offset);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("pwritev", path, ex);
+        }
+    }
+
+    /**
+     * fdatasync(2): what has been written is on stable storage when this returns.
+     *
+     * @throws IOException on failure.
+     */
+    public void fdatasync() throws IOException
+    {
+        try
+        {
+            LibC.fdatasync(fd);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("fdatasync", path, ex);
+        }
+    }
+
+    /**
+     * Discards a byte range: punches a hole in a file (keeping its size), BLKDISCARD or BLKSECDISCARD on a
+     * block device. Reads of the range return zeros afterwards for a file.
+     *
+     * @param offset byte offset.
+     * @param length bytes.
+     * @param secure make the old contents unrecoverable (block devices that support it).
+     * @throws IOException on failure (EOPNOTSUPP when the file system or device cannot).
+     */
+    public synchronized void discard(final long offset, final long length, final boolean secure) throws IOException
+    {
+        try
+        {
+            if (blockDevice)
+            {
+                scratch.putLong(0, offset, ByteOrder.nativeOrder());
+                scratch.putLong(8, length, ByteOrder.nativeOrder());
+                LibC.ioctl(fd, secure ? LibC.BLKSECDISCARD : LibC.BLKDISCARD, scratch.addressOffset());
+            }
+            else
+            {
+                LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length);
+            }
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error(blockDevice ? "ioctl(BLKDISCARD)" : "fallocate(PUNCH_HOLE)", path, ex);
+        }
+    }
+
+    /**
+     * Sets the size of a regular file (online resize in tests and tools).
+     *
+     * @param length the new size in bytes.
+     * @throws IOException on failure.
+     */
+    public void truncate(final long length) throws IOException
+    {
+        try
+        {
+            LibC.ftruncate(fd, length);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("ftruncate", path, ex);
+        }
+    }
+
+    /**
+     * Closes the descriptor; a second call does nothing.
+     */
+    @Override
+    public synchronized void close()
+    {
+        if (!closed)
+        {
+            closed = true;
+            try
+            {
+                LibC.close(fd);
+            }
+            catch (final LastErrorException ignore)
+            {
+                // close(2) failing leaves nothing to retry: the descriptor is gone either way.
+            }
+        }
+    }
+
+    /**
+     * @param buffer a direct buffer.
+     * @return its native address, for iovecs.
+     */
+    public static long address(final ByteBuffer buffer)
+    {
+        return BufferUtil.address(buffer);
+    }
+
+    private static IOException error(final String call, final Path path, final LastErrorException ex)
+    {
+        return new IOException(call + " on " + path + " failed: " + Errno.describe(ex.getErrorCode()), ex);
+    }
+}

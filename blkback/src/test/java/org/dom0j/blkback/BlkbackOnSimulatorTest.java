@@ -1,0 +1,202 @@
+package org.dom0j.blkback;
+
+import org.agrona.ErrorHandler;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.backend.AgentScheduler;
+import org.dom0j.backend.BackendConductor;
+import org.dom0j.backend.XenbusState;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.sim.SimDomain;
+import org.dom0j.sim.SimMachine;
+import org.dom0j.sim.SimPlatform;
+import org.dom0j.sim.guest.BlockWorkload;
+import org.dom0j.sim.guest.SimBlkfront;
+import org.dom0j.toolstack.XenbusDevices;
+import org.dom0j.xenstore.XenStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * blkback inside the backend framework on the simulator: the conductor discovers the device the toolstack
+ * attached, the Linux-like simulated blkfront negotiates (queues, ring pages, persistent grants, indirect), and a
+ * seeded random workload checks every byte read against its model.
+ */
+@Timeout(120)
+class BlkbackOnSimulatorTest
+{
+    @TempDir
+    Path dir;
+
+    private SimMachine machine;
+    private SimPlatform platform;
+    private XenStore conductorStore;
+    private GrantTables conductorGrants;
+    private AgentScheduler scheduler;
+    private AgentRunner conductorRunner;
+    private Path disk;
+    private final CopyOnWriteArrayList<Throwable> errors = new CopyOnWriteArrayList<>();
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        machine = SimMachine.start(dir.resolve("sim"));
+        disk = dir.resolve("disk.img");
+        try (var f = org.dom0j.blkback.jna.NativeFile.open(Files.createFile(disk), false, false))
+        {
+            f.truncate(32L << 20);
+        }
+    }
+
+    private void startBackend(final BlkbackConfiguration configuration)
+    {
+        platform = new SimPlatform(machine.host(), 0);
+        conductorStore = platform.openXenStore();
+        conductorGrants = platform.openGrantTables();
+        final ErrorHandler onError = errors::add;
+        scheduler = AgentScheduler.dedicated(() -> new BackoffIdleStrategy(10, 20, 1000, 100_000), onError);
+        final CountersManager counters = new CountersManager(
+            new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024)),
+            new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)));
+        final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
+            .platform(platform)
+            .xenStore(conductorStore)
+            .grantTables(conductorGrants)
+            .scheduler(scheduler)
+            .countersManager(counters)
+            .deviceType(new BlkbackDeviceType(platform, counters, configuration)));
+        conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), onError, null, conductor);
+        AgentRunner.startOnThread(conductorRunner);
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        if (null != conductorRunner)
+        {
+            conductorRunner.close();
+            scheduler.close();
+            conductorGrants.close();
+            conductorStore.close();
+            platform.close();
+        }
+        machine.close();
+        assertThat(errors).as("errors raised by agents").isEmpty();
+    }
+
+    private SimDomain guestWithDisk(final int domid, final String mode)
+    {
+        final SimDomain guest = machine.createGuest(domid, "guest" + domid, 16384);
+        XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
+            Map.of("params", disk.toString(), "mode", mode, "type", "phy", "dev", "xvda", "device-type", "disk",
+                "removable", "0", "discard-enable", "1"),
+            Map.of("virtual-device", "51712", "device-type", "disk"));
+        return guest;
+    }
+
+    @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments")
+    @CsvSource({ "COPY,1,0,11", "COPY,2,1,64", "MAP,1,0,11", "MAP,2,0,16" })
+    void shouldServeVerifiedRandomIo(final DataPath path, final int queues, final int order, final int segments)
+        throws Exception
+    {
+        startBackend(BlkbackConfiguration.fromSystemProperties().withDataPath(path));
+        final SimDomain guest = guestWithDisk(7, "w");
+        final XenStore guestStore = machine.connectAsGuest(7);
+        final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51712",
+            new SimBlkfront.Options(queues, order, true, segments), 10_000);
+
+        assertThat(front.sectors()).isEqualTo((32L << 20) / 512);
+        assertThat(front.queueCount()).isEqualTo(queues);
+        assertThat(front.isPersistent()).isEqualTo(path == DataPath.MAP);
+        assertThat(front.hasFlush()).isTrue();
+        assertThat(front.hasDiscard()).isTrue();
+        final String be = XenbusDevices.backendPath(0, "vbd", 7, "51712");
+        assertThat(machine.xenStore().read(be + "/state")).isEqualTo("4");
+        assertThat(machine.xenStore().read(be + "/hotplug-status")).isEqualTo("connected");
+
+        final BlockWorkload workload = new BlockWorkload(front, 1234L + queues, 40, segments / 2, 50, true);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (workload.stats().operations() < 3000 && System.nanoTime() < deadline)
+        {
+            workload.submitSome();
+            if (front.poll(workload) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+        }
+        while (front.outstanding() > 0 && System.nanoTime() < deadline)
+        {
+            if (front.poll(workload) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+        }
+
+        assertThat(workload.firstMismatch()).as("seed %d", workload.seed()).isNull();
+        assertThat(workload.stats().errors).isZero();
+        assertThat(workload.stats().operations()).isGreaterThanOrEqualTo(3000);
+        assertThat(workload.stats().reads).isPositive();
+        assertThat(workload.stats().writes).isPositive();
+        assertThat(workload.stats().flushes).isPositive();
+
+        front.disconnect(10_000);
+        guestStore.close();
+        assertThat(waitFor(() -> "6".equals(machine.xenStore().readOrNull(be + "/state")), 10_000))
+            .as("backend closes after the frontend").isTrue();
+        assertThat(waitFor(() -> conductorGrants.mappedPageCount() == 0, 5_000))
+            .as("no ring left mapped").isTrue();
+    }
+
+    @Test
+    void shouldFailADeviceWhoseFrontendOffersTooManyQueuesAndGoOn() throws Exception
+    {
+        startBackend(BlkbackConfiguration.fromSystemProperties());
+        final SimDomain guest = guestWithDisk(8, "w");
+        final XenStore guestStore = machine.connectAsGuest(8);
+        final String fe = XenbusDevices.frontendPath(8, "vbd", "51712");
+        final String be = XenbusDevices.backendPath(0, "vbd", 8, "51712");
+        assertThat(waitFor(() -> "2".equals(machine.xenStore().readOrNull(be + "/state")), 10_000)).isTrue();
+        guestStore.write(fe + "/multi-queue-num-queues", "99");
+        guestStore.write(fe + "/queue-0/ring-ref", "8");
+        guestStore.write(fe + "/queue-0/event-channel", "1");
+        guestStore.write(fe + "/state", XenbusState.INITIALISED.wireValue());
+
+        assertThat(waitFor(() -> null != machine.xenStore().readOrNull(
+            "/local/domain/0/error/backend/vbd/8/51712/error"), 10_000)).isTrue();
+        assertThat(machine.xenStore().read("/local/domain/0/error/backend/vbd/8/51712/error"))
+            .contains("multi-queue-num-queues");
+        assertThat(machine.xenStore().read(be + "/state")).isNotEqualTo("4");
+        guestStore.close();
+    }
+
+    private static boolean waitFor(final java.util.function.BooleanSupplier condition, final long timeoutMs)
+        throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (System.nanoTime() < deadline)
+        {
+            if (condition.getAsBoolean())
+            {
+                return true;
+            }
+            Thread.sleep(10);
+        }
+        return condition.getAsBoolean();
+    }
+}

@@ -1,0 +1,550 @@
+package org.dom0j.blkback;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantCopyBatch;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.protocol.blkif.BlkifAbi;
+import org.dom0j.ring.BackRing;
+import org.dom0j.sim.SimDomain;
+import org.dom0j.sim.SimHost;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_RESERVED_1;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_EOPNOTSUPP;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_ERROR;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_OKAY;
+
+/**
+ * One blkback queue against a simulated guest that writes its requests by hand: data integrity on both data
+ * paths, and every rule a hostile frontend can break.
+ */
+@Timeout(60)
+class BlkbackQueueTest
+{
+    private static final int DISK_SECTORS = 8192;
+
+    @TempDir
+    Path dir;
+
+    private SimHost host;
+    private SimDomain dom0;
+    private Path diskFile;
+    private final List<AutoCloseable> closeables = new ArrayList<>();
+    private final CountersManager countersManager = new CountersManager(
+        new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)), new UnsafeBuffer(ByteBuffer.allocateDirect(16 * 1024)));
+
+    /** A queue and its frontend. */
+    private final class Pair
+    {
+        final TestBlkfront front;
+        final BlkbackQueue queue;
+        final GrantTables gnttab;
+        final GrantMapping ringMapping;
+
+        Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
+            final GrantTables wrapper) throws IOException
+        {
+            final SimDomain guest = host.createDomain(domid, 1024);
+            front = new TestBlkfront(guest, abi);
+            gnttab = null == wrapper ? dom0.openGrantTables() : wrapper;
+            ringMapping = gnttab.mapOne(domid, front.ringRef, true);
+            final BackRing ring = new BackRing(front.layout, ringMapping.buffer());
+            final EventChannels evtchn = dom0.openEventChannels();
+            final int port = evtchn.bindInterdomain(domid, front.port);
+            final Disk disk = Disk.open(diskFile, ro, false, false, false);
+            final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
+                false);
+            queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
+                validator, path, persistent ? new PersistentGrants(PersistentGrants.DEFAULT_MAX) : null,
+                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"));
+            closeables.add(front);
+            closeables.add(() -> queue.onClose());
+            closeables.add(ringMapping);
+            closeables.add(evtchn);
+            closeables.add(disk);
+        }
+
+        void serve()
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                queue.doWork();
+            }
+            front.collect();
+        }
+
+        TestBlkfront.Response last()
+        {
+            return front.responses.get(front.responses.size() - 1);
+        }
+
+        /** Writes {@code pages} pages of pattern {@code seed} at {@code sector}, one full-page segment each. */
+        int[][] write(final long id, final long sector, final int pages, final int seed)
+        {
+            final int[][] granted = new int[pages][];
+            final int at = front.claim(BLKIF_OP_WRITE, pages, id, sector);
+            for (int i = 0; i < pages; i++)
+            {
+                granted[i] = front.grantedPage(true);
+                fill(front.guest.page(granted[i][0]), seed + i);
+                front.segment(at, i, granted[i][1], 0, 7);
+            }
+            front.push();
+            return granted;
+        }
+
+        int[][] read(final long id, final long sector, final int pages)
+        {
+            final int[][] granted = new int[pages][];
+            final int at = front.claim(BLKIF_OP_READ, pages, id, sector);
+            for (int i = 0; i < pages; i++)
+            {
+                granted[i] = front.grantedPage(false);
+                front.segment(at, i, granted[i][1], 0, 7);
+            }
+            front.push();
+            return granted;
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws IOException
+    {
+        host = SimHost.open(dir.resolve("sim"));
+        dom0 = host.domainOrCreate(0, SimHost.DOM0_PAGES);
+        diskFile = dir.resolve("disk.img");
+        try (var f = org.dom0j.blkback.jna.NativeFile.open(Files.createFile(diskFile), false, false))
+        {
+            f.truncate((long)DISK_SECTORS * 512);
+        }
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        for (int i = closeables.size() - 1; i >= 0; i--)
+        {
+            closeables.get(i).close();
+        }
+        host.close();
+    }
+
+    @ParameterizedTest
+    @CsvSource({ "X86_64,COPY,false", "X86_64,MAP,false", "X86_64,MAP,true", "X86_32,COPY,false", "X86_32,MAP,true" })
+    void shouldWriteThenReadBackTheSameBytes(final BlkifAbi abi, final DataPath path, final boolean persistent)
+        throws IOException
+    {
+        final Pair p = new Pair(3, abi, path, persistent, false, null);
+
+        p.write(1, 16, 3, 40);
+        p.serve();
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        assertThat(onDisk[16 * 512]).isEqualTo(pattern(40, 0));
+        assertThat(onDisk[16 * 512 + 3 * 4096 - 1]).isEqualTo(pattern(42, 4095));
+
+        final int[][] pages = p.read(2, 16, 3);
+        p.serve();
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(2, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+        for (int i = 0; i < 3; i++)
+        {
+            assertThat(checksum(p.front.guest.page(pages[i][0]))).isEqualTo(checksum(40 + i));
+        }
+        assertThat(p.queue.counters().writeSectors()).isEqualTo(24);
+        assertThat(p.queue.counters().readSectors()).isEqualTo(24);
+        assertThat(p.gnttab.mappedPageCount()).as("only the ring (and persistent grants of reads) stay mapped")
+            .isEqualTo(1 + (persistent ? 3 : 0));
+    }
+
+    @Test
+    void shouldHonourPartialSegments() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        final int[] page = p.front.grantedPage(true);
+        fill(p.front.guest.page(page[0]), 9);
+        final int at = p.front.claim(BLKIF_OP_WRITE, 1, 5, 100);
+        p.front.segment(at, 0, page[1], 2, 4);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.last().status()).isEqualTo(BLKIF_RSP_OKAY);
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        assertThat(onDisk[100 * 512]).isEqualTo(pattern(9, 1024));
+        assertThat(onDisk[100 * 512 + 3 * 512 - 1]).isEqualTo(pattern(9, 1024 + 1535));
+        assertThat(onDisk[100 * 512 + 3 * 512]).isZero();
+    }
+
+    @ParameterizedTest
+    @EnumSource(DataPath.class)
+    void shouldServeAnIndirectWriteAndRead(final DataPath path) throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null);
+        final int segments = 40;
+        final int[] indirect = p.front.grantedPage(true);
+        final UnsafeBuffer list = p.front.guest.page(indirect[0]);
+        final int[][] data = new int[segments][];
+        for (int i = 0; i < segments; i++)
+        {
+            data[i] = p.front.grantedPage(true);
+            fill(p.front.guest.page(data[i][0]), 100 + i);
+            list.putInt(i * 8, data[i][1], TestBlkfront.LE);
+            list.putByte(i * 8 + 4, (byte)0);
+            list.putByte(i * 8 + 5, (byte)7);
+        }
+        p.front.claimIndirect(BLKIF_OP_WRITE, segments, 77, 0, new int[]{ indirect[1] });
+        p.front.push();
+        p.serve();
+
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(77, 6, BLKIF_RSP_OKAY));
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        for (int i = 0; i < segments; i++)
+        {
+            assertThat(onDisk[i * 4096 + 7]).isEqualTo(pattern(100 + i, 7));
+        }
+    }
+
+    @Test
+    void shouldRejectRequestWithTwelveSegmentsAndGoOn() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.front.claim(BLKIF_OP_WRITE, 12, 1, 0);
+        p.front.push();
+        p.write(2, 0, 1, 1);
+        p.serve();
+
+        assertThat(p.front.responses).containsExactly(
+            new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_ERROR),
+            new TestBlkfront.Response(2, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        assertThat(p.queue.counters().errors()).isEqualTo(1);
+        assertThat(p.queue.violation()).isNull();
+    }
+
+    @Test
+    void shouldRejectFirstSectAfterLastSectAndFirstSectPastSeven() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        final int[] page = p.front.grantedPage(true);
+        int at = p.front.claim(BLKIF_OP_WRITE, 1, 1, 0);
+        p.front.segment(at, 0, page[1], 5, 4);
+        p.front.push();
+        at = p.front.claim(BLKIF_OP_WRITE, 1, 2, 0);
+        p.front.segment(at, 0, page[1], 8, 9);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
+            .containsExactly(BLKIF_RSP_ERROR, BLKIF_RSP_ERROR);
+    }
+
+    @Test
+    void shouldRejectASectorRangePastTheEnd() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, DISK_SECTORS - 7, 1, 1);
+        p.serve();
+
+        assertThat(p.last().status()).isEqualTo(BLKIF_RSP_ERROR);
+        assertThat(Files.size(diskFile)).isEqualTo(DISK_SECTORS * 512L);
+    }
+
+    @ParameterizedTest
+    @EnumSource(DataPath.class)
+    void shouldRejectAnUngrantedOrForeignGrant(final DataPath path) throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null);
+        int at = p.front.claim(BLKIF_OP_READ, 1, 1, 0);
+        p.front.segment(at, 0, 1999, 0, 7);
+        p.front.push();
+        final int frame = p.front.guest.allocatePage();
+        final int foreign = p.front.guest.grantAccess(5, frame, false);
+        at = p.front.claim(BLKIF_OP_READ, 1, 2, 0);
+        p.front.segment(at, 0, foreign, 0, 7);
+        p.front.push();
+        final int readOnly = p.front.grantedPage(true)[1];
+        at = p.front.claim(BLKIF_OP_READ, 1, 3, 0);
+        p.front.segment(at, 0, readOnly, 0, 7);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
+            .as("never granted, granted to domain 5, read-only grant for a read (the backend must write it)")
+            .containsExactly(BLKIF_RSP_ERROR, BLKIF_RSP_ERROR, BLKIF_RSP_ERROR);
+        assertThat(p.gnttab.mappedPageCount()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldAnswerEopnotsuppToTheReservedOperation() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.front.claim(BLKIF_OP_RESERVED_1, 0, 9, 0);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(9, BLKIF_OP_RESERVED_1, BLKIF_RSP_EOPNOTSUPP));
+    }
+
+    @Test
+    void shouldRefuseWritesToAReadOnlyDisk() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, true, null);
+        p.write(1, 0, 1, 1);
+        p.serve();
+
+        assertThat(p.last().status()).isEqualTo(BLKIF_RSP_ERROR);
+        assertThat(Files.readAllBytes(diskFile)[0]).isZero();
+    }
+
+    @Test
+    void shouldFlushAndBarrier() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 0, 1, 1);
+        p.front.claim(BLKIF_OP_FLUSH_DISKCACHE, 0, 2, 0);
+        p.front.push();
+        final int[] page = p.front.grantedPage(true);
+        fill(p.front.guest.page(page[0]), 3);
+        final int at = p.front.claim(BLKIF_OP_WRITE_BARRIER, 1, 3, 8);
+        p.front.segment(at, 0, page[1], 0, 7);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
+            .containsExactly(BLKIF_RSP_OKAY, BLKIF_RSP_OKAY, BLKIF_RSP_OKAY);
+        assertThat(p.queue.counters().flushRequests()).isEqualTo(2);
+        assertThat(Files.readAllBytes(diskFile)[8 * 512]).isEqualTo(pattern(3, 0));
+    }
+
+    @Test
+    void shouldDiscardByPunchingAHole() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 0, 4, 1);
+        final int at = p.front.claim(BLKIF_OP_DISCARD, 0, 2, 8);
+        p.front.ringPage.putLong(at + BlkifAbi.X86_64.discardNrSectorsOffset(), 16, TestBlkfront.LE);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.last().status()).isEqualTo(BLKIF_RSP_OKAY);
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        assertThat(onDisk[8 * 512 - 1]).isEqualTo(pattern(1, 4095));
+        assertThat(onDisk[8 * 512]).isZero();
+        assertThat(onDisk[24 * 512 - 1]).isZero();
+        assertThat(onDisk[24 * 512]).isEqualTo(pattern(4, 0));
+    }
+
+    @Test
+    void shouldUseOnlyTheCopyWhenTheFrontendRewritesARequestAfterPostingIt() throws IOException
+    {
+        // XSA-155: the guest races the backend, rewriting the slot while its request is being served. The
+        // decorator rewrites sector, segment count and grant in the shared slot at the first grant copy.
+        final GrantTables[] real = new GrantTables[1];
+        final int[] slot = new int[1];
+        final TestBlkfront[] front = new TestBlkfront[1];
+        final GrantTables racing = new RacingGrantTables(() -> real[0], () ->
+        {
+            final int sectorAt = slot[0] + BlkifAbi.X86_64.sectorNumberOffset();
+            front[0].ringPage.putLong(sectorAt, DISK_SECTORS - 1, TestBlkfront.LE);
+            front[0].ringPage.putByte(slot[0] + 1, (byte)11);
+            front[0].ringPage.putInt(slot[0] + BlkifAbi.X86_64.segmentsOffset(), 12345, TestBlkfront.LE);
+        });
+        real[0] = dom0.openGrantTables();
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, racing);
+        front[0] = p.front;
+        final int[] page = p.front.grantedPage(true);
+        fill(p.front.guest.page(page[0]), 5);
+        slot[0] = p.front.claim(BLKIF_OP_WRITE, 1, 1, 32);
+        p.front.segment(slot[0], 0, page[1], 0, 7);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        assertThat(Files.readAllBytes(diskFile)[32 * 512]).isEqualTo(pattern(5, 0));
+        assertThat(p.queue.counters().writeSectors()).isEqualTo(8);
+    }
+
+    @Test
+    void shouldWriteEveryResponseSlotWhole() throws IOException
+    {
+        // XSA-216: fill the whole ring with 0xFF first; after the response, every byte of it that is not a field
+        // must be zero.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.front.ringPage.setMemory(64, 4096 - 64, (byte)0xFF);
+        p.write(0x0102030405060708L, 0, 1, 1);
+        p.serve();
+
+        final int slot = p.front.layout.slotOffset(0);
+        final byte[] response = new byte[16];
+        p.front.ringPage.getBytes(slot, response);
+        assertThat(response).containsExactly(8, 7, 6, 5, 4, 3, 2, 1, BLKIF_OP_WRITE, 0, 0, 0, 0, 0, 0, 0);
+    }
+
+    @Test
+    void shouldDisableOnlyTheDeviceWhoseRingOverflows() throws IOException
+    {
+        final Pair hostile = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        final Pair good = new Pair(4, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        hostile.front.ringPage.putIntRelease(0, 32 + 5);
+        hostile.front.evtchn.notify(hostile.front.port);
+        good.write(1, 0, 1, 1);
+        hostile.serve();
+        good.serve();
+
+        assertThat(hostile.queue.violation()).contains("RING_REQUEST_PROD_OVERFLOW");
+        assertThat(hostile.front.responses).isEmpty();
+        assertThat(good.last().status()).isEqualTo(BLKIF_RSP_OKAY);
+        assertThat(hostile.queue.doWork()).as("a disabled queue reads nothing more").isLessThanOrEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @EnumSource(DataPath.class)
+    void shouldNotAllocatePerRequest(final DataPath path) throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null);
+        final int[] page = p.front.grantedPage(false);
+        final Random random = new Random(42);
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        long allocatedInMeasuredRounds = 0;
+        final int rounds = 2000;
+        for (int round = 0; round < 2 * rounds; round++)
+        {
+            final int batch = 16;
+            for (int i = 0; i < batch; i++)
+            {
+                final int at = p.front.claim((i & 1) == 0 ? BLKIF_OP_WRITE : BLKIF_OP_READ, 1, i,
+                    random.nextInt(DISK_SECTORS / 8) * 8L);
+                p.front.segment(at, 0, page[1], 0, 7);
+                p.front.ring.commitRequest();
+            }
+            p.front.ring.pushRequests();
+            final long before = threads.getCurrentThreadAllocatedBytes();
+            p.queue.doWork();
+            final long after = threads.getCurrentThreadAllocatedBytes();
+            if (round >= rounds)
+            {
+                allocatedInMeasuredRounds += after - before;
+            }
+            p.front.collect();
+            p.front.responses.clear();
+        }
+        System.out.printf("blkback %s: %d bytes allocated over %d requests%n", path, allocatedInMeasuredRounds,
+            rounds * 16);
+        // One object per request would cost at least 16 bytes each; allow a few one-off allocations (JIT, resize).
+        assertThat(allocatedInMeasuredRounds).as("bytes allocated by the queue over %d requests", rounds * 16)
+            .isLessThan(rounds * 16L * 4);
+    }
+
+    static void fill(final UnsafeBuffer page, final int seed)
+    {
+        for (int i = 0; i < 4096; i++)
+        {
+            page.putByte(i, pattern(seed, i));
+        }
+    }
+
+    static byte pattern(final int seed, final int i)
+    {
+        return (byte)(seed * 31 + i * 7 + (i >> 8));
+    }
+
+    static long checksum(final UnsafeBuffer page)
+    {
+        long sum = 0;
+        for (int i = 0; i < 4096; i++)
+        {
+            sum = sum * 31 + page.getByte(i);
+        }
+        return sum;
+    }
+
+    static long checksum(final int seed)
+    {
+        long sum = 0;
+        for (int i = 0; i < 4096; i++)
+        {
+            sum = sum * 31 + pattern(seed, i);
+        }
+        return sum;
+    }
+
+    /** Delegates to real grant tables, running a hook (the racing guest) before the first copy. */
+    private static final class RacingGrantTables implements GrantTables
+    {
+        private final java.util.function.Supplier<GrantTables> real;
+        private final Runnable race;
+        private boolean raced;
+
+        RacingGrantTables(final java.util.function.Supplier<GrantTables> real, final Runnable race)
+        {
+            this.real = real;
+            this.race = race;
+        }
+
+        @Override
+        public GrantMapping map(final int domid, final int[] refs, final int count, final boolean writable)
+        {
+            return real.get().map(domid, refs, count, writable);
+        }
+
+        @Override
+        public GrantMapping mapOneWithNotify(
+            final int domid, final int ref, final boolean writable, final int notifyOffset, final int notifyPort)
+        {
+            return real.get().mapOneWithNotify(domid, ref, writable, notifyOffset, notifyPort);
+        }
+
+        @Override
+        public void copy(final GrantCopyBatch batch)
+        {
+            if (!raced)
+            {
+                raced = true;
+                race.run();
+            }
+            real.get().copy(batch);
+        }
+
+        @Override
+        public void setMaxGrants(final int count)
+        {
+            real.get().setMaxGrants(count);
+        }
+
+        @Override
+        public int mappedPageCount()
+        {
+            return real.get().mappedPageCount();
+        }
+
+        @Override
+        public void close()
+        {
+            real.get().close();
+        }
+    }
+}

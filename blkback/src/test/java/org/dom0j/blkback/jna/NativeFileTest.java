@@ -1,0 +1,147 @@
+package org.dom0j.blkback.jna;
+
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+@Timeout(20)
+class NativeFileTest
+{
+    @TempDir
+    Path dir;
+
+    private final ByteBuffer pages = BufferUtil.allocateDirectAligned(4 * 4096, 4096);
+    private final UnsafeBuffer iov = new UnsafeBuffer(BufferUtil.allocateDirectAligned(64, 64));
+
+    @Test
+    void shouldWriteAndReadScatteredBuffersInOneCall() throws IOException
+    {
+        final Path file = sparse(1 << 20);
+        final UnsafeBuffer data = new UnsafeBuffer(pages);
+        for (int i = 0; i < 4096; i++)
+        {
+            data.putByte(i, (byte)i);
+            data.putByte(2 * 4096 + i, (byte)(255 - i));
+        }
+        // Two segments: 1 KiB from page 0 at offset 512, 512 bytes from page 2 at offset 0.
+        iovec(0, data.addressOffset() + 512, 1024);
+        iovec(1, data.addressOffset() + 2 * 4096, 512);
+
+        try (NativeFile f = NativeFile.open(file, false, false))
+        {
+            assertThat(f.pwritev(iov.addressOffset(), 2, 8192)).isEqualTo(1536);
+            f.fdatasync();
+        }
+
+        final byte[] onDisk = Files.readAllBytes(file);
+        for (int i = 0; i < 1024; i++)
+        {
+            assertThat(onDisk[8192 + i]).isEqualTo((byte)(512 + i));
+        }
+        for (int i = 0; i < 512; i++)
+        {
+            assertThat(onDisk[8192 + 1024 + i]).isEqualTo((byte)(255 - i));
+        }
+
+        data.setMemory(0, 4 * 4096, (byte)0);
+        iovec(0, data.addressOffset() + 3 * 4096, 1536);
+        try (NativeFile f = NativeFile.open(file, true, false))
+        {
+            assertThat(f.preadv(iov.addressOffset(), 1, 8192)).isEqualTo(1536);
+        }
+        final byte[] back = new byte[1536];
+        data.getBytes(3 * 4096, back);
+        assertThat(back).isEqualTo(Arrays.copyOfRange(onDisk, 8192, 8192 + 1536));
+    }
+
+    @Test
+    void shouldPunchAHoleThatReadsAsZerosAndKeepsTheSize() throws IOException
+    {
+        final Path file = dir.resolve("disk.img");
+        final byte[] ones = new byte[64 * 1024];
+        Arrays.fill(ones, (byte)1);
+        Files.write(file, ones);
+
+        try (NativeFile f = NativeFile.open(file, false, false))
+        {
+            f.discard(16384, 8192, false);
+            assertThat(f.size()).isEqualTo(65536);
+        }
+
+        final byte[] after = Files.readAllBytes(file);
+        assertThat(after).hasSize(65536);
+        assertThat(after[16383]).isEqualTo((byte)1);
+        assertThat(Arrays.copyOfRange(after, 16384, 16384 + 8192)).containsOnly(0);
+        assertThat(after[16384 + 8192]).isEqualTo((byte)1);
+    }
+
+    @Test
+    void shouldReportSizeAndSectorSizesOfAFile() throws IOException
+    {
+        try (NativeFile f = NativeFile.open(sparse(3 << 20), true, false))
+        {
+            assertThat(f.size()).isEqualTo(3 << 20);
+            assertThat(f.isBlockDevice()).isFalse();
+            assertThat(f.logicalBlockSize()).isEqualTo(512);
+        }
+    }
+
+    @Test
+    void shouldRefuseWritesOnAReadOnlyOpenWithEbadf() throws IOException
+    {
+        final Path file = sparse(1 << 16);
+        iovec(0, BufferUtil.address(pages), 512);
+        try (NativeFile f = NativeFile.open(file, true, false))
+        {
+            assertThatThrownBy(() -> f.pwritev(iov.addressOffset(), 1, 0))
+                .isInstanceOf(IOException.class)
+                .hasMessageContaining("pwritev on " + file + " failed: EBADF");
+        }
+    }
+
+    @Test
+    void shouldNameTheFileAndErrnoWhenOpenFails()
+    {
+        final Path missing = dir.resolve("nope");
+
+        assertThatThrownBy(() -> NativeFile.open(missing, false, false))
+            .isInstanceOf(IOException.class)
+            .hasMessage(missing + " is neither a regular file nor a block device");
+    }
+
+    @Test
+    void shouldBeSafeToCloseTwice() throws IOException
+    {
+        final NativeFile f = NativeFile.open(sparse(4096), true, false);
+        f.close();
+        f.close();
+    }
+
+    private void iovec(final int i, final long base, final long length)
+    {
+        iov.putLong(i * 16, base, ByteOrder.nativeOrder());
+        iov.putLong(i * 16 + 8, length, ByteOrder.nativeOrder());
+    }
+
+    private Path sparse(final long size) throws IOException
+    {
+        final Path file = Files.createTempFile(dir, "disk", ".img");
+        try (NativeFile f = NativeFile.open(file, false, false))
+        {
+            f.truncate(size);
+        }
+        return file;
+    }
+}

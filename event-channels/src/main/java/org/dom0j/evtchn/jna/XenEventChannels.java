@@ -1,0 +1,193 @@
+package org.dom0j.evtchn.jna;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import org.dom0j.common.Errno;
+import org.dom0j.common.XenException;
+import org.dom0j.common.XenLibrary;
+import org.dom0j.evtchn.EventChannelException;
+import org.dom0j.evtchn.EventChannels;
+
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Event channels on real Xen through Debian's libxenevtchn (the kernel's /dev/xen/evtchn). The one public entry
+ * point of this package is {@link #open()}.
+ * <p>
+ * {@code xenevtchn_pending} blocks on a read of the device, so {@link #pending()} and {@link #pending(long)} first
+ * poll(2) the handle's fd and read only when it is readable.
+ * <p>
+ * Threads: see {@link EventChannels}; {@link #pending} from one thread.
+ */
+public final class XenEventChannels implements EventChannels
+{
+    private static volatile LibXenEvtchn lib;
+    private static volatile LibXenEvtchn.LibC libc;
+
+    private final LibXenEvtchn xen;
+    private final Pointer handle;
+    private final int fd;
+    private final Memory pollfd = new Memory(8);
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private XenEventChannels(final LibXenEvtchn xen, final Pointer handle)
+    {
+        this.xen = xen;
+        this.handle = handle;
+        this.fd = xen.xenevtchn_fd(handle);
+    }
+
+    /**
+     * Opens /dev/xen/evtchn through xenevtchn_open.
+     *
+     * @return an event channel handle.
+     * @throws EventChannelException with ENOENT and one sentence when this is not a Xen domain.
+     */
+    public static EventChannels open()
+    {
+        LibXenEvtchn l = lib;
+        if (null == l)
+        {
+            try
+            {
+                l = XenLibrary.EVTCHN.load(LibXenEvtchn.class);
+                libc = Native.load("c", LibXenEvtchn.LibC.class);
+            }
+            catch (final XenException ex)
+            {
+                throw new EventChannelException(ex.errno(), ex.getMessage());
+            }
+            lib = l;
+        }
+        final Pointer handle = l.xenevtchn_open(null, 0);
+        if (null == handle)
+        {
+            final int errno = Native.getLastError();
+            throw new EventChannelException(errno, "cannot open Xen event channels: " +
+                (errno == Errno.ENOENT.number() ? "this is not a Xen domain (no /dev/xen/evtchn)" :
+                errno == Errno.EACCES.number() ? "no permission on /dev/xen/evtchn (run as root in dom0)" :
+                "/dev/xen/evtchn refused"));
+        }
+        return new XenEventChannels(l, handle);
+    }
+
+    @Override
+    public int bindInterdomain(final int remoteDomid, final int remotePort)
+    {
+        checkOpen();
+        final int port = xen.xenevtchn_bind_interdomain(handle, remoteDomid, remotePort);
+        if (port < 0)
+        {
+            throw new EventChannelException(Native.getLastError(),
+                "bind to port " + remotePort + " of domain " + remoteDomid);
+        }
+        return port;
+    }
+
+    @Override
+    public int bindUnboundPort(final int remoteDomid)
+    {
+        checkOpen();
+        final int port = xen.xenevtchn_bind_unbound_port(handle, remoteDomid);
+        if (port < 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "bind an unbound port for domain " + remoteDomid);
+        }
+        return port;
+    }
+
+    @Override
+    public void unbind(final int port)
+    {
+        checkOpen();
+        if (xen.xenevtchn_unbind(handle, port) != 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "unbind port " + port);
+        }
+    }
+
+    @Override
+    public void notify(final int port)
+    {
+        checkOpen();
+        if (xen.xenevtchn_notify(handle, port) != 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "notify port " + port);
+        }
+    }
+
+    @Override
+    public int pending()
+    {
+        return pending(0);
+    }
+
+    @Override
+    public int pending(final long timeoutNanos)
+    {
+        if (!awaitEvent(timeoutNanos))
+        {
+            return -1;
+        }
+        final int port = xen.xenevtchn_pending(handle);
+        if (port < 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "read a pending port");
+        }
+        return port;
+    }
+
+    /**
+     * poll(2) on the device: readable when the kernel has queued a port.
+     */
+    @Override
+    public boolean awaitEvent(final long timeoutNanos)
+    {
+        checkOpen();
+        pollfd.setInt(0, fd);
+        pollfd.setShort(4, LibXenEvtchn.LibC.POLLIN);
+        pollfd.setShort(6, (short)0);
+        final int millis = timeoutNanos <= 0 ? 0 :
+            (int)Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
+        final int ready = libc.poll(pollfd, 1, millis);
+        if (ready < 0)
+        {
+            final int errno = Native.getLastError();
+            if (errno == Errno.EINTR.number())
+            {
+                return false;
+            }
+            throw new EventChannelException(errno, "poll the event channel device");
+        }
+        return ready > 0;
+    }
+
+    @Override
+    public void unmask(final int port)
+    {
+        checkOpen();
+        if (xen.xenevtchn_unmask(handle, port) != 0)
+        {
+            throw new EventChannelException(Native.getLastError(), "unmask port " + port);
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        if (closed.compareAndSet(false, true))
+        {
+            xen.xenevtchn_close(handle);
+        }
+    }
+
+    private void checkOpen()
+    {
+        if (closed.get())
+        {
+            throw new EventChannelException(Errno.EBADF.number(), "event channel handle is closed");
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package org.dom0j.cli;
+
+import org.dom0j.backend.CountersFile;
+import org.dom0j.blkback.jna.NativeFile;
+import org.dom0j.sim.SimMachine;
+import org.dom0j.sim.SimPlatformProvider;
+import org.dom0j.sim.guest.BlockGuest;
+import org.dom0j.sim.guest.BlockWorkload;
+import org.dom0j.sim.guest.SimBlkfront;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * {@code dom0j demo}: the whole thing on any Linux machine. Starts a simulated Xen machine, runs
+ * {@code dom0j serve} in a separate process as dom0's backend service, creates a guest with a disk whose
+ * Linux-like blkfront negotiates with it, runs seeded random I/O verified as it goes with a live progress line,
+ * then stops everything cleanly and prints a summary with the backend's own counters.
+ */
+@Command(
+    name = "demo",
+    description = "Simulated machine + 'dom0j serve' (its own process) + a guest doing verified random disk I/O.",
+    footer = { "", "Example:", "  dom0j demo --seconds 5 --seed 42" })
+final class DemoCommand implements Callable<Integer>
+{
+    @ParentCommand
+    private Dom0j root;
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--seconds", defaultValue = "5",
+        description = "How long the guest runs. Default: ${DEFAULT-VALUE}.")
+    private double seconds;
+
+    @Option(names = "--seed", description = "Workload seed (default: random, printed).")
+    private Long seed;
+
+    @Option(names = "--queues", defaultValue = "2",
+        description = "Queues the guest asks for. Default: ${DEFAULT-VALUE}.")
+    private int queues;
+
+    @Option(names = "--size-mib", defaultValue = "64", description = "Disk size. Default: ${DEFAULT-VALUE}.")
+    private int sizeMib;
+
+    @Option(names = "--keep", description = "Keep the machine directory (disk image, logs) afterwards.")
+    private boolean keep;
+
+    @Override
+    public Integer call() throws Exception
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final Path base = Files.isDirectory(Path.of("/dev/shm")) ? Path.of("/dev/shm") : Path.of(
+            System.getProperty("java.io.tmpdir"));
+        final Path dir = base.resolve("dom0j-demo-" + ProcessHandle.current().pid());
+        final long s = null != seed ? seed : System.nanoTime() & 0xFFFF_FFFFL;
+        out.println("dom0j demo: simulated Xen machine in " + dir);
+        out.flush();
+        Process serve = null;
+        int exit = ExitCodes.FAILURE;
+        try (SimMachine machine = SimMachine.start(dir))
+        {
+            final Path log = dir.resolve("serve.log");
+            serve = startServe(dir, log);
+            awaitLine(serve, log, "dom0j serve: serving", 30);
+            out.println("dom0j demo: 'dom0j serve' is running as process " + serve.pid() + " (log " + log + ")");
+            final Path disk = dir.resolve("disk.img");
+            try (NativeFile f = NativeFile.open(Files.createFile(disk), false, false))
+            {
+                f.truncate((long)sizeMib << 20);
+            }
+            out.println("dom0j demo: guest 1 with a " + sizeMib + " MiB disk; seed " + s + "; running " + seconds +
+                " s of verified random I/O (50% reads, 4-32 KiB, flush every 200 writes, some discards)");
+            out.flush();
+            final Map<String, Long> backend = new TreeMap<>();
+            final BlockGuest.Result result;
+            try (CountersFile counters = CountersFile.openForReading(dir.resolve("counters")))
+            {
+                // The queues' counters go away with the device, so the last reading taken while it runs is kept.
+                result = BlockGuest.run(machine, 1, disk, new SimBlkfront.Options(queues, 2, true, 32), s, 50, 8,
+                    seconds, (elapsed, stats) ->
+                    {
+                        progressLine(out, elapsed, stats);
+                        snapshot(counters, backend);
+                    });
+            }
+            printResult(out, result);
+            out.println("backend (dom0j serve's counters, all queues): " + backend);
+            final boolean stoppedCleanly = stop(serve, log);
+            serve = null;
+            out.println("dom0j demo: 'dom0j serve' " + (stoppedCleanly ? "stopped cleanly" : "did NOT stop cleanly") +
+                "; machine stopped");
+            final boolean ok = stoppedCleanly && null == result.mismatch() && result.stats().errors == 0;
+            out.println(ok ? "dom0j demo: OK" : "dom0j demo: FAILED");
+            exit = ok ? ExitCodes.OK : ExitCodes.FAILURE;
+        }
+        finally
+        {
+            if (null != serve)
+            {
+                serve.destroyForcibly();
+            }
+            if (!keep)
+            {
+                deleteTree(dir);
+            }
+            out.flush();
+        }
+        return exit;
+    }
+
+    private Process startServe(final Path dir, final Path log) throws IOException
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("--add-exports");
+        command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Dom0j.class.getName());
+        command.add("--platform");
+        command.add("sim");
+        command.add("serve");
+        final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put(SimPlatformProvider.DIR_ENV, dir.toString());
+        return pb.start();
+    }
+
+    private static void awaitLine(final Process process, final Path log, final String prefix, final int seconds)
+        throws IOException, InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline)
+        {
+            if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(prefix))
+            {
+                return;
+            }
+            if (!process.isAlive())
+            {
+                throw new IOException("'dom0j serve' exited with " + process.exitValue() + ": " +
+                    Files.readString(log, StandardCharsets.UTF_8).strip());
+            }
+            Thread.sleep(20);
+        }
+        throw new IOException("'dom0j serve' did not start in " + seconds + " s; see " + log);
+    }
+
+    private static boolean stop(final Process serve, final Path log) throws IOException, InterruptedException
+    {
+        serve.destroy();
+        if (!serve.waitFor(30, TimeUnit.SECONDS))
+        {
+            serve.destroyForcibly();
+            return false;
+        }
+        return Files.readString(log, StandardCharsets.UTF_8).contains("dom0j serve: stopped cleanly") &&
+            (serve.exitValue() == 0 || serve.exitValue() == 143);
+    }
+
+    static void progressLine(final PrintWriter out, final long elapsedNanos, final BlockWorkload.Stats stats)
+    {
+        final double secondsNow = elapsedNanos / 1e9;
+        out.printf(Locale.ROOT, "\r  %5.1f s  %9d ops  %9.0f IOPS  %8.1f MB/s  %d errors  %d mismatches   ",
+            secondsNow, stats.operations(), stats.operations() / secondsNow, stats.bytes / 1e6 / secondsNow,
+            stats.errors, stats.mismatches);
+        out.flush();
+    }
+
+    static void printResult(final PrintWriter out, final BlockGuest.Result result)
+    {
+        final BlockWorkload.Stats st = result.stats();
+        out.println();
+        out.printf(Locale.ROOT, "guest: %d requests in %.2f s: %.0f IOPS, %.1f MB/s; %d reads, %d writes, " +
+            "%d flushes, %d discards; %d errors; %d blocks read back and checked wrong%n", st.operations(),
+            result.elapsedNanos() / 1e9, result.iops(), result.megabytesPerSecond(), st.reads, st.writes, st.flushes,
+            st.discards, st.errors, st.mismatches);
+        out.printf(Locale.ROOT, "guest: %d queue(s), %s, seed %d%n", result.queues(),
+            result.persistent() ? "persistent grants" : "grant copy (no persistent grants)", result.seed());
+        if (null != result.mismatch())
+        {
+            out.println("guest: PROBLEM: " + result.mismatch());
+        }
+        out.flush();
+    }
+
+    private static void snapshot(final CountersFile counters, final Map<String, Long> into)
+    {
+        into.clear();
+        counters.reader().forEach((value, id, label) ->
+        {
+            if (label.startsWith("blkback-"))
+            {
+                into.merge(label.substring(label.indexOf(' ') + 1), value, Long::sum);
+            }
+        });
+    }
+
+    private static void deleteTree(final Path dir)
+    {
+        if (!Files.exists(dir))
+        {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir))
+        {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+        catch (final IOException ignore)
+        {
+            // Best effort: a leftover demo directory in /dev/shm is named after its process.
+        }
+    }
+}

@@ -1,0 +1,663 @@
+package org.dom0j.sim;
+
+import org.agrona.IoUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.common.Errno;
+import org.dom0j.common.XenException;
+import org.dom0j.gnttab.GrantCopyBatch;
+
+import java.io.File;
+import java.nio.MappedByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.dom0j.sim.SimDomainDescriptor.*;
+
+/**
+ * One simulated domain as this process sees it: its three files mapped, and the hypervisor's operations on them
+ * (pinning grants, event channel ports, doorbells). Every process that touches the domain has its own
+ * {@code SimDomainState} over the same files; they agree through atomic operations and the domain lock.
+ * <p>
+ * Threads: any; multi-step operations take the domain lock, which also excludes other processes.
+ */
+final class SimDomainState implements AutoCloseable
+{
+    static final int PID = (int)ProcessHandle.current().pid();
+
+    /** Pin results: why a grant could not be used. */
+    static final int PIN_OK = 0;
+    static final int PIN_BAD_REF = 1;
+    static final int PIN_NOT_GRANTED = 2;
+    static final int PIN_WRONG_DOMID = 3;
+    static final int PIN_READONLY = 4;
+    static final int PIN_BAD_PAGE = 5;
+    static final int PIN_DYING = 6;
+
+    private final SimHost host;
+    private final int domid;
+    private final Path directory;
+    private final MappedByteBuffer controlMap;
+    private final MappedByteBuffer grantMap;
+    private final MappedByteBuffer memoryMap;
+    private final UnsafeBuffer control;
+    private final UnsafeBuffer grants;
+    private final UnsafeBuffer memory;
+    private final int maxPages;
+    private int memoryFd = -1;
+
+    SimDomainState(final SimHost host, final int domid, final Path directory)
+    {
+        this.host = host;
+        this.domid = domid;
+        this.directory = directory;
+        controlMap = IoUtil.mapExistingFile(directory.resolve("control").toFile(), "sim domain control");
+        control = new UnsafeBuffer(controlMap);
+        if (control.capacity() < CONTROL_LENGTH || control.getIntVolatile(MAGIC_OFFSET) != MAGIC ||
+            control.getInt(VERSION_OFFSET) != VERSION || control.getInt(DOMID_OFFSET) != domid)
+        {
+            IoUtil.unmap(controlMap);
+            throw new XenException(Errno.EINVAL.number(), directory + " is not a dom0j sim domain of this version");
+        }
+        maxPages = control.getInt(MAX_PAGES_OFFSET);
+        grantMap = IoUtil.mapExistingFile(directory.resolve("grant-table").toFile(), "sim grant table");
+        grants = new UnsafeBuffer(grantMap);
+        memoryMap = IoUtil.mapExistingFile(directory.resolve("memory").toFile(), "sim guest memory");
+        memory = new UnsafeBuffer(memoryMap);
+    }
+
+    /**
+     * Makes the files of a new domain in {@code directory}, which must not be visible to others yet.
+     */
+    static void create(final Path directory, final int domid, final int pages) throws java.io.IOException
+    {
+        Files.createDirectories(directory);
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(directory.resolve("memory").toFile(), "rw"))
+        {
+            f.setLength((long)pages * SimHost.PAGE_SIZE);
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(
+            directory.resolve("grant-table").toFile(), "rw"))
+        {
+            f.setLength(GRANT_TABLE_LENGTH);
+        }
+        final File controlFile = directory.resolve("control").toFile();
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(controlFile, "rw"))
+        {
+            f.setLength(CONTROL_LENGTH);
+        }
+        final MappedByteBuffer map = IoUtil.mapExistingFile(controlFile, "sim domain control");
+        try
+        {
+            final UnsafeBuffer c = new UnsafeBuffer(map);
+            c.putInt(VERSION_OFFSET, VERSION);
+            c.putInt(DOMID_OFFSET, domid);
+            c.putInt(MAX_PAGES_OFFSET, pages);
+            c.putInt(VCPUS_OFFSET, 1);
+            c.putLong(CREATED_OFFSET, System.currentTimeMillis());
+            c.putIntRelease(MAGIC_OFFSET, MAGIC);
+            map.force();
+        }
+        finally
+        {
+            IoUtil.unmap(map);
+        }
+    }
+
+    int domid()
+    {
+        return domid;
+    }
+
+    Path directory()
+    {
+        return directory;
+    }
+
+    int maxPages()
+    {
+        return maxPages;
+    }
+
+    UnsafeBuffer control()
+    {
+        return control;
+    }
+
+    UnsafeBuffer grants()
+    {
+        return grants;
+    }
+
+    UnsafeBuffer memory()
+    {
+        return memory;
+    }
+
+    SimHost host()
+    {
+        return host;
+    }
+
+    boolean isDying()
+    {
+        return (control.getIntVolatile(STATE_OFFSET) & STATE_DYING) != 0;
+    }
+
+    int stateFlags()
+    {
+        return control.getIntVolatile(STATE_OFFSET);
+    }
+
+    void setStateFlags(final int set, final int clear)
+    {
+        while (true)
+        {
+            final int old = control.getIntVolatile(STATE_OFFSET);
+            if (control.compareAndSetInt(STATE_OFFSET, old, (old | set) & ~clear))
+            {
+                return;
+            }
+        }
+    }
+
+    synchronized int memoryFd()
+    {
+        if (memoryFd < 0)
+        {
+            final String path = directory.resolve("memory").toString();
+            final int fd = SimLibc.LIBC.open(path, SimLibc.O_RDWR | SimLibc.O_CLOEXEC);
+            if (fd < 0)
+            {
+                throw new XenException(com.sun.jna.Native.getLastError(), "open memory of sim domain " + domid);
+            }
+            memoryFd = fd;
+        }
+        return memoryFd;
+    }
+
+    // ---------------------------------------------------------------- locks
+
+    void lock()
+    {
+        spinLock(LOCK_OFFSET);
+    }
+
+    void unlock()
+    {
+        control.putIntRelease(LOCK_OFFSET, 0);
+    }
+
+    void lockGuest()
+    {
+        spinLock(GUEST_LOCK_OFFSET);
+    }
+
+    void unlockGuest()
+    {
+        control.putIntRelease(GUEST_LOCK_OFFSET, 0);
+    }
+
+    private void spinLock(final int offset)
+    {
+        long spins = 0;
+        while (!control.compareAndSetInt(offset, 0, PID))
+        {
+            spins++;
+            if (spins < 100)
+            {
+                Thread.onSpinWait();
+            }
+            else
+            {
+                Thread.yield();
+                if ((spins & 0xFFFF) == 0)
+                {
+                    // A process that died holding the lock would stop the whole simulated machine: take it over.
+                    final int holder = control.getIntVolatile(offset);
+                    if (holder != 0 && !SimHost.isAlive(holder) && control.compareAndSetInt(offset, holder, PID))
+                    {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Locks two domains in domid order (as Xen's double_evtchn_lock does), once when they are the same.
+     */
+    static void lockPair(final SimDomainState a, final SimDomainState b)
+    {
+        if (a == b || a.domid == b.domid)
+        {
+            a.lock();
+        }
+        else if (a.domid < b.domid)
+        {
+            a.lock();
+            b.lock();
+        }
+        else
+        {
+            b.lock();
+            a.lock();
+        }
+    }
+
+    static void unlockPair(final SimDomainState a, final SimDomainState b)
+    {
+        a.unlock();
+        if (a != b && a.domid != b.domid)
+        {
+            b.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- grants (hypervisor side)
+
+    /**
+     * Pins a grant for a mapping or copy by {@code granteeDomid}, with Xen's checks and status bits (caller holds
+     * the lock).
+     *
+     * @return PIN_OK with the frame in {@code frames[index]}, or why not.
+     */
+    int pin(final int ref, final int granteeDomid, final boolean writable, final int[] frames, final int index)
+    {
+        if (isDying())
+        {
+            return PIN_DYING;
+        }
+        if (ref < 0 || ref >= NR_GRANT_ENTRIES)
+        {
+            return PIN_BAD_REF;
+        }
+        final int entry = grantEntryOffset(ref);
+        while (true)
+        {
+            // flags (low 16 bits) and domid (high 16 bits) are checked and updated as one word, as Xen does.
+            final int word = grants.getIntVolatile(entry);
+            final int flags = word & 0xFFFF;
+            if ((flags & GTF_TYPE_MASK) != GTF_PERMIT_ACCESS)
+            {
+                return PIN_NOT_GRANTED;
+            }
+            if ((word >>> 16) != granteeDomid)
+            {
+                return PIN_WRONG_DOMID;
+            }
+            if (writable && (flags & GTF_READONLY) != 0)
+            {
+                return PIN_READONLY;
+            }
+            final int newFlags = flags | GTF_READING | (writable ? GTF_WRITING : 0);
+            if (grants.compareAndSetInt(entry, word, (word & 0xFFFF0000) | newFlags))
+            {
+                break;
+            }
+        }
+        final int active = activeOffset(ref);
+        final int pins = control.getIntVolatile(active + ACTIVE_PINS);
+        final int frame;
+        if (pins == 0)
+        {
+            frame = grants.getIntVolatile(entry + GRANT_FRAME_OFFSET);
+            if (frame < 0 || frame >= maxPages)
+            {
+                clearInUseBits(entry, pins);
+                return PIN_BAD_PAGE;
+            }
+            control.putInt(active + ACTIVE_FRAME, frame);
+        }
+        else
+        {
+            frame = control.getInt(active + ACTIVE_FRAME);
+        }
+        control.putIntVolatile(active + ACTIVE_PINS, pins + (writable ? WRITE_PIN : READ_PIN));
+        frames[index] = frame;
+        return PIN_OK;
+    }
+
+    /**
+     * Releases a pin taken by {@link #pin} (caller holds the lock).
+     */
+    void unpin(final int ref, final boolean writable)
+    {
+        final int active = activeOffset(ref);
+        final int pins = control.getIntVolatile(active + ACTIVE_PINS) - (writable ? WRITE_PIN : READ_PIN);
+        control.putIntVolatile(active + ACTIVE_PINS, pins);
+        clearInUseBits(grantEntryOffset(ref), pins);
+    }
+
+    private void clearInUseBits(final int entry, final int pins)
+    {
+        int clear = 0;
+        if ((pins >>> 16) == 0)
+        {
+            clear |= GTF_WRITING;
+        }
+        if (pins == 0)
+        {
+            clear |= GTF_READING;
+        }
+        if (clear != 0)
+        {
+            while (true)
+            {
+                final int word = grants.getIntVolatile(entry);
+                if (grants.compareAndSetInt(entry, word, word & ~clear))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    int pins(final int ref)
+    {
+        return control.getIntVolatile(activeOffset(ref) + ACTIVE_PINS);
+    }
+
+    static short grantStatus(final int pinResult)
+    {
+        return switch (pinResult)
+        {
+            case PIN_OK -> GrantCopyBatch.GNTST_OKAY;
+            case PIN_BAD_REF -> GrantCopyBatch.GNTST_BAD_GNTREF;
+            case PIN_BAD_PAGE -> GrantCopyBatch.GNTST_BAD_PAGE;
+            case PIN_DYING -> GrantCopyBatch.GNTST_BAD_DOMAIN;
+            default -> GrantCopyBatch.GNTST_GENERAL_ERROR;
+        };
+    }
+
+    static String pinReason(final int pinResult)
+    {
+        return switch (pinResult)
+        {
+            case PIN_BAD_REF -> "the ref is outside the grant table (GNTST_bad_gntref)";
+            case PIN_NOT_GRANTED -> "the entry does not permit access (GNTST_general_error)";
+            case PIN_WRONG_DOMID -> "the entry grants another domain (GNTST_general_error)";
+            case PIN_READONLY -> "a read-only grant cannot be used for writing (GNTST_general_error)";
+            case PIN_BAD_PAGE -> "the granted frame is outside the guest's memory (GNTST_bad_page)";
+            case PIN_DYING -> "the granting domain is being destroyed (GNTST_bad_domain)";
+            default -> "granted";
+        };
+    }
+
+    // ---------------------------------------------------------------- event channels (hypervisor side)
+
+    int portState(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_STATE);
+    }
+
+    int portRemoteDomid(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_REMOTE_DOMID);
+    }
+
+    int portRemotePort(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_REMOTE_PORT);
+    }
+
+    int portOwner(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_OWNER);
+    }
+
+    boolean portPending(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_PENDING) != 0;
+    }
+
+    boolean portMasked(final int port)
+    {
+        return control.getIntVolatile(portOffset(port) + PORT_MASKED) != 0;
+    }
+
+    /**
+     * Takes the lowest free port (caller holds the lock).
+     *
+     * @return the port, or -1 when every port is in use.
+     */
+    int allocatePort(final int state, final int remoteDomid, final int remotePort, final int owner)
+    {
+        for (int port = 1; port < NR_PORTS; port++)
+        {
+            final int off = portOffset(port);
+            if (control.getIntVolatile(off + PORT_STATE) == ECS_FREE)
+            {
+                setPort(port, state, remoteDomid, remotePort);
+                control.putIntVolatile(off + PORT_OWNER, owner);
+                control.putIntVolatile(off + PORT_PENDING, 0);
+                control.putIntVolatile(off + PORT_MASKED, 0);
+                return port;
+            }
+        }
+        return -1;
+    }
+
+    void setPort(final int port, final int state, final int remoteDomid, final int remotePort)
+    {
+        final int off = portOffset(port);
+        control.putIntVolatile(off + PORT_REMOTE_DOMID, remoteDomid);
+        control.putIntVolatile(off + PORT_REMOTE_PORT, remotePort);
+        control.putIntVolatile(off + PORT_STATE, state);
+    }
+
+    void freePort(final int port)
+    {
+        final int off = portOffset(port);
+        control.putIntVolatile(off + PORT_OWNER, 0);
+        control.putIntVolatile(off + PORT_PENDING, 0);
+        control.putIntVolatile(off + PORT_MASKED, 0);
+        setPort(port, ECS_FREE, 0, 0);
+    }
+
+    /**
+     * Closes a port as Xen's evtchn_close does: the remote end of an interdomain channel goes back to unbound,
+     * waiting for this domain again. Takes the locks itself.
+     *
+     * @return false when the port was already free.
+     */
+    boolean closePort(final int port)
+    {
+        while (true)
+        {
+            final int state = portState(port);
+            if (state == ECS_FREE)
+            {
+                return false;
+            }
+            final SimDomainState remote = state == ECS_INTERDOMAIN ? host.stateOrNull(portRemoteDomid(port)) : this;
+            final SimDomainState other = null == remote ? this : remote;
+            lockPair(this, other);
+            try
+            {
+                if (portState(port) != state || (state == ECS_INTERDOMAIN && other != this &&
+                    portRemoteDomid(port) != other.domid))
+                {
+                    continue;
+                }
+                if (state == ECS_INTERDOMAIN && null != remote)
+                {
+                    final int rport = portRemotePort(port);
+                    if (remote.portState(rport) == ECS_INTERDOMAIN && remote.portRemoteDomid(rport) == domid &&
+                        remote.portRemotePort(rport) == port)
+                    {
+                        remote.setPort(rport, ECS_UNBOUND, domid, 0);
+                    }
+                }
+                freePort(port);
+                return true;
+            }
+            finally
+            {
+                unlockPair(this, other);
+            }
+        }
+    }
+
+    /**
+     * Sets a port pending; wakes its handle when it was not pending and is not masked (2-level semantics).
+     */
+    void setPending(final int port)
+    {
+        final int off = portOffset(port);
+        if (control.getAndSetInt(off + PORT_PENDING, 1) == 0 && control.getIntVolatile(off + PORT_MASKED) == 0)
+        {
+            ring(control.getIntVolatile(off + PORT_OWNER));
+        }
+    }
+
+    /**
+     * Sends an event from a local port to its other end (EVTCHNOP_send). Unbound ports swallow it, as in Xen.
+     *
+     * @return false when the port is not bound.
+     */
+    boolean send(final int port)
+    {
+        lock();
+        try
+        {
+            final int state = portState(port);
+            if (state == ECS_INTERDOMAIN)
+            {
+                final SimDomainState remote = portRemoteDomid(port) == domid ?
+                    this : host.stateOrNull(portRemoteDomid(port));
+                if (null != remote)
+                {
+                    remote.setPending(portRemotePort(port));
+                }
+                return true;
+            }
+            return state == ECS_UNBOUND;
+        }
+        finally
+        {
+            unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- handles and doorbells
+
+    /**
+     * Claims a handle slot for this process, after reclaiming the slots (and ports) of dead processes.
+     *
+     * @return the handle id (from 1), or -1 when all are in use by live processes.
+     */
+    int allocateHandle()
+    {
+        reclaimDeadHandles();
+        for (int h = 1; h <= MAX_HANDLES; h++)
+        {
+            final int off = handleOffset(h);
+            if (control.compareAndSetInt(off + HANDLE_PID, 0, PID))
+            {
+                control.putIntVolatile(off + HANDLE_WAITERS, 0);
+                return h;
+            }
+        }
+        return -1;
+    }
+
+    /**
+     * A process that died with event channel handles open leaves its ports bound: close them (their remote ends
+     * become unbound, as when a domain's evtchn device is closed) and free the slots.
+     *
+     * @return how many handles were reclaimed.
+     */
+    int reclaimDeadHandles()
+    {
+        int reclaimed = 0;
+        for (int h = 1; h <= MAX_HANDLES; h++)
+        {
+            final int off = handleOffset(h);
+            final int pid = control.getIntVolatile(off + HANDLE_PID);
+            if (pid != 0 && pid != PID && !SimHost.isAlive(pid) && control.compareAndSetInt(off + HANDLE_PID, pid, PID))
+            {
+                closePortsOf(h);
+                control.putIntVolatile(off + HANDLE_WAITERS, 0);
+                control.putIntRelease(off + HANDLE_PID, 0);
+                reclaimed++;
+            }
+        }
+        return reclaimed;
+    }
+
+    void releaseHandle(final int handle)
+    {
+        closePortsOf(handle);
+        control.putIntRelease(handleOffset(handle) + HANDLE_PID, 0);
+    }
+
+    private void closePortsOf(final int handle)
+    {
+        for (int port = 1; port < NR_PORTS; port++)
+        {
+            if (portOwner(port) == handle && portState(port) != ECS_FREE)
+            {
+                closePort(port);
+            }
+        }
+    }
+
+    int doorbellSequence(final int handle)
+    {
+        return control.getIntVolatile(handleOffset(handle) + HANDLE_SEQ);
+    }
+
+    long doorbellAddress(final int handle)
+    {
+        return control.addressOffset() + handleOffset(handle) + HANDLE_SEQ;
+    }
+
+    void addWaiter(final int handle, final int delta)
+    {
+        control.getAndAddInt(handleOffset(handle) + HANDLE_WAITERS, delta);
+    }
+
+    /**
+     * Wakes the handle: bumps its sequence (a futex word) and calls futex wake only when someone sleeps on it.
+     */
+    void ring(final int handle)
+    {
+        if (handle <= 0 || handle > MAX_HANDLES)
+        {
+            return;
+        }
+        final int off = handleOffset(handle);
+        control.getAndAddInt(off + HANDLE_SEQ, 1);
+        if (control.getIntVolatile(off + HANDLE_WAITERS) > 0)
+        {
+            SimLibc.futexWake(control.addressOffset() + off + HANDLE_SEQ);
+        }
+    }
+
+    /**
+     * Xen's domain teardown for event channels: closes every port (remote ends become unbound).
+     */
+    void closeAllPorts()
+    {
+        for (int port = 1; port < NR_PORTS; port++)
+        {
+            if (portState(port) != ECS_FREE)
+            {
+                closePort(port);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close()
+    {
+        if (memoryFd >= 0)
+        {
+            SimLibc.LIBC.close(memoryFd);
+            memoryFd = -1;
+        }
+        IoUtil.unmap(memoryMap);
+        IoUtil.unmap(grantMap);
+        IoUtil.unmap(controlMap);
+    }
+}

@@ -1,0 +1,239 @@
+package org.dom0j.sim;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.common.Errno;
+import org.dom0j.gnttab.GrantCopyBatch;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTableException;
+import org.dom0j.gnttab.GrantTables;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.dom0j.sim.SimDomainDescriptor.NR_PORTS;
+
+/**
+ * The simulator's gntdev: maps other domains' grants into this process with Xen's checks (the grant entry must
+ * permit access to this domain, read-only grants cannot be mapped writable, GTF_reading/GTF_writing are set while
+ * mapped) and copies to and from grants without mapping them.
+ * <p>
+ * A mapping is one contiguous range made with {@code mmap(MAP_FIXED)} of the granting domain's memory file, so a
+ * read-only mapping is really read-only and a mapping made in this process sees writes made by the guest's
+ * process at once. Like gntdev, a refused map reports EINVAL whatever Xen's reason (the message says which).
+ * <p>
+ * <b>Threads</b>: any thread; each mapping is closed once by its owner (closing twice does nothing).
+ */
+final class SimGrantTables implements GrantTables
+{
+    /** Default mapping limit of a handle, in pages. */
+    static final int DEFAULT_MAX_GRANTS = 65_536;
+
+    private final SimHost host;
+    private final int localDomid;
+    private final AtomicInteger mappedPages = new AtomicInteger();
+    private final UnsafeBuffer localView = new UnsafeBuffer(0, 0);
+    private final int[] copyFrame = new int[1];
+    private final int[] copyRef = new int[1];
+    private volatile int maxGrants = DEFAULT_MAX_GRANTS;
+
+    SimGrantTables(final SimHost host, final int localDomid)
+    {
+        this.host = host;
+        this.localDomid = localDomid;
+    }
+
+    @Override
+    public GrantMapping map(final int domid, final int[] refs, final int count, final boolean writable)
+    {
+        return map(domid, refs, count, writable, -1, -1);
+    }
+
+    @Override
+    public GrantMapping mapOneWithNotify(
+        final int domid, final int ref, final boolean writable, final int notifyOffset, final int notifyPort)
+    {
+        if (notifyOffset < -1 || notifyOffset >= SimHost.PAGE_SIZE || (notifyOffset >= 0 && !writable))
+        {
+            throw new GrantTableException(Errno.EINVAL.number(), "map grant ref " + ref + " of domain " + domid +
+                " with unmap notify at byte " + notifyOffset + " (needs 0-4095 and a writable mapping)");
+        }
+        if (notifyPort < -1 || notifyPort >= NR_PORTS)
+        {
+            throw new GrantTableException(Errno.EINVAL.number(), "map grant ref " + ref + " of domain " + domid +
+                " with unmap notify on port " + notifyPort + " (out of range)");
+        }
+        return map(domid, new int[]{ ref }, 1, writable, notifyOffset, notifyPort);
+    }
+
+    private GrantMapping map(
+        final int domid,
+        final int[] refs,
+        final int count,
+        final boolean writable,
+        final int notifyOffset,
+        final int notifyPort)
+    {
+        final String what = "map grant ref" + (count == 1 ? " " + (refs.length > 0 ? refs[0] : -1) : "s") +
+            " of domain " + domid;
+        if (count < 1 || count > refs.length)
+        {
+            throw new GrantTableException(Errno.EINVAL.number(), what + ": bad count " + count);
+        }
+        if (mappedPages.get() + count > maxGrants)
+        {
+            throw new GrantTableException(Errno.ENOMEM.number(), what + ": the handle's limit of " + maxGrants +
+                " mapped grants is reached");
+        }
+        final SimDomainState granter = host.stateOrNull(domid);
+        if (null == granter)
+        {
+            throw new GrantTableException(Errno.EINVAL.number(),
+                what + ": the domain does not exist (GNTST_bad_domain)");
+        }
+        final int[] frames = new int[count];
+        final int[] pinned = refs.clone();
+        granter.lock();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                final int result = granter.pin(pinned[i], localDomid, writable, frames, i);
+                if (result != SimDomainState.PIN_OK)
+                {
+                    for (int j = 0; j < i; j++)
+                    {
+                        granter.unpin(pinned[j], writable);
+                    }
+                    throw new GrantTableException(Errno.EINVAL.number(),
+                        "map grant ref " + pinned[i] + " of domain " + domid + ": " +
+                        SimDomainState.pinReason(result));
+                }
+            }
+        }
+        finally
+        {
+            granter.unlock();
+        }
+        final long address = SimLibc.mapFrames(granter.memoryFd(), frames, count, writable);
+        if (address == 0)
+        {
+            final int errno = com.sun.jna.Native.getLastError();
+            unpinAll(granter, pinned, count, writable);
+            throw new GrantTableException(errno == 0 ? Errno.ENOMEM.number() : errno, what + ": mmap failed");
+        }
+        mappedPages.addAndGet(count);
+        return new SimGrantMapping(this, granter, pinned, count, writable, address, notifyOffset, notifyPort);
+    }
+
+    static void unpinAll(final SimDomainState granter, final int[] refs, final int count, final boolean writable)
+    {
+        granter.lock();
+        try
+        {
+            for (int i = 0; i < count; i++)
+            {
+                granter.unpin(refs[i], writable);
+            }
+        }
+        finally
+        {
+            granter.unlock();
+        }
+    }
+
+    void unmapped(final int count, final int notifyPort)
+    {
+        mappedPages.addAndGet(-count);
+        if (notifyPort >= 0)
+        {
+            final SimDomainState local = host.stateOrNull(localDomid);
+            if (null != local)
+            {
+                local.send(notifyPort);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void copy(final GrantCopyBatch batch)
+    {
+        for (int i = 0, n = batch.count(); i < n; i++)
+        {
+            batch.status(i, copyOne(batch, i));
+        }
+    }
+
+    private short copyOne(final GrantCopyBatch batch, final int i)
+    {
+        final int offset = batch.foreignOffset(i);
+        final int length = batch.length(i);
+        if (offset < 0 || length < 0 || offset + length > SimHost.PAGE_SIZE)
+        {
+            return GrantCopyBatch.GNTST_BAD_COPY_ARG;
+        }
+        final SimDomainState granter = host.stateOrNull(batch.domid(i));
+        if (null == granter)
+        {
+            return GrantCopyBatch.GNTST_BAD_DOMAIN;
+        }
+        final boolean toForeign = batch.toForeign(i);
+        final int ref = batch.ref(i);
+        granter.lock();
+        final int result;
+        try
+        {
+            result = granter.pin(ref, localDomid, toForeign, copyFrame, 0);
+        }
+        finally
+        {
+            granter.unlock();
+        }
+        if (result != SimDomainState.PIN_OK)
+        {
+            return SimDomainState.grantStatus(result);
+        }
+        try
+        {
+            // Xen copies while holding the pin, so the guest cannot end access half way through.
+            final int foreign = copyFrame[0] * SimHost.PAGE_SIZE + offset;
+            localView.wrap(batch.localAddress(i), Math.max(length, 1));
+            if (toForeign)
+            {
+                granter.memory().putBytes(foreign, localView, 0, length);
+            }
+            else
+            {
+                granter.memory().getBytes(foreign, localView, 0, length);
+            }
+        }
+        finally
+        {
+            copyRef[0] = ref;
+            unpinAll(granter, copyRef, 1, toForeign);
+        }
+        return GrantCopyBatch.GNTST_OKAY;
+    }
+
+    @Override
+    public void setMaxGrants(final int count)
+    {
+        if (count < 1)
+        {
+            throw new GrantTableException(Errno.EINVAL.number(), "set max grants to " + count);
+        }
+        maxGrants = count;
+    }
+
+    @Override
+    public int mappedPageCount()
+    {
+        return mappedPages.get();
+    }
+
+    /**
+     * Mappings stay valid after the handle is closed, as with gntdev; close them too.
+     */
+    @Override
+    public void close()
+    {
+    }
+}

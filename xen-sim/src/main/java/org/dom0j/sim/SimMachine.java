@@ -1,0 +1,225 @@
+package org.dom0j.sim;
+
+import org.dom0j.common.Errno;
+import org.dom0j.common.XenException;
+import org.dom0j.sim.xenstored.SimXenstored;
+import org.dom0j.sim.xenstored.SimXenstoredConfig;
+import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XenStoreClient;
+import org.dom0j.xenstore.XsPermission;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * A whole simulated Xen machine in one process: the sim host directory (memory, grant tables, event channels),
+ * its xenstored on {@code <dir>/xenstored.sock}, and dom0's own xenstore connection. Other processes join it
+ * through the directory: {@code dom0j serve --platform sim} as dom0's backends, simulated guests through their
+ * per-domain xenstore sockets.
+ * <p>
+ * It also does what the toolstack does for a new guest (xl create): creates the domain, introduces it to
+ * xenstored and writes {@code /local/domain/<domid>} with libxl's permissions.
+ * <p>
+ * Any thread.
+ */
+public final class SimMachine implements AutoCloseable
+{
+    private final SimHost host;
+    private final SimXenstored xenstored;
+    private final XenStore dom0Store;
+
+    private SimMachine(final SimHost host, final SimXenstored xenstored, final XenStore dom0Store)
+    {
+        this.host = host;
+        this.xenstored = xenstored;
+        this.dom0Store = dom0Store;
+    }
+
+    /**
+     * Starts a machine in {@code directory} (created if missing; a stale xenstored socket left by a killed run is
+     * replaced).
+     *
+     * @param directory the sim host directory.
+     * @return the running machine.
+     */
+    public static SimMachine start(final Path directory)
+    {
+        final SimHost host = SimHost.open(directory);
+        SimXenstored xenstored = null;
+        try
+        {
+            host.domainOrCreate(0, SimHost.DOM0_PAGES);
+            Files.deleteIfExists(host.xenstoredSocket());
+            xenstored = SimXenstored.start(host.xenstoredSocket(), SimXenstoredConfig.defaults());
+            final XenStore xs = XenStoreClient.connect(host.xenstoredSocket());
+            xs.write("/local/domain/0/name", "Domain-0");
+            xs.write("/local/domain/0/domid", "0");
+            return new SimMachine(host, xenstored, xs);
+        }
+        catch (final IOException ex)
+        {
+            if (null != xenstored)
+            {
+                xenstored.close();
+            }
+            host.close();
+            throw new UncheckedIOException("cannot start the simulated machine in " + directory, ex);
+        }
+    }
+
+    /**
+     * Joins a machine another process started (with {@link #start}), as a second toolstack would: the same host
+     * directory and a privileged connection to its xenstored.
+     *
+     * @param directory the sim host directory.
+     * @return the machine; closing it leaves the machine running.
+     * @throws org.dom0j.platform.PlatformUnavailableException when no simulator runs there.
+     */
+    public static SimMachine join(final Path directory)
+    {
+        final Path socket = directory.resolve(SimHost.XENSTORED_SOCKET);
+        if (!Files.exists(socket))
+        {
+            throw new org.dom0j.platform.PlatformUnavailableException("no simulator is running in " + directory +
+                " (no " + socket.getFileName() + "): start one with 'dom0j sim start'");
+        }
+        final SimHost host = SimHost.open(directory);
+        try
+        {
+            return new SimMachine(host, null, XenStoreClient.connect(socket));
+        }
+        catch (final RuntimeException ex)
+        {
+            host.close();
+            throw ex;
+        }
+    }
+
+    /**
+     * @return the sim host.
+     */
+    public SimHost host()
+    {
+        return host;
+    }
+
+    /**
+     * @return the sim host directory.
+     */
+    public Path directory()
+    {
+        return host.directory();
+    }
+
+    /**
+     * @return the xenstored when this process runs it, else null.
+     */
+    public SimXenstored xenstored()
+    {
+        return xenstored;
+    }
+
+    /**
+     * @return dom0's xenstore connection, privileged.
+     */
+    public XenStore xenStore()
+    {
+        return dom0Store;
+    }
+
+    /**
+     * What {@code xl create} does in xenstore for a new guest: the domain, INTRODUCE, and
+     * {@code /local/domain/<domid>} (owned by dom0, readable by the guest) with {@code name}, {@code domid}, and
+     * {@code device/} and {@code data/} that the guest owns.
+     *
+     * @param domid the new domain, 1 to 0x7FEF.
+     * @param name  its name.
+     * @param pages its memory in 4 KiB pages.
+     * @return the guest's domain.
+     */
+    public SimDomain createGuest(final int domid, final String name, final int pages)
+    {
+        if (domid <= 0)
+        {
+            throw new XenException(Errno.EINVAL.number(), "a guest's domid must be positive: " + domid);
+        }
+        final SimDomain domain = host.createDomain(domid, pages);
+        final String path = "/local/domain/" + domid;
+        final List<XsPermission> dom0Owned = List.of(
+            new XsPermission(XsPermission.Access.NONE, 0), new XsPermission(XsPermission.Access.READ, domid));
+        final List<XsPermission> guestOwned = List.of(
+            new XsPermission(XsPermission.Access.NONE, domid), new XsPermission(XsPermission.Access.READ, 0));
+        dom0Store.transaction(tx ->
+        {
+            tx.mkdir(path);
+            tx.setPermissions(path, dom0Owned);
+            tx.write(path + "/name", name);
+            tx.write(path + "/domid", Integer.toString(domid));
+            tx.mkdir(path + "/device");
+            tx.setPermissions(path + "/device", guestOwned);
+            tx.mkdir(path + "/data");
+            tx.setPermissions(path + "/data", guestOwned);
+            return null;
+        });
+        dom0Store.introduceDomain(domid, 0, 0);
+        return domain;
+    }
+
+    /**
+     * What {@code xl destroy} does: RELEASE, remove {@code /local/domain/<domid>}, destroy the domain (its grants
+     * and ports go with it).
+     *
+     * @param domid the guest.
+     */
+    public void destroyGuest(final int domid)
+    {
+        try
+        {
+            dom0Store.releaseDomain(domid);
+        }
+        finally
+        {
+            dom0Store.rm("/local/domain/" + domid);
+            if (host.exists(domid))
+            {
+                host.destroyDomain(domid);
+            }
+        }
+    }
+
+    /**
+     * @param domid an introduced guest.
+     * @return a new xenstore connection as that guest (unprivileged, relative paths under its domain path).
+     */
+    public XenStore connectAsGuest(final int domid)
+    {
+        return XenStoreClient.connect(null != xenstored ?
+            xenstored.domainSocketPath(domid) : host.directory().resolve("domain-" + domid + ".sock"));
+    }
+
+    @Override
+    public void close()
+    {
+        try
+        {
+            dom0Store.close();
+        }
+        finally
+        {
+            try
+            {
+                if (null != xenstored)
+                {
+                    xenstored.close();
+                }
+            }
+            finally
+            {
+                host.close();
+            }
+        }
+    }
+}

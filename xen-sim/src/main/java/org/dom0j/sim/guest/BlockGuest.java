@@ -1,0 +1,173 @@
+package org.dom0j.sim.guest;
+
+import org.dom0j.sim.SimDomain;
+import org.dom0j.sim.SimMachine;
+import org.dom0j.toolstack.XenbusDevices;
+import org.dom0j.xenstore.XenStore;
+
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A whole simulated guest with one disk: created in the machine as {@code xl create} would, the disk attached as
+ * {@code xl block-attach} would, its blkfront connected, a seeded verified random workload run for a while, and
+ * the disk detached cleanly. What {@code dom0j sim guest} and {@code dom0j demo} run.
+ * <p>
+ * Not thread safe: runs on the caller's thread.
+ */
+public final class BlockGuest
+{
+    /**
+     * Told about progress about four times a second.
+     */
+    @FunctionalInterface
+    public interface Progress
+    {
+        /**
+         * @param elapsedNanos time since the workload started.
+         * @param stats        totals so far.
+         */
+        void onProgress(long elapsedNanos, BlockWorkload.Stats stats);
+    }
+
+    /**
+     * The outcome.
+     *
+     * @param stats        totals.
+     * @param elapsedNanos how long the workload ran.
+     * @param mismatch     the first mismatch, or null.
+     * @param seed         the seed.
+     * @param queues       queues negotiated.
+     * @param persistent   persistent grants negotiated.
+     */
+    public record Result(
+        BlockWorkload.Stats stats, long elapsedNanos, String mismatch, long seed, int queues, boolean persistent)
+    {
+        /**
+         * @return requests answered per second.
+         */
+        public double iops()
+        {
+            return stats.operations() * 1e9 / Math.max(1, elapsedNanos);
+        }
+
+        /**
+         * @return MB/s of data read and written (10^6 bytes).
+         */
+        public double megabytesPerSecond()
+        {
+            return stats.bytes * 1e3 / Math.max(1, elapsedNanos);
+        }
+    }
+
+    private BlockGuest()
+    {
+    }
+
+    /**
+     * @param machine      the machine (started or joined).
+     * @param domid        the new guest's domid.
+     * @param disk         the backing file for its disk (must exist).
+     * @param options      what its blkfront asks for.
+     * @param seed         workload seed.
+     * @param readPercent  share of reads.
+     * @param maxBlocks    most 4 KiB blocks per request.
+     * @param seconds      how long to run.
+     * @param progress     told about progress, or null.
+     * @return what happened.
+     * @throws TimeoutException     when the backend did not connect or close in time.
+     * @throws InterruptedException when interrupted.
+     */
+    public static Result run(
+        final SimMachine machine,
+        final int domid,
+        final Path disk,
+        final SimBlkfront.Options options,
+        final long seed,
+        final int readPercent,
+        final int maxBlocks,
+        final double seconds,
+        final Progress progress) throws TimeoutException, InterruptedException
+    {
+        final SimDomain guest = machine.createGuest(domid, "demo-guest-" + domid, 32768);
+        try
+        {
+            XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
+                Map.of("params", disk.toString(), "mode", "w", "type", "phy", "dev", "xvda", "device-type", "disk",
+                    "removable", "0", "discard-enable", "1"),
+                Map.of("virtual-device", "51712", "device-type", "disk"));
+            try (XenStore xs = machine.connectAsGuest(domid))
+            {
+                final SimBlkfront front = SimBlkfront.connect(guest, xs, "51712", options, 15_000);
+                final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
+                final long start = System.nanoTime();
+                final long end = start + (long)(seconds * 1e9);
+                long nextReport = start + TimeUnit.MILLISECONDS.toNanos(250);
+                long now = start;
+                while (now < end && null == front.violation() && workload.stats().mismatches == 0)
+                {
+                    workload.submitSome();
+                    if (front.poll(workload) == 0)
+                    {
+                        front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+                    }
+                    now = System.nanoTime();
+                    if (null != progress && now >= nextReport)
+                    {
+                        progress.onProgress(now - start, workload.stats());
+                        nextReport = now + TimeUnit.MILLISECONDS.toNanos(250);
+                    }
+                }
+                final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+                while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
+                {
+                    if (front.poll(workload) == 0)
+                    {
+                        front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+                    }
+                }
+                final long elapsed = System.nanoTime() - start;
+                final String problem;
+                if (null != front.violation())
+                {
+                    problem = "backend broke the protocol: " + front.violation();
+                }
+                else if (front.outstanding() > 0)
+                {
+                    problem = front.outstanding() + " requests never answered";
+                }
+                else
+                {
+                    problem = workload.firstMismatch();
+                }
+                final Result result = new Result(workload.stats(), elapsed, problem, seed, front.queueCount(),
+                    front.isPersistent());
+                front.disconnect(10_000);
+                return result;
+            }
+        }
+        finally
+        {
+            XenbusDevices.requestDetach(machine.xenStore(), 0, "vbd", domid, "51712");
+            waitForBackendClosed(machine.xenStore(), XenbusDevices.backendPath(0, "vbd", domid, "51712"));
+            XenbusDevices.remove(machine.xenStore(), 0, "vbd", domid, "51712");
+            machine.destroyGuest(domid);
+        }
+    }
+
+    private static void waitForBackendClosed(final XenStore xs, final String backendPath) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline)
+        {
+            final String state = xs.readOrNull(backendPath + "/state");
+            if (null == state || "6".equals(state))
+            {
+                return;
+            }
+            Thread.sleep(5);
+        }
+    }
+}

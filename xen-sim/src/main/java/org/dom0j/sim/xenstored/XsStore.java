@@ -1,0 +1,239 @@
+package org.dom0j.sim.xenstored;
+
+import org.dom0j.xenstore.XsPermission;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The node tree of {@link SimXenstored}: a map from absolute path to immutable {@link Node}, each carrying a
+ * generation number that changes whenever the node (its value, permissions or child list) changes, and the count
+ * of nodes each domain owns. Transactions are {@link Tx} views: copy-on-write overlays that remember the generation
+ * of every node they looked at, and commit only if none of those changed meanwhile (C xenstored's rule; the caller
+ * answers EAGAIN otherwise).
+ * <p>
+ * Confined to the server thread.
+ */
+final class XsStore
+{
+    private static final Node TOMBSTONE = new Node(new byte[0], new XsPermission[0], List.of(), -1);
+
+    private final Map<String, Node> nodes = new HashMap<>();
+    private final Map<Integer, Integer> owned = new HashMap<>();
+    private final View main = new Main();
+    private long generation;
+
+    XsStore()
+    {
+        final XsPermission[] dom0Only = { new XsPermission(XsPermission.Access.NONE, 0) };
+        main.put("/", new Node(new byte[0], dom0Only, List.of(), 0));
+        main.put("/tool", new Node(new byte[0], dom0Only, List.of(), 0));
+        main.put("/tool", main.get("/tool").withChildren(List.of("xenstored")));
+        main.put("/tool/xenstored", new Node(new byte[0], dom0Only, List.of(), 0));
+        main.put("/", main.get("/").withChildren(List.of("tool")));
+    }
+
+    View main()
+    {
+        return main;
+    }
+
+    Tx begin()
+    {
+        return new Tx();
+    }
+
+    int owned(final int domid)
+    {
+        return owned.getOrDefault(domid, 0);
+    }
+
+    private void count(final Node node, final int delta)
+    {
+        if (null != node && node != TOMBSTONE)
+        {
+            owned.merge(node.owner(), delta, Integer::sum);
+        }
+    }
+
+    /**
+     * One node: value, permission list (owner first) and child names in creation order.
+     *
+     * @param value      its bytes.
+     * @param perms      owner entry first.
+     * @param children   names of its children.
+     * @param generation changes with every modification.
+     */
+    record Node(byte[] value, XsPermission[] perms, List<String> children, long generation)
+    {
+        int owner()
+        {
+            return perms[0].domid();
+        }
+
+        Node withValue(final byte[] v)
+        {
+            return new Node(v, perms, children, generation);
+        }
+
+        Node withPerms(final XsPermission[] p)
+        {
+            return new Node(value, p, children, generation);
+        }
+
+        Node withChildren(final List<String> c)
+        {
+            return new Node(value, perms, List.copyOf(c), generation);
+        }
+
+        Node withChild(final String name)
+        {
+            final List<String> c = new ArrayList<>(children);
+            c.add(name);
+            return withChildren(c);
+        }
+
+        Node withoutChild(final String name)
+        {
+            final List<String> c = new ArrayList<>(children);
+            c.remove(name);
+            return withChildren(c);
+        }
+    }
+
+    /**
+     * Where operations read and write: the store itself, or a transaction.
+     */
+    interface View
+    {
+        Node get(String path);
+
+        void put(String path, Node node);
+
+        void remove(String path);
+
+        /**
+         * @param domid a domain.
+         * @return how many nodes it owns as this view sees the store.
+         */
+        int owned(int domid);
+    }
+
+    private final class Main implements View
+    {
+        @Override
+        public Node get(final String path)
+        {
+            return nodes.get(path);
+        }
+
+        @Override
+        public void put(final String path, final Node node)
+        {
+            final Node stored = new Node(node.value, node.perms, node.children, ++generation);
+            count(nodes.put(path, stored), -1);
+            count(stored, 1);
+        }
+
+        @Override
+        public void remove(final String path)
+        {
+            count(nodes.remove(path), -1);
+        }
+
+        @Override
+        public int owned(final int domid)
+        {
+            return XsStore.this.owned(domid);
+        }
+    }
+
+    /**
+     * A transaction: writes go to an overlay; every path read or written is remembered with the generation it had
+     * (or -1 when absent) the first time the transaction looked.
+     */
+    final class Tx implements View
+    {
+        private final Map<String, Node> overlay = new LinkedHashMap<>();
+        private final Map<String, Long> seen = new HashMap<>();
+        private final Map<Integer, Integer> ownedDelta = new HashMap<>();
+
+        @Override
+        public Node get(final String path)
+        {
+            final Node o = overlay.get(path);
+            if (null != o)
+            {
+                return o == TOMBSTONE ? null : o;
+            }
+            final Node n = nodes.get(path);
+            seen.putIfAbsent(path, null == n ? -1L : n.generation);
+            return n;
+        }
+
+        @Override
+        public void put(final String path, final Node node)
+        {
+            final Node old = get(path);
+            delta(old, -1);
+            delta(node, 1);
+            overlay.put(path, node);
+        }
+
+        @Override
+        public void remove(final String path)
+        {
+            delta(get(path), -1);
+            overlay.put(path, TOMBSTONE);
+        }
+
+        @Override
+        public int owned(final int domid)
+        {
+            return XsStore.this.owned(domid) + ownedDelta.getOrDefault(domid, 0);
+        }
+
+        int size()
+        {
+            return overlay.size();
+        }
+
+        private void delta(final Node node, final int d)
+        {
+            if (null != node && node != TOMBSTONE)
+            {
+                ownedDelta.merge(node.owner(), d, Integer::sum);
+            }
+        }
+
+        /**
+         * @return false (and nothing applied) when a node this transaction looked at changed since.
+         */
+        boolean commit()
+        {
+            for (final Map.Entry<String, Long> e : seen.entrySet())
+            {
+                final Node now = nodes.get(e.getKey());
+                if ((null == now ? -1L : now.generation) != e.getValue())
+                {
+                    return false;
+                }
+            }
+            for (final Map.Entry<String, Node> e : overlay.entrySet())
+            {
+                if (e.getValue() == TOMBSTONE)
+                {
+                    main.remove(e.getKey());
+                }
+                else
+                {
+                    main.put(e.getKey(), e.getValue());
+                }
+            }
+            return true;
+        }
+    }
+}

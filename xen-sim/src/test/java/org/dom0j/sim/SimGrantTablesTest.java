@@ -1,0 +1,327 @@
+package org.dom0j.sim;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.common.Errno;
+import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantCopyBatch;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTableException;
+import org.dom0j.gnttab.GrantTables;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.dom0j.sim.SimDomainDescriptor.GTF_PERMIT_ACCESS;
+import static org.dom0j.sim.SimDomainDescriptor.GTF_READING;
+import static org.dom0j.sim.SimDomainDescriptor.GTF_READONLY;
+import static org.dom0j.sim.SimDomainDescriptor.GTF_WRITING;
+
+@Timeout(30)
+class SimGrantTablesTest
+{
+    private static final int GUEST = 5;
+
+    @TempDir
+    Path dir;
+
+    private SimPlatform platform;
+    private SimDomain guest;
+    private GrantTables gnttab;
+
+    @BeforeEach
+    void setUp()
+    {
+        platform = SimPlatform.open(dir);
+        guest = platform.host().createDomain(GUEST, 64);
+        gnttab = platform.openGrantTables();
+    }
+
+    @AfterEach
+    void tearDown()
+    {
+        gnttab.close();
+        platform.close();
+    }
+
+    @Test
+    void shouldMapAGrantedPageAndShareWritesBothWays()
+    {
+        final int frame = guest.allocatePage();
+        guest.page(frame).putStringWithoutLengthAscii(0, "from guest");
+        final int ref = guest.grantAccess(0, frame, false);
+        assertThat(ref).isGreaterThanOrEqualTo(8);
+
+        try (GrantMapping m = gnttab.mapOne(GUEST, ref, true))
+        {
+            assertThat(m.buffer().getStringWithoutLengthAscii(0, 10)).isEqualTo("from guest");
+            m.buffer().putStringWithoutLengthAscii(100, "from backend");
+            assertThat(guest.page(frame).getStringWithoutLengthAscii(100, 12)).isEqualTo("from backend");
+            assertThat(gnttab.mappedPageCount()).isEqualTo(1);
+        }
+        assertThat(gnttab.mappedPageCount()).isZero();
+    }
+
+    @Test
+    void shouldSetReadingAndWritingWhileMappedAndClearThemWithTheLastUnmap()
+    {
+        final int frame = guest.allocatePage();
+        final int ref = guest.grantAccess(0, frame, false);
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS);
+
+        final GrantMapping reader = gnttab.mapOne(GUEST, ref, false);
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING);
+        final GrantMapping writer = gnttab.mapOne(GUEST, ref, true);
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING | GTF_WRITING);
+        writer.close();
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READING);
+        reader.close();
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS);
+    }
+
+    @Test
+    void shouldRefuseToEndAccessWhileMappedAndAllowItAfterUnmap()
+    {
+        final int frame = guest.allocatePage();
+        final int ref = guest.grantAccess(0, frame, true);
+        final GrantMapping m = gnttab.mapOne(GUEST, ref, false);
+
+        assertThatThrownBy(() -> guest.endAccess(ref))
+            .isInstanceOfSatisfying(GrantTableException.class,
+                ex -> assertThat(ex.errno()).isEqualTo(Errno.EBUSY.number()));
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READONLY | GTF_READING);
+
+        m.close();
+        guest.endAccess(ref);
+        assertThat(guest.grantFlags(ref)).isZero();
+        assertThatThrownBy(() -> gnttab.mapOne(GUEST, ref, false)).isInstanceOf(GrantTableException.class);
+    }
+
+    @Test
+    void shouldUnmapOnceWhenClosedTwice()
+    {
+        final int ref = guest.grantAccess(0, guest.allocatePage(), false);
+        final long mapsBefore = osMappingsOfGuestMemory();
+        final GrantMapping m = gnttab.mapOne(GUEST, ref, true);
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore + 1);
+        m.close();
+        m.close();
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore);
+        assertThat(gnttab.mappedPageCount()).isZero();
+        assertThat(guest.grantFlags(ref)).isEqualTo(GTF_PERMIT_ACCESS);
+        guest.endAccess(ref);
+    }
+
+    /**
+     * The refused cases of Xen's map_grant_ref; gntdev reports each as EINVAL.
+     */
+    enum BadMap
+    {
+        REF_OUT_OF_RANGE, RESERVED_REF_NOT_GRANTED, GRANTED_TO_ANOTHER_DOMAIN, READ_ONLY_MAPPED_WRITABLE,
+        ENDED_GRANT, NO_SUCH_DOMAIN, NEGATIVE_REF
+    }
+
+    @ParameterizedTest
+    @EnumSource(BadMap.class)
+    void shouldRefuseBadMapsWithEinvalAndLeaveNothingMapped(final BadMap bad)
+    {
+        final int frame = guest.allocatePage();
+        final int good = guest.grantAccess(0, frame, false);
+        int domid = GUEST;
+        final int ref;
+        boolean writable = true;
+        switch (bad)
+        {
+            case REF_OUT_OF_RANGE -> ref = 2048;
+            case NEGATIVE_REF -> ref = -1;
+            case RESERVED_REF_NOT_GRANTED -> ref = 3;
+            case GRANTED_TO_ANOTHER_DOMAIN -> ref = guest.grantAccess(7, frame, false);
+            case READ_ONLY_MAPPED_WRITABLE -> ref = guest.grantAccess(0, frame, true);
+            case ENDED_GRANT ->
+            {
+                ref = guest.grantAccess(0, frame, false);
+                guest.endAccess(ref);
+            }
+            default ->
+            {
+                ref = good;
+                domid = 99;
+                writable = false;
+            }
+        }
+        final int d = domid;
+        final boolean w = writable;
+        final long mapsBefore = osMappingsOfGuestMemory();
+        // A batch whose last ref is bad must undo the pins of the good ones before it.
+        assertThatThrownBy(() -> gnttab.map(d, new int[]{ good, ref }, 2, w))
+            .isInstanceOfSatisfying(GrantTableException.class,
+                ex -> assertThat(ex.errno()).isEqualTo(Errno.EINVAL.number()));
+        assertThat(gnttab.mappedPageCount()).isZero();
+        assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore);
+        assertThat(guest.grantFlags(good)).isEqualTo(GTF_PERMIT_ACCESS);
+        assertThat(guest.state().pins(good)).isZero();
+        guest.endAccess(good);
+    }
+
+    @Test
+    void shouldMapScatteredFramesAsOneContiguousRange()
+    {
+        final int a = guest.allocatePage();
+        guest.allocatePage();
+        final int b = guest.allocatePage();
+        guest.page(a).putInt(4092, 0xA);
+        guest.page(b).putInt(0, 0xB);
+        final int[] refs = { guest.grantAccess(0, b, false), guest.grantAccess(0, a, false) };
+        try (GrantMapping m = gnttab.map(GUEST, refs, 2, false))
+        {
+            assertThat(m.pageCount()).isEqualTo(2);
+            assertThat(m.buffer().capacity()).isEqualTo(8192);
+            assertThat(m.buffer().getInt(0)).isEqualTo(0xB);
+            assertThat(m.buffer().getInt(4096 + 4092)).isEqualTo(0xA);
+        }
+    }
+
+    @Test
+    void shouldLimitMappedGrantsPerHandle()
+    {
+        gnttab.setMaxGrants(1);
+        final int r1 = guest.grantAccess(0, guest.allocatePage(), false);
+        final int r2 = guest.grantAccess(0, guest.allocatePage(), false);
+        try (GrantMapping ignore = gnttab.mapOne(GUEST, r1, false))
+        {
+            assertThatThrownBy(() -> gnttab.mapOne(GUEST, r2, false))
+                .isInstanceOfSatisfying(GrantTableException.class,
+                    ex -> assertThat(ex.errno()).isEqualTo(Errno.ENOMEM.number()));
+        }
+        assertThat(gnttab.mappedPageCount()).isZero();
+    }
+
+    @Test
+    void shouldCopyToAndFromGrantsWithPerOperationStatus()
+    {
+        final int frame = guest.allocatePage();
+        guest.page(frame).putStringWithoutLengthAscii(10, "guest data");
+        final int rw = guest.grantAccess(0, frame, false);
+        final int ro = guest.grantAccess(0, frame, true);
+        final int other = guest.grantAccess(3, frame, false);
+        final ByteBuffer local = ByteBuffer.allocateDirect(4096);
+        final UnsafeBuffer lb = new UnsafeBuffer(local);
+        lb.putStringWithoutLengthAscii(0, "backend data");
+        final long addr = lb.addressOffset();
+
+        final GrantCopyBatch batch = new GrantCopyBatch(8);
+        batch.addFromForeign(GUEST, rw, 10, addr + 100, 10);      // ok
+        batch.addToForeign(GUEST, rw, 200, addr, 12);             // ok
+        batch.addToForeign(GUEST, ro, 0, addr, 4);                // read-only: general error
+        batch.addFromForeign(GUEST, 4000, 0, addr, 4);            // bad ref
+        batch.addFromForeign(42, rw, 0, addr, 4);                 // bad domain
+        batch.addFromForeign(GUEST, other, 0, addr, 4);           // granted to dom3
+        batch.addFromForeign(GUEST, rw, 4000, addr, 200);         // crosses the page
+        gnttab.copy(batch);
+
+        assertThat(new short[]{ batch.status(0), batch.status(1), batch.status(2), batch.status(3),
+            batch.status(4), batch.status(5), batch.status(6) }).containsExactly(
+            GrantCopyBatch.GNTST_OKAY, GrantCopyBatch.GNTST_OKAY, GrantCopyBatch.GNTST_GENERAL_ERROR,
+            GrantCopyBatch.GNTST_BAD_GNTREF, GrantCopyBatch.GNTST_BAD_DOMAIN, GrantCopyBatch.GNTST_GENERAL_ERROR,
+            GrantCopyBatch.GNTST_BAD_COPY_ARG);
+        assertThat(lb.getStringWithoutLengthAscii(100, 10)).isEqualTo("guest data");
+        assertThat(guest.page(frame).getStringWithoutLengthAscii(200, 12)).isEqualTo("backend data");
+        assertThat(guest.page(frame).getInt(0)).isZero();
+        assertThat(guest.grantFlags(rw)).isEqualTo(GTF_PERMIT_ACCESS);
+        assertThat(guest.grantFlags(ro)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READONLY);
+    }
+
+    @Test
+    void shouldClearTheByteAndNotifyThePortOnUnmap()
+    {
+        final int frame = guest.allocatePage();
+        guest.page(frame).putByte(64, (byte)1);
+        final int ref = guest.grantAccess(0, frame, false);
+        try (EventChannels guestEvtchn = guest.openEventChannels();
+            EventChannels dom0Evtchn = platform.openEventChannels())
+        {
+            final int guestPort = guestEvtchn.bindUnboundPort(0);
+            final int backendPort = dom0Evtchn.bindInterdomain(GUEST, guestPort);
+            assertThat(drain(guestEvtchn)).isEqualTo(-1);
+
+            final GrantMapping m = gnttab.mapOneWithNotify(GUEST, ref, true, 64, backendPort);
+            assertThat(m.buffer().getByte(64)).isEqualTo((byte)1);
+            m.close();
+
+            assertThat(guest.page(frame).getByte(64)).isZero();
+            assertThat(guestEvtchn.pending(1_000_000_000L)).isEqualTo(guestPort);
+        }
+    }
+
+    @Test
+    void shouldShareOwnPagesAndMapThemBack()
+    {
+        try (var gntshr = platform.openGrantSharing())
+        {
+            final var shared = gntshr.share(0, 2, true);
+            assertThat(gntshr.sharedPageCount()).isEqualTo(2);
+            shared.buffer().putStringWithoutLengthAscii(4096, "self");
+            try (GrantMapping m = gnttab.map(0, new int[]{ shared.ref(0), shared.ref(1) }, 2, true))
+            {
+                assertThat(m.buffer().getStringWithoutLengthAscii(4096, 4)).isEqualTo("self");
+                m.buffer().putStringWithoutLengthAscii(0, "back");
+                assertThat(shared.buffer().getStringWithoutLengthAscii(0, 4)).isEqualTo("back");
+            }
+            shared.close();
+            shared.close();
+            assertThat(gntshr.sharedPageCount()).isZero();
+            assertThat(platform.localDomain().grantedRefCount()).isZero();
+        }
+    }
+
+    @Test
+    void shouldRefuseMapsOfADestroyedDomain()
+    {
+        final int ref = guest.grantAccess(0, guest.allocatePage(), false);
+        final GrantMapping m = gnttab.mapOne(GUEST, ref, false);
+        platform.openDomainControl().destroy(GUEST);
+        assertThat(platform.host().exists(GUEST)).isFalse();
+        // The existing mapping stays readable until unmapped; new maps are refused.
+        assertThat(m.buffer().getInt(0)).isZero();
+        m.close();
+        assertThatThrownBy(() -> gnttab.mapOne(GUEST, ref, false)).isInstanceOf(GrantTableException.class)
+            .hasMessageContaining("GNTST_bad_domain");
+    }
+
+    /**
+     * Counts this process's mappings of the guest's memory file in /proc/self/maps: the kernel's view, so a
+     * leaked mmap shows even if our own counter were wrong.
+     */
+    private long osMappingsOfGuestMemory()
+    {
+        final String file = guest.state().directory().resolve("memory").toString();
+        try (var lines = java.nio.file.Files.lines(Path.of("/proc/self/maps")))
+        {
+            return lines.filter(l -> l.endsWith(file)).count();
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException(ex);
+        }
+    }
+
+    private static int drain(final EventChannels evtchn)
+    {
+        int last = -1;
+        int p;
+        while ((p = evtchn.pending()) >= 0)
+        {
+            evtchn.unmask(p);
+            last = p;
+        }
+        return last == -1 ? -1 : evtchn.pending();
+    }
+}
