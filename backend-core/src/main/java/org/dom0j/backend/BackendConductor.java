@@ -594,16 +594,7 @@ public final class BackendConductor implements Agent
                 resources.eventChannels = platform.openEventChannels();
                 resources.localPort = resources.eventChannels.bindInterdomain(
                     context.frontendDomid(), config.remotePort());
-                final BackRing ring = new BackRing(config.layout(), resources.mapping.buffer());
-                final int rspProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
-                final int reqProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
-                if (Integer.compareUnsigned(reqProd - rspProd, config.layout().size()) > 0)
-                {
-                    throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.index() +
-                        " ring indices impossible: req_prod " + Integer.toUnsignedString(reqProd) + " rsp_prod " +
-                        Integer.toUnsignedString(rspProd));
-                }
-                ring.attach(rspProd);
+                final BackRing ring = config.layout() == null ? null : attachRing(context, config, resources);
                 resources.counters = new QueueCounters(countersManager, context + " q" + config.index());
                 final ConnectedQueue queue = new ConnectedQueue(context, config, resources.mapping, ring,
                     resources.eventChannels, resources.localPort, resources.counters);
@@ -629,6 +620,23 @@ public final class BackendConductor implements Agent
             disconnect(device);
             fail(device, "connect failed: " + ex.getMessage());
         }
+    }
+
+    private static BackRing attachRing(
+        final DeviceContext context, final QueueConfig config, final QueueResources resources)
+        throws InvalidFrontendException
+    {
+        final BackRing ring = new BackRing(config.layout(), resources.mapping.buffer());
+        final int rspProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
+        final int reqProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
+        if (Integer.compareUnsigned(reqProd - rspProd, config.layout().size()) > 0)
+        {
+            throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.index() +
+                " ring indices impossible: req_prod " + Integer.toUnsignedString(reqProd) + " rsp_prod " +
+                Integer.toUnsignedString(rspProd));
+        }
+        // BACK_RING_ATTACH at the shared rsp_prod, as Linux's blkback does, so a ring already in use is rejoined.
+        return ring.attach(rspProd);
     }
 
     /**

@@ -64,7 +64,7 @@ public final class ConnectedQueue
     }
 
     /**
-     * @return the back end of the ring.
+     * @return the back end of the ring, or null for a raw-page queue ({@link QueueConfig#rawPages}).
      */
     public BackRing ring()
     {
@@ -119,6 +119,10 @@ public final class ConnectedQueue
      */
     public boolean pushResponsesAndNotify()
     {
+        if (ring == null)
+        {
+            throw new IllegalStateException("a raw-page queue has no ring to push");
+        }
         if (ring.pushResponsesAndCheckNotify())
         {
             notifyFrontend();

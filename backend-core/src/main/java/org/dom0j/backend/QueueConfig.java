@@ -6,7 +6,9 @@ import java.util.Arrays;
 
 /**
  * One ring a frontend offered, as read and bounds-checked from xenstore: its geometry, the grant refs of its pages
- * and the frontend's event channel port.
+ * and the frontend's event channel port. A queue without a {@link RingLayout} ({@link #rawPages}) is mapped and
+ * bound but gets no {@link org.dom0j.ring.BackRing}: for protocols whose shared page is not a request/response
+ * ring (the console's {@code xencons_interface}).
  * <p>
  * Immutable (the refs are copied): any thread.
  */
@@ -25,7 +27,11 @@ public final class QueueConfig
      */
     public QueueConfig(final int index, final RingLayout layout, final int[] ringRefs, final int remotePort)
     {
-        if (ringRefs.length != layout.pageCount())
+        if (ringRefs.length == 0 || ringRefs.length > org.dom0j.ring.SharedRingDescriptor.MAX_RING_PAGES)
+        {
+            throw new IllegalArgumentException(ringRefs.length + " ring refs");
+        }
+        if (layout != null && ringRefs.length != layout.pageCount())
         {
             throw new IllegalArgumentException(
                 ringRefs.length + " ring refs for a ring of " + layout.pageCount() + " pages");
@@ -37,6 +43,17 @@ public final class QueueConfig
     }
 
     /**
+     * @param index      queue number.
+     * @param refs       the grant refs of the shared pages, mapped as one contiguous writable mapping.
+     * @param remotePort the frontend's unbound port.
+     * @return a queue whose pages the device type reads and writes itself (no BackRing).
+     */
+    public static QueueConfig rawPages(final int index, final int[] refs, final int remotePort)
+    {
+        return new QueueConfig(index, null, refs, remotePort);
+    }
+
+    /**
      * @return queue number.
      */
     public int index()
@@ -45,7 +62,7 @@ public final class QueueConfig
     }
 
     /**
-     * @return the ring geometry.
+     * @return the ring geometry, or null for a raw-page queue.
      */
     public RingLayout layout()
     {

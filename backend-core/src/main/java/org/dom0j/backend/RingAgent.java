@@ -1,11 +1,13 @@
 package org.dom0j.backend;
 
 import org.agrona.concurrent.Agent;
+import org.dom0j.ring.BackRing;
 
 /**
  * The {@link Agent} serving one ring queue ({@code <type>-<domid>-<devid>-q<N>}): drains the queue's event channel,
  * runs the device type's {@link QueueHandler}, and when there is nothing to do performs
- * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely. When the frontend breaks the ring
+ * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely (a raw-page queue has no ring: its
+ * handler alone decides). When the frontend breaks the ring
  * protocol the agent stops reading, counts it and tells the conductor once (through the conductor's command queue).
  * <p>
  * Runs on whatever thread its {@link AgentScheduler} gives it; nobody else calls it.
@@ -66,18 +68,23 @@ public final class RingAgent implements Agent
             queue.counters().eventsReceived().incrementRelease();
             work++;
         }
-        if (queue.ring().isDisabled())
+        final BackRing ring = queue.ring();
+        if (ring == null)
+        {
+            return work + handler.doWork(queue);
+        }
+        if (ring.isDisabled())
         {
             reportViolation();
             return work;
         }
         final int done = handler.doWork(queue);
         work += done;
-        if (queue.ring().isDisabled())
+        if (ring.isDisabled())
         {
             reportViolation();
         }
-        else if (done == 0 && queue.ring().finalCheckForRequests())
+        else if (done == 0 && ring.finalCheckForRequests())
         {
             work++;
         }

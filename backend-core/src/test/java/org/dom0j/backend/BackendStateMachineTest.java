@@ -12,6 +12,9 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/**
+ * The legal backend paths, as a table: each target is reached through every state a frontend must see.
+ */
 @Timeout(10)
 class BackendStateMachineTest
 {

@@ -13,6 +13,9 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/**
+ * Queue counters in a mapped file, read by a second JVM as {@code dom0j top} will.
+ */
 @Timeout(60)
 class CountersFileTest
 {

@@ -17,6 +17,10 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+/**
+ * The enum against Xen's own {@code xen/io/xenbus.h} (compiled with gcc; skipped only when gcc or the header is
+ * missing), and state nodes parsed as Linux reads them.
+ */
 @Timeout(60)
 class XenbusStateTest
 {

@@ -11,6 +11,9 @@ import java.util.Map;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/**
+ * Every kind of malformed frontend value is refused with a reason naming the node and the value.
+ */
 @Timeout(10)
 class XenbusValuesTest
 {

@@ -332,7 +332,9 @@ public final class BackRing
 
     /**
      * {@code RING_PUSH_RESPONSES_AND_CHECK_NOTIFY}: publishes the committed responses and says whether the frontend
-     * asked to be told ({@code rsp_event} lies in the batch just published).
+     * asked to be told ({@code rsp_event} lies in the batch just published). As in the macro, the old
+     * {@code rsp_prod} is read from the shared page; a frontend that scribbles on it only changes whether it is
+     * notified itself.
      *
      * @return true when the event channel must be notified.
      */

@@ -36,9 +36,11 @@ final class JavaRingPeer
     private final long[] pendingId = new long[PENDING];
     private final byte[] pendingOperation = new byte[PENDING];
     private final short[] pendingStatus = new short[PENDING];
+    private final UnsafeBuffer expected = new UnsafeBuffer(new byte[BLK_REQUEST_LENGTH]);
     private int pendHead;
     private int pendTail;
     private int sum;
+    private long bad;
 
     JavaRingPeer(final String kind, final int pages, final AtomicBuffer ring)
     {
@@ -170,9 +172,65 @@ final class JavaRingPeer
         }
     }
 
+    /**
+     * @return entries taken (by either end) whose bytes differ from what the other end must have written.
+     */
+    long bad()
+    {
+        return bad;
+    }
+
+    /**
+     * One free-running backend pass: take every request, answer each at once, push.
+     *
+     * @return requests taken.
+     */
+    int backStep()
+    {
+        final int taken = back.consumeRequests(this::onRequest, copy, 0, Integer.MAX_VALUE);
+        if (taken < 0)
+        {
+            throw new AssertionError(back.violation());
+        }
+        execute("brespond " + taken);
+        back.pushResponsesAndCheckNotify();
+        return taken;
+    }
+
+    /**
+     * One free-running frontend pass: post up to {@code toProduce} requests, push, take every response.
+     *
+     * @param toProduce requests still to post.
+     * @return {@code produced << 32 | responses taken}.
+     */
+    long frontStep(final int toProduce)
+    {
+        int produced = 0;
+        while (produced < toProduce && !front.isFull())
+        {
+            final int index = front.reqProdPvt();
+            writeRequest(front.buffer(), front.claimRequest(), index);
+            front.commitRequest();
+            produced++;
+        }
+        front.pushRequestsAndCheckNotify();
+        final int taken = front.consumeResponses(this::onResponse, copy, 0, Integer.MAX_VALUE);
+        if (taken < 0)
+        {
+            throw new AssertionError(front.violation());
+        }
+        return ((long)produced << 32) | taken;
+    }
+
     private void onRequest(final MutableDirectBuffer buffer, final int offset, final int index)
     {
         final int length = blk ? BLK_REQUEST_LENGTH : SMALL_REQUEST_LENGTH;
+        expected.setMemory(0, length, (byte)0);
+        writeRequest(expected, 0, index);
+        if (!sameBytes(buffer, offset, expected, length))
+        {
+            bad++;
+        }
         sum = fnv(sum, buffer, offset, length);
         final int p = pendTail++ % PENDING;
         if (blk)
@@ -188,8 +246,36 @@ final class JavaRingPeer
         }
     }
 
+    private static boolean sameBytes(
+        final MutableDirectBuffer a, final int offset, final MutableDirectBuffer b, final int length)
+    {
+        for (int i = 0; i < length; i++)
+        {
+            if (a.getByte(offset + i) != b.getByte(i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void onResponse(final MutableDirectBuffer buffer, final int offset, final int index)
     {
+        expected.setMemory(0, BLK_REQUEST_LENGTH, (byte)0);
+        writeRequest(expected, 0, index);
+        if (blk)
+        {
+            final boolean ok = buffer.getLong(offset, ORDER) == expected.getLong(8, ORDER) &&
+                buffer.getByte(offset + 8) == expected.getByte(0) && buffer.getByte(offset + 9) == 0 &&
+                buffer.getShort(offset + 10, ORDER) == ((expected.getByte(1) & 0xFF) > 8 ? -1 : 0) &&
+                buffer.getInt(offset + 12, ORDER) == 0;
+            bad += ok ? 0 : 1;
+        }
+        else
+        {
+            final int id = expected.getInt(0, ORDER) ^ expected.getInt(4, ORDER) ^ expected.getInt(8, ORDER);
+            bad += buffer.getInt(offset, ORDER) == id ? 0 : 1;
+        }
         sum = fnv(sum, buffer, offset, blk ? BLK_RESPONSE_LENGTH : SMALL_RESPONSE_LENGTH);
     }
 

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -22,6 +23,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -149,6 +151,90 @@ class RingConformanceTest
         assertThat(javaFrontCBack.ring).as("ring bytes, Java front / C back").isEqualTo(reference.ring);
         assertThat(javaOnly.ring).as("ring bytes, Java only").isEqualTo(reference.ring);
         assertThat(wrapped(reference)).as("the run crossed 2^32").isTrue();
+    }
+
+    static Stream<Arguments> concurrentCases()
+    {
+        return Stream.of(
+            Arguments.of("small", 1, "front"),
+            Arguments.of("small", 1, "back"),
+            Arguments.of("blk", 1, "front"),
+            Arguments.of("blk", 1, "back"),
+            Arguments.of("blk", 4, "front"),
+            Arguments.of("small", 16, "back"));
+    }
+
+    /**
+     * Not lock step: the C end (Xen's macros, spinning) and the Java end run at the same time on the same pages,
+     * so every entry crosses between processes under real races; each side checks every entry it takes against
+     * what the other must have written (a torn or early read shows as a bad entry).
+     */
+    @ParameterizedTest(name = "{0} ring, {1} page(s), C {2}")
+    @MethodSource("concurrentCases")
+    void shouldExchangeEveryEntryIntactWithXensMacrosRunningConcurrently(
+        final String kind, final int pages, final String cRole) throws Exception
+    {
+        final int count = 100_000;
+        final int start = -1 - 777;
+        final Path file = shmDir.resolve("stress-" + kind + "-" + pages + "-" + cRole);
+        MappedByteBuffer mapped = null;
+        try (FileChannel channel = FileChannel.open(
+            file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE))
+        {
+            mapped = channel.map(FileChannel.MapMode.READ_WRITE, 0, (long)pages * SharedRingDescriptor.PAGE_SIZE);
+        }
+        Process c = null;
+        try
+        {
+            final UnsafeBuffer ring = new UnsafeBuffer(mapped);
+            final JavaRingPeer java = new JavaRingPeer(kind, pages, ring);
+            java.front().init(start);
+            java.back().attach(start);
+            c = new ProcessBuilder(peer.toString(), "stress", file.toString(), kind, Integer.toString(pages), cRole,
+                Integer.toUnsignedString(start), Integer.toString(count))
+                .redirectErrorStream(true)
+                .start();
+            int done = 0;
+            int produced = 0;
+            while (done < count)
+            {
+                final int progress;
+                if ("front".equals(cRole))
+                {
+                    progress = java.backStep();
+                    done += progress;
+                }
+                else
+                {
+                    final long step = java.frontStep(count - produced);
+                    produced += (int)(step >>> 32);
+                    done += (int)step;
+                    progress = (int)(step >>> 32) + (int)step;
+                }
+                if (progress == 0)
+                {
+                    if (!c.isAlive())
+                    {
+                        throw new AssertionError("ringpeer stress exited early: " +
+                            new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII));
+                    }
+                    Thread.yield();
+                }
+            }
+            final String out = new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
+            assertThat(c.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(out).isEqualTo(cRole + " done n=" + count + " bad=0");
+            assertThat(java.bad()).as("entries the Java end found torn or wrong").isZero();
+        }
+        finally
+        {
+            if (c != null)
+            {
+                c.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            IoUtil.unmap(mapped);
+            Files.deleteIfExists(file);
+        }
     }
 
     static Stream<Arguments> hostileCases()
@@ -323,6 +409,7 @@ class RingConformanceTest
             }
             result.ring = new byte[bytes];
             ring.getBytes(0, result.ring);
+            result.transcript.add("java bad=" + java.bad());
         }
         finally
         {

@@ -5,6 +5,9 @@
  *   ringpeer layout                          prints the header offsets and slot sizes
  *   ringpeer sizes                           prints __CONST_RING_SIZE for 1..16 pages
  *   ringpeer run FILE blk|small PAGES
+ *   ringpeer stress FILE blk|small PAGES front|back START COUNT
+ *                                            runs one end freely, concurrently with the Java end, and
+ *                                            checks every entry it takes; the Java side initialised the ring
  *                                            reads one command a line on stdin, answers one line
  *
  * Commands (see RingScript.java, which the Java side mirrors word for word):
@@ -19,6 +22,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sched.h>
 
 /* ring.h (at the default interface version) maps xen_mb/xen_rmb/xen_wmb onto these. */
 #define mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
@@ -178,6 +182,74 @@ static void cmd(char *line)
     }
 }
 
+/* Free-running end for the concurrency test: spins (yielding) instead of waiting for events. */
+static int stress(int front, RING_IDX start, unsigned count)
+{
+    unsigned produced = 0, taken = 0, bad = 0, notifies = 0, spins = 0;
+    if (is_blk) {
+        if (front) FRONT_RING_ATTACH(&bf, (blk_sring_t *)shared, start, ring_bytes);
+        else       BACK_RING_ATTACH(&bb, (blk_sring_t *)shared, start, ring_bytes);
+    } else {
+        if (front) FRONT_RING_ATTACH(&sf, (small_sring_t *)shared, start, ring_bytes);
+        else       BACK_RING_ATTACH(&sb, (small_sring_t *)shared, start, ring_bytes);
+    }
+    while (taken < count) {
+        int progress = 0, notify;
+        if (front) {
+            if (is_blk) {
+                while (produced < count && !RING_FULL(&bf)) { make_blk_req(bf.req_prod_pvt, RING_GET_REQUEST(&bf, bf.req_prod_pvt)); bf.req_prod_pvt++; produced++; progress = 1; }
+                RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&bf, notify); notifies += notify;
+                RING_IDX rp = bf.sring->rsp_prod; xen_rmb();
+                if (RING_RESPONSE_PROD_OVERFLOW(&bf, rp)) { printf("front overflow\n"); return 1; }
+                while (bf.rsp_cons != rp) {
+                    struct blk_rsp r, e; struct blk_req q; RING_IDX i = bf.rsp_cons;
+                    RING_COPY_RESPONSE(&bf, i, &r); make_blk_req(i, &q);
+                    memset(&e, 0, sizeof(e)); e.id = q.id; e.operation = q.operation; e.status = q.nr_segments > 8 ? -1 : 0;
+                    bad += memcmp(&r, &e, sizeof(r)) != 0; bf.rsp_cons++; taken++; progress = 1;
+                }
+            } else {
+                while (produced < count && !RING_FULL(&sf)) { make_small_req(sf.req_prod_pvt, RING_GET_REQUEST(&sf, sf.req_prod_pvt)); sf.req_prod_pvt++; produced++; progress = 1; }
+                RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&sf, notify); notifies += notify;
+                RING_IDX rp = sf.sring->rsp_prod; xen_rmb();
+                if (RING_RESPONSE_PROD_OVERFLOW(&sf, rp)) { printf("front overflow\n"); return 1; }
+                while (sf.rsp_cons != rp) {
+                    struct small_rsp r; struct small_req q; RING_IDX i = sf.rsp_cons;
+                    RING_COPY_RESPONSE(&sf, i, &r); make_small_req(i, &q);
+                    bad += r.id != (q.id ^ q.a ^ q.b); sf.rsp_cons++; taken++; progress = 1;
+                }
+            }
+        } else {
+            if (is_blk) {
+                RING_IDX rp = bb.sring->req_prod; xen_rmb();
+                if (RING_REQUEST_PROD_OVERFLOW(&bb, rp)) { printf("back overflow\n"); return 1; }
+                while (bb.req_cons != rp && !RING_REQUEST_CONS_OVERFLOW(&bb, bb.req_cons)) {
+                    struct blk_req q, e; struct blk_rsp r; RING_IDX i = bb.req_cons;
+                    RING_COPY_REQUEST(&bb, i, &q); bb.req_cons++; make_blk_req(i, &e);
+                    bad += memcmp(&q, &e, sizeof(q)) != 0;
+                    memset(&r, 0, sizeof(r)); r.id = q.id; r.operation = q.operation; r.status = q.nr_segments > 8 ? -1 : 0;
+                    *RING_GET_RESPONSE(&bb, bb.rsp_prod_pvt) = r; bb.rsp_prod_pvt++; taken++; progress = 1;
+                }
+                RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&bb, notify); notifies += notify;
+            } else {
+                RING_IDX rp = sb.sring->req_prod; xen_rmb();
+                if (RING_REQUEST_PROD_OVERFLOW(&sb, rp)) { printf("back overflow\n"); return 1; }
+                while (sb.req_cons != rp && !RING_REQUEST_CONS_OVERFLOW(&sb, sb.req_cons)) {
+                    struct small_req q, e; struct small_rsp r; RING_IDX i = sb.req_cons;
+                    RING_COPY_REQUEST(&sb, i, &q); sb.req_cons++; make_small_req(i, &e);
+                    bad += memcmp(&q, &e, sizeof(q)) != 0;
+                    r.id = q.id ^ q.a ^ q.b;
+                    *RING_GET_RESPONSE(&sb, sb.rsp_prod_pvt) = r; sb.rsp_prod_pvt++; taken++; progress = 1;
+                }
+                RING_PUSH_RESPONSES_AND_CHECK_NOTIFY(&sb, notify); notifies += notify;
+            }
+        }
+        if (!progress) { sched_yield(); spins++; }
+    }
+    printf("%s done n=%u bad=%u\n", front ? "front" : "back", taken, bad);
+    (void)notifies; (void)spins;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && !strcmp(argv[1], "layout")) {
@@ -196,8 +268,17 @@ int main(int argc, char **argv)
                    (unsigned long)__CONST_RING_SIZE(blk, p * 4096), (unsigned long)__CONST_RING_SIZE(small, p * 4096));
         return 0;
     }
+    if (argc == 8 && !strcmp(argv[1], "stress")) {
+        is_blk = !strcmp(argv[3], "blk");
+        ring_bytes = (size_t)atoi(argv[4]) * 4096;
+        int sfd = open(argv[2], O_RDWR);
+        if (sfd < 0) { perror("open"); return 1; }
+        shared = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, sfd, 0);
+        if (shared == MAP_FAILED) { perror("mmap"); return 1; }
+        return stress(!strcmp(argv[5], "front"), (RING_IDX)strtoul(argv[6], NULL, 10), (unsigned)strtoul(argv[7], NULL, 10));
+    }
     if (argc != 5 || strcmp(argv[1], "run")) {
-        fprintf(stderr, "usage: ringpeer layout | sizes | run FILE blk|small PAGES\n");
+        fprintf(stderr, "usage: ringpeer layout | sizes | run FILE blk|small PAGES | stress FILE blk|small PAGES front|back START COUNT\n");
         return 2;
     }
     is_blk = !strcmp(argv[3], "blk");

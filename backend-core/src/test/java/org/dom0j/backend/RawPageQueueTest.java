@@ -1,0 +1,133 @@
+package org.dom0j.backend;
+
+import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * A device type whose shared page is not a request/response ring (as the console's {@code xencons_interface}):
+ * the conductor maps it and binds its port ("ring-ref" and "port", the console's key names) and the handler reads
+ * and writes the page itself.
+ */
+@Timeout(30)
+class RawPageQueueTest
+{
+    private final InMemoryXenStore xs = new InMemoryXenStore();
+    private final FakeHypervisor hypervisor = new FakeHypervisor(xs);
+    private final List<Throwable> errors = new ArrayList<>();
+    private final AgentScheduler.Invoker invoker = AgentScheduler.invoker(errors::add);
+
+    /** Doubles the u32 at offset 0 into offset 4 whenever it changes, and tells the guest. */
+    private static final class MirrorType implements DeviceType
+    {
+        @Override
+        public String name()
+        {
+            return "mirror";
+        }
+
+        @Override
+        public Map<String, String> advertise(final DeviceContext device)
+        {
+            return Map.of();
+        }
+
+        @Override
+        public List<QueueConfig> readFrontend(final DeviceContext device) throws InvalidFrontendException
+        {
+            final String dir = device.frontendPath();
+            return List.of(QueueConfig.rawPages(0, new int[]{ device.values().readGrantRef(dir + "/ring-ref") },
+                device.values().readEventChannel(dir + "/port")));
+        }
+
+        @Override
+        public QueueHandler connect(final DeviceContext device, final ConnectedQueue queue)
+        {
+            return new QueueHandler()
+            {
+                private int last;
+
+                @Override
+                public int doWork(final ConnectedQueue q)
+                {
+                    final UnsafeBuffer page = q.mapping().buffer();
+                    final int value = page.getIntVolatile(0);
+                    if (value == last)
+                    {
+                        return 0;
+                    }
+                    last = value;
+                    page.putIntRelease(4, value * 2);
+                    q.notifyFrontend();
+                    return 1;
+                }
+            };
+        }
+
+        @Override
+        public void disconnect(final DeviceContext device)
+        {
+        }
+    }
+
+    private final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
+        .platform(hypervisor)
+        .xenStore(xs)
+        .grantTables(hypervisor.openGrantTables())
+        .scheduler(invoker)
+        .deviceType(new MirrorType()));
+
+    @AfterEach
+    void stop()
+    {
+        conductor.onClose();
+        assertThat(errors).isEmpty();
+        assertThat(hypervisor.mappedPages()).isZero();
+        assertThat(hypervisor.boundPorts()).isZero();
+    }
+
+    private void pump()
+    {
+        for (int i = 0; i < 500; i++)
+        {
+            if (conductor.doWork() + invoker.invokeAll() == 0)
+            {
+                return;
+            }
+        }
+        throw new AssertionError("did not settle");
+    }
+
+    @Test
+    void shouldMapAndBindARawPageAndLetTheHandlerServeIt()
+    {
+        conductor.onStart();
+        final String backend = "/local/domain/0/backend/mirror/3/0";
+        final String frontend = "/local/domain/3/device/mirror/0";
+        xs.write(frontend + "/state", "1");
+        xs.write(backend + "/frontend", frontend);
+        xs.write(backend + "/frontend-id", "3");
+        xs.write(backend + "/online", "1");
+        final UnsafeBuffer page = hypervisor.grant(3, 77, 1);
+        final FakeHypervisor.Channel channel = hypervisor.allocUnbound(3);
+        xs.write(frontend + "/ring-ref", "77");
+        xs.write(frontend + "/port", Integer.toString(channel.guestPort));
+        xs.write(frontend + "/state", "4");
+        pump();
+        assertThat(xs.readOrNull(backend + "/state")).isEqualTo("4");
+
+        page.putIntRelease(0, 21);
+        channel.notifyBackend();
+        pump();
+
+        assertThat(page.getIntVolatile(4)).isEqualTo(42);
+        assertThat(channel.takeGuestEvents()).isEqualTo(1);
+    }
+}
