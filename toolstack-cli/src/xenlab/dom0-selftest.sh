@@ -11,6 +11,7 @@ mkdir -p /run/xenstored /var/lib/xenstored /var/log/xen/console /run/xen
 $XB/xenstored --pid-file /run/xenstored.pid; say "xenstored rc=$?"
 for i in $(seq 30); do xenstore-read -s / >/dev/null 2>&1 && break; sleep 1; done
 $XB/xen-init-dom0 >/dev/null 2>&1 && say "xen-init-dom0 ok"
+$XB/xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console; say "xenconsoled rc=$?"
 say "ls /dev/xen: $(ls /dev/xen | tr '\n' ' ')"
 JVM="java --add-exports java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED -XX:TieredStopAtLevel=1 -Xshare:auto"
 say "dom0j --platform xen selftest:"
@@ -34,7 +35,9 @@ vcpus = 1
 on_poweroff = "destroy"
 CFG
 xl create -p /run/domu-ctl.cfg >/run/xl-ctl.log 2>&1; say "xl create -p rc=$?"
+grep -v '^ *$' /run/xl-ctl.log | tail -8 | sed 's/^/TEST:   xl: /'
 D=$(xl domid dom0j-ctl 2>/dev/null); say "domU id $D"
+[ -n "$D" ] || { say "no domU; skipping pause/unpause/destroy"; exit 0; }
 dj() { $JVM -jar "$JAR" --platform xen "$@" 2>&1 | sed 's/^/TEST:   /'; }
 say "dom0j list (domU created paused):"; dj list
 say "dom0j domain unpause $D:"; dj domain unpause "$D"
