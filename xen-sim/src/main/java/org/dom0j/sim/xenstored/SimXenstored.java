@@ -11,6 +11,7 @@ import org.dom0j.xenstore.XsWireDescriptor;
 
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedSelectorException;
@@ -86,6 +87,7 @@ public final class SimXenstored implements AutoCloseable
     private static final int WRITE = 2;
     private static final int OWNER = 4;
     private static final byte[] OK = { 'O', 'K', 0 };
+    private static final int GUEST_SOCKET_BUFFER = 4096;
     private static final AtomicLong INSTANCES = new AtomicLong();
 
     private final Path socketPath;
@@ -362,6 +364,11 @@ public final class SimXenstored implements AutoCloseable
                 return;
             }
             ch.configureBlocking(false);
+            if (domid != 0)
+            {
+                // a guest's ring holds 1 KiB each way: keep the kernel from buffering much more than that
+                ch.setOption(StandardSocketOptions.SO_SNDBUF, GUEST_SOCKET_BUFFER);
+            }
             final Conn conn = new Conn(ch, domid);
             conn.key = ch.register(selector, SelectionKey.OP_READ, conn);
             connections.add(conn);
