@@ -1,5 +1,6 @@
 package org.dom0j.backend;
 
+import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
@@ -61,7 +62,7 @@ public interface AgentScheduler extends AutoCloseable
     static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
     {
         return new Dedicated((agent) -> agent instanceof RingAgent ?
-            new EventChannelIdleStrategy(((RingAgent)agent).queue(), maxWaitNanos) :
+            new EventChannelIdleStrategy(((RingAgent)agent).queue().eventChannels(), 100, 10, maxWaitNanos) :
             new BackoffIdleStrategy(), errorHandler);
     }
 

@@ -7,6 +7,7 @@ import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTableException;
+import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
@@ -149,6 +150,12 @@ final class FakeHypervisor implements XenPlatform
     }
 
     @Override
+    public GrantSharing openGrantSharing()
+    {
+        throw new UnsupportedOperationException("gntshr is not faked");
+    }
+
+    @Override
     public GrantTables openGrantTables()
     {
         return new GrantTables()
@@ -191,8 +198,9 @@ final class FakeHypervisor implements XenPlatform
                     }
 
                     @Override
-                    public void notifyOnUnmap(final int byteOffset, final int evtchnPort)
+                    public long address()
                     {
+                        return view.addressOffset();
                     }
 
                     @Override
@@ -205,6 +213,13 @@ final class FakeHypervisor implements XenPlatform
                         }
                     }
                 };
+            }
+
+            @Override
+            public GrantMapping mapOneWithNotify(
+                final int domid, final int ref, final boolean writable, final int notifyOffset, final int notifyPort)
+            {
+                throw new UnsupportedOperationException("unmap notification is not faked");
             }
 
             @Override
@@ -315,6 +330,17 @@ final class FakeHypervisor implements XenPlatform
                 Thread.currentThread().interrupt();
                 return -1;
             }
+        }
+
+        @Override
+        public boolean awaitEvent(final long timeoutNanos)
+        {
+            final long deadline = System.nanoTime() + timeoutNanos;
+            while (pendingPorts.isEmpty() && System.nanoTime() < deadline && !Thread.currentThread().isInterrupted())
+            {
+                java.util.concurrent.locks.LockSupport.parkNanos(Math.min(100_000, deadline - System.nanoTime()));
+            }
+            return !pendingPorts.isEmpty();
         }
 
         @Override

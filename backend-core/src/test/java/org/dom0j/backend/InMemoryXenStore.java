@@ -194,6 +194,31 @@ final class InMemoryXenStore implements XenStore
             }
 
             @Override
+            public byte[] readBytesOrNull(final String path)
+            {
+                final String value = InMemoryXenStore.this.readOrNull(path);
+                return null == value ? null : value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            }
+
+            @Override
+            public boolean exists(final String path)
+            {
+                return InMemoryXenStore.this.exists(path);
+            }
+
+            @Override
+            public List<XsPermission> getPermissions(final String path)
+            {
+                return InMemoryXenStore.this.getPermissions(path);
+            }
+
+            @Override
+            public void write(final String path, final byte[] value)
+            {
+                InMemoryXenStore.this.write(path, value);
+            }
+
+            @Override
             public void setPermissions(final String path, final List<XsPermission> permissions)
             {
             }
@@ -210,9 +235,101 @@ final class InMemoryXenStore implements XenStore
     }
 
     @Override
+    public XsWatch watch(final String path, final String token, final int depth, final XsWatchListener listener)
+    {
+        return watch(path, token, listener);
+    }
+
+    @Override
     public String getDomainPath(final int domid)
     {
         return "/local/domain/" + domid;
+    }
+
+    @Override
+    public byte[] readBytes(final String path)
+    {
+        return read(path).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void write(final String path, final byte[] value)
+    {
+        write(path, new String(value, java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    // The conductor uses none of what follows; the fixture refuses it rather than pretend.
+
+    @Override
+    public void resetWatches()
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void introduceDomain(final int domid, final long mfn, final int eventChannel)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void releaseDomain(final int domid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public boolean isDomainIntroduced(final int domid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void resumeDomain(final int domid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void setTarget(final int domid, final int targetDomid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public String control(final String... args)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public long getFeature(final int domid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void setFeature(final int domid, final long features)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public long getQuota(final int domid, final String name)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public List<String> quotaNames(final int domid)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
+    }
+
+    @Override
+    public void setQuota(final int domid, final String name, final long value)
+    {
+        throw new UnsupportedOperationException("not part of this test fixture");
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.dom0j.cli;
 import org.dom0j.common.XenException;
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.domctl.DomainInfo;
+import org.dom0j.platform.PlatformUnavailableException;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
@@ -89,7 +90,7 @@ final class ListCommand implements Callable<Integer>
         {
             xs = platform.openXenStore();
         }
-        catch (final UnsupportedOperationException | XenException ex)
+        catch (final UnsupportedOperationException | PlatformUnavailableException | XenException ex)
         {
             xs = null;
         }

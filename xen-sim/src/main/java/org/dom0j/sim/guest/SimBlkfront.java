@@ -40,6 +40,11 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
 public final class SimBlkfront implements AutoCloseable
 {
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
+    /**
+     * Grants per-request (non-persistent) I/O may hold at once: a guest's grant table is finite (the simulator's
+     * has 2048 entries), so, like blkfront's grant reference pool, requests wait when it runs low.
+     */
+    private static final int TRANSIENT_GRANT_BUDGET = 1024;
     private static final BlkifAbi ABI = BlkifAbi.X86_64;
 
     /**
@@ -95,6 +100,7 @@ public final class SimBlkfront implements AutoCloseable
     private final UnsafeBuffer responseCopy = new UnsafeBuffer(new byte[64]);
     private String violation;
     private int outstanding;
+    private int transientGrants;
 
     private final class Queue
     {
@@ -424,7 +430,8 @@ public final class SimBlkfront implements AutoCloseable
      */
     public boolean canSubmit(final int queue)
     {
-        return queues[queue].freeCount > 0 && !queues[queue].ring.isFull() && null == violation;
+        return queues[queue].freeCount > 0 && !queues[queue].ring.isFull() && null == violation &&
+            (persistent || transientGrants + maxSegments <= TRANSIENT_GRANT_BUDGET);
     }
 
     /**
@@ -524,6 +531,7 @@ public final class SimBlkfront implements AutoCloseable
             {
                 slot.dataRefs[i] = guest.grantAccess(backendDomid, slot.dataFrame + i, op != BLKIF_OP_READ);
             }
+            transientGrants += segments;
         }
         final int at = q.ring.claimRequest();
         final UnsafeBuffer r = q.ringBuffer;
@@ -619,6 +627,7 @@ public final class SimBlkfront implements AutoCloseable
             {
                 guest.endAccess(slot.dataRefs[i]);
             }
+            transientGrants -= slot.segments;
         }
         slot.busy = false;
         q.free[q.freeCount++] = (int)id;
