@@ -458,6 +458,11 @@ public final class BackendConductor implements Agent
     {
         final XenbusValues values = new XenbusValues(xenStore::readOrNull);
         final String frontendPath = xenStore.readOrNull(backendPath + "/frontend");
+        if (!type.servesFrontend(frontendPath))
+        {
+            LOG.log(System.Logger.Level.DEBUG, backendPath + ": frontend " + frontendPath + " is not ours to serve");
+            return null;
+        }
         final DeviceContext context;
         try
         {

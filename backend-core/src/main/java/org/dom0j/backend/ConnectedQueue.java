@@ -20,6 +20,7 @@ public final class ConnectedQueue
     private final EventChannels eventChannels;
     private final int localPort;
     private final QueueCounters counters;
+    private String violation;
 
     ConnectedQueue(
         final DeviceContext device,
@@ -101,6 +102,33 @@ public final class ConnectedQueue
     public EventChannels eventChannels()
     {
         return eventChannels;
+    }
+
+    /**
+     * Stops a raw-page queue ({@link QueueConfig#rawPages}) for a protocol violation, the way
+     * {@link BackRing#disable} stops a ring: the {@link RingAgent} stops calling the handler and the conductor fails
+     * the device with the reason. The first reason stays. Agent thread only.
+     *
+     * @param reason what the frontend did wrong.
+     */
+    public void disable(final String reason)
+    {
+        if (ring != null)
+        {
+            ring.disable(reason);
+        }
+        else if (violation == null)
+        {
+            violation = reason;
+        }
+    }
+
+    /**
+     * @return why the queue was disabled (its ring's violation, or the reason given to {@link #disable}), or null.
+     */
+    public String violation()
+    {
+        return ring != null ? ring.violation() : violation;
     }
 
     /**

@@ -20,6 +20,20 @@ public interface DeviceType
     String name();
 
     /**
+     * Whether a backend directory whose {@code frontend} is this path is this service's to serve. Some devices under
+     * {@code backend/<name>} belong to another daemon: libxl writes {@code backend/console/<domid>/0} for the primary
+     * console, whose frontend is {@code /local/domain/<domid>/console}, and xenconsoled (not xenbus) serves it. The
+     * conductor leaves such devices alone (no state, no error node).
+     *
+     * @param frontendPath the value of the backend's {@code frontend} node (not yet checked; may be null).
+     * @return false to leave the device alone; true by default.
+     */
+    default boolean servesFrontend(final String frontendPath)
+    {
+        return true;
+    }
+
+    /**
      * The keys to write into the backend directory before it goes to InitWait (feature flags,
      * {@code max-ring-page-order}, {@code multi-queue-max-queues}, ...). Advertise only what the platform supports
      * ({@link DeviceContext#features()}).

@@ -6,9 +6,10 @@ import org.dom0j.ring.BackRing;
 /**
  * The {@link Agent} serving one ring queue ({@code <type>-<domid>-<devid>-q<N>}): drains the queue's event channel,
  * runs the device type's {@link QueueHandler}, and when there is nothing to do performs
- * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely (a raw-page queue has no ring: its
- * handler alone decides). When the frontend breaks the ring
- * protocol the agent stops reading, counts it and tells the conductor once (through the conductor's command queue).
+ * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely (a raw-page queue has no ring:
+ * its handler alone decides, and reports a violation with {@link ConnectedQueue#disable}). When the frontend
+ * breaks the ring protocol the agent stops reading, counts it and tells the conductor once (through the
+ * conductor's command queue).
  * <p>
  * Runs on whatever thread its {@link AgentScheduler} gives it; nobody else calls it.
  */
@@ -71,7 +72,15 @@ public final class RingAgent implements Agent
         final BackRing ring = queue.ring();
         if (ring == null)
         {
-            return work + handler.doWork(queue);
+            if (queue.violation() == null)
+            {
+                work += handler.doWork(queue);
+            }
+            if (queue.violation() != null)
+            {
+                reportViolation();
+            }
+            return work;
         }
         if (ring.isDisabled())
         {
@@ -97,7 +106,7 @@ public final class RingAgent implements Agent
         {
             violationReported = true;
             queue.counters().protocolViolations().incrementRelease();
-            violations.onViolation(this, queue.ring().violation());
+            violations.onViolation(this, queue.violation());
         }
     }
 

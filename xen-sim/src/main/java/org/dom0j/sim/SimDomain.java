@@ -275,6 +275,22 @@ public final class SimDomain
     }
 
     /**
+     * @return how many of this domain's event channel ports are in use now (unbound or interdomain), for leak checks.
+     */
+    public int boundPortCount()
+    {
+        int n = 0;
+        for (int port = 1; port < NR_PORTS; port++)
+        {
+            if (state.portState(port) != ECS_FREE)
+            {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
      * Opens an event channel handle for this domain's ports: bind unbound ports for a backend, bind to a
      * backend's port, notify, wait.
      *

@@ -1,0 +1,349 @@
+package org.dom0j.console;
+
+import java.io.IOException;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The dom0 side of one console: its log file and the {@code dom0j console} clients attached through its Unix
+ * socket. Guest output goes to the log and to every client; input from any client is held in a bounded buffer until
+ * the guest has room for it.
+ * <p>
+ * The local channel is a Unix stream socket (mode 0600) carrying raw bytes both ways: what the guest writes, and
+ * what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several clients may attach at once (all
+ * see the output, all may type), as with {@code xl console} on a shared pty.
+ * <p>
+ * <b>Threads</b>: {@link #output} and {@link #takeInput} on the console's agent thread; each client has a reader
+ * thread (socket to input buffer; it blocks while the buffer is full, which is the backpressure on a fast typist)
+ * and a writer thread (its own queue of output chunks to the socket; a client that does not keep up loses output,
+ * counted, rather than stall the guest). {@link #close} from any thread.
+ */
+public final class ConsoleSession implements AutoCloseable
+{
+    /** Bytes of input held for a guest that is not reading. */
+    public static final int INPUT_CAPACITY = 4096;
+    private static final int CLIENT_QUEUE_CHUNKS = 256;
+    private static final byte[] END = new byte[0];
+    private static final Logger LOG = Logger.getLogger(ConsoleSession.class.getName());
+
+    private final String label;
+    private final Path logPath;
+    private final Path socketPath;
+    private final FileChannel log;
+    private final ServerSocketChannel server;
+    private final Thread acceptor;
+    private final List<Client> clients = new CopyOnWriteArrayList<>();
+    private final byte[] input = new byte[INPUT_CAPACITY];
+    private final AtomicLong droppedOutput = new AtomicLong();
+    private int inputLength;
+    private volatile boolean closed;
+
+    /** One attached client. */
+    private final class Client
+    {
+        final SocketChannel channel;
+        final BlockingQueue<byte[]> outbound = new ArrayBlockingQueue<>(CLIENT_QUEUE_CHUNKS);
+
+        Client(final SocketChannel channel)
+        {
+            this.channel = channel;
+        }
+
+        void start()
+        {
+            final Thread reader = new Thread(this::readLoop, "console-" + label + "-in");
+            final Thread writer = new Thread(this::writeLoop, "console-" + label + "-out");
+            reader.setDaemon(true);
+            writer.setDaemon(true);
+            reader.start();
+            writer.start();
+        }
+
+        void readLoop()
+        {
+            final ByteBuffer buffer = ByteBuffer.allocate(1024);
+            try
+            {
+                while (!closed && channel.read(buffer.clear()) >= 0)
+                {
+                    offerInput(buffer.array(), 0, buffer.position());
+                }
+            }
+            catch (final IOException | InterruptedException ex)
+            {
+                // The client went away, or the console closed.
+            }
+            detach();
+        }
+
+        void writeLoop()
+        {
+            try
+            {
+                byte[] chunk;
+                while ((chunk = outbound.take()) != END)
+                {
+                    final ByteBuffer buffer = ByteBuffer.wrap(chunk);
+                    while (buffer.hasRemaining())
+                    {
+                        channel.write(buffer);
+                    }
+                }
+            }
+            catch (final IOException | InterruptedException ex)
+            {
+                // The client went away.
+            }
+            detach();
+        }
+
+        void detach()
+        {
+            if (clients.remove(this))
+            {
+                outbound.clear();
+                outbound.offer(END);
+            }
+            try
+            {
+                channel.close();
+            }
+            catch (final IOException ex)
+            {
+                // Closing anyway.
+            }
+        }
+    }
+
+    /**
+     * Opens the log (appending) and starts listening on the socket (a stale socket file is replaced).
+     *
+     * @param label      for thread names and messages, e.g. "7" or "7-1".
+     * @param logPath    the log file.
+     * @param socketPath the socket.
+     * @throws IOException when either cannot be created.
+     */
+    public ConsoleSession(final String label, final Path logPath, final Path socketPath) throws IOException
+    {
+        this.label = label;
+        this.logPath = logPath;
+        this.socketPath = socketPath;
+        Files.createDirectories(logPath.toAbsolutePath().getParent());
+        Files.createDirectories(socketPath.toAbsolutePath().getParent());
+        log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        try
+        {
+            Files.deleteIfExists(socketPath);
+            server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+            server.bind(UnixDomainSocketAddress.of(socketPath));
+            Files.setPosixFilePermissions(socketPath, PosixFilePermissions.fromString("rw-------"));
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            log.close();
+            throw ex;
+        }
+        acceptor = new Thread(this::acceptLoop, "console-" + label + "-accept");
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    private void acceptLoop()
+    {
+        try
+        {
+            while (!closed)
+            {
+                final Client client = new Client(server.accept());
+                clients.add(client);
+                if (closed)
+                {
+                    client.detach();
+                    break;
+                }
+                client.start();
+            }
+        }
+        catch (final IOException ex)
+        {
+            if (!closed)
+            {
+                LOG.log(Level.WARNING, "console " + label + ": accept failed", ex);
+            }
+        }
+    }
+
+    /**
+     * @return the log file.
+     */
+    public Path logPath()
+    {
+        return logPath;
+    }
+
+    /**
+     * @return the socket clients connect to.
+     */
+    public Path socketPath()
+    {
+        return socketPath;
+    }
+
+    /**
+     * @return clients attached now.
+     */
+    public int clientCount()
+    {
+        return clients.size();
+    }
+
+    /**
+     * @return output chunks not delivered to clients that did not keep up.
+     */
+    public long droppedOutput()
+    {
+        return droppedOutput.get();
+    }
+
+    /**
+     * Appends guest output to the log and queues it for every client. Agent thread.
+     *
+     * @param data   the bytes (copied).
+     * @param length how many.
+     */
+    public void output(final byte[] data, final int length)
+    {
+        if (length <= 0 || closed)
+        {
+            return;
+        }
+        try
+        {
+            final ByteBuffer buffer = ByteBuffer.wrap(data, 0, length);
+            while (buffer.hasRemaining())
+            {
+                log.write(buffer);
+            }
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "console " + label + ": cannot write " + logPath, ex);
+        }
+        if (!clients.isEmpty())
+        {
+            final byte[] chunk = Arrays.copyOf(data, length);
+            for (final Client client : clients)
+            {
+                if (!client.outbound.offer(chunk))
+                {
+                    droppedOutput.incrementAndGet();
+                }
+            }
+        }
+    }
+
+    /**
+     * Moves held input into the guest's ring, as much as it has room for. Agent thread.
+     *
+     * @param ring the console's ring.
+     * @return bytes moved.
+     */
+    public synchronized int takeInput(final ConsoleRing ring)
+    {
+        if (inputLength == 0)
+        {
+            return 0;
+        }
+        final int n = ring.writeInput(input, 0, inputLength);
+        if (n > 0)
+        {
+            System.arraycopy(input, n, input, 0, inputLength - n);
+            inputLength -= n;
+            notifyAll();
+        }
+        return n;
+    }
+
+    /**
+     * Holds input for the guest, waiting while the buffer is full. Client reader threads (and tests).
+     *
+     * @param data   the bytes.
+     * @param offset where they start.
+     * @param length how many.
+     * @throws InterruptedException when interrupted, or when the console closes.
+     */
+    public synchronized void offerInput(final byte[] data, final int offset, final int length)
+        throws InterruptedException
+    {
+        int done = 0;
+        while (done < length)
+        {
+            while (inputLength == input.length && !closed)
+            {
+                wait(100);
+            }
+            if (closed)
+            {
+                throw new InterruptedException("console " + label + " closed");
+            }
+            final int n = Math.min(length - done, input.length - inputLength);
+            System.arraycopy(data, offset + done, input, inputLength, n);
+            inputLength += n;
+            done += n;
+        }
+    }
+
+    /**
+     * Stops listening, detaches every client, closes the log and removes the socket. Idempotent.
+     */
+    @Override
+    public void close()
+    {
+        synchronized (this)
+        {
+            if (closed)
+            {
+                return;
+            }
+            closed = true;
+            notifyAll();
+        }
+        try
+        {
+            server.close();
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.FINE, "close socket", ex);
+        }
+        for (final Client client : clients)
+        {
+            client.detach();
+        }
+        try
+        {
+            log.close();
+            Files.deleteIfExists(socketPath);
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(Level.WARNING, "console " + label + ": close", ex);
+        }
+    }
+}

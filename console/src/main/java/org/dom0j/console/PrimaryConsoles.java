@@ -1,0 +1,325 @@
+package org.dom0j.console;
+
+import org.agrona.concurrent.Agent;
+import org.dom0j.backend.InvalidFrontendException;
+import org.dom0j.backend.XenbusValues;
+import org.dom0j.evtchn.EventChannels;
+import org.dom0j.gnttab.GrantMapping;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.platform.XenPlatform;
+import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XenStoreException;
+import org.dom0j.xenstore.XsWatch;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Serves every domain's primary console, as xenconsoled does: no xenbus device and no state machine, just the keys
+ * the toolstack wrote in the domain's directory, {@code /local/domain/<domid>/console/ring-ref} and
+ * {@code console/port} ({@code console/type}, when present, must be "xenconsoled"; "ioemu" consoles are QEMU's).
+ * Domains are found through the {@code @introduceDomain} and {@code @releaseDomain} watches and a watch on each
+ * domain's {@code console} directory; a console is connected when both keys are there, reconnected when they change,
+ * and let go when the domain goes.
+ * <p>
+ * <b>The page</b>: on real Xen {@code ring-ref} is the guest frame number of a page the domain builder set aside,
+ * which a console daemon maps as foreign memory; xenconsoled first maps grant ref 0
+ * ({@code GNTTAB_RESERVED_CONSOLE}, which the toolstack fills in for that frame at build time) and falls back to
+ * the frame. This class maps through the grant-table SPI only: with {@code ringRefIsGrant} (the simulator) the value
+ * of {@code ring-ref} is the grant ref to map; without it (Xen) ref 0 is mapped and {@code ring-ref} is only checked
+ * to be a number. There is no foreign-mapping fallback, so a guest whose builder did not fill in ref 0 is not served.
+ * <p>
+ * A bad value, a failed map or bind, or a protocol violation on the page is logged and that console is left alone
+ * until its keys change; the other consoles go on. There is no xenbus error node for a primary console.
+ * <p>
+ * <b>Threads</b>: an {@link Agent}: everything runs on its thread; watch callbacks only raise a flag. One event
+ * channel handle serves every primary console; each pass pumps every console (the number of domains is small), so
+ * an idle strategy waiting on {@link #eventChannels()} with a short bound keeps input latency low.
+ */
+public final class PrimaryConsoles implements Agent
+{
+    /** GNTTAB_RESERVED_CONSOLE: the grant ref the toolstack sets up for the console page on Xen. */
+    public static final int GNTTAB_RESERVED_CONSOLE = 0;
+    private static final System.Logger LOG = System.getLogger(PrimaryConsoles.class.getName());
+    private static final String TOKEN = "dom0j-primary-console";
+
+    private final XenPlatform platform;
+    private final XenStore xenStore;
+    private final GrantTables grantTables;
+    private final ConsoleHub hub;
+    private final boolean ringRefIsGrant;
+    private final XenbusValues values;
+    private final EventChannels eventChannels;
+    private final AtomicBoolean rescan = new AtomicBoolean(true);
+    private final Map<Integer, Primary> consoles = new HashMap<>();
+    private final Map<Integer, String> failed = new HashMap<>();
+    private final Map<Integer, XsWatch> domainWatches = new HashMap<>();
+    private final List<XsWatch> watches = new ArrayList<>();
+
+    /** One connected primary console. */
+    private static final class Primary
+    {
+        final int domid;
+        final String keys;
+        final GrantMapping mapping;
+        final int localPort;
+        final ConsolePump pump;
+
+        Primary(final int domid, final String keys, final GrantMapping mapping, final int localPort,
+            final ConsolePump pump)
+        {
+            this.domid = domid;
+            this.keys = keys;
+            this.mapping = mapping;
+            this.localPort = localPort;
+            this.pump = pump;
+        }
+    }
+
+    /**
+     * @param platform       the local domain, and the event channel handle.
+     * @param xenStore       a privileged connection (not closed here).
+     * @param grantTables    maps the pages (not closed here).
+     * @param hub            where sessions are opened.
+     * @param ringRefIsGrant true on the simulator (ring-ref is a grant ref); false on Xen (map ref 0).
+     */
+    public PrimaryConsoles(
+        final XenPlatform platform,
+        final XenStore xenStore,
+        final GrantTables grantTables,
+        final ConsoleHub hub,
+        final boolean ringRefIsGrant)
+    {
+        this.platform = platform;
+        this.xenStore = xenStore;
+        this.grantTables = grantTables;
+        this.hub = hub;
+        this.ringRefIsGrant = ringRefIsGrant;
+        this.values = new XenbusValues(xenStore::readOrNull);
+        this.eventChannels = platform.openEventChannels();
+    }
+
+    /**
+     * @return the handle every primary console's port is bound on (for an idle strategy that waits on it).
+     */
+    public EventChannels eventChannels()
+    {
+        return eventChannels;
+    }
+
+    /**
+     * @return the domains whose primary console is connected now; agent thread.
+     */
+    public Set<Integer> connectedDomains()
+    {
+        return new HashSet<>(consoles.keySet());
+    }
+
+    @Override
+    public String roleName()
+    {
+        return "dom0j-primary-consoles";
+    }
+
+    @Override
+    public void onStart()
+    {
+        watches.add(xenStore.watch("@introduceDomain", TOKEN, (path, token) -> rescan.set(true)));
+        watches.add(xenStore.watch("@releaseDomain", TOKEN, (path, token) -> rescan.set(true)));
+    }
+
+    @Override
+    public int doWork()
+    {
+        int work = 0;
+        if (rescan.getAndSet(false))
+        {
+            scan();
+            work++;
+        }
+        int port;
+        while ((port = eventChannels.pending()) >= 0)
+        {
+            eventChannels.unmask(port);
+            work++;
+        }
+        for (final Primary console : new ArrayList<>(consoles.values()))
+        {
+            final int moved = console.pump.transfer();
+            final String violation = console.pump.ring().violation();
+            if (null != violation)
+            {
+                LOG.log(System.Logger.Level.WARNING, "primary console of domain " + console.domid +
+                    ": protocol violation, console no longer served: " + violation);
+                failed.put(console.domid, console.keys);
+                disconnect(console.domid);
+            }
+            else if (moved > 0)
+            {
+                eventChannels.notify(console.localPort);
+            }
+            work += moved;
+        }
+        return work;
+    }
+
+    @Override
+    public void onClose()
+    {
+        for (final XsWatch watch : watches)
+        {
+            closeQuietly(watch);
+        }
+        for (final XsWatch watch : domainWatches.values())
+        {
+            closeQuietly(watch);
+        }
+        watches.clear();
+        domainWatches.clear();
+        for (final Integer domid : new ArrayList<>(consoles.keySet()))
+        {
+            disconnect(domid);
+        }
+        eventChannels.close();
+    }
+
+    private void scan()
+    {
+        final Set<Integer> present = new HashSet<>();
+        final List<String> entries;
+        try
+        {
+            entries = xenStore.directory("/local/domain");
+        }
+        catch (final XenStoreException ex)
+        {
+            return;
+        }
+        for (final String entry : entries)
+        {
+            final int domid;
+            try
+            {
+                domid = (int)XenbusValues.parseUnsigned("/local/domain/" + entry, entry, 0, 0x7FEF);
+            }
+            catch (final InvalidFrontendException ex)
+            {
+                continue;
+            }
+            if (domid == platform.localDomid())
+            {
+                continue;
+            }
+            present.add(domid);
+            if (!domainWatches.containsKey(domid))
+            {
+                domainWatches.put(domid, xenStore.watch("/local/domain/" + domid + "/console", TOKEN,
+                    (path, token) -> rescan.set(true)));
+            }
+            reconcile(domid);
+        }
+        for (final Integer domid : new ArrayList<>(domainWatches.keySet()))
+        {
+            if (!present.contains(domid))
+            {
+                closeQuietly(domainWatches.remove(domid));
+                disconnect(domid);
+                failed.remove(domid);
+            }
+        }
+    }
+
+    private void reconcile(final int domid)
+    {
+        final String dir = "/local/domain/" + domid + "/console";
+        final String type = xenStore.readOrNull(dir + "/type");
+        final String ringRef = xenStore.readOrNull(dir + "/ring-ref");
+        final String port = xenStore.readOrNull(dir + "/port");
+        final String keys = ringRef + "/" + port;
+        final Primary current = consoles.get(domid);
+        if (null != current && current.keys.equals(keys))
+        {
+            return;
+        }
+        disconnect(domid);
+        if ((null != type && !"xenconsoled".equals(type)) || null == ringRef || null == port ||
+            keys.equals(failed.get(domid)))
+        {
+            return;
+        }
+        failed.remove(domid);
+        GrantMapping mapping = null;
+        int localPort = -1;
+        try
+        {
+            final long frame = values.readUnsigned(dir + "/ring-ref", 0, ringRefIsGrant ? 0xFFFF_FFFFL : (1L << 40));
+            final int remotePort = values.readEventChannel(dir + "/port");
+            final int ref = ringRefIsGrant ? (int)frame : GNTTAB_RESERVED_CONSOLE;
+            mapping = grantTables.map(domid, new int[]{ ref }, 1, true);
+            localPort = eventChannels.bindInterdomain(domid, remotePort);
+            final String name = xenStore.readOrNull("/local/domain/" + domid + "/name");
+            final ConsoleSession session = hub.open(domid, null, name);
+            consoles.put(domid, new Primary(domid, keys, mapping, localPort,
+                new ConsolePump(new ConsoleRing(mapping.buffer()), session)));
+            LOG.log(System.Logger.Level.INFO, "primary console of domain " + domid + ": connected, log " +
+                session.logPath() + ", socket " + session.socketPath());
+        }
+        catch (final InvalidFrontendException | IOException | RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "primary console of domain " + domid + ": not served: " +
+                (ex instanceof InvalidFrontendException ife ? ife.reason() : ex.toString()));
+            failed.put(domid, keys);
+            if (localPort >= 0)
+            {
+                unbindQuietly(localPort);
+            }
+            closeQuietly(mapping);
+        }
+    }
+
+    private void disconnect(final int domid)
+    {
+        final Primary console = consoles.remove(domid);
+        if (null == console)
+        {
+            return;
+        }
+        hub.close(domid, null);
+        unbindQuietly(console.localPort);
+        closeQuietly(console.mapping);
+        LOG.log(System.Logger.Level.INFO, "primary console of domain " + domid + ": disconnected");
+    }
+
+    private void unbindQuietly(final int port)
+    {
+        try
+        {
+            eventChannels.unbind(port);
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.DEBUG, "unbind " + port, ex);
+        }
+    }
+
+    private static void closeQuietly(final AutoCloseable closeable)
+    {
+        if (null != closeable)
+        {
+            try
+            {
+                closeable.close();
+            }
+            catch (final Exception ex)
+            {
+                LOG.log(System.Logger.Level.DEBUG, "close " + closeable, ex);
+            }
+        }
+    }
+}
