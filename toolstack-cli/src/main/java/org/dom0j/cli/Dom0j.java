@@ -29,7 +29,8 @@ import java.util.logging.Logger;
         "network backends, on real Xen or on the simulator.",
     subcommands = {
         PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
-        XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, SimCommand.class, DemoCommand.class,
+        XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, ConsoleCommand.class, SimCommand.class,
+        DemoCommand.class,
         CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {

@@ -10,6 +10,10 @@ import org.dom0j.backend.CountersFile;
 import org.dom0j.blkback.BlkbackConfiguration;
 import org.dom0j.blkback.BlkbackDeviceType;
 import org.dom0j.blkback.DataPath;
+import org.dom0j.console.ConsoleDeviceType;
+import org.dom0j.console.ConsoleHub;
+import org.dom0j.console.PrimaryConsoles;
+import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.sim.SimPlatformProvider;
@@ -30,18 +34,21 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@code dom0j serve}: the backends as a dom0 service, in the foreground. Runs the conductor (xenstore watches,
  * device lifecycles) on its own thread and one agent thread per ring queue, until SIGINT or SIGTERM; then closes
- * every device (the frontends see Closed) and releases every mapping and port.
+ * every device (the frontends see Closed) and releases every mapping and port. Serves block devices (vbd) and
+ * secondary consoles (console) through the conductor, and, on its own agent thread, the domains' primary consoles
+ * (xenconsoled's job: on by default on the simulator only). Console sockets and logs: see {@link ConsolePaths}.
  */
 @Command(
     name = "serve",
-    description = "Run the backends (vbd) as a service in the foreground until Ctrl-C.",
+    description = "Run the backends (vbd, console) as a service in the foreground until Ctrl-C.",
     footer = {
         "",
         "Examples:",
         "  dom0j serve                          on a Xen dom0 (rmmod xen-blkback first; disks attached with",
         "                                       disk=['backendtype=phy,script=/bin/true,...'])",
         "  dom0j --platform sim serve           on the simulator started by 'dom0j sim start'",
-        "  dom0j serve --data-path map          map guest pages (persistent grants) instead of grant copy" })
+        "  dom0j serve --data-path map          map guest pages (persistent grants) instead of grant copy",
+        "  dom0j serve --primary-consoles yes   also serve primary consoles on Xen (stop xenconsoled first)" })
 final class ServeCommand implements Callable<Integer>
 {
     @ParentCommand
@@ -62,6 +69,21 @@ final class ServeCommand implements Callable<Integer>
     @Option(names = "--max-queues", paramLabel = "N", defaultValue = "4",
         description = "multi-queue-max-queues offered to block frontends. Default: ${DEFAULT-VALUE}.")
     private int maxQueues;
+
+    @Option(names = "--primary-consoles", paramLabel = "auto|yes|no", defaultValue = "auto",
+        description = "Serve the domains' primary consoles as xenconsoled does; auto = only on the simulator " +
+            "(on Xen xenconsoled does it). Default: ${DEFAULT-VALUE}.")
+    private String primaryConsoles;
+
+    @Option(names = "--console-log-dir", paramLabel = "DIR",
+        description = "Where console logs go, guest-<name>.log per domain (default: <sim dir>/console-logs, or " +
+            "/var/log/dom0j/console).")
+    private Path consoleLogDirectory;
+
+    @Option(names = "--console-run-dir", paramLabel = "DIR",
+        description = "Where console sockets go, for 'dom0j console' (default: <sim dir>/console, or " +
+            "/run/dom0j/console).")
+    private Path consoleRunDirectory;
 
     @Override
     public Integer call() throws Exception
@@ -96,10 +118,17 @@ final class ServeCommand implements Callable<Integer>
                     DataPath.valueOf(dataPath.toUpperCase(java.util.Locale.ROOT)),
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
                 base.direct());
+            final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
+            final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);
+            final Path logs = null != consoleLogDirectory ? consoleLogDirectory :
+                ConsolePaths.logDirectory(platform.name(), root.environment());
+            final Path run = null != consoleRunDirectory ? consoleRunDirectory :
+                ConsolePaths.runDirectory(platform.name(), root.environment());
             try (CountersFile countersFile = CountersFile.create(counters, 4096);
                 XenStore xs = platform.openXenStore();
                 GrantTables gnttab = platform.openGrantTables();
-                AgentScheduler scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors))
+                AgentScheduler scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors);
+                ConsoleHub consoles = new ConsoleHub(logs, run))
             {
                 final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration);
                 final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
@@ -108,14 +137,25 @@ final class ServeCommand implements Callable<Integer>
                     .grantTables(gnttab)
                     .scheduler(scheduler)
                     .countersManager(countersFile.manager())
-                    .deviceType(vbd));
+                    .deviceType(vbd)
+                    .deviceType(new ConsoleDeviceType(consoles)));
+                final PrimaryConsoles primary = primaries ? new PrimaryConsoles(platform, xs, gnttab, consoles, sim) :
+                    null;
                 try (AgentRunner runner = new AgentRunner(
-                    new BackoffIdleStrategy(10, 20, 1000, TimeUnit.MILLISECONDS.toNanos(1)), errors, null, conductor))
+                    new BackoffIdleStrategy(10, 20, 1000, TimeUnit.MILLISECONDS.toNanos(1)), errors, null, conductor);
+                    AgentRunner primaryRunner = null == primary ? null : new AgentRunner(
+                        new EventChannelIdleStrategy(primary.eventChannels(), 10, 10, TimeUnit.MILLISECONDS.toNanos(1)),
+                        errors, null, primary))
                 {
                     AgentRunner.startOnThread(runner);
-                    out.println("dom0j serve: serving vbd on " + platform.description() + " (blkback data path " +
+                    if (null != primaryRunner)
+                    {
+                        AgentRunner.startOnThread(primaryRunner);
+                    }
+                    out.println("dom0j serve: serving vbd and console" + (primaries ? " (and primary consoles)" : "") +
+                        " on " + platform.description() + " (blkback data path " +
                         vbd.dataPath().name().toLowerCase(java.util.Locale.ROOT) + "); counters in " + counters +
-                        "; Ctrl-C stops");
+                        "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops");
                     out.flush();
                     barrier.await();
                     out.println("dom0j serve: stopping, closing every device");
