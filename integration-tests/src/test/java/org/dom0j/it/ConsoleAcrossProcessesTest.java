@@ -1,0 +1,199 @@
+package org.dom0j.it;
+
+import org.dom0j.sim.SimDomain;
+import org.dom0j.sim.SimMachine;
+import org.dom0j.sim.guest.SimConsoleFront;
+import org.dom0j.toolstack.XenbusDevices;
+import org.dom0j.xenstore.XenStore;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Console echo end to end across three processes on the simulator: this test process runs the simulated machine
+ * (xenstored) and plays the guest with {@link SimConsoleFront}; {@code java -jar dom0j.jar serve} serves the
+ * consoles; {@code java -jar dom0j.jar console} is the user. The user types, the guest reads it and answers, the
+ * answer reaches the user and the log; Ctrl-] leaves; SIGTERM stops serve cleanly, removing its sockets.
+ */
+@Timeout(120)
+class ConsoleAcrossProcessesTest
+{
+    private static final long WAIT_MS = 20_000;
+    private static Path jar;
+
+    @TempDir
+    Path dir;
+
+    private final List<Process> processes = new ArrayList<>();
+
+    @BeforeAll
+    static void findJar()
+    {
+        jar = Path.of(System.getProperty("user.dir")).resolve("../toolstack-cli/target/dom0j.jar").normalize();
+        assertThat(jar).as("the CLI jar is built before integration-tests in the reactor").exists();
+    }
+
+    @AfterEach
+    void killLeftovers()
+    {
+        for (final Process p : processes)
+        {
+            if (p.isAlive())
+            {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private Process dom0j(final Path simDir, final Path output, final String... args) throws IOException
+    {
+        final List<String> command = new ArrayList<>(List.of(
+            Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-jar", jar.toString(),
+            "--platform", "sim"));
+        command.addAll(List.of(args));
+        final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("DOM0J_SIM_DIR", simDir.toString());
+        pb.environment().remove("DOM0J_PLATFORM");
+        if (null != output)
+        {
+            pb.redirectOutput(output.toFile());
+        }
+        final Process p = pb.start();
+        processes.add(p);
+        return p;
+    }
+
+    @Test
+    void shouldEchoBetweenAConsoleClientAndASimulatedGuestThroughServe() throws Exception
+    {
+        final Path simDir = dir.resolve("sim");
+        try (SimMachine machine = SimMachine.start(simDir))
+        {
+            final Path serveLog = dir.resolve("serve.txt");
+            final Process serve = dom0j(simDir, serveLog, "serve", "--counters", dir.resolve("counters").toString());
+            assertThat(waitFor(() -> read(serveLog).contains("Ctrl-C stops"))).as(() -> read(serveLog)).isTrue();
+
+            final SimDomain guest = machine.createGuest(5, "echo", 256);
+            final SimConsoleFront primary = SimConsoleFront.primary(guest, machine.xenStore(), 0);
+            XenbusDevices.attach(machine.xenStore(), 0, "console", 5, "1", Map.of("protocol", "vt100"), Map.of());
+            final XenStore guestStore = machine.connectAsGuest(5);
+            final SimConsoleFront secondary = SimConsoleFront.connect(guest, guestStore, "1", WAIT_MS);
+            assertThat(waitFor(() -> Files.exists(simDir.resolve("console/5.sock")))).as(() -> read(serveLog))
+                .isTrue();
+            assertThat(simDir.resolve("console/5-1.sock")).exists();
+
+            final Process client = dom0j(simDir, null, "console", "5");
+            final StringBuffer seen = new StringBuffer();
+            final Thread reader = collect(client.getInputStream(), seen);
+            final OutputStream keyboard = client.getOutputStream();
+            keyboard.write("uname\r".getBytes(StandardCharsets.US_ASCII));
+            keyboard.flush();
+
+            assertThat(primary.readUntil("uname\r", WAIT_MS)).isEqualTo("uname\r");
+            primary.writeFully("uname\r\nLinux echo 6.1.0-sim\r\n# ", WAIT_MS);
+            assertThat(waitFor(() -> seen.toString().contains("Linux echo 6.1.0-sim"))).as(seen::toString).isTrue();
+            final Path log = simDir.resolve("console-logs/guest-echo.log");
+            assertThat(waitFor(() -> read(log).contains("Linux echo 6.1.0-sim\r\n# "))).isTrue();
+
+            secondary.writeFully("secondary says hi\n", WAIT_MS);
+            assertThat(waitFor(() -> read(simDir.resolve("console-logs/guest-echo-1.log"))
+                .contains("secondary says hi"))).isTrue();
+            assertThat(seen.toString()).doesNotContain("secondary says hi");
+
+            keyboard.write(new byte[]{ 'x', 0x1d, 'y' });
+            keyboard.flush();
+            assertThat(client.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).as("Ctrl-] leaves").isTrue();
+            assertThat(client.exitValue()).isZero();
+            reader.join(WAIT_MS);
+            assertThat(primary.readUntil("x", WAIT_MS)).as("what was typed before Ctrl-] arrives").isEqualTo("x");
+
+            serve.destroy();
+            assertThat(serve.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).isTrue();
+            assertThat(read(serveLog)).contains("stopped cleanly");
+            // The JVM ends a SIGTERM with 128 + 15 once its shutdown hooks (serve's orderly close) have run.
+            assertThat(serve.exitValue()).as(() -> read(serveLog)).isIn(0, 143);
+            assertThat(simDir.resolve("console/5.sock")).doesNotExist();
+            assertThat(simDir.resolve("console/5-1.sock")).doesNotExist();
+            assertThat(machine.xenStore().read(XenbusDevices.backendPath(0, "console", 5, "1") + "/state"))
+                .isEqualTo("6");
+            primary.close();
+            secondary.close();
+            guestStore.close();
+        }
+    }
+
+    @Test
+    void consoleShouldSayWhenNothingIsServed() throws Exception
+    {
+        final Path out = dir.resolve("out.txt");
+        final Process client = dom0j(dir.resolve("nosim"), out, "console", "3");
+        assertThat(client.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).isTrue();
+        assertThat(client.exitValue()).isEqualTo(1);
+        assertThat(read(out)).contains("no console of domain 3 is served");
+    }
+
+    private static Thread collect(final InputStream in, final StringBuffer into)
+    {
+        final Thread t = new Thread(() ->
+        {
+            final byte[] buffer = new byte[4096];
+            try
+            {
+                int n;
+                while ((n = in.read(buffer)) >= 0)
+                {
+                    into.append(new String(buffer, 0, n, StandardCharsets.US_ASCII));
+                }
+            }
+            catch (final IOException ex)
+            {
+                // Process gone.
+            }
+        }, "console-client-output");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private static String read(final Path file)
+    {
+        try
+        {
+            return Files.exists(file) ? Files.readString(file, StandardCharsets.ISO_8859_1) : "";
+        }
+        catch (final IOException ex)
+        {
+            return "";
+        }
+    }
+
+    private static boolean waitFor(final BooleanSupplier condition) throws InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+        while (System.nanoTime() < deadline)
+        {
+            if (condition.getAsBoolean())
+            {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return condition.getAsBoolean();
+    }
+}
