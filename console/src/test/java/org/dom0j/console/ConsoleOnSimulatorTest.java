@@ -216,6 +216,55 @@ class ConsoleOnSimulatorTest
     }
 
     @Test
+    void shouldReconnectWhenTheFrontendClosesAndComesBack() throws Exception
+    {
+        final SimDomain guest = guest(13);
+        final SimConsoleFront first = secondary(guest, "1");
+        first.writeFully("first boot\n", WAIT_MS);
+        first.disconnect(WAIT_MS);
+        assertThat(waitFor(() -> XenbusState.CLOSED.wireValue().equals(backendState(13, "1")))).isTrue();
+        assertThat(waitFor(() -> gnttab.mappedPageCount() == 0)).isTrue();
+
+        final XenStore xs = guestStores.get(0);
+        xs.write(XenbusDevices.frontendPath(13, "console", "1") + "/state", XenbusState.INITIALISING.wireValue());
+        final SimConsoleFront second = SimConsoleFront.connect(guest, xs, "1", WAIT_MS);
+
+        assertThat(backendState(13, "1")).isEqualTo(XenbusState.CONNECTED.wireValue());
+        assertThat(gnttab.mappedPageCount()).isEqualTo(1);
+        second.writeFully("second boot\n", WAIT_MS);
+        final Path log = ConsoleHub.logPath(hub.logDirectory(), "guest13", 13, "1");
+        assertThat(waitFor(() -> contents(log).equals("first boot\nsecond boot\n"))).as(() -> contents(log)).isTrue();
+        second.close();
+    }
+
+    @Test
+    void shouldLeaveAPrimaryConsoleWithBadKeysAloneUntilTheyChange() throws Exception
+    {
+        final SimDomain guest = guest(14);
+        final String dir = "/local/domain/14/console";
+        machine.xenStore().write(dir + "/ring-ref", "8");
+        machine.xenStore().write(dir + "/port", "abc");
+        final SimDomain other = guest(15);
+        final SimConsoleFront fine = SimConsoleFront.primary(other, machine.xenStore(), 0);
+        assertThat(waitFor(() -> null != hub.session(15, null))).as("other domains are served").isTrue();
+        assertThat(hub.session(14, null)).isNull();
+        assertThat(gnttab.mappedPageCount()).isEqualTo(1);
+
+        final SimConsoleFront repaired = SimConsoleFront.primary(guest, machine.xenStore(), 0);
+
+        assertThat(waitFor(() -> null != hub.session(14, null))).as("served once the keys change").isTrue();
+        repaired.writeFully("repaired\n", WAIT_MS);
+        assertThat(waitFor(() -> contents(dir("guest-guest14.log")).contains("repaired"))).isTrue();
+        fine.close();
+        repaired.close();
+    }
+
+    private Path dir(final String log)
+    {
+        return dir.resolve("logs").resolve(log);
+    }
+
+    @Test
     void shouldReleaseEveryMappingAndPortWhenTheServiceStops() throws Exception
     {
         final List<SimConsoleFront> fronts = new ArrayList<>();
