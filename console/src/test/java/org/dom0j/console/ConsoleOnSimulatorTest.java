@@ -265,6 +265,47 @@ class ConsoleOnSimulatorTest
     }
 
     @Test
+    void shouldEchoKeystrokesOneByOneInOrder() throws Exception
+    {
+        final SimDomain guest = guest(16);
+        final SimConsoleFront front = SimConsoleFront.primary(guest, machine.xenStore(), 0);
+        assertThat(waitFor(() -> null != hub.session(16, null))).isTrue();
+        final int rounds = 200;
+        final long[] nanos = new long[rounds];
+        try (SocketChannel client = attach(ConsoleHub.socketPath(hub.runDirectory(), 16, null)))
+        {
+            assertThat(waitFor(() -> hub.session(16, null).clientCount() == 1)).isTrue();
+            final ByteBuffer key = ByteBuffer.allocate(1);
+            final ByteBuffer echo = ByteBuffer.allocate(1);
+            final byte[] got = new byte[1];
+            for (int i = 0; i < rounds; i++)
+            {
+                final byte b = (byte)('a' + i % 26);
+                final long start = System.nanoTime();
+                client.write(key.clear().put(b).flip());
+                while (front.read(got, 0, 1) == 0)
+                {
+                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
+                }
+                assertThat(got[0]).isEqualTo(b);
+                assertThat(front.write(got, 0, 1)).isEqualTo(1);
+                echo.clear();
+                while (echo.hasRemaining())
+                {
+                    client.read(echo);
+                }
+                assertThat(echo.get(0)).isEqualTo(b);
+                nanos[i] = System.nanoTime() - start;
+            }
+        }
+        java.util.Arrays.sort(nanos);
+        System.out.printf("console keystroke echo (client -> serve -> guest -> serve -> client), %d rounds: " +
+            "median %d us, p90 %d us, max %d us%n", rounds, nanos[rounds / 2] / 1000, nanos[rounds * 9 / 10] / 1000,
+            nanos[rounds - 1] / 1000);
+        front.close();
+    }
+
+    @Test
     void shouldReleaseEveryMappingAndPortWhenTheServiceStops() throws Exception
     {
         final List<SimConsoleFront> fronts = new ArrayList<>();
