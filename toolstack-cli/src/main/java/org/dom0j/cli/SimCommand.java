@@ -6,6 +6,7 @@ import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.SimBlkfront;
+import org.dom0j.sim.guest.SimConsoleFront;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -16,16 +17,19 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code dom0j sim}: the simulated hypervisor. {@code start} runs a machine (xenstored, memory, grant tables,
  * event channels) in the foreground; {@code guest} creates a guest with a disk in a running machine and drives
- * it with verified random I/O, in its own process, as a real guest would be.
+ * it with verified random I/O, in its own process, as a real guest would be; {@code console-guest} creates a guest
+ * with a primary console that answers what is typed on it (to try {@code dom0j console}).
  */
 @Command(
     name = "sim",
     description = "The simulated Xen machine: start one, or run a guest in it.",
-    subcommands = { SimCommand.Start.class, SimCommand.Guest.class })
+    subcommands = { SimCommand.Start.class, SimCommand.Guest.class, SimCommand.ConsoleGuest.class })
 final class SimCommand
 {
     @ParentCommand
@@ -136,6 +140,78 @@ final class SimCommand
                 DemoCommand.printResult(out, result);
                 return null == result.mismatch() && result.stats().errors == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
             }
+        }
+    }
+
+    /**
+     * {@code dom0j sim console-guest}.
+     */
+    @Command(name = "console-guest", description = "Create a guest whose primary console echoes what is typed on " +
+        "it, line by line, until Ctrl-C (attach with 'dom0j --platform sim console <domid>').",
+        footer = { "", "Example:", "  dom0j sim console-guest --domid 3 &  dom0j --platform sim console 3" })
+    static final class ConsoleGuest implements Callable<Integer>
+    {
+        @ParentCommand
+        private SimCommand sim;
+
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = "--dir", paramLabel = "DIR", description = "Machine directory.")
+        private Path dir;
+
+        @Option(names = "--domid", defaultValue = "3", description = "The guest's domid. Default: ${DEFAULT-VALUE}.")
+        private int domid;
+
+        @Option(names = "--seconds", description = "Stop after this long (default: until Ctrl-C).")
+        private Double seconds;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            final PrintWriter out = spec.commandLine().getOut();
+            final AtomicBoolean stop = new AtomicBoolean();
+            try (ShutdownSignalBarrier barrier = new ShutdownSignalBarrier(() -> stop.set(true));
+                SimMachine machine = SimMachine.join(sim.directory(dir)))
+            {
+                final SimConsoleFront console = SimConsoleFront.primary(
+                    machine.createGuest(domid, "console-guest-" + domid, 256), machine.xenStore(), 0);
+                out.println("dom0j sim: guest " + domid + " has a console; attach with 'dom0j --platform sim " +
+                    "console " + domid + "'");
+                out.flush();
+                final long end = null == seconds ? Long.MAX_VALUE :
+                    System.nanoTime() + (long)(seconds * TimeUnit.SECONDS.toNanos(1));
+                final byte[] input = new byte[1024];
+                final StringBuilder line = new StringBuilder();
+                console.writeFully("\r\ndom0j simulated guest " + domid + "\r\n$ ", 10_000);
+                while (!stop.get() && System.nanoTime() - end < 0)
+                {
+                    final int n = console.read(input, 0, input.length);
+                    for (int i = 0; i < n; i++)
+                    {
+                        final char c = (char)(input[i] & 0xFF);
+                        if (c == '\r' || c == '\n')
+                        {
+                            console.writeFully("\r\nyou typed: " + line + "\r\n$ ", 10_000);
+                            line.setLength(0);
+                        }
+                        else
+                        {
+                            line.append(c);
+                            console.writeFully(String.valueOf(c), 10_000);
+                        }
+                    }
+                    if (0 == n)
+                    {
+                        console.awaitEvent(TimeUnit.MILLISECONDS.toNanos(100));
+                    }
+                }
+                console.close();
+                machine.destroyGuest(domid);
+            }
+            out.println("dom0j sim: guest " + domid + " destroyed");
+            out.flush();
+            return ExitCodes.OK;
         }
     }
 }
