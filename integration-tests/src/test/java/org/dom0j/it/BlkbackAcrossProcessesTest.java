@@ -13,10 +13,10 @@ import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.XenbusWaiter;
+import org.dom0j.test.CProgram;
 import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -108,18 +108,12 @@ class BlkbackAcrossProcessesTest
     @Test
     void shouldServeACFrontendBuiltFromXensOwnHeaders() throws Exception
     {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/include/xen/io/blkif.h")),
-            "Xen's headers are missing: install libxen-dev (scripts/install-deps.sh does)");
-        final Path source = dir.resolve("blkfront.c");
+        final String source;
         try (InputStream in = getClass().getResourceAsStream("/c/blkfront.c"))
         {
-            Files.write(source, in.readAllBytes());
+            source = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        final Path binary = dir.resolve("blkfront");
-        final Process cc = new ProcessBuilder("gcc", "-std=gnu99", "-Wall", "-O1", "-o", binary.toString(),
-            source.toString()).redirectErrorStream(true).start();
-        final String ccOut = new String(cc.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(cc.waitFor(60, TimeUnit.SECONDS) && cc.exitValue() == 0).as("gcc: %s", ccOut).isTrue();
+        final Path binary = CProgram.compile(dir, "xen/io/blkif.h", "blkfront", source, "-O1");
 
         final SimDomain guest = guestWithDisk(3);
         final String fe = XenbusDevices.frontendPath(3, "vbd", "51712");
