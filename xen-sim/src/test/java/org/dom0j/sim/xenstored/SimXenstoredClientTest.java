@@ -416,4 +416,80 @@ class SimXenstoredClientTest
             dir.resolve("none").toString()))).isInstanceOf(XenStoreException.class)
             .hasMessageContaining("XENSTORED_PATH");
     }
+
+    @Test
+    void shouldApplyBackpressureAndLoseNoEventsWhenListenerIsSlow() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        final CountDownLatch all = new CountDownLatch(101);
+        try (XenStoreClient small = XenStoreClient.connect(server.socketPath(), 4))
+        {
+            small.watch("/slow", "t", (p, t) ->
+            {
+                try
+                {
+                    release.await();
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+                seen.add(p);
+                all.countDown();
+            });
+            for (int i = 0; i < 100; i++)
+            {
+                xs.write("/slow/n" + i, "v");
+            }
+            release.countDown();
+            assertThat(all.await(30, TimeUnit.SECONDS)).isTrue();
+            small.write("/slow-still-works", "1");
+        }
+        assertThat(seen.get(0)).isEqualTo("/slow");
+        for (int i = 0; i < 100; i++)
+        {
+            assertThat(seen.get(i + 1)).isEqualTo("/slow/n" + i);
+        }
+    }
+
+    @Test
+    void shouldCloseWithEoverflowWhenQueueFillsWhileListenerWaitsForReply() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final BlockingQueue<Integer> listenerErrors = new ArrayBlockingQueue<>(10);
+        final AtomicInteger calls = new AtomicInteger();
+        try (XenStoreClient small = XenStoreClient.connect(server.socketPath(), 4))
+        {
+            small.watch("/ovf", "t", (p, t) ->
+            {
+                if (calls.incrementAndGet() != 1)
+                {
+                    return;
+                }
+                try
+                {
+                    release.await();
+                    small.read("/tool");
+                    listenerErrors.add(0);
+                }
+                catch (final XenStoreException ex)
+                {
+                    listenerErrors.add(ex.errno());
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (int i = 0; i < 20; i++)
+            {
+                xs.write("/ovf/n" + i, "v");
+            }
+            release.countDown();
+            assertThat(listenerErrors.poll(30, TimeUnit.SECONDS)).isEqualTo(Errno.EOVERFLOW.number());
+            assertThat(errno(() -> small.read("/tool"))).isEqualTo(Errno.EOVERFLOW.number());
+        }
+        xs.write("/ovf/after", "server unaffected");
+    }
 }
