@@ -492,6 +492,7 @@ public final class SimXenstored implements AutoCloseable
         connections.remove(conn);
         conn.watches.clear();
         conn.transactions.clear();
+        conn.pendingEvents.clear();
         conn.out.clear();
         try
         {
@@ -554,7 +555,7 @@ public final class SimXenstored implements AutoCloseable
             reply = "E2BIG\0".getBytes(StandardCharsets.US_ASCII);
         }
         enqueue(conn, replyType, reqId, txId, reply, true);
-        if (replyType == type && t == XsMessageType.WATCH)
+        if (replyType == type && t == XsMessageType.WATCH && !conn.closed)
         {
             final Watch w = conn.watches.get(conn.watches.size() - 1);
             sendEvent(conn, w, w.absolute);
@@ -1011,6 +1012,7 @@ public final class SimXenstored implements AutoCloseable
     {
         conn.watches.clear();
         conn.transactions.clear();
+        conn.pendingEvents.clear();
         return OK;
     }
 
