@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Errno;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XenStoreException;
@@ -364,8 +365,9 @@ final class XenstoreCommand implements Runnable
             }
             catch (final XenStoreException ex)
             {
-                if (depth > 0 && (ex.errno() == 2 || ex.errno() == 13))
+                if (depth > 0 && (ex.errno() == Errno.ENOENT.number() || ex.errno() == Errno.EACCES.number()))
                 {
+                    warn("xs_directory (" + p + "): " + Errno.of(ex.errno()).description());
                     return;
                 }
                 throw ex;
@@ -388,7 +390,7 @@ final class XenstoreCommand implements Runnable
                     line.append(shown);
                     width = depth + shown.length();
                 }
-                byte[] value = null;
+                byte[] value;
                 try
                 {
                     value = xs.readBytes(child);
@@ -400,7 +402,6 @@ final class XenstoreCommand implements Runnable
                 if (null == value)
                 {
                     line.append(":\n");
-                    out.print(line);
                 }
                 else
                 {
@@ -423,16 +424,33 @@ final class XenstoreCommand implements Runnable
                             }
                         }
                     }
-                    if (perms)
-                    {
-                        line.append("  (").append(String.join(",", permStrings(xs.getPermissions(child))))
-                            .append(')');
-                    }
-                    line.append('\n');
-                    out.print(line);
                 }
+                if (perms)
+                {
+                    try
+                    {
+                        final String shown = String.join(",", permStrings(xs.getPermissions(child)));
+                        line.append("  (").append(shown).append(')');
+                    }
+                    catch (final XenStoreException ex)
+                    {
+                        out.print(line);
+                        out.flush();
+                        line.setLength(0);
+                        warn("\ncould not access permissions for " + name + ": " +
+                            Errno.of(ex.errno()).description());
+                    }
+                }
+                line.append('\n');
+                out.print(line);
                 ls(xs, out, child, depth + 1, maxWidth, desiredWidth);
             }
+        }
+
+        private void warn(final String message)
+        {
+            spec.commandLine().getErr().println("dom0j xenstore ls: " + message);
+            spec.commandLine().getErr().flush();
         }
     }
 

@@ -231,4 +231,33 @@ class XenstoreCommandTest
         assertThat(exit.get()).isZero();
         assertThat(Files.exists(socket)).isFalse();
     }
+
+    @Test
+    void shouldPrintUnreadableNodesInLsLikeXenstoreLsAsGuest() throws Exception
+    {
+        xs.introduceDomain(7, 1, 1);
+        xs.write("/local/domain/7/pub", "p");
+        xs.write("/local/domain/7/sec/child", "c");
+        xs.setPermissions("/local/domain/7", List.of(XsPermission.parse("n0"), XsPermission.parse("r7")));
+        xs.setPermissions("/local/domain/7/pub", List.of(XsPermission.parse("r0")));
+        final Path guest = server.domainSocketPath(7);
+        for (final String flag : List.of("-f", "-p"))
+        {
+            final PlatformEnvironment env = new PlatformEnvironment(dir, Map.of("XENSTORED_PATH", guest.toString()),
+                lib -> "not here");
+            final CommandLine cl = Dom0j.commandLine(env, Platforms.installed());
+            final StringWriter out = new StringWriter();
+            cl.setOut(new PrintWriter(out));
+            cl.setErr(new PrintWriter(new StringWriter()));
+            assertThat(cl.execute("xenstore", "ls", flag, "/local/domain/7")).isZero();
+            assumeTrue(Files.isExecutable(Path.of("/usr/bin/xenstore-ls")), "xenstore-ls missing: comparison skipped");
+            final ProcessBuilder pb = new ProcessBuilder("xenstore-ls", flag, "/local/domain/7");
+            pb.environment().put("XENSTORED_PATH", guest.toString());
+            pb.redirectError(ProcessBuilder.Redirect.DISCARD);
+            final Process p = pb.start();
+            final String theirs = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(out.toString()).as("ls " + flag).isEqualTo(theirs).contains("sec:\n");
+        }
+    }
 }
