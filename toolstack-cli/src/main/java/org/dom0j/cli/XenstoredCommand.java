@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
  */
 @Command(
     name = "xenstored",
+    mixinStandardHelpOptions = true,
     description = {
         "Run the simulator's xenstored (real xs_wire, C xenstored semantics) in the foreground.",
         "Connections on --socket are domain 0. After dom0 introduces domain N, connections on " +

@@ -204,6 +204,54 @@ public final class SimXenstored implements AutoCloseable
     }
 
     /**
+     * Does what dom0's INTRODUCE does, for a simulator host that creates domains without a dom0 connection of its
+     * own: opens {@link #domainSocketPath(int)} and fires "@introduceDomain".
+     *
+     * @param domid        the domain, 1 to 0x7FEF.
+     * @param mfn          its (simulated) ring frame.
+     * @param eventChannel its (simulated) event channel.
+     * @throws org.dom0j.xenstore.XenStoreException EEXIST when it is known with another frame or port, EINVAL
+     *                                              for a bad domid.
+     */
+    public void introduceDomain(final int domid, final long mfn, final int eventChannel)
+    {
+        final byte[] payload = (domid + "\0" + Long.toUnsignedString(mfn) + "\0" + eventChannel + "\0")
+            .getBytes(StandardCharsets.US_ASCII);
+        runPrivileged(() -> doIntroduce(payload), "introduce domain " + domid);
+    }
+
+    /**
+     * Does what dom0's RELEASE does: closes the domain's socket and connections, fires "@releaseDomain".
+     *
+     * @param domid the domain.
+     * @throws org.dom0j.xenstore.XenStoreException ENOENT when it was not introduced.
+     */
+    public void releaseDomain(final int domid)
+    {
+        runPrivileged(() -> doRelease(domid), "release domain " + domid);
+    }
+
+    private void runPrivileged(final Supplier<byte[]> op, final String what)
+    {
+        final Errno failed = onServerThread(() ->
+        {
+            try
+            {
+                op.get();
+                return null;
+            }
+            catch (final XsError err)
+            {
+                return err.errno;
+            }
+        });
+        if (null != failed)
+        {
+            throw new org.dom0j.xenstore.XenStoreException(failed.number(), what);
+        }
+    }
+
+    /**
      * @return the bytes of replies and watch events queued for all connections, not yet read by their clients.
      */
     public long queuedOutputBytes()
@@ -845,11 +893,6 @@ public final class SimXenstored implements AutoCloseable
         if (!ctx.conn.privileged() && perms[0].domid() != node.owner())
         {
             throw new XsError(Errno.EPERM);
-        }
-        if (!ctx.conn.privileged() && perms[0].domid() != node.owner() &&
-            ctx.view.owned(perms[0].domid()) >= quota(perms[0].domid(), SimXenstoredConfig.NODES))
-        {
-            throw new XsError(Errno.ENOSPC);
         }
         ctx.view.put(path, node.withPerms(perms));
         fire(ctx, path, perms, node.perms(), false);

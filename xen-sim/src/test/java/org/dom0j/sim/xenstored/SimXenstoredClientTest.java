@@ -492,4 +492,20 @@ class SimXenstoredClientTest
         }
         xs.write("/ovf/after", "server unaffected");
     }
+
+    @Test
+    void shouldIntroduceAndReleaseFromTheSimulatorHost() throws Exception
+    {
+        final BlockingQueue<String> events = new ArrayBlockingQueue<>(10);
+        xs.watch(XsPaths.INTRODUCE_DOMAIN, "i", (p, t) -> events.add(p));
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.INTRODUCE_DOMAIN);
+        server.introduceDomain(9, 1, 2);
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.INTRODUCE_DOMAIN);
+        assertThat(xs.isDomainIntroduced(9)).isTrue();
+        assertThat(errno(() -> server.introduceDomain(9, 5, 2))).isEqualTo(Errno.EEXIST.number());
+        assertThat(errno(() -> server.introduceDomain(0x7FF0, 5, 2))).isEqualTo(Errno.EINVAL.number());
+        server.releaseDomain(9);
+        assertThat(xs.isDomainIntroduced(9)).isFalse();
+        assertThat(errno(() -> server.releaseDomain(9))).isEqualTo(Errno.ENOENT.number());
+    }
 }
