@@ -231,6 +231,44 @@ public final class SimXenstored implements AutoCloseable
         runPrivileged(() -> doRelease(domid), "release domain " + domid);
     }
 
+    /**
+     * What C xenstored does when the hypervisor reports that a domain shut down (VIRQ_DOM_EXC): marks it shut
+     * down and fires "@releaseDomain", so toolstacks watching it look and RELEASE it. RESUME clears the mark.
+     *
+     * @param domid the domain.
+     * @throws org.dom0j.xenstore.XenStoreException ENOENT when it was not introduced.
+     */
+    public void domainShutDown(final int domid)
+    {
+        runPrivileged(() ->
+        {
+            final Domain d = domains.get(domid);
+            if (null == d)
+            {
+                throw new XsError(Errno.ENOENT);
+            }
+            if (!d.shutdown)
+            {
+                d.shutdown = true;
+                fireSpecial(XsPaths.RELEASE_DOMAIN);
+            }
+            return OK;
+        }, "shut down domain " + domid);
+    }
+
+    /**
+     * @param domid a domain.
+     * @return whether it is introduced and marked shut down (see {@link #domainShutDown}).
+     */
+    public boolean isShutDown(final int domid)
+    {
+        return onServerThread(() ->
+        {
+            final Domain d = domains.get(domid);
+            return null != d && d.shutdown;
+        });
+    }
+
     private void runPrivileged(final Supplier<byte[]> op, final String what)
     {
         final Errno failed = onServerThread(() ->

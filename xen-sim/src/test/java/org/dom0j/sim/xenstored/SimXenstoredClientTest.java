@@ -508,4 +508,19 @@ class SimXenstoredClientTest
         assertThat(xs.isDomainIntroduced(9)).isFalse();
         assertThat(errno(() -> server.releaseDomain(9))).isEqualTo(Errno.ENOENT.number());
     }
+
+    @Test
+    void shouldFireReleaseDomainWhenDomainShutsDownAndClearOnResume() throws Exception
+    {
+        final BlockingQueue<String> events = new ArrayBlockingQueue<>(10);
+        server.introduceDomain(11, 1, 2);
+        xs.watch(XsPaths.RELEASE_DOMAIN, "r", (p, t) -> events.add(p));
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.RELEASE_DOMAIN);
+        server.domainShutDown(11);
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.RELEASE_DOMAIN);
+        assertThat(server.isShutDown(11)).isTrue();
+        assertThat(xs.isDomainIntroduced(11)).isTrue();
+        xs.resumeDomain(11);
+        assertThat(server.isShutDown(11)).isFalse();
+    }
 }
