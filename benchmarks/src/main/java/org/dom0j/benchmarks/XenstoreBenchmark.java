@@ -26,12 +26,23 @@ import java.util.stream.Stream;
  * GET_DOMAIN_PATH: a round trip on which the server does no store work. Then watch-fire latency: the time from
  * calling write() on one connection to the listener running on another, p50/p99 with HdrHistogram.
  * <p>
- * Usage: {@code XenstoreBenchmark [seconds-per-case] [watch-samples]} (defaults 2 and 5000). Main thread only.
+ * Each throughput case runs three rounds, interleaved with the others, and reports the median.
+ * <p>
+ * Usage: {@code XenstoreBenchmark [seconds-per-round] [watch-samples]} (defaults 2 and 5000). Main thread only.
  */
 public final class XenstoreBenchmark
 {
+    private static final int ROUNDS = 3;
+
     private XenstoreBenchmark()
     {
+    }
+
+    private static double median(final double[] values)
+    {
+        final double[] sorted = values.clone();
+        java.util.Arrays.sort(sorted);
+        return sorted[sorted.length / 2];
     }
 
     /**
@@ -71,15 +82,21 @@ public final class XenstoreBenchmark
             System.out.printf("%-34s %12s %10s%n", "case", "ops/s", "vs base");
             for (final int connections : new int[]{ 1, 8 })
             {
-                final double base = throughput(socket, connections, false, seconds,
-                    (xs, id) -> xs.getDomainPath(id));
-                final double read = throughput(socket, connections, false, seconds,
-                    (xs, id) -> xs.read("/bench/value"));
-                final double write = throughput(socket, connections, false, seconds,
-                    (xs, id) -> xs.write("/bench/w" + id, "x"));
+                // rounds alternate the cases so that load from other processes hits them alike; medians reported
+                final double[][] r = new double[3][ROUNDS];
+                for (int round = 0; round < ROUNDS; round++)
+                {
+                    r[0][round] = throughput(socket, connections, false, seconds,
+                        (xs, id) -> xs.getDomainPath(id));
+                    r[1][round] = throughput(socket, connections, false, seconds,
+                        (xs, id) -> xs.read("/bench/value"));
+                    r[2][round] = throughput(socket, connections, false, seconds,
+                        (xs, id) -> xs.write("/bench/w" + id, "x"));
+                }
+                final double base = median(r[0]);
                 report("baseline GET_DOMAIN_PATH, " + connections + " conn", base, base);
-                report("read, " + connections + " conn", read, base);
-                report("write, " + connections + " conn", write, base);
+                report("read, " + connections + " conn", median(r[1]), base);
+                report("write, " + connections + " conn", median(r[2]), base);
             }
             final double shared = throughput(socket, 8, true, seconds, (xs, id) -> xs.read("/bench/value"));
             report("read, 8 threads on 1 conn", shared, Double.NaN);

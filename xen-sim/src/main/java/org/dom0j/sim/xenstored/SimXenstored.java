@@ -50,7 +50,10 @@ import static org.dom0j.xenstore.XsWireDescriptor.PAYLOAD_MAX;
  * When dom0 INTRODUCEs domain N, the server opens a second socket, {@link #domainSocketPath(int)}
  * ({@code <dir>/domain-N.sock}); every connection made there is domain N, unprivileged: relative paths resolve
  * below {@code /local/domain/N}, permissions and quotas apply. This stands in for the per-domain ring of real Xen
- * (one shared page per domain). RELEASE closes that socket and every connection made through it.
+ * (one shared page per domain); its kernel send buffer is kept small (4 KiB) so that a guest that stops reading
+ * fills up about as soon as a 1 KiB ring would. RELEASE closes that socket and every connection made through it.
+ * {@link #introduceDomain}, {@link #releaseDomain} and {@link #domainShutDown} let a simulator host do the same
+ * without a dom0 connection.
  * <p>
  * <b>What it models</b>: READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART (with node generations), GET/SET_PERMS
  * (owner; n/r/w/b for others; domain 0 and a domain's SET_TARGET controller privileged; unprivileged domains own
