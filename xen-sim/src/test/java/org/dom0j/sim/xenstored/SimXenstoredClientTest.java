@@ -207,7 +207,12 @@ class SimXenstoredClientTest
             if (runs.incrementAndGet() == 1)
             {
                 xs.write("/c", "changed");
+                assertThat(tx.readOrNull("/c")).as("repeatable read inside the transaction").isEqualTo("0");
                 inside.countDown();
+            }
+            else
+            {
+                assertThat(tx.readOrNull("/c")).isEqualTo("changed");
             }
             tx.write("/d", "x");
             return null;
