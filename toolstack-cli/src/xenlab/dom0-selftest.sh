@@ -29,7 +29,7 @@ ramdisk = "$W/domU-initrd.cpio.gz"
 extra = "console=hvc0 quiet loglevel=4"
 memory = 128
 vcpus = 1
-on_poweroff = "destroy"
+on_poweroff = "preserve"
 CFG
 xl create -p /run/domu-ctl.cfg >/run/xl-ctl.log 2>&1; say "xl create -p rc=$?"
 grep -v '^ *$' /run/xl-ctl.log | tail -8 | sed 's/^/TEST:   xl: /'
@@ -38,6 +38,8 @@ D=$(xl domid dom0j-ctl 2>/dev/null); say "domU id $D"
 dj() { $JVM -jar "$JAR" --platform xen "$@" 2>&1 | sed 's/^/TEST:   /'; }
 say "dom0j list (domU created paused):"; dj list
 say "dom0j domain unpause $D:"; dj domain unpause "$D"
+say "xl list after dom0j unpause (the domU's init powers off at once; on_poweroff=preserve keeps it):"
+xl list 2>&1 | sed 's/^/TEST:   /'
 say "dom0j domain pause $D:"; dj domain pause "$D"
 say "xl list after dom0j pause:"; xl list 2>&1 | sed 's/^/TEST:   /'
 say "dom0j list:"; dj list

@@ -8,6 +8,9 @@ import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.gnttab.jna.XenGrantTables;
 import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XenStoreClient;
+
+import java.nio.file.Path;
 
 import java.util.EnumSet;
 import java.util.Set;
@@ -52,7 +55,9 @@ final class XenHostPlatform implements XenPlatform
     @Override
     public XenStore openXenStore()
     {
-        throw new UnsupportedOperationException("the xenstore client arrives with issue 3");
+        // The socket of a local xenstored, or the xenbus device when xenstored runs elsewhere (a stub domain).
+        return xenStorePath.startsWith("/dev/") || xenStorePath.startsWith("/proc/") ?
+            XenStoreClient.openDevice(Path.of(xenStorePath)) : XenStoreClient.connect(Path.of(xenStorePath));
     }
 
     @Override

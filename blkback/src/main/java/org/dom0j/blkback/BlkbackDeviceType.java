@@ -220,6 +220,17 @@ public final class BlkbackDeviceType implements DeviceType
             queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
             state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
             new BlkbackCounters(counters, name));
+        if (queue.index() == 0)
+        {
+            // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes
+            // blkfront read the capacity again.
+            handler.watchDiskSize(sectors ->
+            {
+                device.writeBackend("sectors", Long.toString(sectors));
+                device.writeBackend("state", org.dom0j.backend.XenbusState.CONNECTED.wireValue());
+                LOG.info(() -> name + ": disk resized to " + sectors + " sectors; frontend told");
+            });
+        }
         state.queues.add(handler);
         LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
             dataPath + (state.persistent ? " with persistent grants" : "") + ", disk " + disk.sizeBytes() + " bytes");

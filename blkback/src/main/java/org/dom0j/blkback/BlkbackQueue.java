@@ -54,6 +54,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     static final int BATCH_LIMIT = 32;
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
+    /** How often the queue that watches the disk's size reads it. */
+    static final long SIZE_CHECK_INTERVAL_NANOS = 1_000_000_000L;
 
     private static final Logger LOG = Logger.getLogger(BlkbackQueue.class.getName());
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
@@ -81,6 +83,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final int[] refs;
     private final GrantMapping[] transientMappings;
     private int transientCount;
+    private ResizeListener resizeListener;
+    private long nextSizeCheck;
     private String violation;
     private String lastError;
 
@@ -139,6 +143,31 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
         refs = new int[maxSegments];
         transientMappings = new GrantMapping[maxSegments];
+    }
+
+    /**
+     * Told on the queue's thread when this queue found that the disk changed size (online resize).
+     */
+    @FunctionalInterface
+    public interface ResizeListener
+    {
+        /**
+         * @param sectors the new size in 512-byte sectors.
+         */
+        void onResize(long sectors);
+    }
+
+    /**
+     * Makes this queue the one that watches the disk's size, once a second, as Linux's blkback does in its ring
+     * thread; other queues of the device pick the new size up from the shared {@link Disk}.
+     *
+     * @param listener told when the size changed.
+     * @return this.
+     */
+    public BlkbackQueue watchDiskSize(final ResizeListener listener)
+    {
+        this.resizeListener = listener;
+        return this;
     }
 
     @Override
@@ -221,7 +250,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             return 0;
         }
-        int served = 0;
+        int served = checkDiskSize();
         while (served < DUTY_CYCLE_LIMIT)
         {
             final int taken = ring.consumeRequests(this, requestCopy, 0, BATCH_LIMIT);
@@ -249,6 +278,39 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             served += persistentGrants.purge(System.nanoTime());
         }
         return served;
+    }
+
+    private int checkDiskSize()
+    {
+        int work = 0;
+        if (null != resizeListener)
+        {
+            final long now = System.nanoTime();
+            if (now - nextSizeCheck >= 0)
+            {
+                nextSizeCheck = now + SIZE_CHECK_INTERVAL_NANOS;
+                try
+                {
+                    if (disk.refreshSize())
+                    {
+                        resizeListener.onResize(disk.sectors512());
+                        work++;
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    ioError(ex.getMessage());
+                }
+            }
+        }
+        final long sectors = disk.sectors512();
+        if (sectors != validator.capacity())
+        {
+            validator.capacity(sectors);
+            LOG.info(() -> roleName + ": disk is now " + sectors + " sectors");
+            work++;
+        }
+        return work;
     }
 
     private int drainEvents()

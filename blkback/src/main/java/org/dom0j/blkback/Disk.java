@@ -12,7 +12,7 @@ import java.nio.file.Path;
  * device (size from BLKGETSIZE64; discard is BLKDISCARD). Opened once per device; its queues share it, since all
  * its I/O is positional.
  * <p>
- * Thread safety: I/O methods from any queue's thread; {@link #refreshSize()} from the device's control thread.
+ * Thread safety: I/O methods from any queue's thread; {@link #refreshSize()} from the one queue that watches the size.
  */
 public final class Disk implements AutoCloseable
 {

@@ -30,6 +30,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -161,6 +162,44 @@ class BlkbackOnSimulatorTest
             .as("backend closes after the frontend").isTrue();
         assertThat(waitFor(() -> conductorGrants.mappedPageCount() == 0, 5_000))
             .as("no ring left mapped").isTrue();
+    }
+
+    @Test
+    void shouldTellTheFrontendWhenTheDiskGrowsOnline() throws Exception
+    {
+        startBackend(BlkbackConfiguration.fromSystemProperties());
+        final SimDomain guest = guestWithDisk(9, "w");
+        final XenStore guestStore = machine.connectAsGuest(9);
+        final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51712",
+            new SimBlkfront.Options(1, 0, true, 11), 10_000);
+        final long before = front.sectors();
+        final String be = XenbusDevices.backendPath(0, "vbd", 9, "51712");
+        final AtomicInteger connectedEvents = new AtomicInteger();
+        try (var watch = guestStore.watch(be + "/state", "resize", (p, t) -> connectedEvents.incrementAndGet()))
+        {
+            assertThat(waitFor(() -> connectedEvents.get() >= 1, 5_000)).isTrue();
+            final int initial = connectedEvents.get();
+            try (var f = org.dom0j.blkback.jna.NativeFile.open(disk, false, false))
+            {
+                f.truncate(48L << 20);
+            }
+            assertThat(waitFor(() -> connectedEvents.get() > initial, 10_000))
+                .as("the backend writes Connected again after the resize").isTrue();
+        }
+        assertThat(front.refreshCapacity()).isEqualTo((48L << 20) / 512).isGreaterThan(before);
+        final long[] status = { 99 };
+        front.submitRead(0, before, 8, 1);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (status[0] == 99 && System.nanoTime() < deadline)
+        {
+            if (front.poll((tag, op, st, data) -> status[0] = st) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+        }
+        assertThat(status[0]).as("a read past the old end succeeds").isZero();
+        front.disconnect(10_000);
+        guestStore.close();
     }
 
     @Test

@@ -361,7 +361,6 @@ class ConsoleOnSimulatorTest
         final SimConsoleFront primary = SimConsoleFront.primary(guest, machine.xenStore(), 0);
         assertThat(waitFor(() -> hub.openCount() == 2)).isTrue();
 
-        machine.xenStore().rm(XenbusDevices.backendPath(0, "console", 10, "1"));
         machine.destroyGuest(10);
 
         assertThat(waitFor(() -> hub.openCount() == 0)).isTrue();

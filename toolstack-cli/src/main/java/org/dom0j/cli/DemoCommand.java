@@ -3,7 +3,6 @@ package org.dom0j.cli;
 import org.dom0j.backend.CountersFile;
 import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
@@ -15,17 +14,13 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -73,14 +68,13 @@ final class DemoCommand implements Callable<Integer>
         final long s = null != seed ? seed : System.nanoTime() & 0xFFFF_FFFFL;
         out.println("dom0j demo: simulated Xen machine in " + dir);
         out.flush();
-        Process serve = null;
+        ServeProcess serve = null;
         int exit = ExitCodes.FAILURE;
         try (SimMachine machine = SimMachine.start(dir))
         {
-            final Path log = dir.resolve("serve.log");
-            serve = startServe(dir, log);
-            awaitLine(serve, log, "dom0j serve: serving", 30);
-            out.println("dom0j demo: 'dom0j serve' is running as process " + serve.pid() + " (log " + log + ")");
+            serve = ServeProcess.start(dir, dir.resolve("serve.log"));
+            out.println("dom0j demo: 'dom0j serve' is running as process " + serve.pid() + " (log " + serve.log() +
+                ")");
             final Path disk = dir.resolve("disk.img");
             try (NativeFile f = NativeFile.open(Files.createFile(disk), false, false))
             {
@@ -103,8 +97,7 @@ final class DemoCommand implements Callable<Integer>
             }
             printResult(out, result);
             out.println("backend (dom0j serve's counters, all queues): " + backend);
-            final boolean stoppedCleanly = stop(serve, log);
-            serve = null;
+            final boolean stoppedCleanly = serve.stop();
             out.println("dom0j demo: 'dom0j serve' " + (stoppedCleanly ? "stopped cleanly" : "did NOT stop cleanly") +
                 "; machine stopped");
             final boolean ok = stoppedCleanly && null == result.mismatch() && result.stats().errors == 0;
@@ -115,7 +108,7 @@ final class DemoCommand implements Callable<Integer>
         {
             if (null != serve)
             {
-                serve.destroyForcibly();
+                serve.close();
             }
             if (!keep)
             {
@@ -124,56 +117,6 @@ final class DemoCommand implements Callable<Integer>
             out.flush();
         }
         return exit;
-    }
-
-    private Process startServe(final Path dir, final Path log) throws IOException
-    {
-        final List<String> command = new ArrayList<>();
-        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("--add-exports");
-        command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
-        command.add("--enable-native-access=ALL-UNNAMED");
-        command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
-        command.add(Dom0j.class.getName());
-        command.add("--platform");
-        command.add("sim");
-        command.add("serve");
-        final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().put(SimPlatformProvider.DIR_ENV, dir.toString());
-        return pb.start();
-    }
-
-    private static void awaitLine(final Process process, final Path log, final String prefix, final int seconds)
-        throws IOException, InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (System.nanoTime() < deadline)
-        {
-            if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(prefix))
-            {
-                return;
-            }
-            if (!process.isAlive())
-            {
-                throw new IOException("'dom0j serve' exited with " + process.exitValue() + ": " +
-                    Files.readString(log, StandardCharsets.UTF_8).strip());
-            }
-            Thread.sleep(20);
-        }
-        throw new IOException("'dom0j serve' did not start in " + seconds + " s; see " + log);
-    }
-
-    private static boolean stop(final Process serve, final Path log) throws IOException, InterruptedException
-    {
-        serve.destroy();
-        if (!serve.waitFor(30, TimeUnit.SECONDS))
-        {
-            serve.destroyForcibly();
-            return false;
-        }
-        return Files.readString(log, StandardCharsets.UTF_8).contains("dom0j serve: stopped cleanly") &&
-            (serve.exitValue() == 0 || serve.exitValue() == 143);
     }
 
     static void progressLine(final PrintWriter out, final long elapsedNanos, final BlockWorkload.Stats stats)

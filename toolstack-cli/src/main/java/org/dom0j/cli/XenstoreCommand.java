@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Errno;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XenStoreException;
@@ -33,6 +34,7 @@ import java.util.concurrent.Callable;
  */
 @Command(
     name = "xenstore",
+    mixinStandardHelpOptions = true,
     description = "Read and change xenstore like the xenstore-* tools (read, write, ls, list, rm, mkdir, exists, " +
         "watch, chmod, perms).",
     subcommands = {
@@ -183,7 +185,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-read}.
      */
-    @Command(name = "read", description = "Print the values of keys (like xenstore-read).")
+    @Command(name = "read", mixinStandardHelpOptions = true,
+        description = "Print the values of keys (like xenstore-read).")
     static final class Read implements Callable<Integer>
     {
         @ParentCommand
@@ -244,7 +247,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-write}.
      */
-    @Command(name = "write", description = "Write values to keys, creating them (like xenstore-write).")
+    @Command(name = "write", mixinStandardHelpOptions = true,
+        description = "Write values to keys, creating them (like xenstore-write).")
     static final class Write implements Callable<Integer>
     {
         @ParentCommand
@@ -282,7 +286,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-ls}.
      */
-    @Command(name = "ls", description = "Print a subtree, indented (like xenstore-ls).")
+    @Command(name = "ls", mixinStandardHelpOptions = true,
+        description = "Print a subtree, indented (like xenstore-ls).")
     static final class Ls implements Callable<Integer>
     {
         private static final String TAG = " = \"...\"";
@@ -364,8 +369,9 @@ final class XenstoreCommand implements Runnable
             }
             catch (final XenStoreException ex)
             {
-                if (depth > 0 && (ex.errno() == 2 || ex.errno() == 13))
+                if (depth > 0 && (ex.errno() == Errno.ENOENT.number() || ex.errno() == Errno.EACCES.number()))
                 {
+                    warn("xs_directory (" + p + "): " + Errno.of(ex.errno()).description());
                     return;
                 }
                 throw ex;
@@ -388,7 +394,7 @@ final class XenstoreCommand implements Runnable
                     line.append(shown);
                     width = depth + shown.length();
                 }
-                byte[] value = null;
+                byte[] value;
                 try
                 {
                     value = xs.readBytes(child);
@@ -400,7 +406,6 @@ final class XenstoreCommand implements Runnable
                 if (null == value)
                 {
                     line.append(":\n");
-                    out.print(line);
                 }
                 else
                 {
@@ -423,23 +428,41 @@ final class XenstoreCommand implements Runnable
                             }
                         }
                     }
-                    if (perms)
-                    {
-                        line.append("  (").append(String.join(",", permStrings(xs.getPermissions(child))))
-                            .append(')');
-                    }
-                    line.append('\n');
-                    out.print(line);
                 }
+                if (perms)
+                {
+                    try
+                    {
+                        final String shown = String.join(",", permStrings(xs.getPermissions(child)));
+                        line.append("  (").append(shown).append(')');
+                    }
+                    catch (final XenStoreException ex)
+                    {
+                        out.print(line);
+                        out.flush();
+                        line.setLength(0);
+                        warn("\ncould not access permissions for " + name + ": " +
+                            Errno.of(ex.errno()).description());
+                    }
+                }
+                line.append('\n');
+                out.print(line);
                 ls(xs, out, child, depth + 1, maxWidth, desiredWidth);
             }
+        }
+
+        private void warn(final String message)
+        {
+            spec.commandLine().getErr().println("dom0j xenstore ls: " + message);
+            spec.commandLine().getErr().flush();
         }
     }
 
     /**
      * {@code xenstore-list}.
      */
-    @Command(name = "list", description = "Print the children of keys (like xenstore-list).")
+    @Command(name = "list", mixinStandardHelpOptions = true,
+        description = "Print the children of keys (like xenstore-list).")
     static final class ListCmd implements Callable<Integer>
     {
         @ParentCommand
@@ -494,7 +517,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-rm}.
      */
-    @Command(name = "rm", description = "Remove keys and everything below them (like xenstore-rm).")
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+        description = "Remove keys and everything below them (like xenstore-rm).")
     static final class Rm implements Callable<Integer>
     {
         @ParentCommand
@@ -540,7 +564,8 @@ final class XenstoreCommand implements Runnable
     /**
      * Creates nodes ({@code xenstore-write} without a value, as MKDIR).
      */
-    @Command(name = "mkdir", description = "Create keys with empty values if they do not exist.")
+    @Command(name = "mkdir", mixinStandardHelpOptions = true,
+        description = "Create keys with empty values if they do not exist.")
     static final class Mkdir implements Callable<Integer>
     {
         @ParentCommand
@@ -566,7 +591,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-exists}: exit code 0 when every key exists, 1 otherwise; prints nothing.
      */
-    @Command(name = "exists", description = "Exit 0 when every key exists (and is readable), else 1 " +
+    @Command(name = "exists", mixinStandardHelpOptions = true,
+        description = "Exit 0 when every key exists (and is readable), else 1 " +
         "(like xenstore-exists).")
     static final class Exists implements Callable<Integer>
     {
@@ -606,7 +632,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-watch}: prints the path of each event, one a line (the first fires at once).
      */
-    @Command(name = "watch", description = "Print the path of each change at or below KEY (like xenstore-watch).")
+    @Command(name = "watch", mixinStandardHelpOptions = true,
+        description = "Print the path of each change at or below KEY (like xenstore-watch).")
     static final class Watch implements Callable<Integer>
     {
         @ParentCommand
@@ -652,7 +679,8 @@ final class XenstoreCommand implements Runnable
     /**
      * {@code xenstore-chmod}.
      */
-    @Command(name = "chmod", description = "Set the permissions of a key: owner entry first, e.g. n0 r5 " +
+    @Command(name = "chmod", mixinStandardHelpOptions = true,
+        description = "Set the permissions of a key: owner entry first, e.g. n0 r5 " +
         "(like xenstore-chmod).")
     static final class Chmod implements Callable<Integer>
     {
@@ -724,7 +752,8 @@ final class XenstoreCommand implements Runnable
     /**
      * Prints permissions as {@code xenstore-ls -p} shows them.
      */
-    @Command(name = "perms", description = "Print the permissions of keys, owner entry first (as xenstore-ls -p " +
+    @Command(name = "perms", mixinStandardHelpOptions = true,
+        description = "Print the permissions of keys, owner entry first (as xenstore-ls -p " +
         "shows them, comma-separated).")
     static final class Perms implements Callable<Integer>
     {

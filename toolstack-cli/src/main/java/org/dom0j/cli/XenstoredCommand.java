@@ -19,6 +19,7 @@ import java.util.concurrent.Callable;
  */
 @Command(
     name = "xenstored",
+    mixinStandardHelpOptions = true,
     description = {
         "Run the simulator's xenstored (real xs_wire, C xenstored semantics) in the foreground.",
         "Connections on --socket are domain 0. After dom0 introduces domain N, connections on " +
@@ -48,7 +49,7 @@ final class XenstoredCommand implements Callable<Integer>
     private Path domainDirectory;
 
     @Override
-    public Integer call() throws Exception
+    public Integer call() throws java.io.IOException
     {
         SimXenstoredConfig config = SimXenstoredConfig.defaults();
         for (final Map.Entry<String, Long> q : quotas.entrySet())
@@ -74,7 +75,15 @@ final class XenstoredCommand implements Callable<Integer>
         out.println("sim-xenstored listening on " + server.socketPath() + " (domain 0); domain N: " +
             server.domainSocketPath(0).getParent().resolve("domain-N.sock"));
         out.flush();
-        server.awaitTermination();
+        try
+        {
+            server.awaitTermination();
+        }
+        catch (final InterruptedException ex)
+        {
+            server.close();
+            Runtime.getRuntime().removeShutdownHook(hook);
+        }
         return ExitCodes.OK;
     }
 }

@@ -32,6 +32,7 @@ final class SimDomainState implements AutoCloseable
     static final int PIN_READONLY = 4;
     static final int PIN_BAD_PAGE = 5;
     static final int PIN_DYING = 6;
+    static final int PIN_OVERFLOW = 7;
 
     private final SimHost host;
     private final int domid;
@@ -271,6 +272,12 @@ final class SimDomainState implements AutoCloseable
         {
             return PIN_BAD_REF;
         }
+        final int currentPins = control.getIntVolatile(activeOffset(ref) + ACTIVE_PINS);
+        if ((currentPins & 0xFFFF) == 0xFFFF || (currentPins >>> 16) == 0xFFFF)
+        {
+            // Xen refuses rather than let a 16-bit pin count wrap ("Risk of counter overflow").
+            return PIN_OVERFLOW;
+        }
         final int entry = grantEntryOffset(ref);
         while (true)
         {
@@ -379,6 +386,7 @@ final class SimDomainState implements AutoCloseable
             case PIN_READONLY -> "a read-only grant cannot be used for writing (GNTST_general_error)";
             case PIN_BAD_PAGE -> "the granted frame is outside the guest's memory (GNTST_bad_page)";
             case PIN_DYING -> "the granting domain is being destroyed (GNTST_bad_domain)";
+            case PIN_OVERFLOW -> "the grant is mapped 65535 times already (GNTST_general_error)";
             default -> "granted";
         };
     }

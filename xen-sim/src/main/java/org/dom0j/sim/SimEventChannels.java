@@ -246,6 +246,8 @@ final class SimEventChannels implements EventChannels
         closed = true;
         try
         {
+            // Wake a thread of ours parked on this handle, so it sees the handle closed.
+            state.ring(handle);
             state.releaseHandle(handle);
         }
         catch (final XenException | IllegalStateException ignore)

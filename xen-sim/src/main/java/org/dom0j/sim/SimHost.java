@@ -36,12 +36,13 @@ import static org.dom0j.sim.SimDomainDescriptor.STATE_DYING;
  * <p>
  * <b>What the simulator does not model</b>: vCPUs, scheduling and CPU time (always 0); pausing does not stop a
  * guest process, it only sets the flag that {@code DomainControl} reports; grant table v2, transitive and
- * sub-page grants, grant transfer; the grant table size is fixed (2048 entries) and pin counts are not checked
- * for overflow; event channel VIRQs, PIRQs, IPIs, FIFO ABI and vCPU binding; per-domain memory is at most 1 GiB
- * and never ballooned; a process that dies keeps its grant pins (no unmap notify on crash) until the domain is
- * destroyed, though its event channel handles are reclaimed; a page shared with gntshr whose grant is still
- * mapped when unshared stays allocated for good; Xen's XSM/FLASK policy. Everything else listed in
- * docs/sim-hypervisor.md behaves as Xen 4.17 does.
+ * sub-page grants, grant transfer; the grant table size is fixed (2048 entries); event channel VIRQs, PIRQs,
+ * IPIs, FIFO ABI and vCPU binding; per-domain memory is at most 1 GiB and never ballooned; a process that dies
+ * keeps its grant pins (no unmap notify on crash) until the domain is destroyed, though its event channel handles
+ * are reclaimed; a page shared with gntshr whose grant is still mapped when unshared stays allocated for good;
+ * isolation: the hypervisor's state is in files that any process of the same user can write, so a simulated guest
+ * is trusted not to write them except through {@link SimDomain}; Xen's XSM/FLASK policy. Everything else in
+ * docs/grants-and-events.md behaves as Xen 4.17 does.
  * <p>
  * <b>Threads</b>: any thread; domain state is cached in a concurrent map.
  */

@@ -169,8 +169,8 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
-     * What {@code xl destroy} does: RELEASE, remove {@code /local/domain/<domid>}, destroy the domain (its grants
-     * and ports go with it).
+     * What {@code xl destroy} does: RELEASE, remove {@code /local/domain/<domid>} and the guest's backend
+     * directories, destroy the domain (its grants and ports go with it).
      *
      * @param domid the guest.
      */
@@ -182,6 +182,15 @@ public final class SimMachine implements AutoCloseable
         }
         finally
         {
+            // libxl removes the guest's backend directories with the domain.
+            final String backends = "/local/domain/0/backend";
+            if (dom0Store.exists(backends))
+            {
+                for (final String type : dom0Store.directory(backends))
+                {
+                    dom0Store.rm(backends + "/" + type + "/" + domid);
+                }
+            }
             dom0Store.rm("/local/domain/" + domid);
             if (host.exists(domid))
             {

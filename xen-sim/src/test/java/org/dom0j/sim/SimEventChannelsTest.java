@@ -182,6 +182,39 @@ class SimEventChannelsTest
     }
 
     @Test
+    void shouldNeverHandOutOnePortTwiceToConcurrentBinders() throws Exception
+    {
+        final int threads = 4;
+        final int each = 60;
+        final java.util.List<CompletableFuture<int[]>> results = new java.util.ArrayList<>();
+        final java.util.List<EventChannels> handles = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++)
+        {
+            final EventChannels h = guest.openEventChannels();
+            handles.add(h);
+            results.add(CompletableFuture.supplyAsync(() ->
+            {
+                final int[] ports = new int[each];
+                for (int i = 0; i < each; i++)
+                {
+                    ports[i] = h.bindUnboundPort(0);
+                }
+                return ports;
+            }));
+        }
+        final java.util.Set<Integer> seen = new java.util.HashSet<>();
+        for (final CompletableFuture<int[]> r : results)
+        {
+            for (final int p : r.get(20, TimeUnit.SECONDS))
+            {
+                assertThat(seen.add(p)).as("port %d handed out twice", p).isTrue();
+            }
+        }
+        assertThat(seen).hasSize(threads * each);
+        handles.forEach(EventChannels::close);
+    }
+
+    @Test
     void shouldBindALoopbackChannelWithinOneDomain()
     {
         final int a = backend.bindUnboundPort(0);

@@ -171,6 +171,77 @@ class SimGrantTablesTest
         guest.endAccess(good);
     }
 
+    /**
+     * Random maps and unmaps (read-only and writable) of a few refs: the guest-visible GTF_reading/GTF_writing
+     * bits always match what is mapped, and all clear at the end.
+     */
+    @ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(longs = { 7L, 99L, 20261128L })
+    void shouldKeepReadingAndWritingBitsInStepWithMappings(final long seed)
+    {
+        System.out.println("seed " + seed);
+        final java.util.Random random = new java.util.Random(seed);
+        final int[] refs = new int[4];
+        for (int i = 0; i < refs.length; i++)
+        {
+            refs[i] = guest.grantAccess(0, guest.allocatePage(), false);
+        }
+        final java.util.List<GrantMapping> open = new java.util.ArrayList<>();
+        final java.util.List<int[]> what = new java.util.ArrayList<>();
+        for (int step = 0; step < 500; step++)
+        {
+            if (open.isEmpty() || random.nextBoolean())
+            {
+                final int ref = random.nextInt(refs.length);
+                final boolean writable = random.nextBoolean();
+                open.add(gnttab.mapOne(GUEST, refs[ref], writable));
+                what.add(new int[]{ ref, writable ? 1 : 0 });
+            }
+            else
+            {
+                final int i = random.nextInt(open.size());
+                open.remove(i).close();
+                what.remove(i);
+            }
+            for (int r = 0; r < refs.length; r++)
+            {
+                int readers = 0;
+                int writers = 0;
+                for (final int[] w : what)
+                {
+                    if (w[0] == r)
+                    {
+                        readers += w[1] == 0 ? 1 : 0;
+                        writers += w[1];
+                    }
+                }
+                final int expected = GTF_PERMIT_ACCESS | (readers + writers > 0 ? GTF_READING : 0) |
+                    (writers > 0 ? GTF_WRITING : 0);
+                assertThat(guest.grantFlags(refs[r])).as("seed %d step %d ref %d", seed, step, r).isEqualTo(expected);
+            }
+        }
+        open.forEach(GrantMapping::close);
+        assertThat(gnttab.mappedPageCount()).isZero();
+        for (final int ref : refs)
+        {
+            guest.endAccess(ref);
+        }
+    }
+
+    @Test
+    void shouldRefuseAMapThatWouldWrapThePinCount()
+    {
+        final int ref = guest.grantAccess(0, guest.allocatePage(), false);
+        // White box: pretend 65535 read-only mappings exist (more than vm.max_map_count allows to make for real).
+        final int pins = SimDomainDescriptor.activeOffset(ref) + SimDomainDescriptor.ACTIVE_PINS;
+        guest.state().control().putIntVolatile(pins, 0xFFFF);
+        assertThatThrownBy(() -> gnttab.mapOne(GUEST, ref, false)).isInstanceOf(GrantTableException.class)
+            .hasMessageContaining("65535");
+        guest.state().control().putIntVolatile(pins, 0);
+        gnttab.mapOne(GUEST, ref, false).close();
+        assertThat(guest.state().pins(ref)).isZero();
+    }
+
     @Test
     void shouldMapScatteredFramesAsOneContiguousRange()
     {

@@ -23,6 +23,9 @@ import java.util.concurrent.TimeUnit;
  *   wait &lt;millis&gt;          -> ok &lt;port or -1&gt; (the port is unmasked again)
  *   notify &lt;port&gt;          -> ok
  *   echo &lt;port&gt; &lt;n&gt;       -> ok: n times wait for an event on the port, unmask it, notify it back
+ *   latency &lt;port&gt; &lt;frame&gt; &lt;n&gt;
+ *                          -> ok &lt;p50 ns&gt; &lt;p99 ns&gt; &lt;max ns&gt;: like echo, and each time subtracts the
+ *                          System.nanoTime the sender stored at offset 0 of the frame from the time it woke
  *   exit
  * </pre>
  * Run as {@code java -cp <test classpath> org.dom0j.sim.SimGuestProcess <simdir> <domid>}.
@@ -141,6 +144,27 @@ public final class SimGuestProcess
                     evtchn.notify(port);
                 }
                 return Integer.toString(n);
+            }
+            case "latency":
+            {
+                final String[] rest = w[2].split(" ");
+                final int port = Integer.parseInt(w[1]);
+                final var page = domain.page(Integer.parseInt(rest[0]));
+                final long[] ns = new long[Integer.parseInt(rest[1])];
+                for (int i = 0; i < ns.length; i++)
+                {
+                    final int p = evtchn.pending(TimeUnit.SECONDS.toNanos(10));
+                    final long woke = System.nanoTime();
+                    if (p != port)
+                    {
+                        return "no event at " + i;
+                    }
+                    ns[i] = woke - page.getLongVolatile(0);
+                    evtchn.unmask(p);
+                    evtchn.notify(port);
+                }
+                java.util.Arrays.sort(ns);
+                return ns[ns.length / 2] + " " + ns[ns.length * 99 / 100] + " " + ns[ns.length - 1];
             }
             default:
                 throw new IllegalArgumentException("unknown command " + w[0]);

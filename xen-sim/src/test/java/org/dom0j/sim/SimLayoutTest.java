@@ -1,5 +1,6 @@
 package org.dom0j.sim;
 
+import org.dom0j.test.CProgram;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;

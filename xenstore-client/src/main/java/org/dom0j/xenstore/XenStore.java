@@ -10,7 +10,7 @@ import java.util.function.Function;
  * <b>Errors</b>: an error reply from xenstored ("ENOENT", "EACCES", "EAGAIN", "E2BIG", "EQUOTA", ...) becomes a
  * {@link XenStoreException} carrying its errno; a broken connection is a {@link XenStoreException} with
  * {@code ECONNRESET}. Paths and values are checked before they are sent: payload at most 4096 bytes, absolute
- * paths at most 3072 bytes, relative ones 2048.
+ * paths at most 3072 bytes, relative ones 2048 (see {@link XsPaths} for the whole rule).
  * <p>
  * Operations marked <i>privileged</i> are refused with EACCES unless the connection is dom0's.
  * <p>

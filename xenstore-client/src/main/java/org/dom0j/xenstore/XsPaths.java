@@ -5,9 +5,9 @@ import java.nio.charset.StandardCharsets;
 /**
  * The rules xenstored applies to node names, checked on the client before sending and on the simulator's server on
  * receipt (C xenstored's {@code is_valid_nodename} and {@code valid_chars}): characters {@code A-Z a-z 0-9 - / _ @},
- * no "//", no trailing '/' (except "/"), absolute paths at most 3072 bytes, relative ones (and the part of an
- * absolute path below {@code /local/domain/N/}) at most 2048. "@introduceDomain" and "@releaseDomain" are the special
- * paths a watch (and GET/SET_PERMS) may name.
+ * no "//", no trailing '/' (except "/"), absolute paths at most 3072 bytes, relative ones at most 2048, and
+ * an absolute path at most 2048 bytes beyond its {@code /local/domain/N/} prefix (the whole path when it has
+ * none). "@introduceDomain" and "@releaseDomain" are the special paths a watch (and GET/SET_PERMS) may name.
  * <p>
  * Stateless; any thread.
  */

@@ -1,5 +1,6 @@
 package org.dom0j.domctl.jna;
 
+import org.dom0j.test.CProgram;
 import com.sun.jna.Memory;
 import org.dom0j.common.Errno;
 import org.dom0j.domctl.DomainControlException;

@@ -1,5 +1,6 @@
 package org.dom0j.evtchn.jna;
 
+import org.dom0j.test.CProgram;
 import org.dom0j.common.Errno;
 import org.dom0j.evtchn.EventChannelException;
 import org.junit.jupiter.api.Assumptions;

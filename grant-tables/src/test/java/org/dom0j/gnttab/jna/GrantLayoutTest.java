@@ -1,5 +1,6 @@
 package org.dom0j.gnttab.jna;
 
+import org.dom0j.test.CProgram;
 import org.dom0j.common.Errno;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantTableException;

@@ -1,13 +1,12 @@
 package org.dom0j.protocol.blkif;
 
+import org.dom0j.test.CProgram;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -135,26 +134,22 @@ class BlkifLayoutConformanceTest
         assertThat(c.get("BLKIF_DISCARD_SECURE")).isEqualTo(BlkifConstants.BLKIF_DISCARD_SECURE);
     }
 
-    private Map<String, Long> compileAndRun(final List<String> flags) throws IOException, InterruptedException
+    private Map<String, Long> compileAndRun(final List<String> flags) throws Exception
     {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/include/xen/io/blkif.h")),
-            "Xen's headers are missing: install libxen-dev (scripts/install-deps.sh does)");
-        final Path source = dir.resolve("layout.c");
-        final Path binary = dir.resolve("layout" + (flags.isEmpty() ? "" : "32"));
-        Files.writeString(source, PROGRAM);
-        final List<String> gcc = new java.util.ArrayList<>(List.of("gcc", "-std=gnu99", "-Wall"));
-        gcc.addAll(flags);
-        gcc.addAll(List.of("-o", binary.toString(), source.toString()));
-        final Process cc = new ProcessBuilder(gcc).redirectErrorStream(true).start();
-        final String ccOut = new String(cc.getInputStream().readAllBytes());
-        assertThat(cc.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        if (!flags.isEmpty())
+        if (flags.isEmpty())
         {
-            Assumptions.assumeTrue(cc.exitValue() == 0,
-                "gcc cannot build 32-bit programs here (install gcc-multilib): " + ccOut);
+            return CProgram.run(dir, "xen/io/blkif.h", PROGRAM);
         }
-        assertThat(cc.exitValue()).as("gcc: %s", ccOut).isZero();
-        final Process run = new ProcessBuilder(binary.toString()).redirectErrorStream(true).start();
+        CProgram.assumeToolchain("xen/io/blkif.h");
+        try
+        {
+            CProgram.compile(dir, "xen/io/blkif.h", "layout32", PROGRAM, flags.toArray(new String[0]));
+        }
+        catch (final AssertionError ex)
+        {
+            Assumptions.abort("gcc cannot build 32-bit programs here (install gcc-multilib): " + ex.getMessage());
+        }
+        final Process run = new ProcessBuilder(dir.resolve("layout32").toString()).redirectErrorStream(true).start();
         final String out = new String(run.getInputStream().readAllBytes());
         assertThat(run.waitFor(10, TimeUnit.SECONDS)).isTrue();
         final Map<String, Long> values = new HashMap<>();

@@ -1,19 +1,15 @@
 package org.dom0j.protocol.console;
 
 import org.agrona.concurrent.UnsafeBuffer;
-import org.junit.jupiter.api.Assumptions;
+import org.dom0j.test.CProgram;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -115,38 +111,8 @@ class XenconsLayoutTest
         assertThat(page.getByte(XenconsDescriptor.OUT_OFFSET + 1)).isEqualTo((byte)'e');
     }
 
-    private Map<String, Long> compileAndRun() throws IOException, InterruptedException
+    private Map<String, Long> compileAndRun() throws Exception
     {
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/include/xen/io/console.h")),
-            "Xen's headers are missing: install libxen-dev (scripts/install-deps.sh does)");
-        final Path source = dir.resolve("xencons.c");
-        final Path binary = dir.resolve("xencons");
-        Files.writeString(source, PROGRAM);
-        final Process cc;
-        try
-        {
-            cc = new ProcessBuilder(List.of("gcc", "-std=gnu99", "-Wall", "-o", binary.toString(), source.toString()))
-                .redirectErrorStream(true).start();
-        }
-        catch (final IOException ex)
-        {
-            Assumptions.abort("gcc is missing: " + ex.getMessage());
-            throw ex;
-        }
-        final String ccOut = new String(cc.getInputStream().readAllBytes());
-        assertThat(cc.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        assertThat(cc.exitValue()).as("gcc: %s", ccOut).isZero();
-        final Process run = new ProcessBuilder(binary.toString(), dir.resolve("page").toString())
-            .redirectErrorStream(true).start();
-        final String out = new String(run.getInputStream().readAllBytes());
-        assertThat(run.waitFor(10, TimeUnit.SECONDS)).isTrue();
-        assertThat(run.exitValue()).isZero();
-        final Map<String, Long> values = new HashMap<>();
-        for (final String line : out.split("\n"))
-        {
-            final int eq = line.indexOf('=');
-            values.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1)));
-        }
-        return values;
+        return CProgram.run(dir, "xen/io/console.h", PROGRAM, dir.resolve("page").toString());
     }
 }

@@ -321,10 +321,22 @@ public final class SimBlkfront implements AutoCloseable
     }
 
     /**
-     * @return the disk size in 512-byte sectors.
+     * @return the disk size in 512-byte sectors, as last read.
      */
     public long sectors()
     {
+        return sectors;
+    }
+
+    /**
+     * Reads the capacity again, as blkfront does when the backend writes Connected while connected (online
+     * resize).
+     *
+     * @return the disk size in 512-byte sectors now.
+     */
+    public long refreshCapacity()
+    {
+        sectors = readNumber(xs, backendPath + "/sectors", sectors);
         return sectors;
     }
 

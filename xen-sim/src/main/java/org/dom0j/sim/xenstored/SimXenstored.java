@@ -50,7 +50,10 @@ import static org.dom0j.xenstore.XsWireDescriptor.PAYLOAD_MAX;
  * When dom0 INTRODUCEs domain N, the server opens a second socket, {@link #domainSocketPath(int)}
  * ({@code <dir>/domain-N.sock}); every connection made there is domain N, unprivileged: relative paths resolve
  * below {@code /local/domain/N}, permissions and quotas apply. This stands in for the per-domain ring of real Xen
- * (one shared page per domain). RELEASE closes that socket and every connection made through it.
+ * (one shared page per domain); its kernel send buffer is kept small (4 KiB) so that a guest that stops reading
+ * fills up about as soon as a 1 KiB ring would. RELEASE closes that socket and every connection made through it.
+ * {@link #introduceDomain}, {@link #releaseDomain} and {@link #domainShutDown} let a simulator host do the same
+ * without a dom0 connection.
  * <p>
  * <b>What it models</b>: READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART (with node generations), GET/SET_PERMS
  * (owner; n/r/w/b for others; domain 0 and a domain's SET_TARGET controller privileged; unprivileged domains own
@@ -201,6 +204,92 @@ public final class SimXenstored implements AutoCloseable
     public int connectionCount()
     {
         return onServerThread(connections::size);
+    }
+
+    /**
+     * Does what dom0's INTRODUCE does, for a simulator host that creates domains without a dom0 connection of its
+     * own: opens {@link #domainSocketPath(int)} and fires "@introduceDomain".
+     *
+     * @param domid        the domain, 1 to 0x7FEF.
+     * @param mfn          its (simulated) ring frame.
+     * @param eventChannel its (simulated) event channel.
+     * @throws org.dom0j.xenstore.XenStoreException EEXIST when it is known with another frame or port, EINVAL
+     *                                              for a bad domid.
+     */
+    public void introduceDomain(final int domid, final long mfn, final int eventChannel)
+    {
+        final byte[] payload = (domid + "\0" + Long.toUnsignedString(mfn) + "\0" + eventChannel + "\0")
+            .getBytes(StandardCharsets.US_ASCII);
+        runPrivileged(() -> doIntroduce(payload), "introduce domain " + domid);
+    }
+
+    /**
+     * Does what dom0's RELEASE does: closes the domain's socket and connections, fires "@releaseDomain".
+     *
+     * @param domid the domain.
+     * @throws org.dom0j.xenstore.XenStoreException ENOENT when it was not introduced.
+     */
+    public void releaseDomain(final int domid)
+    {
+        runPrivileged(() -> doRelease(domid), "release domain " + domid);
+    }
+
+    /**
+     * What C xenstored does when the hypervisor reports that a domain shut down (VIRQ_DOM_EXC): marks it shut
+     * down and fires "@releaseDomain", so toolstacks watching it look and RELEASE it. RESUME clears the mark.
+     *
+     * @param domid the domain.
+     * @throws org.dom0j.xenstore.XenStoreException ENOENT when it was not introduced.
+     */
+    public void domainShutDown(final int domid)
+    {
+        runPrivileged(() ->
+        {
+            final Domain d = domains.get(domid);
+            if (null == d)
+            {
+                throw new XsError(Errno.ENOENT);
+            }
+            if (!d.shutdown)
+            {
+                d.shutdown = true;
+                fireSpecial(XsPaths.RELEASE_DOMAIN);
+            }
+            return OK;
+        }, "shut down domain " + domid);
+    }
+
+    /**
+     * @param domid a domain.
+     * @return whether it is introduced and marked shut down (see {@link #domainShutDown}).
+     */
+    public boolean isShutDown(final int domid)
+    {
+        return onServerThread(() ->
+        {
+            final Domain d = domains.get(domid);
+            return null != d && d.shutdown;
+        });
+    }
+
+    private void runPrivileged(final Supplier<byte[]> op, final String what)
+    {
+        final Errno failed = onServerThread(() ->
+        {
+            try
+            {
+                op.get();
+                return null;
+            }
+            catch (final XsError err)
+            {
+                return err.errno;
+            }
+        });
+        if (null != failed)
+        {
+            throw new org.dom0j.xenstore.XenStoreException(failed.number(), what);
+        }
     }
 
     /**
@@ -492,6 +581,7 @@ public final class SimXenstored implements AutoCloseable
         connections.remove(conn);
         conn.watches.clear();
         conn.transactions.clear();
+        conn.pendingEvents.clear();
         conn.out.clear();
         try
         {
@@ -554,7 +644,7 @@ public final class SimXenstored implements AutoCloseable
             reply = "E2BIG\0".getBytes(StandardCharsets.US_ASCII);
         }
         enqueue(conn, replyType, reqId, txId, reply, true);
-        if (replyType == type && t == XsMessageType.WATCH)
+        if (replyType == type && t == XsMessageType.WATCH && !conn.closed)
         {
             final Watch w = conn.watches.get(conn.watches.size() - 1);
             sendEvent(conn, w, w.absolute);
@@ -845,11 +935,6 @@ public final class SimXenstored implements AutoCloseable
         {
             throw new XsError(Errno.EPERM);
         }
-        if (!ctx.conn.privileged() && perms[0].domid() != node.owner() &&
-            ctx.view.owned(perms[0].domid()) >= quota(perms[0].domid(), SimXenstoredConfig.NODES))
-        {
-            throw new XsError(Errno.ENOSPC);
-        }
         ctx.view.put(path, node.withPerms(perms));
         fire(ctx, path, perms, node.perms(), false);
         return OK;
@@ -1011,6 +1096,7 @@ public final class SimXenstored implements AutoCloseable
     {
         conn.watches.clear();
         conn.transactions.clear();
+        conn.pendingEvents.clear();
         return OK;
     }
 

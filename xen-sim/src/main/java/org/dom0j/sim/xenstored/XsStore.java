@@ -153,12 +153,15 @@ final class XsStore
 
     /**
      * A transaction: writes go to an overlay; every path read or written is remembered with the generation it had
-     * (or -1 when absent) the first time the transaction looked.
+     * (or -1 when absent) the first time the transaction looked, and later reads return that same version (C
+     * xenstored copies a node into the transaction on first access), so a transaction never sees another writer's
+     * change: it gets EAGAIN at commit instead.
      */
     final class Tx implements View
     {
         private final Map<String, Node> overlay = new LinkedHashMap<>();
         private final Map<String, Long> seen = new HashMap<>();
+        private final Map<String, Node> read = new HashMap<>();
         private final Map<Integer, Integer> ownedDelta = new HashMap<>();
 
         @Override
@@ -169,8 +172,14 @@ final class XsStore
             {
                 return o == TOMBSTONE ? null : o;
             }
+            final Node first = read.get(path);
+            if (null != first)
+            {
+                return first == TOMBSTONE ? null : first;
+            }
             final Node n = nodes.get(path);
-            seen.putIfAbsent(path, null == n ? -1L : n.generation);
+            seen.put(path, null == n ? -1L : n.generation);
+            read.put(path, null == n ? TOMBSTONE : n);
             return n;
         }
 

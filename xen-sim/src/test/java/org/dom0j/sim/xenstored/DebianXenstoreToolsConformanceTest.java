@@ -206,4 +206,25 @@ class DebianXenstoreToolsConformanceTest
         assertThat(xs.directory("/many")).hasSize(20);
         assertThat(server.connectionCount()).isEqualTo(1);
     }
+
+    @Test
+    void shouldPassXensOwnXenstoreTests() throws Exception
+    {
+        final Path test = Path.of("/usr/lib/xen-4.17/bin/test-xenstore");
+        assumeTrue(Files.isExecutable(test), test + " missing (Debian xen-utils-4.17): Xen's own test skipped");
+        for (final List<String> args : List.<List<String>>of(List.of(), List.of("-i", "5"), List.of("-r", "2")))
+        {
+            final List<String> cmd = new ArrayList<>(List.of(test.toString()));
+            cmd.addAll(args);
+            final ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().put("XENSTORED_PATH", server.socketPath().toString());
+            pb.redirectErrorStream(true);
+            final Process p = pb.start();
+            final String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.exitValue()).as("test-xenstore " + args + ":\n" + out).isZero();
+            assertThat(out).doesNotContain("failed");
+        }
+        assertThat(server.isRunning()).isTrue();
+    }
 }

@@ -207,7 +207,12 @@ class SimXenstoredClientTest
             if (runs.incrementAndGet() == 1)
             {
                 xs.write("/c", "changed");
+                assertThat(tx.readOrNull("/c")).as("repeatable read inside the transaction").isEqualTo("0");
                 inside.countDown();
+            }
+            else
+            {
+                assertThat(tx.readOrNull("/c")).isEqualTo("changed");
             }
             tx.write("/d", "x");
             return null;
@@ -415,5 +420,112 @@ class SimXenstoredClientTest
         assertThatThrownBy(() -> XenStoreClient.open(java.util.Map.of(XenStoreClient.PATH_ENV,
             dir.resolve("none").toString()))).isInstanceOf(XenStoreException.class)
             .hasMessageContaining("XENSTORED_PATH");
+    }
+
+    @Test
+    void shouldApplyBackpressureAndLoseNoEventsWhenListenerIsSlow() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final List<String> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+        final CountDownLatch all = new CountDownLatch(101);
+        try (XenStoreClient small = XenStoreClient.connect(server.socketPath(), 4))
+        {
+            small.watch("/slow", "t", (p, t) ->
+            {
+                try
+                {
+                    release.await();
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+                seen.add(p);
+                all.countDown();
+            });
+            for (int i = 0; i < 100; i++)
+            {
+                xs.write("/slow/n" + i, "v");
+            }
+            release.countDown();
+            assertThat(all.await(30, TimeUnit.SECONDS)).isTrue();
+            small.write("/slow-still-works", "1");
+        }
+        assertThat(seen.get(0)).isEqualTo("/slow");
+        for (int i = 0; i < 100; i++)
+        {
+            assertThat(seen.get(i + 1)).isEqualTo("/slow/n" + i);
+        }
+    }
+
+    @Test
+    void shouldCloseWithEoverflowWhenQueueFillsWhileListenerWaitsForReply() throws Exception
+    {
+        final CountDownLatch release = new CountDownLatch(1);
+        final BlockingQueue<Integer> listenerErrors = new ArrayBlockingQueue<>(10);
+        final AtomicInteger calls = new AtomicInteger();
+        try (XenStoreClient small = XenStoreClient.connect(server.socketPath(), 4))
+        {
+            small.watch("/ovf", "t", (p, t) ->
+            {
+                if (calls.incrementAndGet() != 1)
+                {
+                    return;
+                }
+                try
+                {
+                    release.await();
+                    small.read("/tool");
+                    listenerErrors.add(0);
+                }
+                catch (final XenStoreException ex)
+                {
+                    listenerErrors.add(ex.errno());
+                }
+                catch (final InterruptedException ex)
+                {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (int i = 0; i < 20; i++)
+            {
+                xs.write("/ovf/n" + i, "v");
+            }
+            release.countDown();
+            assertThat(listenerErrors.poll(30, TimeUnit.SECONDS)).isEqualTo(Errno.EOVERFLOW.number());
+            assertThat(errno(() -> small.read("/tool"))).isEqualTo(Errno.EOVERFLOW.number());
+        }
+        xs.write("/ovf/after", "server unaffected");
+    }
+
+    @Test
+    void shouldIntroduceAndReleaseFromTheSimulatorHost() throws Exception
+    {
+        final BlockingQueue<String> events = new ArrayBlockingQueue<>(10);
+        xs.watch(XsPaths.INTRODUCE_DOMAIN, "i", (p, t) -> events.add(p));
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.INTRODUCE_DOMAIN);
+        server.introduceDomain(9, 1, 2);
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.INTRODUCE_DOMAIN);
+        assertThat(xs.isDomainIntroduced(9)).isTrue();
+        assertThat(errno(() -> server.introduceDomain(9, 5, 2))).isEqualTo(Errno.EEXIST.number());
+        assertThat(errno(() -> server.introduceDomain(0x7FF0, 5, 2))).isEqualTo(Errno.EINVAL.number());
+        server.releaseDomain(9);
+        assertThat(xs.isDomainIntroduced(9)).isFalse();
+        assertThat(errno(() -> server.releaseDomain(9))).isEqualTo(Errno.ENOENT.number());
+    }
+
+    @Test
+    void shouldFireReleaseDomainWhenDomainShutsDownAndClearOnResume() throws Exception
+    {
+        final BlockingQueue<String> events = new ArrayBlockingQueue<>(10);
+        server.introduceDomain(11, 1, 2);
+        xs.watch(XsPaths.RELEASE_DOMAIN, "r", (p, t) -> events.add(p));
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.RELEASE_DOMAIN);
+        server.domainShutDown(11);
+        assertThat(events.poll(5, TimeUnit.SECONDS)).isEqualTo(XsPaths.RELEASE_DOMAIN);
+        assertThat(server.isShutDown(11)).isTrue();
+        assertThat(xs.isDomainIntroduced(11)).isTrue();
+        xs.resumeDomain(11);
+        assertThat(server.isShutDown(11)).isFalse();
     }
 }

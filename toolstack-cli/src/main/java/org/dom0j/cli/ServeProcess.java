@@ -1,0 +1,139 @@
+package org.dom0j.cli;
+
+import org.dom0j.sim.SimPlatformProvider;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code dom0j --platform sim serve} in its own JVM, as {@code demo} and {@code bench} run it: the backend is a
+ * separate process from the guest, as on a real host. Its output goes to a log file.
+ * <p>
+ * One thread uses it.
+ */
+final class ServeProcess implements AutoCloseable
+{
+    private final Process process;
+    private final Path log;
+
+    private ServeProcess(final Process process, final Path log)
+    {
+        this.process = process;
+        this.log = log;
+    }
+
+    /**
+     * Starts serve on the simulator in {@code simDirectory} and waits until it serves.
+     *
+     * @param simDirectory the running machine's directory.
+     * @param log          where its output goes.
+     * @param extraArgs    more arguments for {@code serve}.
+     * @return the running process.
+     * @throws IOException when it cannot start or does not become ready in 30 s.
+     */
+    static ServeProcess start(final Path simDirectory, final Path log, final String... extraArgs)
+        throws IOException, InterruptedException
+    {
+        final List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("--add-exports");
+        command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
+        command.add("--enable-native-access=ALL-UNNAMED");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(Dom0j.class.getName());
+        command.add("--platform=sim");
+        command.add("serve");
+        command.addAll(List.of(extraArgs));
+        final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put(SimPlatformProvider.DIR_ENV, simDirectory.toString());
+        final ServeProcess serve = new ServeProcess(pb.start(), log);
+        serve.awaitLine("dom0j serve: serving", 30);
+        return serve;
+    }
+
+    /**
+     * @return its pid.
+     */
+    long pid()
+    {
+        return process.pid();
+    }
+
+    /**
+     * @return its log file.
+     */
+    Path log()
+    {
+        return log;
+    }
+
+    /**
+     * @return CPU time (user + system) the process has used, from /proc; -1 when unknown.
+     */
+    long cpuNanos()
+    {
+        try
+        {
+            final String stat = Files.readString(Path.of("/proc", Long.toString(process.pid()), "stat"));
+            final String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // Fields 14 and 15 of stat(5) (utime, stime) in clock ticks of 1/100 s on Linux.
+            return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            return -1;
+        }
+    }
+
+    private void awaitLine(final String prefix, final int seconds) throws IOException, InterruptedException
+    {
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (System.nanoTime() < deadline)
+        {
+            if (Files.exists(log) && Files.readString(log, StandardCharsets.UTF_8).contains(prefix))
+            {
+                return;
+            }
+            if (!process.isAlive())
+            {
+                throw new IOException("'dom0j serve' exited with " + process.exitValue() + ": " +
+                    Files.readString(log, StandardCharsets.UTF_8).strip());
+            }
+            Thread.sleep(20);
+        }
+        process.destroyForcibly();
+        throw new IOException("'dom0j serve' did not start in " + seconds + " s; see " + log);
+    }
+
+    /**
+     * Stops it as an operator would (SIGTERM) and checks it closed every device.
+     *
+     * @return whether it stopped cleanly in 30 s.
+     */
+    boolean stop() throws IOException, InterruptedException
+    {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS))
+        {
+            process.destroyForcibly();
+            return false;
+        }
+        return Files.readString(log, StandardCharsets.UTF_8).contains("dom0j serve: stopped cleanly") &&
+            (process.exitValue() == 0 || process.exitValue() == 143);
+    }
+
+    @Override
+    public void close()
+    {
+        if (process.isAlive())
+        {
+            process.destroyForcibly();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+package org.dom0j.sim.guest;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The guest side of a block benchmark: keeps a fixed number of requests in flight, all of one kind and size,
+ * at random (or sequential) block-aligned offsets, spread over the frontend's queues, for a fixed time; nothing is
+ * verified (that is {@link BlockWorkload}'s job), so what is measured is the data path.
+ * <p>
+ * Not thread safe: the guest's thread.
+ */
+public final class BlockBench
+{
+    /**
+     * What to run.
+     *
+     * @param write      writes, else reads.
+     * @param sequential sequential offsets, else random.
+     * @param blockBytes bytes per request, a multiple of 4096.
+     * @param queueDepth requests in flight, over all queues.
+     * @param seconds    how long.
+     */
+    public record Pattern(boolean write, boolean sequential, int blockBytes, int queueDepth, double seconds)
+    {
+        /**
+         * @return e.g. "randread 4k qd32".
+         */
+        public String name()
+        {
+            return (sequential ? "seq" : "rand") + (write ? "write" : "read") + " " +
+                (blockBytes >= 1 << 20 ? (blockBytes >> 20) + "m" : (blockBytes >> 10) + "k") + " qd" + queueDepth;
+        }
+    }
+
+    /**
+     * What it did.
+     *
+     * @param operations   requests answered OK.
+     * @param errors       requests answered with an error.
+     * @param bytes        bytes moved.
+     * @param elapsedNanos wall time.
+     * @param cpuNanos     CPU time of the guest's thread.
+     */
+    public record Result(long operations, long errors, long bytes, long elapsedNanos, long cpuNanos)
+    {
+        /**
+         * @return requests per second.
+         */
+        public double iops()
+        {
+            return operations * 1e9 / elapsedNanos;
+        }
+
+        /**
+         * @return MB/s (10^6 bytes).
+         */
+        public double megabytesPerSecond()
+        {
+            return bytes * 1e3 / elapsedNanos;
+        }
+    }
+
+    private BlockBench()
+    {
+    }
+
+    /**
+     * @param front   a connected frontend.
+     * @param pattern what to run.
+     * @param seed    offsets' seed.
+     * @return what it did.
+     */
+    public static Result run(final SimBlkfront front, final Pattern pattern, final long seed)
+    {
+        final int sectors = pattern.blockBytes() / 512;
+        if (sectors > front.maxSectorsPerRequest())
+        {
+            throw new IllegalArgumentException(pattern.blockBytes() + " bytes per request exceed what the frontend " +
+                "negotiated (" + front.maxSectorsPerRequest() * 512 + ")");
+        }
+        final long blocks = front.sectors() / sectors;
+        final SplittableRandom random = new SplittableRandom(seed);
+        final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        final long[] counts = new long[2];
+        final SimBlkfront.Completion completion = (tag, op, status, data) -> counts[status == 0 ? 0 : 1]++;
+        long next = 0;
+        final long cpuStart = threads.getCurrentThreadCpuTime();
+        final long start = System.nanoTime();
+        final long end = start + (long)(pattern.seconds() * 1e9);
+        int queue = 0;
+        while (System.nanoTime() < end)
+        {
+            int submitted = 0;
+            while (front.outstanding() < pattern.queueDepth() && submitted < pattern.queueDepth())
+            {
+                int tries = 0;
+                while (!front.canSubmit(queue) && tries++ < front.queueCount())
+                {
+                    queue = (queue + 1) % front.queueCount();
+                }
+                if (!front.canSubmit(queue))
+                {
+                    break;
+                }
+                final long block = pattern.sequential() ? next++ % blocks : random.nextLong(blocks);
+                if (pattern.write())
+                {
+                    front.submitWrite(queue, block * sectors, sectors, 0);
+                }
+                else
+                {
+                    front.submitRead(queue, block * sectors, sectors, 0);
+                }
+                submitted++;
+                queue = (queue + 1) % front.queueCount();
+            }
+            if (front.poll(completion) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+        }
+        final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
+        {
+            if (front.poll(completion) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
+            }
+        }
+        final long elapsed = System.nanoTime() - start;
+        return new Result(counts[0], counts[1], counts[0] * pattern.blockBytes(), elapsed,
+            threads.getCurrentThreadCpuTime() - cpuStart);
+    }
+}
