@@ -55,6 +55,25 @@ public final class ConsolePump implements QueueHandler
         return out + session.takeInput(ring);
     }
 
+    /**
+     * Takes what output is left on the page (at most one ring) into the session, so a guest's last words (a panic
+     * message before it closed its console, or died) reach the log. Called before the page is unmapped.
+     *
+     * @return bytes taken.
+     */
+    public int drainOutput()
+    {
+        final int out = ring.readOutput(output, 0, output.length);
+        session.output(output, out);
+        return out;
+    }
+
+    @Override
+    public void onClose(final ConnectedQueue queue)
+    {
+        drainOutput();
+    }
+
     @Override
     public int doWork(final ConnectedQueue queue)
     {

@@ -290,6 +290,7 @@ public final class PrimaryConsoles implements Agent
         {
             return;
         }
+        console.pump.drainOutput();
         hub.close(domid, null);
         unbindQuietly(console.localPort);
         closeQuietly(console.mapping);
