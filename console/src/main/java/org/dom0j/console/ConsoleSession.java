@@ -25,9 +25,9 @@ import java.util.logging.Logger;
  * socket. Guest output goes to the log and to every client; input from any client is held in a bounded buffer until
  * the guest has room for it.
  * <p>
- * The local channel is a Unix stream socket (mode 0600) carrying raw bytes both ways: what the guest writes, and
- * what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several clients may attach at once (all
- * see the output, all may type), as with {@code xl console} on a shared pty.
+ * The local channel is a Unix stream socket (mode 0600, in a directory created 0700) carrying raw bytes both ways:
+ * what the guest writes, and what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several
+ * clients may attach at once (all see the output, all may type), as with {@code xl console} on a shared pty.
  * <p>
  * <b>Threads</b>: {@link #output} and {@link #takeInput} on the console's agent thread; each client has a reader
  * thread (socket to input buffer; it blocks while the buffer is full, which is the backpressure on a fast typist)
@@ -145,7 +145,9 @@ public final class ConsoleSession implements AutoCloseable
         this.logPath = logPath;
         this.socketPath = socketPath;
         Files.createDirectories(logPath.toAbsolutePath().getParent());
-        Files.createDirectories(socketPath.toAbsolutePath().getParent());
+        // Only the service's user may reach the sockets (a directory it creates is 0700).
+        Files.createDirectories(socketPath.toAbsolutePath().getParent(),
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         try
         {
