@@ -1,0 +1,388 @@
+#!/bin/bash
+# dom0j real-Xen tier: the checks. Runs INSIDE the Xen dom0, chrooted into the QEMU host's / (read-only 9p
+# under a tmpfs overlay), so the host's Xen tools, JDK and the dom0j jar built before boot are at the same
+# paths. $DOM0J_RESULTS is the host's results directory, writable (a second 9p share).
+# Every check prints "TEST: <name> PASS|FAIL|SKIP <detail>" (also appended to $DOM0J_RESULTS/tests.log);
+# "INFO:" lines are measurements. Exit status: the number of failed checks (capped at 100).
+# Env (from the dom0 kernel command line, set by boot.sh): DOM0J_REPO DOM0J_XEN_DIR DOM0J_RESULTS DOM0J_SEED
+#   DOM0J_JAVA_OPTS (extra JVM flags) DOM0J_SERVE_READY (regex in the serve log that says it is serving)
+set -u
+R=${DOM0J_RESULTS:-/tmp/dom0j-results}
+# the host writes the rest of the environment here (boot.sh), no quoting through the kernel command line
+[ -f "$R/tier.env" ] && . "$R/tier.env"
+W=${DOM0J_XEN_DIR:-/tmp/dom0j-xen}
+REPO=${DOM0J_REPO:-/nonexistent-repo}
+SEED=${DOM0J_SEED:-42}
+JAR=$REPO/toolstack-cli/target/dom0j.jar
+XB=/usr/lib/xen-4.17/bin
+JFLAGS=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED)
+# C1 only and the serial GC: a short dom0j command starts about twice as fast in dom0 under TCG
+read -r -a JOPTS <<< "${DOM0J_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
+DLOG=$R/dom0j.log
+WLOG=$R/backend-watch.log
+CON=/var/log/xen/console
+mkdir -p "$R" /run/xenstored /var/lib/xenstored "$CON" /run/xen /var/log/xen
+: > "$R/tests.log"
+: > "$DLOG"
+PASSN=0
+FAILN=0
+SKIPN=0
+
+up() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }'; }
+info() { echo "INFO: $*"; }
+check() {
+    local name=$1 status=$2
+    shift 2
+    case "$status" in
+        PASS) PASSN=$((PASSN + 1));;
+        SKIP) SKIPN=$((SKIPN + 1));;
+        *) status=FAIL; FAILN=$((FAILN + 1));;
+    esac
+    echo "TEST: $name $status $*"
+    echo "TEST: $name $status $*" >> "$R/tests.log"
+}
+# check_if NAME COND-RC DETAIL-IF-PASS DETAIL-IF-FAIL
+check_if() { if [ "$2" = 0 ]; then check "$1" PASS "$3"; else check "$1" FAIL "$4"; fi; }
+
+# dom0j ARGS...: runs the jar the way the launcher does, 180 s at most; output in $DJ_OUT, seconds in $DJ_SECS,
+# everything appended to $DLOG.
+dom0j() {
+    local t rc
+    t=$(up)
+    echo "[$t] \$ dom0j $*" >> "$DLOG"
+    timeout -k 5 180 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" "$@" > /tmp/dom0j.out 2>&1
+    rc=$?
+    DJ_OUT=$(cat /tmp/dom0j.out)
+    DJ_SECS=$(since "$t")
+    cat /tmp/dom0j.out >> "$DLOG"
+    echo "[$(up)] rc=$rc (${DJ_SECS}s)" >> "$DLOG"
+    return $rc
+}
+oneline() { tr '\n' ' ' | tr -s ' ' | cut -c1-300; }
+guestlog() { tr -d '\r\000' < "$CON/guest-$1.log" 2>/dev/null; }
+
+info "dom0 script started at dom0 uptime $(up)s; kernel $(uname -r); seed $SEED; repo $REPO"
+
+# ---- Xen services ---------------------------------------------------------------------------------------
+t=$(up)
+"$XB/xenstored" --pid-file /run/xenstored.pid
+ok=1
+for _ in $(seq 100); do xenstore-read -s / > /dev/null 2>&1 && { ok=0; break; }; sleep 0.3; done
+check_if xenstored $ok "C xenstored answers on /var/run/xenstored/socket after $(since "$t")s" "xenstored did not answer in 30 s"
+"$XB/xen-init-dom0" > /tmp/init-dom0.log 2>&1
+check_if xen-init-dom0 $? "domain 0 named $(xenstore-read /local/domain/0/name 2>/dev/null)" "$(oneline < /tmp/init-dom0.log)"
+"$XB/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CON"
+sleep 0.3
+kill -0 "$(cat /run/xenconsoled.pid 2>/dev/null)" 2>/dev/null
+check_if xenconsoled $? "running, guest logs in $CON" "xenconsoled is not running"
+xl list > /tmp/xl-list.out 2>&1
+grep -q '^Domain-0 ' /tmp/xl-list.out
+check_if xl-list $? "$(grep '^Domain-0' /tmp/xl-list.out | tr -s ' ')" "$(oneline < /tmp/xl-list.out)"
+info "xl info: $(xl info 2>/dev/null | grep -E '^(xen_version|nr_cpus|total_memory|free_memory)' | tr -s ' ' | tr '\n' ' ')"
+
+# ---- dom0j on real Xen: the checks that exist today, then those the jar has -------------------------------
+if [ ! -f "$JAR" ]; then
+    check dom0j-jar FAIL "$JAR missing: build it on the host before boot (mvn -B -q -pl toolstack-cli -am package -DskipTests)"
+    COMMANDS=""
+else
+    dom0j platform
+    rc=$?
+    if [ $rc = 0 ] && grep -q "auto picks 'xen'" <<< "$DJ_OUT" && grep -qE '^xen +yes ' <<< "$DJ_OUT"; then
+        check dom0j-platform PASS "auto picks 'xen' (${DJ_SECS}s): $(grep -E '^xen ' <<< "$DJ_OUT" | tr -s ' ')"
+    else
+        check dom0j-platform FAIL "rc=$rc (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+    fi
+    # the subcommands this jar has, from the Commands: section of its usage; boot.sh asks the jar on the host
+    # (1 s there, 15-50 s here) and passes them in DOM0J_COMMANDS
+    if [ -n "${DOM0J_COMMANDS:-}" ]; then
+        COMMANDS=$DOM0J_COMMANDS
+    else
+        dom0j --help
+        COMMANDS=$(awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' <<< "$DJ_OUT" |
+            tr '\n' ' ')
+    fi
+    info "dom0j subcommands in this jar: $COMMANDS"
+fi
+have() { [[ " $COMMANDS " == *" $1 "* ]]; }
+
+if have selftest; then
+    dom0j selftest --platform xen
+    check_if dom0j-selftest $? "(${DJ_SECS}s) $(tail -3 <<< "$DJ_OUT" | oneline)" "rc!=0 (${DJ_SECS}s): $(tail -5 <<< "$DJ_OUT" | oneline)"
+else
+    check dom0j-selftest SKIP "no 'selftest' command in the jar yet"
+fi
+if have list; then
+    dom0j list --platform xen
+    rc=$?
+    if [ $rc = 0 ] && grep -qE 'Domain-0|(^|[[:space:]])0([[:space:]]|$)' <<< "$DJ_OUT"; then
+        check dom0j-list PASS "(${DJ_SECS}s) $(oneline <<< "$DJ_OUT")"
+    else
+        check dom0j-list FAIL "rc=$rc or no domain 0 listed (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+    fi
+else
+    check dom0j-list SKIP "no 'list' command in the jar yet"
+fi
+if have xenstore; then
+    V1="from-dom0j-$SEED"
+    dom0j xenstore --platform xen write /dom0j-tier/a "$V1"
+    rc=$?
+    got=$(xenstore-read /dom0j-tier/a 2>&1)
+    [ $rc = 0 ] && [ "$got" = "$V1" ]
+    check_if dom0j-xenstore-write $? "C xenstore-read sees what dom0j wrote (${DJ_SECS}s)" "rc=$rc, xenstore-read gave '$got': $(oneline <<< "$DJ_OUT")"
+    xenstore-write /dom0j-tier/b "from-c-$SEED"
+    dom0j xenstore --platform xen read /dom0j-tier/b
+    rc=$?
+    [ $rc = 0 ] && [ "$DJ_OUT" = "from-c-$SEED" ]
+    check_if dom0j-xenstore-read $? "dom0j reads what C xenstore-write wrote (${DJ_SECS}s)" "rc=$rc: $(oneline <<< "$DJ_OUT")"
+    dom0j xenstore --platform xen ls /dom0j-tier
+    rc=$?
+    [ $rc = 0 ] && grep -q "a = \"$V1\"" <<< "$DJ_OUT" && grep -q "b = \"from-c-$SEED\"" <<< "$DJ_OUT"
+    check_if dom0j-xenstore-ls $? "(${DJ_SECS}s) $(oneline <<< "$DJ_OUT")" "rc=$rc, want xenstore-ls's shape a = \"...\": $(oneline <<< "$DJ_OUT")"
+    xenstore-rm /dom0j-tier 2>/dev/null
+else
+    check dom0j-xenstore SKIP "no 'xenstore' command in the jar yet"
+fi
+
+# ---- guests -------------------------------------------------------------------------------------------------
+# A watcher logs every change under backend/vbd ("uptime path value"): the teardown checks read it.
+: > "$WLOG"
+# Only state nodes and device directories are read (each read is a process, slow under TCG).
+xenstore-watch /local/domain/0/backend/vbd 2>/dev/null | while read -r p _; do
+    if [[ $p == */state ]]; then
+        echo "$(up) $p $(xenstore-read "$p" 2>/dev/null || echo '(gone)')" >> "$WLOG"
+    elif [[ $p =~ /backend/vbd/[0-9]+(/[0-9]+)?$ ]] && ! xenstore-exists "$p" 2>/dev/null; then
+        echo "$(up) $p (gone)" >> "$WLOG"
+    fi
+done &
+WATCH_PID=$!
+
+# domcfg NAME MODE DISKSPEC > cfg
+domcfg() {
+    cat <<CFG
+name = "$1"
+type = "pv"
+kernel = "$W/vmlinuz"
+ramdisk = "$W/domU-initrd.cpio.gz"
+extra = "console=hvc0 loglevel=5 dom0j.mode=$2 dom0j.seed=$SEED"
+memory = 128
+vcpus = 1
+disk = [ '$3' ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+}
+gone() { ! xl domid "$1" > /dev/null 2>&1; }
+
+# teardown_check LABEL DOMID HOW T0: the backend of xvda (51712) went to Closed (6) and its nodes were removed,
+# without libxl's timeout.
+teardown_check() {
+    local label=$1 domid=$2 how=$3 t0=$4 b=/local/domain/0/backend/vbd/$2/51712 i ok=1
+    for i in $(seq 100); do xenstore-exists "$b" 2>/dev/null || { ok=0; break; }; sleep 0.2; done
+    local closed
+    closed=$(awk -v p="$b/state" '$2 == p && $3 == 6 { print $1; exit }' "$WLOG")
+    local timeouts
+    timeouts=$(grep -ihE 'time(d)? ?out' /var/log/xen/xl-"$label"*.log /tmp/xl-"$label"*.log 2>/dev/null | head -2 | oneline)
+    info "$label $how: backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
+    if [ $ok = 0 ] && [ -n "$closed" ] && [ -z "$timeouts" ]; then
+        check "$label-$how-teardown" PASS "backend reached Closed (6) at ${closed}s, nodes removed by $(up)s, $(since "$t0")s after $how started"
+    else
+        check "$label-$how-teardown" FAIL "closed=${closed:-never} nodes-removed=$([ $ok = 0 ] && echo yes || echo no) libxl-timeout='${timeouts}'"
+    fi
+}
+
+# verify_backing LABEL IMG GUESTNAME: dom0 checks the backing store against what the guest said it wrote
+verify_backing() {
+    local label=$1 img=$2 g=$3 n=0 bad=0 k off len sum got
+    while read -r _ k off len sum; do
+        got=$(dd if="$img" bs=64K iflag=skip_bytes,count_bytes skip="$off" count="$len" 2>/dev/null | sha256sum | cut -d' ' -f1)
+        n=$((n + 1))
+        [ "$got" = "$sum" ] || { bad=$((bad + 1)); info "$label chunk $k at $off: backing file has $got, guest wrote $sum"; }
+    done < <(guestlog "$g" | grep '^DOMU-CHUNK: ')
+    local fsck files=0 fbad=0 name
+    e2fsck -fn "$img" > /tmp/fsck.out 2>&1
+    fsck=$?
+    while read -r _ sum name; do
+        files=$((files + 1))
+        got=$(debugfs -R "cat /$name" "$img" 2>/dev/null | sha256sum | cut -d' ' -f1)
+        [ "$got" = "$sum" ] || { fbad=$((fbad + 1)); info "$label file /$name: backing file has $got, guest wrote $sum"; }
+    done < <(guestlog "$g" | grep '^DOMU-FILE: ')
+    if [ $n = 8 ] && [ $bad = 0 ] && [ $fsck = 0 ] && [ $files = 4 ] && [ $fbad = 0 ]; then
+        check "$label-backing-store" PASS "8 chunks and 4 files match in $img, e2fsck -fn clean"
+    else
+        check "$label-backing-store" FAIL "chunks $n/8 bad $bad, files $files/4 bad $fbad, e2fsck rc=$fsck $(tail -2 /tmp/fsck.out | oneline)"
+    fi
+}
+
+# run_workload LABEL DISKSPEC IMG: a guest runs the disk workload (init-domU) and powers off
+run_workload() {
+    local label=$1 spec=$2 img=$3 g=$1-work t0 rc domid i
+    domcfg "$g" workload "$spec" > "/tmp/$g.cfg"
+    t0=$(up)
+    timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s" \
+        "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -3 | oneline)"
+    [ $rc = 0 ] || { xl destroy "$g" 2>/dev/null; return 1; }
+    for i in $(seq 900); do gone "$g" && break; sleep 0.4; done
+    local t_gone
+    t_gone=$(since "$t0")
+    guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
+    guestlog "$g" | grep -q '^DOMU: DONE'
+    check_if "$label-guest-ran" $? "guest ran the workload and powered off; ${t_gone}s from xl create to domain gone" \
+        "guest did not finish in 360 s; last console lines: $(guestlog "$g" | tail -4 | oneline)"
+    gone "$g" || xl destroy "$g" 2>/dev/null
+    local name status detail
+    while read -r _ name status detail; do
+        check "$label-guest-$name" "$status" "$detail"
+    done < <(guestlog "$g" | grep '^DOMU-TEST: ')
+    guestlog "$g" | grep -q '^DOMU-TEST: ext4 ' || check "$label-guest-workload" FAIL "the guest reported no ext4 result"
+    TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
+    info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
+    [ -n "$domid" ] && teardown_check "$label" "$domid" poweroff "$t0"
+}
+
+# run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy
+run_destroy() {
+    local label=$1 spec=$2 g=$1-idle t0 rc domid i
+    domcfg "$g" idle "$spec" > "/tmp/$g.cfg"
+    timeout -k 5 120 xl create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    for i in $(seq 300); do guestlog "$g" | grep -q '^DOMU: READY' && break; sleep 0.4; done
+    if ! guestlog "$g" | grep -q '^DOMU: READY'; then
+        check "$label-destroy-teardown" FAIL "xl create rc=$rc; the guest never saw its disk: $(guestlog "$g" | tail -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    t0=$(up)
+    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+    rc=$?
+    info "$label: xl destroy rc=$rc took $(since "$t0")s"
+    teardown_check "$label" "$domid" destroy "$t0"
+}
+
+IMG_K=/run/disk-kernel.img
+truncate -s 64M "$IMG_K"
+LOOP=$(losetup -f --show "$IMG_K")
+if lsmod | grep -q '^xen_blkback'; then
+    run_workload kernel-blkback "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP" "$IMG_K"
+    K_TIMES=$TIMES
+    losetup -d "$LOOP"
+    verify_backing kernel-blkback "$IMG_K" kernel-blkback-work
+    if [ "${DOM0J_TIER_FULL:-0}" = 1 ]; then
+        # the kernel's own xl destroy path, for comparison (one more guest: 30-90 s under TCG)
+        truncate -s 64M /run/disk-kernel2.img
+        LOOP=$(losetup -f --show /run/disk-kernel2.img)
+        run_destroy kernel-blkback "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP"
+        losetup -d "$LOOP"
+    fi
+else
+    losetup -d "$LOOP"
+    check kernel-blkback-workload FAIL "xen_blkback is not loaded in dom0"
+fi
+
+# ---- the attach point of a userspace backend: kernel blkback gone, script=/bin/true ------------------------
+rmmod xen-blkback
+check_if rmmod-xen-blkback $? "the kernel no longer serves backend/vbd" "rmmod xen-blkback failed"
+IMG_D=/run/disk-dom0j.img
+truncate -s 64M "$IMG_D"
+USPEC="format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=$IMG_D"
+
+if have serve; then
+    # dom0j serves the disk; the same workload and teardown checks as the kernel's blkback
+    t=$(up)
+    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen > "$R/dom0j-serve.log" 2>&1 &
+    SERVE_PID=$!
+    ok=1
+    for _ in $(seq 120); do
+        grep -qiE "${DOM0J_SERVE_READY:-ready|serving|watching}" "$R/dom0j-serve.log" && { ok=0; break; }
+        kill -0 $SERVE_PID 2>/dev/null || break
+        sleep 0.5
+    done
+    check_if dom0j-serve-start $ok "dom0j serve is up after $(since "$t")s" "dom0j serve not ready in 60 s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
+    if [ $ok = 0 ]; then
+        run_workload dom0j "$USPEC" "$IMG_D"
+        D_TIMES=$TIMES
+        verify_backing dom0j "$IMG_D" dom0j-work
+        truncate -s 64M /run/disk-dom0j2.img
+        run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
+        awk -v k="$K_TIMES" -v d="$D_TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ");
+            if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)\n", b[8] / a[8], b[8], a[8] }'
+    fi
+    kill -INT $SERVE_PID 2>/dev/null
+    for _ in $(seq 60); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.5; done
+    ! kill -0 $SERVE_PID 2>/dev/null
+    check_if dom0j-serve-stop $? "dom0j serve left on SIGINT" "dom0j serve still running 30 s after SIGINT"
+    kill -9 $SERVE_PID 2>/dev/null
+    cat "$R/dom0j-serve.log" >> "$DLOG"
+else
+    check dom0j-serve SKIP "no 'serve' command in the jar yet; probing the attach point instead"
+    # No backend at all: libxl writes the backend directory with state 1 and waits (up to 10 s) for InitWait.
+    # This test then writes state 2 itself, the first thing dom0j's blkback will do, and records what Linux
+    # blkfront publishes in answer: the contract dom0j serve must take over. It serves no I/O.
+    g=attach
+    domcfg "$g" idle "$USPEC" > "/tmp/$g.cfg"
+    t0=$(up)
+    timeout -k 5 60 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1 &
+    XL_PID=$!
+    b=""
+    for _ in $(seq 200); do
+        for dom in $(xenstore-list /local/domain/0/backend/vbd 2>/dev/null); do
+            [ "$(xenstore-read /local/domain/0/backend/vbd/$dom/51712/state 2>/dev/null)" = 1 ] && b=/local/domain/0/backend/vbd/$dom/51712
+        done
+        [ -n "$b" ] && break
+        sleep 0.1
+    done
+    t_b=$(since "$t0")
+    sleep 3
+    st=$(xenstore-read "$b/state" 2>/dev/null)
+    xenstore-ls -f "$b" > "$R/attach-backend-nodes.txt" 2>&1
+    if [ -n "$b" ] && [ "$st" = 1 ] && kill -0 $XL_PID 2>/dev/null; then
+        check attach-libxl-waits PASS "libxl wrote $b (state 1) after ${t_b}s; 3 s later still Initialising and xl create still waiting; nodes: $(sed "s|^$b/||" "$R/attach-backend-nodes.txt" | oneline)"
+    else
+        check attach-libxl-waits FAIL "backend=${b:-none} state=${st:-none} xl create running=$(kill -0 $XL_PID 2>/dev/null && echo yes || echo no)"
+    fi
+    t1=$(up)
+    [ -n "$b" ] && xenstore-write "$b/state" 2
+    wait $XL_PID
+    rc=$?
+    check_if attach-initwait-releases-xl $rc "xl create returned 0 $(since "$t1")s after state 2 was written" \
+        "xl create rc=$rc: $(grep -iE 'error|timed out' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
+    fe=$(xenstore-read "$b/frontend" 2>/dev/null)
+    for _ in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 3 ] && break; sleep 0.2; done
+    xenstore-ls -f "$fe" > "$R/attach-frontend-nodes.txt" 2>&1
+    fst=$(xenstore-read "$fe/state" 2>/dev/null)
+    rr=$(xenstore-read "$fe/ring-ref" 2>/dev/null)
+    ec=$(xenstore-read "$fe/event-channel" 2>/dev/null)
+    pr=$(xenstore-read "$fe/protocol" 2>/dev/null)
+    [ "$fst" = 3 ] && [ -n "$rr" ] && [ -n "$ec" ] && [ -n "$pr" ]
+    check_if attach-frontend-publishes $? "blkfront Initialised (3): ring-ref=$rr event-channel=$ec protocol=$pr; all: $(sed "s|^$fe/||" "$R/attach-frontend-nodes.txt" | oneline)" \
+        "frontend ${fe:-?} state=${fst:-none} ring-ref=${rr:-none} event-channel=${ec:-none} protocol=${pr:-none}"
+    t0=$(up)
+    domid=$(xl domid "$g" 2>/dev/null)
+    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+    rc=$?
+    info "attach: xl destroy with no backend answering rc=$rc took $(since "$t0")s; backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
+    for _ in $(seq 50); do xenstore-exists "$b" 2>/dev/null || break; sleep 0.2; done
+    ! xenstore-exists "$b" 2>/dev/null && gone "$g"
+    check_if attach-destroy-cleans $? "domain and $b removed $(since "$t0")s after xl destroy" "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
+fi
+
+# ---- the end --------------------------------------------------------------------------------------------------
+kill $WATCH_PID 2>/dev/null
+pkill -P $WATCH_PID 2>/dev/null
+xl list > "$R/xl-list-end.txt" 2>&1
+cp /tmp/xl-*.log /var/log/xen/xl-*.log "$R/" 2>/dev/null
+mkdir -p "$R/console" && cp "$CON"/* "$R/console/" 2>/dev/null
+dmesg > "$R/dom0-dmesg.txt"
+if [ $FAILN -gt 0 ] && [ -s "$DLOG" ]; then
+    echo "DOM0J-TIER: tail of the dom0j log:"
+    tail -20 "$DLOG" | sed 's/^/DOM0J-LOG: /'
+fi
+info "dom0 script done at dom0 uptime $(up)s: $PASSN passed, $FAILN failed, $SKIPN skipped"
+echo "DOM0J-TIER: RESULT passed=$PASSN failed=$FAILN skipped=$SKIPN"
+sync
+[ $FAILN -gt 100 ] && exit 100
+exit $FAILN
