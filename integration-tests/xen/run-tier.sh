@@ -6,7 +6,8 @@
 #   mvn -B -q -pl toolstack-cli -am package -DskipTests
 # Exit status: 0 when every check passed (SKIP is not a failure), 1 otherwise. On failure it prints the
 # tail of the serial log and of the dom0j log. Logs: $DOM0J_XEN_DIR/results/ (default /tmp/dom0j-xen).
-# Env: everything boot.sh and setup.sh take (DOM0J_XEN_DIR, TIMEOUT, SKIP_APT, DOM0J_JAVA_OPTS, ...).
+# Env: everything boot.sh and setup.sh take (DOM0J_XEN_DIR, TIMEOUT, SKIP_APT, DOM0J_JAVA_OPTS, ...), and
+#      DOM0J_TIER_SCRIPT (another dom0 script, absolute path).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
@@ -45,7 +46,8 @@ echo "run-tier: $(tail -1 "$W/setup.log" | sed 's/^setup: //')"
 setup_line="TEST: tier-setup PASS $(secs "$ts")s"
 
 tb=${EPOCHREALTIME/./}
-"$HERE/boot.sh" host
+# DOM0J_TIER_SCRIPT: another dom0 script (absolute path), for working on the harness itself
+"$HERE/boot.sh" host ${DOM0J_TIER_SCRIPT:+"$DOM0J_TIER_SCRIPT"}
 boot_rc=$?
 boot_secs=$(secs "$tb")
 
@@ -60,7 +62,7 @@ tests=$(printf '%s\n%s\n' "$setup_line" "$tests")
 if grep -a -q 'DOM0J-TIER: DONE' "$R/serial.log" 2>/dev/null; then
     tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot PASS dom0 script finished, boot.sh rc=$boot_rc, ${boot_secs}s")
 else
-    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-480})")
+    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-540})")
 fi
 # the dom0 script's own count must agree with what arrived
 res=$(grep -a -o 'DOM0J-TIER: RESULT passed=[0-9]* failed=[0-9]* skipped=[0-9]*' "$R/serial.log" 2>/dev/null | tail -1)
