@@ -186,8 +186,8 @@ teardown_check() {
         head -2 | oneline)
     info "$label $how: backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
     if [ $ok = 0 ] && [ -n "$closed" ] && [ -z "$timeouts" ]; then
-        check "$label-$how-teardown" PASS "backend Closed (6) at ${closed}s, removed at ${removed:-?}s (dom0 uptime;" \
-            "$how started before ${t0}s), no libxl timeout"
+        check "$label-$how-teardown" PASS "backend Closed (6) at ${closed}s, its nodes removed at ${removed:-?}s" \
+            "(dom0 uptime; $how at or after ${t0}s), no libxl timeout"
     else
         check "$label-$how-teardown" FAIL "closed=${closed:-never} nodes-removed=$([ $ok = 0 ] && echo yes || echo no)" \
             "libxl='${timeouts}'"
@@ -266,6 +266,84 @@ run_destroy() {
     teardown_check "$label" "$domid" destroy "$t0"
 }
 
+# attach_probe: the attach point of a userspace backend, with nobody serving it. libxl writes the backend
+# directory with state 1 and waits (LIBXL_INIT_TIMEOUT, 10 s) for InitWait (2). This test then writes state 2
+# itself, the first thing dom0j's blkback will do, and records what Linux blkfront publishes in answer: the
+# contract dom0j serve takes over. It serves no I/O. libxl's 10 s run from its write of state 1, so the
+# state-1 node is caught by a watch rather than by polling (polling lost the race under load).
+attach_probe() {
+    local g=attach t0 t1 b="" st rc fe fst rr ec pr xl_waiting forced
+    domcfg "$g" idle "$USPEC" > "/tmp/$g.cfg"
+    rm -f /tmp/attach.b
+    ( timeout -k 2 90 xenstore-watch /local/domain/0/backend/vbd 2>/dev/null | while read -r p _; do
+        if [[ $p == */51712/state ]] && [ "$(xenstore-read "$p" 2>/dev/null)" = 1 ]; then
+            echo "$(up) ${p%/state}" > /tmp/attach.b.tmp && mv /tmp/attach.b.tmp /tmp/attach.b
+            break
+        fi
+    done ) &
+    local wpid=$!
+    sleep 0.5
+    t0=$(up)
+    timeout -k 5 60 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1 &
+    local xl_pid=$!
+    for _ in $(seq 600); do [ -s /tmp/attach.b ] && break; kill -0 $xl_pid 2>/dev/null || break; sleep 0.1; done
+    [ -s /tmp/attach.b ] && read -r t1 b < /tmp/attach.b
+    if [ -z "$b" ]; then
+        wait $xl_pid
+        check attach-libxl-waits FAIL "libxl never wrote a backend/vbd/*/51712 with state 1 (xl create rc=$?):" \
+            "$(grep -iE 'error' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    sleep 1
+    st=$(xenstore-read "$b/state" 2>/dev/null)
+    kill -0 $xl_pid 2>/dev/null && xl_waiting=yes || xl_waiting=no
+    t1=$(up)
+    xenstore-write "$b/state" 2
+    xenstore-ls -f "$b" > "$R/attach-backend-nodes.txt" 2>&1
+    if [ "$st" = 1 ] && [ $xl_waiting = yes ]; then
+        check attach-libxl-waits PASS "libxl wrote $b (state 1) $(awk -v a="$t0" -v b="$(head -c 20 /tmp/attach.b)" 'BEGIN{printf "%.1f", b-a}')s" \
+            "after xl create started; 1 s later still Initialising and xl create still waiting;" \
+            "nodes: $(sed -e "s|^$b/||" -e '/^state /d' "$R/attach-backend-nodes.txt" | oneline)"
+    else
+        check attach-libxl-waits FAIL "$b state=${st:-none} xl create still running=$xl_waiting"
+    fi
+    wait $xl_pid
+    rc=$?
+    kill $wpid 2>/dev/null
+    if [ $rc != 0 ]; then
+        check attach-initwait-releases-xl FAIL "xl create rc=$rc:" \
+            "$(grep -iE 'error|timed out' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    check attach-initwait-releases-xl PASS "xl create returned 0 $(since "$t1")s after this test wrote state 2"
+    fe=$(xenstore-read "$b/frontend" 2>/dev/null)
+    for _ in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 3 ] && break; sleep 0.2; done
+    xenstore-ls -f "$fe" > "$R/attach-frontend-nodes.txt" 2>&1
+    fst=$(xenstore-read "$fe/state" 2>/dev/null)
+    rr=$(xenstore-read "$fe/ring-ref" 2>/dev/null)
+    ec=$(xenstore-read "$fe/event-channel" 2>/dev/null)
+    pr=$(xenstore-read "$fe/protocol" 2>/dev/null)
+    [ "$fst" = 3 ] && [ -n "$rr" ] && [ -n "$ec" ] && [ -n "$pr" ]
+    check_if attach-frontend-publishes $? "blkfront Initialised (3): ring-ref=$rr event-channel=$ec protocol=$pr; all: $(
+        sed "s|^$fe/||" "$R/attach-frontend-nodes.txt" | oneline)" \
+        "frontend ${fe:-?} state=${fst:-none} ring-ref=${rr:-none} event-channel=${ec:-none} protocol=${pr:-none}"
+    t0=$(up)
+    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+    rc=$?
+    info "attach: xl destroy with no backend answering rc=$rc took $(since "$t0")s;" \
+        "backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
+    for _ in $(seq 50); do xenstore-exists "$b" 2>/dev/null || break; sleep 0.2; done
+    # With nobody to answer Closing (5) with Closed (6), libxl gives up after its 10 s and removes the nodes
+    # itself ("unable to remove device"): dom0j serve will have to answer within those 10 s.
+    forced=$(grep -c 'unable to remove device' "/tmp/xl-$g-destroy.log")
+    ! xenstore-exists "$b" 2>/dev/null && gone "$g"
+    check_if attach-destroy-without-backend $? "domain and $b removed $(since "$t0")s after xl destroy" \
+        "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
+    info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
+}
+
 IMG_K=/run/disk-kernel.img
 truncate -s 64M "$IMG_K"
 LOOP=$(losetup -f --show "$IMG_K")
@@ -322,60 +400,7 @@ if have serve; then
     cat "$R/dom0j-serve.log" >> "$DLOG"
 else
     check dom0j-serve SKIP "no 'serve' command in the jar yet; probing the attach point instead"
-    # No backend at all: libxl writes the backend directory with state 1 and waits (up to 10 s) for InitWait.
-    # This test then writes state 2 itself, the first thing dom0j's blkback will do, and records what Linux
-    # blkfront publishes in answer: the contract dom0j serve must take over. It serves no I/O.
-    g=attach
-    domcfg "$g" idle "$USPEC" > "/tmp/$g.cfg"
-    t0=$(up)
-    timeout -k 5 60 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1 &
-    XL_PID=$!
-    b=""
-    for _ in $(seq 200); do
-        for dom in $(xenstore-list /local/domain/0/backend/vbd 2>/dev/null); do
-            [ "$(xenstore-read /local/domain/0/backend/vbd/$dom/51712/state 2>/dev/null)" = 1 ] && b=/local/domain/0/backend/vbd/$dom/51712
-        done
-        [ -n "$b" ] && break
-        sleep 0.1
-    done
-    t_b=$(since "$t0")
-    sleep 3
-    st=$(xenstore-read "$b/state" 2>/dev/null)
-    xenstore-ls -f "$b" > "$R/attach-backend-nodes.txt" 2>&1
-    if [ -n "$b" ] && [ "$st" = 1 ] && kill -0 $XL_PID 2>/dev/null; then
-        check attach-libxl-waits PASS "libxl wrote $b (state 1) after ${t_b}s; 3 s later still Initialising and xl create still waiting; nodes: $(sed "s|^$b/||" "$R/attach-backend-nodes.txt" | oneline)"
-    else
-        check attach-libxl-waits FAIL "backend=${b:-none} state=${st:-none} xl create running=$(kill -0 $XL_PID 2>/dev/null && echo yes || echo no)"
-    fi
-    t1=$(up)
-    [ -n "$b" ] && xenstore-write "$b/state" 2
-    wait $XL_PID
-    rc=$?
-    check_if attach-initwait-releases-xl $rc "xl create returned 0 $(since "$t1")s after state 2 was written" \
-        "xl create rc=$rc: $(grep -iE 'error|timed out' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
-    fe=$(xenstore-read "$b/frontend" 2>/dev/null)
-    for _ in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 3 ] && break; sleep 0.2; done
-    xenstore-ls -f "$fe" > "$R/attach-frontend-nodes.txt" 2>&1
-    fst=$(xenstore-read "$fe/state" 2>/dev/null)
-    rr=$(xenstore-read "$fe/ring-ref" 2>/dev/null)
-    ec=$(xenstore-read "$fe/event-channel" 2>/dev/null)
-    pr=$(xenstore-read "$fe/protocol" 2>/dev/null)
-    [ "$fst" = 3 ] && [ -n "$rr" ] && [ -n "$ec" ] && [ -n "$pr" ]
-    check_if attach-frontend-publishes $? "blkfront Initialised (3): ring-ref=$rr event-channel=$ec protocol=$pr; all: $(sed "s|^$fe/||" "$R/attach-frontend-nodes.txt" | oneline)" \
-        "frontend ${fe:-?} state=${fst:-none} ring-ref=${rr:-none} event-channel=${ec:-none} protocol=${pr:-none}"
-    t0=$(up)
-    domid=$(xl domid "$g" 2>/dev/null)
-    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
-    rc=$?
-    info "attach: xl destroy with no backend answering rc=$rc took $(since "$t0")s; backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
-    for _ in $(seq 50); do xenstore-exists "$b" 2>/dev/null || break; sleep 0.2; done
-    # With nobody to answer Closing (5) with Closed (6), libxl gives up after its 10 s and removes the nodes
-    # itself ("unable to remove device"): dom0j serve will have to answer within those 10 s.
-    forced=$(grep -c 'unable to remove device' "/tmp/xl-$g-destroy.log")
-    ! xenstore-exists "$b" 2>/dev/null && gone "$g"
-    check_if attach-destroy-without-backend $? "domain and $b removed $(since "$t0")s after xl destroy" \
-        "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
-    info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
+    attach_probe
 fi
 
 # ---- the end --------------------------------------------------------------------------------------------------
