@@ -42,8 +42,11 @@ mkdir -p "$R"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
     [ -n "${DOM0J_TIER_FULL:-}" ] && printf 'DOM0J_TIER_FULL=%q\n' "$DOM0J_TIER_FULL"
     # which subcommands the jar has: asked here (about 1 s) rather than in dom0 (15-50 s under TCG)
+    # (DOM0J_COMMANDS set by the caller wins: a way to exercise a hook by hand)
     jar=${DOM0J_REPO:-$(cd "$HERE/../.." && pwd)}/toolstack-cli/target/dom0j.jar
-    if [ -f "$jar" ]; then
+    if [ -n "${DOM0J_COMMANDS:-}" ]; then
+        printf 'DOM0J_COMMANDS=%q\n' "$DOM0J_COMMANDS"
+    elif [ -f "$jar" ]; then
         cmds=$(timeout 60 java -jar "$jar" --help 2>/dev/null |
             awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' | tr '\n' ' ')
         [ -n "$cmds" ] && printf 'DOM0J_COMMANDS=%q\n' "$cmds"

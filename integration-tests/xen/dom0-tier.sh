@@ -27,6 +27,9 @@ mkdir -p "$R" /run/xenstored /var/lib/xenstored "$CON" /run/xen /var/log/xen
 PASSN=0
 FAILN=0
 SKIPN=0
+TIMES=""
+K_TIMES=""
+D_TIMES=""
 
 # builtins only: every process started costs 0.1-1 s in dom0 under TCG
 up() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
@@ -373,7 +376,10 @@ truncate -s 64M "$IMG_D"
 USPEC="format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=$IMG_D"
 
 if have serve; then
-    # dom0j serves the disk; the same workload and teardown checks as the kernel's blkback
+    # dom0j serves the disk; the same workload and teardown checks as the kernel's blkback. serve runs under
+    # timeout(1), which also matters for the SIGINT below: bash starts background jobs with SIGINT ignored,
+    # and a JVM that inherits an ignored SIGINT never sees Ctrl-C; timeout catches it and execs java with
+    # the default disposition, and passes the INT on.
     t=$(up)
     timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen > "$R/dom0j-serve.log" 2>&1 &
     SERVE_PID=$!

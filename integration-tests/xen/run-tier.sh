@@ -59,7 +59,10 @@ else
     tests=$(grep -a -o 'TEST: [^ ]* [A-Z]*.*' "$R/serial.log" 2>/dev/null)
 fi
 tests=$(printf '%s\n%s\n' "$setup_line" "$tests")
-if grep -a -q 'DOM0J-TIER: DONE' "$R/serial.log" 2>/dev/null; then
+if [ "$boot_rc" -gt 1 ]; then
+    # 0: all passed, 1: a check failed (counted below); anything else is the harness's own error
+    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL boot.sh rc=$boot_rc after ${boot_secs}s")
+elif grep -a -q 'DOM0J-TIER: DONE' "$R/serial.log" 2>/dev/null; then
     tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot PASS dom0 script finished, boot.sh rc=$boot_rc, ${boot_secs}s")
 else
     tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-540})")
@@ -69,6 +72,12 @@ res=$(grep -a -o 'DOM0J-TIER: RESULT passed=[0-9]* failed=[0-9]* skipped=[0-9]*'
 pass=$(grep -c '^TEST: [^ ]* PASS' <<< "$tests")
 fail=$(grep -c '^TEST: [^ ]* FAIL' <<< "$tests")
 skip=$(grep -c '^TEST: [^ ]* SKIP' <<< "$tests")
+done_rc=$(grep -a -o 'DOM0J-TIER: DONE rc=[0-9]*' "$R/serial.log" 2>/dev/null | tail -1 | sed 's/.*rc=//')
+if [ -z "$res" ] && [ -n "$done_rc" ]; then
+    # the dom0 script died before its end (a bash error, set -u): the checks it never reached count as a failure
+    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-result FAIL the dom0 script ended (rc=$done_rc) without its RESULT line")
+    fail=$((fail + 1))
+fi
 if [ -n "$res" ]; then
     dfail=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<< "$res")
     dpass=$(sed 's/.*passed=\([0-9]*\).*/\1/' <<< "$res")
