@@ -112,7 +112,8 @@ have() { [[ " $COMMANDS " == *" $1 "* ]]; }
 
 if have selftest; then
     dom0j selftest --platform xen
-    check_if dom0j-selftest $? "(${DJ_SECS}s) $(tail -3 <<< "$DJ_OUT" | oneline)" "rc!=0 (${DJ_SECS}s): $(tail -5 <<< "$DJ_OUT" | oneline)"
+    rc=$?
+    check_if dom0j-selftest $rc "(${DJ_SECS}s) $(tail -3 <<< "$DJ_OUT" | oneline)" "rc=$rc (${DJ_SECS}s): $(tail -5 <<< "$DJ_OUT" | oneline)"
 else
     check dom0j-selftest SKIP "no 'selftest' command in the jar yet"
 fi
@@ -389,7 +390,15 @@ if have serve; then
         kill -0 $SERVE_PID 2>/dev/null || break
         sleep 0.5
     done
-    check_if dom0j-serve-start $ok "dom0j serve is up after $(since "$t")s" "dom0j serve not ready in 60 s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
+    if [ $ok = 0 ]; then
+        check dom0j-serve-start PASS "dom0j serve is up after $(since "$t")s"
+    elif kill -0 $SERVE_PID 2>/dev/null; then
+        check dom0j-serve-start FAIL "no line matching '${DOM0J_SERVE_READY:-ready|serving|watching}' in 60 s:" \
+            "$(tail -5 "$R/dom0j-serve.log" | oneline)"
+    else
+        wait $SERVE_PID
+        check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
+    fi
     if [ $ok = 0 ]; then
         run_workload dom0j "$USPEC" "$IMG_D"
         D_TIMES=$TIMES
