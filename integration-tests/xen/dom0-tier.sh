@@ -408,11 +408,15 @@ if have serve; then
         awk -v k="$K_TIMES" -v d="$D_TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ");
             if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)\n", b[8] / a[8], b[8], a[8] }'
     fi
-    kill -INT $SERVE_PID 2>/dev/null
-    for _ in $(seq 60); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.5; done
-    ! kill -0 $SERVE_PID 2>/dev/null
-    check_if dom0j-serve-stop $? "dom0j serve left on SIGINT" "dom0j serve still running 30 s after SIGINT"
-    kill -9 $SERVE_PID 2>/dev/null
+    if kill -0 $SERVE_PID 2>/dev/null; then
+        kill -INT $SERVE_PID 2>/dev/null
+        for _ in $(seq 60); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.5; done
+        ! kill -0 $SERVE_PID 2>/dev/null
+        check_if dom0j-serve-stop $? "dom0j serve left on SIGINT" "dom0j serve still running 30 s after SIGINT"
+        kill -9 $SERVE_PID 2>/dev/null
+    else
+        check dom0j-serve-stop SKIP "dom0j serve had already exited"
+    fi
     cat "$R/dom0j-serve.log" >> "$DLOG"
 else
     check dom0j-serve SKIP "no 'serve' command in the jar yet; probing the attach point instead"
