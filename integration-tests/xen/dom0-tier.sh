@@ -199,6 +199,27 @@ teardown_check() {
     fi
 }
 
+# leak_check LABEL DOMID: once the guest is gone, dom0 keeps no event channel to it (lsevtchn: a port still
+# bound shows "Remote Domain <domid>"), and a running dom0j serve has no grant mapping left (/dev/xen/gntdev
+# in its /proc/PID/maps). xenconsoled lets go of the console channel when it sees @releaseDomain: up to 10 s.
+leak_check() {
+    local label=$1 domid=$2 ports maps="" jpid
+    for _ in $(seq 20); do
+        ports=$("$XB/lsevtchn" 0 2>/dev/null | grep -E "Remote Domain $domid(,|\$)")
+        [ -z "$ports" ] && break
+        sleep 0.5
+    done
+    if [ -n "${SERVE_PID:-}" ]; then
+        jpid=$(pgrep -P "$SERVE_PID" java | head -1)
+        [ -n "$jpid" ] && maps=$(grep -c '/dev/xen/gntdev' "/proc/$jpid/maps" 2>/dev/null | grep -v '^0$')
+    fi
+    if [ -z "$ports" ] && [ -z "$maps" ]; then
+        check "$label-no-leaks" PASS "no dom0 event channel to domain $domid$([ -n "${SERVE_PID:-}" ] && echo ", no gntdev mapping in dom0j serve")"
+    else
+        check "$label-no-leaks" FAIL "ports: $(oneline <<< "$ports") gntdev mappings: ${maps:-0}"
+    fi
+}
+
 # verify_backing LABEL IMG GUESTNAME: dom0 checks the backing store against what the guest said it wrote
 verify_backing() {
     local label=$1 img=$2 g=$3 n=0 bad=0 k off len sum got
@@ -248,7 +269,10 @@ run_workload() {
     guestlog "$g" | grep -q '^DOMU-TEST: ext4 ' || check "$label-guest-workload" FAIL "the guest reported no ext4 result"
     TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
     info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
-    [ -n "$domid" ] && teardown_check "$label" "$domid" poweroff "$t0"
+    if [ -n "$domid" ]; then
+        teardown_check "$label" "$domid" poweroff "$t0"
+        leak_check "$label" "$domid"
+    fi
 }
 
 # run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy
@@ -269,6 +293,7 @@ run_destroy() {
     rc=$?
     info "$label: xl destroy rc=$rc took $(since "$t0")s"
     teardown_check "$label" "$domid" destroy "$t0"
+    leak_check "$label" "$domid"
 }
 
 # attach_probe: the attach point of a userspace backend, with nobody serving it. libxl writes the backend
@@ -346,6 +371,7 @@ attach_probe() {
     ! xenstore-exists "$b" 2>/dev/null && gone "$g"
     check_if attach-destroy-without-backend $? "domain and $b removed $(since "$t0")s after xl destroy" \
         "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
+    [ -n "$b" ] && leak_check attach "$(basename "$(dirname "$b")")"
     info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
 }
 
