@@ -202,8 +202,18 @@ teardown_check() {
 # leak_check LABEL DOMID: once the guest is gone, dom0 keeps no event channel to it (lsevtchn: a port still
 # bound shows "Remote Domain <domid>"), and a running dom0j serve has no grant mapping left (/dev/xen/gntdev
 # in its /proc/PID/maps). xenconsoled lets go of the console channel when it sees @releaseDomain: up to 10 s.
+# ports_to DOMID: how many dom0 event channels name that domain as their remote end
+ports_to() { "$XB/lsevtchn" 0 2>/dev/null | grep -cE "Remote Domain $1(,|\$)"; }
+# ports_while_alive DOMID: the same while the guest runs (xenconsoled binds its console on @introduceDomain,
+# so there is at least one), waiting up to 10 s; leak_check is only meaningful when this is above 0
+ports_while_alive() {
+    local n=0
+    for _ in $(seq 20); do n=$(ports_to "$1"); [ "$n" -gt 0 ] && break; sleep 0.5; done
+    echo "$n"
+}
+# leak_check LABEL DOMID BEFORE
 leak_check() {
-    local label=$1 domid=$2 ports maps="" jpid
+    local label=$1 domid=$2 before=${3:-0} ports maps="" jpid
     for _ in $(seq 20); do
         ports=$("$XB/lsevtchn" 0 2>/dev/null | grep -E "Remote Domain $domid(,|\$)")
         [ -z "$ports" ] && break
@@ -213,8 +223,11 @@ leak_check() {
         jpid=$(pgrep -P "$SERVE_PID" java | head -1)
         [ -n "$jpid" ] && maps=$(grep -c '/dev/xen/gntdev' "/proc/$jpid/maps" 2>/dev/null | grep -v '^0$')
     fi
-    if [ -z "$ports" ] && [ -z "$maps" ]; then
-        check "$label-no-leaks" PASS "no dom0 event channel to domain $domid$([ -n "${SERVE_PID:-}" ] && echo ", no gntdev mapping in dom0j serve")"
+    if [ "$before" -le 0 ]; then
+        check "$label-no-leaks" FAIL "lsevtchn showed no channel to domain $domid while it ran: this check cannot see a leak"
+    elif [ -z "$ports" ] && [ -z "$maps" ]; then
+        check "$label-no-leaks" PASS "$before dom0 event channels to domain $domid while it ran, none after$(
+            [ -n "${SERVE_PID:-}" ] && echo "; no gntdev mapping in dom0j serve")"
     else
         check "$label-no-leaks" FAIL "ports: $(oneline <<< "$ports") gntdev mappings: ${maps:-0}"
     fi
@@ -254,6 +267,8 @@ run_workload() {
     check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s" \
         "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -3 | oneline)"
     [ $rc = 0 ] || { xl destroy "$g" 2>/dev/null; return 1; }
+    local before
+    before=$(ports_while_alive "$domid")
     for i in $(seq 900); do gone "$g" && break; sleep 0.4; done
     local t_gone
     t_gone=$(since "$t0")
@@ -271,7 +286,7 @@ run_workload() {
     info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
     if [ -n "$domid" ]; then
         teardown_check "$label" "$domid" poweroff "$t0"
-        leak_check "$label" "$domid"
+        leak_check "$label" "$domid" "$before"
     fi
 }
 
@@ -288,12 +303,14 @@ run_destroy() {
         xl destroy "$g" 2>/dev/null
         return 1
     fi
+    local before
+    before=$(ports_while_alive "$domid")
     t0=$(up)
     timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
     rc=$?
     info "$label: xl destroy rc=$rc took $(since "$t0")s"
     teardown_check "$label" "$domid" destroy "$t0"
-    leak_check "$label" "$domid"
+    leak_check "$label" "$domid" "$before"
 }
 
 # attach_probe: the attach point of a userspace backend, with nobody serving it. libxl writes the backend
@@ -359,6 +376,9 @@ attach_probe() {
     check_if attach-frontend-publishes $? "blkfront Initialised (3): ring-ref=$rr event-channel=$ec protocol=$pr; all: $(
         sed "s|^$fe/||" "$R/attach-frontend-nodes.txt" | oneline)" \
         "frontend ${fe:-?} state=${fst:-none} ring-ref=${rr:-none} event-channel=${ec:-none} protocol=${pr:-none}"
+    local adom before
+    adom=$(basename "$(dirname "$b")")
+    before=$(ports_while_alive "$adom")
     t0=$(up)
     timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
     rc=$?
@@ -371,7 +391,7 @@ attach_probe() {
     ! xenstore-exists "$b" 2>/dev/null && gone "$g"
     check_if attach-destroy-without-backend $? "domain and $b removed $(since "$t0")s after xl destroy" \
         "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
-    [ -n "$b" ] && leak_check attach "$(basename "$(dirname "$b")")"
+    leak_check attach "$adom" "$before"
     info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
 }
 
