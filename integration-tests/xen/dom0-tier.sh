@@ -1,0 +1,487 @@
+#!/bin/bash
+# dom0j real-Xen tier: the checks. Runs INSIDE the Xen dom0, chrooted into the QEMU host's / (read-only 9p
+# under a tmpfs overlay), so the host's Xen tools, JDK and the dom0j jar built before boot are at the same
+# paths. $DOM0J_RESULTS is the host's results directory, writable (a second 9p share).
+# Every check prints "TEST: <name> PASS|FAIL|SKIP <detail>" (also appended to $DOM0J_RESULTS/tests.log);
+# "INFO:" lines are measurements. Exit status: the number of failed checks (capped at 100).
+# Env (from the dom0 kernel command line, set by boot.sh): DOM0J_REPO DOM0J_XEN_DIR DOM0J_RESULTS DOM0J_SEED
+#   DOM0J_JAVA_OPTS (extra JVM flags) DOM0J_SERVE_READY (regex in the serve log that says it is serving)
+set -u
+R=${DOM0J_RESULTS:-/tmp/dom0j-results}
+# the host writes the rest of the environment here (boot.sh), no quoting through the kernel command line
+[ -f "$R/tier.env" ] && . "$R/tier.env"
+W=${DOM0J_XEN_DIR:-/tmp/dom0j-xen}
+REPO=${DOM0J_REPO:-/nonexistent-repo}
+SEED=${DOM0J_SEED:-42}
+JAR=$REPO/toolstack-cli/target/dom0j.jar
+XB=/usr/lib/xen-4.17/bin
+JFLAGS=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED)
+# C1 only and the serial GC: a short dom0j command starts about twice as fast in dom0 under TCG
+read -r -a JOPTS <<< "${DOM0J_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
+DLOG=$R/dom0j.log
+WLOG=$R/backend-watch.log
+CON=/var/log/xen/console
+mkdir -p "$R" /run/xenstored /var/lib/xenstored "$CON" /run/xen /var/log/xen
+: > "$R/tests.log"
+: > "$DLOG"
+PASSN=0
+FAILN=0
+SKIPN=0
+TIMES=""
+K_TIMES=""
+D_TIMES=""
+
+# builtins only: every process started costs 0.1-1 s in dom0 under TCG
+up() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
+since() { awk -v a="$1" -v b="$(up)" 'BEGIN { printf "%.1f", b - a }'; }
+info() { echo "INFO: $*"; }
+check() {
+    local name=$1 status=$2
+    shift 2
+    case "$status" in
+        PASS) PASSN=$((PASSN + 1));;
+        SKIP) SKIPN=$((SKIPN + 1));;
+        *) status=FAIL; FAILN=$((FAILN + 1));;
+    esac
+    echo "TEST: $name $status $*"
+    echo "TEST: $name $status $*" >> "$R/tests.log"
+}
+# check_if NAME COND-RC DETAIL-IF-PASS DETAIL-IF-FAIL
+check_if() { if [ "$2" = 0 ]; then check "$1" PASS "$3"; else check "$1" FAIL "$4"; fi; }
+
+# dom0j ARGS...: runs the jar the way the launcher does, 180 s at most; output in $DJ_OUT, seconds in $DJ_SECS,
+# everything appended to $DLOG.
+dom0j() {
+    local t rc
+    t=$(up)
+    echo "[$t] \$ dom0j $*" >> "$DLOG"
+    timeout -k 5 180 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" "$@" > /tmp/dom0j.out 2>&1
+    rc=$?
+    DJ_OUT=$(cat /tmp/dom0j.out)
+    DJ_SECS=$(since "$t")
+    cat /tmp/dom0j.out >> "$DLOG"
+    echo "[$(up)] rc=$rc (${DJ_SECS}s)" >> "$DLOG"
+    return $rc
+}
+oneline() { tr '\n' ' ' | tr -s ' ' | cut -c1-300; }
+guestlog() { tr -d '\r\000' < "$CON/guest-$1.log" 2>/dev/null; }
+
+info "dom0 script started at dom0 uptime $(up)s; kernel $(uname -r); seed $SEED; repo $REPO"
+
+# ---- Xen services ---------------------------------------------------------------------------------------
+t=$(up)
+"$XB/xenstored" --pid-file /run/xenstored.pid
+ok=1
+for _ in $(seq 100); do xenstore-read -s / > /dev/null 2>&1 && { ok=0; break; }; sleep 0.3; done
+check_if xenstored $ok "C xenstored answers on /var/run/xenstored/socket after $(since "$t")s" "xenstored did not answer in 30 s"
+"$XB/xen-init-dom0" > /tmp/init-dom0.log 2>&1
+check_if xen-init-dom0 $? "domain 0 named $(xenstore-read /local/domain/0/name 2>/dev/null)" "$(oneline < /tmp/init-dom0.log)"
+"$XB/xenconsoled" --pid-file=/run/xenconsoled.pid --log=guest --log-dir="$CON"
+sleep 0.3
+kill -0 "$(cat /run/xenconsoled.pid 2>/dev/null)" 2>/dev/null
+check_if xenconsoled $? "running, guest logs in $CON" "xenconsoled is not running"
+xl list > /tmp/xl-list.out 2>&1
+grep -q '^Domain-0 ' /tmp/xl-list.out
+check_if xl-list $? "$(grep '^Domain-0' /tmp/xl-list.out | tr -s ' ')" "$(oneline < /tmp/xl-list.out)"
+info "xl info: $(xl info 2>/dev/null | grep -E '^(xen_version|nr_cpus|total_memory|free_memory)' | tr -s ' ' | tr '\n' ' ')"
+
+# ---- dom0j on real Xen: the checks that exist today, then those the jar has -------------------------------
+if [ ! -f "$JAR" ]; then
+    check dom0j-jar FAIL "$JAR missing: build it on the host before boot (mvn -B -q -pl toolstack-cli -am package -DskipTests)"
+    COMMANDS=""
+else
+    dom0j platform
+    rc=$?
+    if [ $rc = 0 ] && grep -q "auto picks 'xen'" <<< "$DJ_OUT" && grep -qE '^xen +yes ' <<< "$DJ_OUT"; then
+        check dom0j-platform PASS "auto picks 'xen' (${DJ_SECS}s): $(grep -E '^xen ' <<< "$DJ_OUT" | tr -s ' ')"
+    else
+        check dom0j-platform FAIL "rc=$rc (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+    fi
+    # the subcommands this jar has, from the Commands: section of its usage; boot.sh asks the jar on the host
+    # (1 s there, 15-50 s here) and passes them in DOM0J_COMMANDS
+    if [ -n "${DOM0J_COMMANDS:-}" ]; then
+        COMMANDS=$DOM0J_COMMANDS
+    else
+        dom0j --help
+        COMMANDS=$(awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 } on && /^$/ { on = 0 }' <<< "$DJ_OUT" |
+            tr '\n' ' ')
+    fi
+    info "dom0j subcommands in this jar: $COMMANDS"
+fi
+have() { [[ " $COMMANDS " == *" $1 "* ]]; }
+
+if have selftest; then
+    dom0j selftest --platform xen
+    rc=$?
+    check_if dom0j-selftest $rc "(${DJ_SECS}s) $(tail -3 <<< "$DJ_OUT" | oneline)" "rc=$rc (${DJ_SECS}s): $(tail -5 <<< "$DJ_OUT" | oneline)"
+else
+    check dom0j-selftest SKIP "no 'selftest' command in the jar yet"
+fi
+if have list; then
+    dom0j list --platform xen
+    rc=$?
+    if [ $rc = 0 ] && grep -qE 'Domain-0|(^|[[:space:]])0([[:space:]]|$)' <<< "$DJ_OUT"; then
+        check dom0j-list PASS "(${DJ_SECS}s) $(oneline <<< "$DJ_OUT")"
+    else
+        check dom0j-list FAIL "rc=$rc or no domain 0 listed (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+    fi
+else
+    check dom0j-list SKIP "no 'list' command in the jar yet"
+fi
+if have xenstore; then
+    V1="from-dom0j-$SEED"
+    dom0j xenstore --platform xen write /dom0j-tier/a "$V1"
+    rc=$?
+    got=$(xenstore-read /dom0j-tier/a 2>&1)
+    [ $rc = 0 ] && [ "$got" = "$V1" ]
+    check_if dom0j-xenstore-write $? "C xenstore-read sees what dom0j wrote (${DJ_SECS}s)" "rc=$rc, xenstore-read gave '$got': $(oneline <<< "$DJ_OUT")"
+    xenstore-write /dom0j-tier/b "from-c-$SEED"
+    dom0j xenstore --platform xen read /dom0j-tier/b
+    rc=$?
+    [ $rc = 0 ] && [ "$DJ_OUT" = "from-c-$SEED" ]
+    check_if dom0j-xenstore-read $? "dom0j reads what C xenstore-write wrote (${DJ_SECS}s)" "rc=$rc: $(oneline <<< "$DJ_OUT")"
+    dom0j xenstore --platform xen ls /dom0j-tier
+    rc=$?
+    [ $rc = 0 ] && grep -q "a = \"$V1\"" <<< "$DJ_OUT" && grep -q "b = \"from-c-$SEED\"" <<< "$DJ_OUT"
+    check_if dom0j-xenstore-ls $? "(${DJ_SECS}s) $(oneline <<< "$DJ_OUT")" "rc=$rc, want xenstore-ls's shape a = \"...\": $(oneline <<< "$DJ_OUT")"
+    xenstore-rm /dom0j-tier 2>/dev/null
+else
+    check dom0j-xenstore SKIP "no 'xenstore' command in the jar yet"
+fi
+
+# ---- guests -------------------------------------------------------------------------------------------------
+# A watcher logs every change under backend/vbd ("uptime path value"): the teardown checks read it.
+: > "$WLOG"
+# Only state nodes and device directories are read (each read is a process, slow under TCG).
+xenstore-watch /local/domain/0/backend/vbd 2>/dev/null | while read -r p _; do
+    if [[ $p == */state ]]; then
+        echo "$(up) $p $(xenstore-read "$p" 2>/dev/null || echo '(gone)')" >> "$WLOG"
+    elif [[ $p =~ /backend/vbd/[0-9]+(/[0-9]+)?$ ]] && ! xenstore-exists "$p" 2>/dev/null; then
+        echo "$(up) $p (gone)" >> "$WLOG"
+    fi
+done &
+WATCH_PID=$!
+
+# domcfg NAME MODE DISKSPEC > cfg
+domcfg() {
+    cat <<CFG
+name = "$1"
+type = "pv"
+kernel = "$W/vmlinuz"
+ramdisk = "$W/domU-initrd.cpio.gz"
+extra = "console=hvc0 loglevel=5 dom0j.mode=$2 dom0j.seed=$SEED"
+memory = 128
+vcpus = 1
+disk = [ '$3' ]
+on_poweroff = "destroy"
+on_crash = "destroy"
+CFG
+}
+gone() { ! xl domid "$1" > /dev/null 2>&1; }
+
+# teardown_check LABEL DOMID HOW T0: the backend of xvda (51712) went to Closed (6) and its nodes were removed,
+# without libxl's timeout. Times are dom0 uptimes from the watcher log.
+teardown_check() {
+    local label=$1 domid=$2 how=$3 t0=$4 b=/local/domain/0/backend/vbd/$2/51712 ok=1
+    for _ in $(seq 100); do xenstore-exists "$b" 2>/dev/null || { ok=0; break; }; sleep 0.2; done
+    local closed removed timeouts
+    closed=$(awk -v p="$b/state" '$2 == p && $3 == 6 { print $1; exit }' "$WLOG")
+    removed=$(awk -v p="$b" '$2 == p && $3 == "(gone)" { print $1; exit }' "$WLOG")
+    timeouts=$(grep -hiE 'time(d)? ?out|unable to remove' /var/log/xen/xl-"$label"*.log /tmp/xl-"$label"*.log 2>/dev/null |
+        head -2 | oneline)
+    info "$label $how: backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
+    if [ $ok = 0 ] && [ -n "$closed" ] && [ -z "$timeouts" ]; then
+        check "$label-$how-teardown" PASS "backend $(awk -v p="$b/state" '$2 == p && !seen[$3]++ { printf "%s@%s ", $3, $1 }' \
+            "$WLOG")-> Closed (6) at ${closed}s, nodes removed at ${removed:-?}s (dom0 uptime), no libxl timeout"
+    else
+        check "$label-$how-teardown" FAIL "closed=${closed:-never} nodes-removed=$([ $ok = 0 ] && echo yes || echo no)" \
+            "libxl='${timeouts}'"
+    fi
+}
+
+# leak_check LABEL DOMID: once the guest is gone, dom0 keeps no event channel to it (lsevtchn: a port still
+# bound shows "Remote Domain <domid>"), and a running dom0j serve has no grant mapping left (/dev/xen/gntdev
+# in its /proc/PID/maps). xenconsoled lets go of the console channel when it sees @releaseDomain: up to 10 s.
+# ports_to DOMID: how many dom0 event channels name that domain as their remote end
+ports_to() { "$XB/lsevtchn" 0 2>/dev/null | grep -cE "Remote Domain $1(,|\$)"; }
+# ports_while_alive DOMID: the same while the guest runs (xenconsoled binds its console on @introduceDomain,
+# so there is at least one), waiting up to 10 s; leak_check is only meaningful when this is above 0
+ports_while_alive() {
+    local n=0
+    for _ in $(seq 20); do n=$(ports_to "$1"); [ "$n" -gt 0 ] && break; sleep 0.5; done
+    echo "$n"
+}
+# leak_check LABEL DOMID BEFORE
+leak_check() {
+    local label=$1 domid=$2 before=${3:-0} ports maps="" jpid
+    for _ in $(seq 20); do
+        ports=$("$XB/lsevtchn" 0 2>/dev/null | grep -E "Remote Domain $domid(,|\$)")
+        [ -z "$ports" ] && break
+        sleep 0.5
+    done
+    if [ -n "${SERVE_PID:-}" ]; then
+        jpid=$(pgrep -P "$SERVE_PID" java | head -1)
+        [ -n "$jpid" ] && maps=$(grep -c '/dev/xen/gntdev' "/proc/$jpid/maps" 2>/dev/null | grep -v '^0$')
+    fi
+    if [ "$before" -le 0 ]; then
+        check "$label-no-leaks" FAIL "lsevtchn showed no channel to domain $domid while it ran: this check cannot see a leak"
+    elif [ -z "$ports" ] && [ -z "$maps" ]; then
+        check "$label-no-leaks" PASS "$before dom0 event channels to domain $domid while it ran, none after$(
+            [ -n "${SERVE_PID:-}" ] && echo "; no gntdev mapping in dom0j serve")"
+    else
+        check "$label-no-leaks" FAIL "ports: $(oneline <<< "$ports") gntdev mappings: ${maps:-0}"
+    fi
+}
+
+# verify_backing LABEL IMG GUESTNAME: dom0 checks the backing store against what the guest said it wrote
+verify_backing() {
+    local label=$1 img=$2 g=$3 n=0 bad=0 k off len sum got
+    while read -r _ k off len sum; do
+        got=$(dd if="$img" bs=64K iflag=skip_bytes,count_bytes skip="$off" count="$len" 2>/dev/null | sha256sum | cut -d' ' -f1)
+        n=$((n + 1))
+        [ "$got" = "$sum" ] || { bad=$((bad + 1)); info "$label chunk $k at $off: backing file has $got, guest wrote $sum"; }
+    done < <(guestlog "$g" | grep '^DOMU-CHUNK: ')
+    local fsck files=0 fbad=0 name
+    e2fsck -fn "$img" > /tmp/fsck.out 2>&1
+    fsck=$?
+    while read -r _ sum name; do
+        files=$((files + 1))
+        got=$(debugfs -R "cat /$name" "$img" 2>/dev/null | sha256sum | cut -d' ' -f1)
+        [ "$got" = "$sum" ] || { fbad=$((fbad + 1)); info "$label file /$name: backing file has $got, guest wrote $sum"; }
+    done < <(guestlog "$g" | grep '^DOMU-FILE: ')
+    if [ $n = 8 ] && [ $bad = 0 ] && [ $fsck = 0 ] && [ $files = 4 ] && [ $fbad = 0 ]; then
+        check "$label-backing-store" PASS "8 chunks and 4 files match in $img, e2fsck -fn clean"
+    else
+        check "$label-backing-store" FAIL "chunks $n/8 bad $bad, files $files/4 bad $fbad, e2fsck rc=$fsck $(tail -2 /tmp/fsck.out | oneline)"
+    fi
+}
+
+# run_workload LABEL DISKSPEC IMG: a guest runs the disk workload (init-domU) and powers off
+run_workload() {
+    local label=$1 spec=$2 img=$3 g=$1-work t0 rc domid i
+    domcfg "$g" workload "$spec" > "/tmp/$g.cfg"
+    t0=$(up)
+    timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s" \
+        "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -3 | oneline)"
+    [ $rc = 0 ] || { xl destroy "$g" 2>/dev/null; return 1; }
+    local before
+    before=$(ports_while_alive "$domid")
+    for i in $(seq 900); do gone "$g" && break; sleep 0.4; done
+    local t_gone
+    t_gone=$(since "$t0")
+    guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
+    guestlog "$g" | grep -q '^DOMU: DONE'
+    check_if "$label-guest-ran" $? "guest ran the workload and powered off; ${t_gone}s from xl create to domain gone" \
+        "guest did not finish in 360 s; last console lines: $(guestlog "$g" | tail -4 | oneline)"
+    gone "$g" || xl destroy "$g" 2>/dev/null
+    local name status detail
+    while read -r _ name status detail; do
+        check "$label-guest-$name" "$status" "$detail"
+    done < <(guestlog "$g" | grep '^DOMU-TEST: ')
+    guestlog "$g" | grep -q '^DOMU-TEST: ext4 ' || check "$label-guest-workload" FAIL "the guest reported no ext4 result"
+    TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
+    info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
+    if [ -n "$domid" ]; then
+        teardown_check "$label" "$domid" poweroff "$t0"
+        leak_check "$label" "$domid" "$before"
+    fi
+}
+
+# run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy
+run_destroy() {
+    local label=$1 spec=$2 g=$1-idle t0 rc domid i
+    domcfg "$g" idle "$spec" > "/tmp/$g.cfg"
+    timeout -k 5 120 xl create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    for i in $(seq 300); do guestlog "$g" | grep -q '^DOMU: READY' && break; sleep 0.4; done
+    if ! guestlog "$g" | grep -q '^DOMU: READY'; then
+        check "$label-destroy-teardown" FAIL "xl create rc=$rc; the guest never saw its disk: $(guestlog "$g" | tail -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    local before
+    before=$(ports_while_alive "$domid")
+    t0=$(up)
+    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+    rc=$?
+    info "$label: xl destroy rc=$rc took $(since "$t0")s"
+    teardown_check "$label" "$domid" destroy "$t0"
+    leak_check "$label" "$domid" "$before"
+}
+
+# attach_probe: the attach point of a userspace backend, with nobody serving it. libxl writes the backend
+# directory with state 1 and waits (LIBXL_INIT_TIMEOUT, 10 s) for InitWait (2). A watch here answers with
+# state 2 at once (the first thing dom0j's blkback will do, and all this test does: it serves no I/O), and
+# the test records what Linux blkfront publishes in answer: the contract dom0j serve takes over. That libxl
+# waited is read from its own debug log ("wanted state 2 still waiting state 1", then "ok"). The first
+# version polled and waited 3 s before answering, and lost libxl's 10 s race on a loaded machine.
+attach_probe() {
+    local g=attach t0 b="" t_seen t_wrote rc t_xl fe fst rr ec pr forced
+    domcfg "$g" idle "$USPEC" > "/tmp/$g.cfg"
+    rm -f /tmp/attach.b /tmp/attach.xl
+    ( timeout -k 2 120 xenstore-watch /local/domain/0/backend/vbd 2>/dev/null | while read -r p _; do
+        if [[ $p == */51712/state ]] && [ "$(xenstore-read "$p" 2>/dev/null)" = 1 ]; then
+            t_seen=$(up)
+            xenstore-write "$p" 2
+            echo "$t_seen $(up) ${p%/state}" > /tmp/attach.b
+            break
+        fi
+    done ) &
+    local wpid=$!
+    sleep 0.5
+    t0=$(up)
+    ( timeout -k 5 60 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+      echo "$? $(up)" > /tmp/attach.xl ) &
+    local xl_pid=$!
+    wait $xl_pid
+    read -r rc t_xl < /tmp/attach.xl
+    [ -s /tmp/attach.b ] && read -r t_seen t_wrote b < /tmp/attach.b
+    kill $wpid 2>/dev/null
+    if [ -z "$b" ]; then
+        check attach-libxl-waits FAIL "libxl never wrote a backend/vbd/*/51712 with state 1 (xl create rc=$rc):" \
+            "$(grep -iE 'error' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    xenstore-ls -f "$b" > "$R/attach-backend-nodes.txt" 2>&1
+    if grep -q "backend $b/state wanted state 2 still waiting state 1" "/tmp/xl-$g-create.log" &&
+        grep -q "backend $b/state wanted state 2 ok" "/tmp/xl-$g-create.log"; then
+        check attach-libxl-waits PASS "libxl wrote $b with state 1 and logged 'wanted state 2 still waiting" \
+            "state 1' until this test wrote 2 (dom0 uptime: seen ${t_seen}s, answered ${t_wrote}s); nodes: $(
+            sed -e "s|^$b/||" -e '/^state /d' "$R/attach-backend-nodes.txt" | oneline)"
+    else
+        check attach-libxl-waits FAIL "libxl's log does not show it waiting for state 2 on $b and then getting it:" \
+            "$(grep -E 'wanted state' "/tmp/xl-$g-create.log" | head -3 | oneline)"
+    fi
+    if [ "$rc" != 0 ]; then
+        check attach-initwait-releases-xl FAIL "xl create rc=$rc:" \
+            "$(grep -iE 'error|timed out' "/tmp/xl-$g-create.log" | grep -v debug: | head -3 | oneline)"
+        xl destroy "$g" 2>/dev/null
+        return 1
+    fi
+    check attach-initwait-releases-xl PASS "xl create returned 0 at ${t_xl}s, $(awk -v a="$t_wrote" -v b="$t_xl" \
+        'BEGIN { printf "%.1f", b - a }')s after state 2 was written ($(since "$t0")s since it started)"
+    fe=$(xenstore-read "$b/frontend" 2>/dev/null)
+    for _ in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 3 ] && break; sleep 0.2; done
+    xenstore-ls -f "$fe" > "$R/attach-frontend-nodes.txt" 2>&1
+    fst=$(xenstore-read "$fe/state" 2>/dev/null)
+    rr=$(xenstore-read "$fe/ring-ref" 2>/dev/null)
+    ec=$(xenstore-read "$fe/event-channel" 2>/dev/null)
+    pr=$(xenstore-read "$fe/protocol" 2>/dev/null)
+    [ "$fst" = 3 ] && [ -n "$rr" ] && [ -n "$ec" ] && [ -n "$pr" ]
+    check_if attach-frontend-publishes $? "blkfront Initialised (3): ring-ref=$rr event-channel=$ec protocol=$pr; all: $(
+        sed "s|^$fe/||" "$R/attach-frontend-nodes.txt" | oneline)" \
+        "frontend ${fe:-?} state=${fst:-none} ring-ref=${rr:-none} event-channel=${ec:-none} protocol=${pr:-none}"
+    local adom before
+    adom=$(basename "$(dirname "$b")")
+    before=$(ports_while_alive "$adom")
+    t0=$(up)
+    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+    rc=$?
+    info "attach: xl destroy with no backend answering rc=$rc took $(since "$t0")s;" \
+        "backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
+    for _ in $(seq 50); do xenstore-exists "$b" 2>/dev/null || break; sleep 0.2; done
+    # With nobody to answer Closing (5) with Closed (6), libxl gives up after its 10 s and removes the nodes
+    # itself ("unable to remove device"): dom0j serve will have to answer within those 10 s.
+    forced=$(grep -c 'unable to remove device' "/tmp/xl-$g-destroy.log")
+    ! xenstore-exists "$b" 2>/dev/null && gone "$g"
+    check_if attach-destroy-without-backend $? "domain and $b removed $(since "$t0")s after xl destroy" \
+        "still there: $(xenstore-ls -f "$b" 2>&1 | head -3 | oneline)"
+    leak_check attach "$adom" "$before"
+    info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
+}
+
+IMG_K=/run/disk-kernel.img
+truncate -s 64M "$IMG_K"
+LOOP=$(losetup -f --show "$IMG_K")
+if lsmod | grep -q '^xen_blkback'; then
+    run_workload kernel-blkback "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP" "$IMG_K"
+    K_TIMES=$TIMES
+    losetup -d "$LOOP"
+    verify_backing kernel-blkback "$IMG_K" kernel-blkback-work
+    if [ "${DOM0J_TIER_FULL:-0}" = 1 ]; then
+        # the kernel's own xl destroy path, for comparison (one more guest: 30-90 s under TCG)
+        truncate -s 64M /run/disk-kernel2.img
+        LOOP=$(losetup -f --show /run/disk-kernel2.img)
+        run_destroy kernel-blkback "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP"
+        losetup -d "$LOOP"
+    fi
+else
+    losetup -d "$LOOP"
+    check kernel-blkback-workload FAIL "xen_blkback is not loaded in dom0"
+fi
+
+# ---- the attach point of a userspace backend: kernel blkback gone, script=/bin/true ------------------------
+rmmod xen-blkback
+check_if rmmod-xen-blkback $? "the kernel no longer serves backend/vbd" "rmmod xen-blkback failed"
+IMG_D=/run/disk-dom0j.img
+truncate -s 64M "$IMG_D"
+USPEC="format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=$IMG_D"
+
+if have serve; then
+    # dom0j serves the disk; the same workload and teardown checks as the kernel's blkback. serve runs under
+    # timeout(1), which also matters for the SIGINT below: bash starts background jobs with SIGINT ignored,
+    # and a JVM that inherits an ignored SIGINT never sees Ctrl-C; timeout catches it and execs java with
+    # the default disposition, and passes the INT on.
+    t=$(up)
+    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen > "$R/dom0j-serve.log" 2>&1 &
+    SERVE_PID=$!
+    ok=1
+    for _ in $(seq 120); do
+        grep -qiE "${DOM0J_SERVE_READY:-ready|serving|watching}" "$R/dom0j-serve.log" && { ok=0; break; }
+        kill -0 $SERVE_PID 2>/dev/null || break
+        sleep 0.5
+    done
+    if [ $ok = 0 ]; then
+        check dom0j-serve-start PASS "dom0j serve is up after $(since "$t")s"
+    elif kill -0 $SERVE_PID 2>/dev/null; then
+        check dom0j-serve-start FAIL "no line matching '${DOM0J_SERVE_READY:-ready|serving|watching}' in 60 s:" \
+            "$(tail -5 "$R/dom0j-serve.log" | oneline)"
+    else
+        wait $SERVE_PID
+        check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
+    fi
+    if [ $ok = 0 ]; then
+        run_workload dom0j "$USPEC" "$IMG_D"
+        D_TIMES=$TIMES
+        verify_backing dom0j "$IMG_D" dom0j-work
+        truncate -s 64M /run/disk-dom0j2.img
+        run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
+        awk -v k="$K_TIMES" -v d="$D_TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ");
+            if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)\n", b[8] / a[8], b[8], a[8] }'
+    fi
+    if kill -0 $SERVE_PID 2>/dev/null; then
+        kill -INT $SERVE_PID 2>/dev/null
+        for _ in $(seq 60); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.5; done
+        ! kill -0 $SERVE_PID 2>/dev/null
+        check_if dom0j-serve-stop $? "dom0j serve left on SIGINT" "dom0j serve still running 30 s after SIGINT"
+        kill -9 $SERVE_PID 2>/dev/null
+    else
+        check dom0j-serve-stop SKIP "dom0j serve had already exited"
+    fi
+    cat "$R/dom0j-serve.log" >> "$DLOG"
+else
+    check dom0j-serve SKIP "no 'serve' command in the jar yet; probing the attach point instead"
+    attach_probe
+fi
+
+# ---- the end --------------------------------------------------------------------------------------------------
+kill $WATCH_PID 2>/dev/null
+pkill -P $WATCH_PID 2>/dev/null
+xl list > "$R/xl-list-end.txt" 2>&1
+cp /tmp/xl-*.log /var/log/xen/xl-*.log "$R/" 2>/dev/null
+mkdir -p "$R/console" && cp "$CON"/* "$R/console/" 2>/dev/null
+dmesg > "$R/dom0-dmesg.txt"
+if [ $FAILN -gt 0 ] && [ -s "$DLOG" ]; then
+    echo "DOM0J-TIER: tail of the dom0j log:"
+    tail -20 "$DLOG" | sed 's/^/DOM0J-LOG: /'
+fi
+info "dom0 script done at dom0 uptime $(up)s: $PASSN passed, $FAILN failed, $SKIPN skipped"
+echo "DOM0J-TIER: RESULT passed=$PASSN failed=$FAILN skipped=$SKIPN"
+sync
+[ $FAILN -gt 100 ] && exit 100
+exit $FAILN
