@@ -346,7 +346,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                     verdict.reason());
             }
         }
-        respond(request.id(), request.operation(), verdict.status());
+        // Linux answers with the operation performed: an indirect request's indirect_op, which blkfront checks.
+        respond(request.id(), request.ioOperation(), verdict.status());
     }
 
     private void respond(final long id, final int operation, final short status)

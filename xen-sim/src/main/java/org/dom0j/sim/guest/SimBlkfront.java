@@ -633,6 +633,15 @@ public final class SimBlkfront implements AutoCloseable
             return;
         }
         final Slot slot = q.slots[(int)id];
+        final int operation = copy.getByte(offset + 8) & 0xFF;
+        if (operation != slot.op)
+        {
+            // Linux's blkfront (since XSA-376) refuses a response whose operation is not the one it asked for
+            // (for an indirect request: its indirect_op), and so does this one.
+            violation = "backend answered request " + id + " with operation " + operation + " instead of " +
+                slot.op + " on queue " + q.index;
+            return;
+        }
         if (!persistent)
         {
             for (int i = 0; i < slot.segments; i++)
