@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Adds up every Surefire and Failsafe report under the repository and prints one closing line:
 #   tests: N passed, M failed, K skipped
-# Exits 1 when any test failed or errored, or when no test ran at all.
+# Exits 1 when any test failed or errored, or when no test ran at all. scripts/test.sh adds the real-Xen tier.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tests=0; failures=0; errors=0; skipped=0
