@@ -48,6 +48,41 @@ static int await_response(blkif_front_ring_t *ring, blkif_response_t *out)
     return -1;
 }
 
+/*
+ * Posts one request (a whole-page segment when gref is not 0), waits for its response and checks id, operation
+ * and status. Prints "OK <what>" or "FAIL <what> ...".
+ */
+static int one_request(blkif_front_ring_t *ring, uint8_t op, uint64_t id, blkif_sector_t sector, grant_ref_t gref,
+                       int16_t want, const char *what)
+{
+    blkif_request_t *req = RING_GET_REQUEST(ring, ring->req_prod_pvt);
+    memset(req, 0, sizeof(*req));
+    req->operation = op;
+    req->handle = 51712;
+    req->id = id;
+    req->sector_number = sector;
+    if (gref != 0)
+    {
+        req->nr_segments = 1;
+        req->seg[0].gref = gref;
+        req->seg[0].first_sect = 0;
+        req->seg[0].last_sect = 7;
+    }
+    ring->req_prod_pvt++;
+    int notify;
+    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(ring, notify);
+    notify_if(notify);
+    blkif_response_t rsp;
+    if (await_response(ring, &rsp) || rsp.id != id || rsp.operation != op || rsp.status != want)
+    {
+        printf("FAIL %s: id %llx operation %u status %d\n", what, (unsigned long long)rsp.id, rsp.operation,
+               rsp.status);
+        return 1;
+    }
+    printf("OK %s\n", what);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 8)
@@ -85,59 +120,17 @@ int main(int argc, char **argv)
         data[i] = (uint8_t)(i * 13 + 7);
     }
 
-    /* A write of the whole page, then a flush, then a read into another page. */
-    blkif_request_t *req = RING_GET_REQUEST(&ring, ring.req_prod_pvt);
-    memset(req, 0, sizeof(*req));
-    req->operation = BLKIF_OP_WRITE;
-    req->nr_segments = 1;
-    req->handle = 51712;
-    req->id = 0xC0FFEE;
-    req->sector_number = sector;
-    req->seg[0].gref = data_gref;
-    req->seg[0].first_sect = 0;
-    req->seg[0].last_sect = 7;
-    ring.req_prod_pvt++;
-    int notify;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify);
-    notify_if(notify);
-    blkif_response_t rsp;
-    if (await_response(&ring, &rsp) || rsp.id != 0xC0FFEE || rsp.status != BLKIF_RSP_OKAY)
+    /* A write of the whole page, then a flush, then a read into another page, then a reserved op. */
+    if (one_request(&ring, BLKIF_OP_WRITE, 0xC0FFEE, sector, data_gref, BLKIF_RSP_OKAY, "write"))
     {
-        printf("FAIL write: id %llx status %d\n", (unsigned long long)rsp.id, rsp.status);
         return 1;
     }
-    printf("OK write\n");
-
-    req = RING_GET_REQUEST(&ring, ring.req_prod_pvt);
-    memset(req, 0, sizeof(*req));
-    req->operation = BLKIF_OP_FLUSH_DISKCACHE;
-    req->id = 2;
-    ring.req_prod_pvt++;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify);
-    notify_if(notify);
-    if (await_response(&ring, &rsp) || rsp.id != 2 || rsp.status != BLKIF_RSP_OKAY)
+    if (one_request(&ring, BLKIF_OP_FLUSH_DISKCACHE, 2, 0, 0, BLKIF_RSP_OKAY, "flush"))
     {
-        printf("FAIL flush: status %d\n", rsp.status);
         return 1;
     }
-    printf("OK flush\n");
-
-    req = RING_GET_REQUEST(&ring, ring.req_prod_pvt);
-    memset(req, 0, sizeof(*req));
-    req->operation = BLKIF_OP_READ;
-    req->nr_segments = 1;
-    req->handle = 51712;
-    req->id = 3;
-    req->sector_number = sector;
-    req->seg[0].gref = read_gref;
-    req->seg[0].first_sect = 0;
-    req->seg[0].last_sect = 7;
-    ring.req_prod_pvt++;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify);
-    notify_if(notify);
-    if (await_response(&ring, &rsp) || rsp.id != 3 || rsp.status != BLKIF_RSP_OKAY)
+    if (one_request(&ring, BLKIF_OP_READ, 3, sector, read_gref, BLKIF_RSP_OKAY, "read"))
     {
-        printf("FAIL read: status %d\n", rsp.status);
         return 1;
     }
     if (memcmp(mem + read_frame * 4096, data, 4096) != 0)
@@ -146,20 +139,11 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("OK read back\n");
-
     /* An unknown operation must be answered EOPNOTSUPP. */
-    req = RING_GET_REQUEST(&ring, ring.req_prod_pvt);
-    memset(req, 0, sizeof(*req));
-    req->operation = BLKIF_OP_RESERVED_1;
-    req->id = 4;
-    ring.req_prod_pvt++;
-    RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&ring, notify);
-    notify_if(notify);
-    if (await_response(&ring, &rsp) || rsp.id != 4 || rsp.status != BLKIF_RSP_EOPNOTSUPP)
+    if (one_request(&ring, BLKIF_OP_RESERVED_1, 4, 0, 0, BLKIF_RSP_EOPNOTSUPP, "eopnotsupp"))
     {
-        printf("FAIL reserved op: status %d\n", rsp.status);
         return 1;
     }
-    printf("OK eopnotsupp\nDONE\n");
+    printf("DONE\n");
     return 0;
 }
