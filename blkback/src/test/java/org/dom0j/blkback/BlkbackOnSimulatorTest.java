@@ -1,5 +1,7 @@
 package org.dom0j.blkback;
 
+import org.dom0j.test.Await;
+
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
@@ -158,9 +160,9 @@ class BlkbackOnSimulatorTest
 
         front.disconnect(10_000);
         guestStore.close();
-        assertThat(waitFor(() -> "6".equals(machine.xenStore().readOrNull(be + "/state")), 10_000))
+        assertThat(Await.until(() -> "6".equals(machine.xenStore().readOrNull(be + "/state")), 10_000))
             .as("backend closes after the frontend").isTrue();
-        assertThat(waitFor(() -> conductorGrants.mappedPageCount() == 0, 5_000))
+        assertThat(Await.until(() -> conductorGrants.mappedPageCount() == 0, 5_000))
             .as("no ring left mapped").isTrue();
     }
 
@@ -177,13 +179,13 @@ class BlkbackOnSimulatorTest
         final AtomicInteger connectedEvents = new AtomicInteger();
         try (var watch = guestStore.watch(be + "/state", "resize", (p, t) -> connectedEvents.incrementAndGet()))
         {
-            assertThat(waitFor(() -> connectedEvents.get() >= 1, 5_000)).isTrue();
+            assertThat(Await.until(() -> connectedEvents.get() >= 1, 5_000)).isTrue();
             final int initial = connectedEvents.get();
             try (var f = org.dom0j.blkback.jna.NativeFile.open(disk, false, false))
             {
                 f.truncate(48L << 20);
             }
-            assertThat(waitFor(() -> connectedEvents.get() > initial, 10_000))
+            assertThat(Await.until(() -> connectedEvents.get() > initial, 10_000))
                 .as("the backend writes Connected again after the resize").isTrue();
         }
         assertThat(front.refreshCapacity()).isEqualTo((48L << 20) / 512).isGreaterThan(before);
@@ -210,13 +212,13 @@ class BlkbackOnSimulatorTest
         final XenStore guestStore = machine.connectAsGuest(8);
         final String fe = XenbusDevices.frontendPath(8, "vbd", "51712");
         final String be = XenbusDevices.backendPath(0, "vbd", 8, "51712");
-        assertThat(waitFor(() -> "2".equals(machine.xenStore().readOrNull(be + "/state")), 10_000)).isTrue();
+        assertThat(Await.until(() -> "2".equals(machine.xenStore().readOrNull(be + "/state")), 10_000)).isTrue();
         guestStore.write(fe + "/multi-queue-num-queues", "99");
         guestStore.write(fe + "/queue-0/ring-ref", "8");
         guestStore.write(fe + "/queue-0/event-channel", "1");
         guestStore.write(fe + "/state", XenbusState.INITIALISED.wireValue());
 
-        assertThat(waitFor(() -> null != machine.xenStore().readOrNull(
+        assertThat(Await.until(() -> null != machine.xenStore().readOrNull(
             "/local/domain/0/error/backend/vbd/8/51712/error"), 10_000)).isTrue();
         assertThat(machine.xenStore().read("/local/domain/0/error/backend/vbd/8/51712/error"))
             .contains("multi-queue-num-queues");
@@ -224,18 +226,4 @@ class BlkbackOnSimulatorTest
         guestStore.close();
     }
 
-    private static boolean waitFor(final java.util.function.BooleanSupplier condition, final long timeoutMs)
-        throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
-        while (System.nanoTime() < deadline)
-        {
-            if (condition.getAsBoolean())
-            {
-                return true;
-            }
-            Thread.sleep(10);
-        }
-        return condition.getAsBoolean();
-    }
 }

@@ -1,5 +1,7 @@
 package org.dom0j.console;
 
+import org.dom0j.test.Await;
+
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -37,7 +39,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -179,17 +180,17 @@ class ConsoleOnSimulatorTest
 
         try (SocketChannel client = attach(ConsoleHub.socketPath(hub.runDirectory(), 5, "1")))
         {
-            assertThat(waitFor(() -> hub.session(5, "1").clientCount() == 1)).isTrue();
+            assertThat(Await.until(() -> hub.session(5, "1").clientCount() == 1, WAIT_MS)).isTrue();
             front.writeFully("login: ", WAIT_MS);
             assertThat(readUntil(client, "login: ")).endsWith("login: ");
             client.write(ByteBuffer.wrap("root\r".getBytes(StandardCharsets.US_ASCII)));
             assertThat(front.readUntil("root\r", WAIT_MS)).isEqualTo("root\r");
         }
         final Path log = ConsoleHub.logPath(hub.logDirectory(), "guest5", 5, "1");
-        assertThat(waitFor(() -> contents(log).contains("login: "))).isTrue();
+        assertThat(Await.until(() -> contents(log).contains("login: "), WAIT_MS)).isTrue();
         assertThat(log.getFileName().toString()).isEqualTo("guest-guest5-1.log");
         front.disconnect(WAIT_MS);
-        assertThat(waitFor(() -> XenbusState.CLOSED.wireValue().equals(backendState(5, "1")))).isTrue();
+        assertThat(Await.until(() -> XenbusState.CLOSED.wireValue().equals(backendState(5, "1")), WAIT_MS)).isTrue();
     }
 
     @Test
@@ -197,11 +198,11 @@ class ConsoleOnSimulatorTest
     {
         final SimDomain guest = guest(6);
         final SimConsoleFront front = SimConsoleFront.primary(guest, machine.xenStore(), 0);
-        assertThat(waitFor(() -> null != hub.session(6, null))).isTrue();
+        assertThat(Await.until(() -> null != hub.session(6, null), WAIT_MS)).isTrue();
 
         try (SocketChannel client = attach(ConsoleHub.socketPath(hub.runDirectory(), 6, null)))
         {
-            assertThat(waitFor(() -> hub.session(6, null).clientCount() == 1)).isTrue();
+            assertThat(Await.until(() -> hub.session(6, null).clientCount() == 1, WAIT_MS)).isTrue();
             // More than a ring's worth, so the guest has to wait for the backend to drain it.
             final String boot = "[    0.000000] Linux version 6.1\r\n".repeat(100);
             front.writeFully(boot, WAIT_MS);
@@ -209,7 +210,7 @@ class ConsoleOnSimulatorTest
             client.write(ByteBuffer.wrap("ls\r".getBytes(StandardCharsets.US_ASCII)));
             assertThat(front.readUntil("ls\r", WAIT_MS)).isEqualTo("ls\r");
             final Path log = dir.resolve("logs").resolve("guest-guest6.log");
-            assertThat(waitFor(() -> contents(log).length() == boot.length())).isTrue();
+            assertThat(Await.until(() -> contents(log).length() == boot.length(), WAIT_MS)).isTrue();
             assertThat(contents(log)).isEqualTo(boot);
         }
         front.close();
@@ -222,8 +223,8 @@ class ConsoleOnSimulatorTest
         final SimConsoleFront first = secondary(guest, "1");
         first.writeFully("first boot\n", WAIT_MS);
         first.disconnect(WAIT_MS);
-        assertThat(waitFor(() -> XenbusState.CLOSED.wireValue().equals(backendState(13, "1")))).isTrue();
-        assertThat(waitFor(() -> gnttab.mappedPageCount() == 0)).isTrue();
+        assertThat(Await.until(() -> XenbusState.CLOSED.wireValue().equals(backendState(13, "1")), WAIT_MS)).isTrue();
+        assertThat(Await.until(() -> gnttab.mappedPageCount() == 0, WAIT_MS)).isTrue();
 
         final XenStore xs = guestStores.get(0);
         xs.write(XenbusDevices.frontendPath(13, "console", "1") + "/state", XenbusState.INITIALISING.wireValue());
@@ -233,7 +234,8 @@ class ConsoleOnSimulatorTest
         assertThat(gnttab.mappedPageCount()).isEqualTo(1);
         second.writeFully("second boot\n", WAIT_MS);
         final Path log = ConsoleHub.logPath(hub.logDirectory(), "guest13", 13, "1");
-        assertThat(waitFor(() -> contents(log).equals("first boot\nsecond boot\n"))).as(() -> contents(log)).isTrue();
+        assertThat(Await.until(() -> contents(log).equals("first boot\nsecond boot\n"),
+            WAIT_MS)).as(() -> contents(log)).isTrue();
         second.close();
     }
 
@@ -246,15 +248,16 @@ class ConsoleOnSimulatorTest
         machine.xenStore().write(dir + "/port", "abc");
         final SimDomain other = guest(15);
         final SimConsoleFront fine = SimConsoleFront.primary(other, machine.xenStore(), 0);
-        assertThat(waitFor(() -> null != hub.session(15, null))).as("other domains are served").isTrue();
+        assertThat(Await.until(() -> null != hub.session(15, null), WAIT_MS)).as("other domains are served").isTrue();
         assertThat(hub.session(14, null)).isNull();
         assertThat(gnttab.mappedPageCount()).isEqualTo(1);
 
         final SimConsoleFront repaired = SimConsoleFront.primary(guest, machine.xenStore(), 0);
 
-        assertThat(waitFor(() -> null != hub.session(14, null))).as("served once the keys change").isTrue();
+        assertThat(Await.until(() -> null != hub.session(14, null),
+            WAIT_MS)).as("served once the keys change").isTrue();
         repaired.writeFully("repaired\n", WAIT_MS);
-        assertThat(waitFor(() -> contents(dir("guest-guest14.log")).contains("repaired"))).isTrue();
+        assertThat(Await.until(() -> contents(dir("guest-guest14.log")).contains("repaired"), WAIT_MS)).isTrue();
         fine.close();
         repaired.close();
     }
@@ -269,12 +272,12 @@ class ConsoleOnSimulatorTest
     {
         final SimDomain guest = guest(16);
         final SimConsoleFront front = SimConsoleFront.primary(guest, machine.xenStore(), 0);
-        assertThat(waitFor(() -> null != hub.session(16, null))).isTrue();
+        assertThat(Await.until(() -> null != hub.session(16, null), WAIT_MS)).isTrue();
         final int rounds = 200;
         final long[] nanos = new long[rounds];
         try (SocketChannel client = attach(ConsoleHub.socketPath(hub.runDirectory(), 16, null)))
         {
-            assertThat(waitFor(() -> hub.session(16, null).clientCount() == 1)).isTrue();
+            assertThat(Await.until(() -> hub.session(16, null).clientCount() == 1, WAIT_MS)).isTrue();
             final ByteBuffer key = ByteBuffer.allocate(1);
             final ByteBuffer echo = ByteBuffer.allocate(1);
             final byte[] got = new byte[1];
@@ -316,7 +319,7 @@ class ConsoleOnSimulatorTest
             fronts.add(secondary(guest, "2"));
             fronts.add(SimConsoleFront.primary(guest, machine.xenStore(), 0));
         }
-        assertThat(waitFor(() -> hub.openCount() == 6)).isTrue();
+        assertThat(Await.until(() -> hub.openCount() == 6, WAIT_MS)).isTrue();
         assertThat(gnttab.mappedPageCount()).isEqualTo(6);
         assertThat(dom0Ports()).isEqualTo(dom0PortsBefore + 6);
 
@@ -346,8 +349,8 @@ class ConsoleOnSimulatorTest
 
         guestStores.get(0).rm(XenbusDevices.frontendPath(9, "console", "1"));
 
-        assertThat(waitFor(() -> XenbusState.CLOSED.wireValue().equals(backendState(9, "1")))).isTrue();
-        assertThat(waitFor(() -> gnttab.mappedPageCount() == 0)).isTrue();
+        assertThat(Await.until(() -> XenbusState.CLOSED.wireValue().equals(backendState(9, "1")), WAIT_MS)).isTrue();
+        assertThat(Await.until(() -> gnttab.mappedPageCount() == 0, WAIT_MS)).isTrue();
         assertThat(dom0Ports()).isEqualTo(dom0PortsBefore);
         assertThat(hub.openCount()).isZero();
         front.close();
@@ -359,13 +362,13 @@ class ConsoleOnSimulatorTest
         final SimDomain guest = guest(10);
         final SimConsoleFront front = secondary(guest, "1");
         final SimConsoleFront primary = SimConsoleFront.primary(guest, machine.xenStore(), 0);
-        assertThat(waitFor(() -> hub.openCount() == 2)).isTrue();
+        assertThat(Await.until(() -> hub.openCount() == 2, WAIT_MS)).isTrue();
 
         machine.destroyGuest(10);
 
-        assertThat(waitFor(() -> hub.openCount() == 0)).isTrue();
-        assertThat(waitFor(() -> gnttab.mappedPageCount() == 0)).isTrue();
-        assertThat(waitFor(() -> dom0Ports() == dom0PortsBefore)).isTrue();
+        assertThat(Await.until(() -> hub.openCount() == 0, WAIT_MS)).isTrue();
+        assertThat(Await.until(() -> gnttab.mappedPageCount() == 0, WAIT_MS)).isTrue();
+        assertThat(Await.until(() -> dom0Ports() == dom0PortsBefore, WAIT_MS)).isTrue();
         front.close();
         primary.close();
     }
@@ -386,7 +389,8 @@ class ConsoleOnSimulatorTest
         final SimDomain guest = guest(11);
         attachConsole(11, "1");
         final XenStore xs = guestStore(11);
-        assertThat(waitFor(() -> XenbusState.INIT_WAIT.wireValue().equals(backendState(11, "1")))).isTrue();
+        assertThat(Await.until(() -> XenbusState.INIT_WAIT.wireValue().equals(backendState(11, "1")),
+            WAIT_MS)).isTrue();
         final String fe = XenbusDevices.frontendPath(11, "console", "1");
         if (!"-".equals(ringRef))
         {
@@ -399,9 +403,9 @@ class ConsoleOnSimulatorTest
         }
         xs.write(fe + "/state", XenbusState.INITIALISED.wireValue());
 
-        assertThat(waitFor(() -> null != errorNode(11, "1"))).isTrue();
+        assertThat(Await.until(() -> null != errorNode(11, "1"), WAIT_MS)).isTrue();
         assertThat(errorNode(11, "1")).contains(reason);
-        assertThat(waitFor(() -> XenbusState.CLOSING.wireValue().equals(backendState(11, "1"))))
+        assertThat(Await.until(() -> XenbusState.CLOSING.wireValue().equals(backendState(11, "1")), WAIT_MS))
             .as("the failed device goes Closing").isTrue();
         assertThat(gnttab.mappedPageCount()).isZero();
         assertThat(dom0Ports()).isEqualTo(dom0PortsBefore);
@@ -410,7 +414,7 @@ class ConsoleOnSimulatorTest
         assertThat(backendState(11, "2")).isEqualTo(XenbusState.CONNECTED.wireValue());
         good.writeFully("still here\n", WAIT_MS);
         final Path log = ConsoleHub.logPath(hub.logDirectory(), "guest11", 11, "2");
-        assertThat(waitFor(() -> contents(log).contains("still here"))).isTrue();
+        assertThat(Await.until(() -> contents(log).contains("still here"), WAIT_MS)).isTrue();
         good.close();
     }
 
@@ -424,9 +428,9 @@ class ConsoleOnSimulatorTest
         // The ring agent wakes at least every millisecond, so no notify is needed to make it look.
         page.putIntRelease(XenconsDescriptor.OUT_PROD_OFFSET, page.getInt(XenconsDescriptor.OUT_CONS_OFFSET) + 4096);
 
-        assertThat(waitFor(() -> null != errorNode(12, "1"))).isTrue();
+        assertThat(Await.until(() -> null != errorNode(12, "1"), WAIT_MS)).isTrue();
         assertThat(errorNode(12, "1")).contains("ring protocol violation").contains("out_prod").contains("> 2048");
-        assertThat(waitFor(() -> gnttab.mappedPageCount() == 0)).isTrue();
+        assertThat(Await.until(() -> gnttab.mappedPageCount() == 0, WAIT_MS)).isTrue();
         front.close();
     }
 
@@ -464,17 +468,4 @@ class ConsoleOnSimulatorTest
         }
     }
 
-    private static boolean waitFor(final BooleanSupplier condition) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (System.nanoTime() < deadline)
-        {
-            if (condition.getAsBoolean())
-            {
-                return true;
-            }
-            Thread.sleep(10);
-        }
-        return condition.getAsBoolean();
-    }
 }

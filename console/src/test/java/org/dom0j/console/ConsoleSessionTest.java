@@ -1,5 +1,7 @@
 package org.dom0j.console;
 
+import org.dom0j.test.Await;
+
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -18,7 +20,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.dom0j.protocol.console.XenconsDescriptor.IN_CONS_OFFSET;
@@ -44,7 +45,7 @@ class ConsoleSessionTest
         final SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         final int before = session.clientCount();
         channel.connect(UnixDomainSocketAddress.of(session.socketPath()));
-        assertThat(waitFor(() -> session.clientCount() == before + 1)).isTrue();
+        assertThat(Await.until(() -> session.clientCount() == before + 1, 10_000)).isTrue();
         return channel;
     }
 
@@ -85,17 +86,17 @@ class ConsoleSessionTest
                     throw new IllegalStateException(ex);
                 }
             });
-            assertThat(waitFor(() -> session.takeInput(ring) > 0)).isTrue();
+            assertThat(Await.until(() -> session.takeInput(ring) > 0, 10_000)).isTrue();
             Thread.sleep(50);
             assertThat(typist).as("the held input and the guest's ring are full").isNotDone();
 
             // The guest reads whatever is there, again and again: everything typed gets through, in full.
-            assertThat(waitFor(() ->
+            assertThat(Await.until(() ->
             {
                 page.putIntRelease(IN_CONS_OFFSET, page.getInt(IN_PROD_OFFSET));
                 session.takeInput(ring);
                 return typist.isDone() && page.getInt(IN_PROD_OFFSET) == lots.length;
-            })).isTrue();
+            }, 10_000)).isTrue();
             typist.get(5, TimeUnit.SECONDS);
         }
     }
@@ -128,10 +129,11 @@ class ConsoleSessionTest
                 new ByteArrayInputStream(new byte[]{ 'a', 'b', ConsoleClient.ESCAPE, 'c' }), screen);
 
             assertThat(end).isEqualTo(ConsoleClient.End.ESCAPE);
-            assertThat(waitFor(() -> session.takeInput(ring) == 2 || page.getInt(IN_PROD_OFFSET) == 2)).isTrue();
+            assertThat(Await.until(() -> session.takeInput(ring) == 2 || page.getInt(IN_PROD_OFFSET) == 2,
+                10_000)).isTrue();
             assertThat((char)page.getByte(0)).isEqualTo('a');
             assertThat((char)page.getByte(1)).isEqualTo('b');
-            assertThat(waitFor(() -> session.clientCount() == 0)).isTrue();
+            assertThat(Await.until(() -> session.clientCount() == 0, 10_000)).isTrue();
         }
     }
 
@@ -145,17 +147,4 @@ class ConsoleSessionTest
         return new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII);
     }
 
-    private static boolean waitFor(final BooleanSupplier condition) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (System.nanoTime() < deadline)
-        {
-            if (condition.getAsBoolean())
-            {
-                return true;
-            }
-            Thread.sleep(5);
-        }
-        return condition.getAsBoolean();
-    }
 }

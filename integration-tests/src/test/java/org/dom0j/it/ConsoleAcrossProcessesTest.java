@@ -1,5 +1,7 @@
 package org.dom0j.it;
 
+import org.dom0j.test.Await;
+
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.guest.SimConsoleFront;
@@ -21,7 +23,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -87,14 +88,16 @@ class ConsoleAcrossProcessesTest
         {
             final Path serveLog = dir.resolve("serve.txt");
             final Process serve = dom0j(simDir, serveLog, "serve", "--counters", dir.resolve("counters").toString());
-            assertThat(waitFor(() -> read(serveLog).contains("Ctrl-C stops"))).as(() -> read(serveLog)).isTrue();
+            assertThat(Await.until(() -> read(serveLog).contains("Ctrl-C stops"),
+                WAIT_MS)).as(() -> read(serveLog)).isTrue();
 
             final SimDomain guest = machine.createGuest(5, "echo", 256);
             final SimConsoleFront primary = SimConsoleFront.primary(guest, machine.xenStore(), 0);
             XenbusDevices.attach(machine.xenStore(), 0, "console", 5, "1", Map.of("protocol", "vt100"), Map.of());
             final XenStore guestStore = machine.connectAsGuest(5);
             final SimConsoleFront secondary = SimConsoleFront.connect(guest, guestStore, "1", WAIT_MS);
-            assertThat(waitFor(() -> Files.exists(simDir.resolve("console/5.sock")))).as(() -> read(serveLog))
+            assertThat(Await.until(() -> Files.exists(simDir.resolve("console/5.sock")),
+                WAIT_MS)).as(() -> read(serveLog))
                 .isTrue();
             assertThat(simDir.resolve("console/5-1.sock")).exists();
 
@@ -107,13 +110,14 @@ class ConsoleAcrossProcessesTest
 
             assertThat(primary.readUntil("uname\r", WAIT_MS)).isEqualTo("uname\r");
             primary.writeFully("uname\r\nLinux echo 6.1.0-sim\r\n# ", WAIT_MS);
-            assertThat(waitFor(() -> seen.toString().contains("Linux echo 6.1.0-sim"))).as(seen::toString).isTrue();
+            assertThat(Await.until(() -> seen.toString().contains("Linux echo 6.1.0-sim"),
+                WAIT_MS)).as(seen::toString).isTrue();
             final Path log = simDir.resolve("console-logs/guest-echo.log");
-            assertThat(waitFor(() -> read(log).contains("Linux echo 6.1.0-sim\r\n# "))).isTrue();
+            assertThat(Await.until(() -> read(log).contains("Linux echo 6.1.0-sim\r\n# "), WAIT_MS)).isTrue();
 
             secondary.writeFully("secondary says hi\n", WAIT_MS);
-            assertThat(waitFor(() -> read(simDir.resolve("console-logs/guest-echo-1.log"))
-                .contains("secondary says hi"))).isTrue();
+            assertThat(Await.until(() -> read(simDir.resolve("console-logs/guest-echo-1.log"))
+                .contains("secondary says hi"), WAIT_MS)).isTrue();
             assertThat(seen.toString()).doesNotContain("secondary says hi");
 
             keyboard.write(new byte[]{ 'x', 0x1d, 'y' });
@@ -183,17 +187,4 @@ class ConsoleAcrossProcessesTest
         }
     }
 
-    private static boolean waitFor(final BooleanSupplier condition) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
-        while (System.nanoTime() < deadline)
-        {
-            if (condition.getAsBoolean())
-            {
-                return true;
-            }
-            Thread.sleep(20);
-        }
-        return condition.getAsBoolean();
-    }
 }
