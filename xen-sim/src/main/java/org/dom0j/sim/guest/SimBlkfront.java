@@ -679,8 +679,8 @@ public final class SimBlkfront implements AutoCloseable
     }
 
     /**
-     * Disconnects as blkfront does on removal: Closing, wait for the backend to close, Closed; then ends every
-     * grant and frees the pages.
+     * Disconnects as blkfront does on removal: Closing, wait for the backend to close, Closed; then
+     * {@link #close()}.
      *
      * @param timeoutMs how long to wait for the backend.
      * @throws TimeoutException     when the backend does not close in time (resources are freed anyway).
@@ -702,7 +702,8 @@ public final class SimBlkfront implements AutoCloseable
     }
 
     /**
-     * Ends grants (where the backend has let go) and frees what this frontend holds, without a handshake.
+     * Stops watching the backend and unbinds the event channels, without a handshake. The ring and data pages
+     * and their grants stay with the guest; they go when the domain is destroyed, as a crashed guest's would.
      */
     @Override
     public void close()
