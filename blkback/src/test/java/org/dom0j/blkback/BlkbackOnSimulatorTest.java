@@ -1,5 +1,6 @@
 package org.dom0j.blkback;
 
+import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.test.Await;
 
 import org.agrona.ErrorHandler;
@@ -27,7 +28,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -60,11 +60,7 @@ class BlkbackOnSimulatorTest
     void setUp() throws Exception
     {
         machine = SimMachine.start(dir.resolve("sim"));
-        disk = dir.resolve("disk.img");
-        try (var f = org.dom0j.blkback.jna.NativeFile.open(Files.createFile(disk), false, false))
-        {
-            f.truncate(32L << 20);
-        }
+        disk = NativeFile.createSparse(dir.resolve("disk.img"), 32L << 20);
     }
 
     private void startBackend(final BlkbackConfiguration configuration)

@@ -1,5 +1,6 @@
 package org.dom0j.blkback;
 
+import org.dom0j.blkback.jna.NativeFile;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.evtchn.EventChannels;
@@ -137,11 +138,7 @@ class BlkbackQueueTest
     {
         host = SimHost.open(dir.resolve("sim"));
         dom0 = host.domainOrCreate(0, SimHost.DOM0_PAGES);
-        diskFile = dir.resolve("disk.img");
-        try (var f = org.dom0j.blkback.jna.NativeFile.open(Files.createFile(diskFile), false, false))
-        {
-            f.truncate((long)DISK_SECTORS * 512);
-        }
+        diskFile = NativeFile.createSparse(dir.resolve("disk.img"), (long)DISK_SECTORS * 512);
     }
 
     @AfterEach

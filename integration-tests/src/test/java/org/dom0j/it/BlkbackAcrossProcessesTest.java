@@ -1,5 +1,6 @@
 package org.dom0j.it;
 
+import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.backend.XenbusState;
 import org.dom0j.blkback.jna.NativeFile;
@@ -32,11 +33,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -58,11 +57,7 @@ class BlkbackAcrossProcessesTest
     {
         dir = Path.of("/dev/shm").resolve("dom0j-it-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         machine = SimMachine.start(dir);
-        disk = dir.resolve("disk.img");
-        try (NativeFile f = NativeFile.open(Files.createFile(disk), false, false))
-        {
-            f.truncate(16L << 20);
-        }
+        disk = NativeFile.createSparse(dir.resolve("disk.img"), 16L << 20);
         serveLog = dir.resolve("serve.log");
         final List<String> command = new ArrayList<>(List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
@@ -89,10 +84,7 @@ class BlkbackAcrossProcessesTest
             serve.destroyForcibly();
         }
         machine.close();
-        try (Stream<Path> paths = Files.walk(dir))
-        {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        IoUtil.delete(dir.toFile(), true);
     }
 
     private SimDomain guestWithDisk(final int domid)

@@ -1,10 +1,10 @@
 package org.dom0j.cli;
 
+import org.agrona.IoUtil;
 import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.guest.BlockBench;
+import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.SimBlkfront;
-import org.dom0j.toolstack.XenbusDevices;
-import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -20,14 +20,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * {@code dom0j bench}: benchmarks reported as ratios against a baseline run on the same machine in the same run.
@@ -133,7 +130,7 @@ final class BenchCommand
             }
             finally
             {
-                deleteTree(dir);
+                IoUtil.delete(dir.toFile(), true);
             }
             if (!ratios.isEmpty())
             {
@@ -147,35 +144,10 @@ final class BenchCommand
         private static BlockBench.Result runGuest(
             final SimMachine machine, final int domid, final Path disk, final Case c) throws Exception
         {
-            machine.createGuest(domid, "bench-" + domid, 65536);
-            try
-            {
-                XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-                    Map.of("params", disk.toString(), "mode", "w", "type", "phy", "dev", "xvda",
-                        "device-type", "disk", "discard-enable", "1"),
-                    Map.of("virtual-device", "51712", "device-type", "disk"));
-                try (XenStore xs = machine.connectAsGuest(domid))
-                {
-                    final int segments = Math.max(11, c.pattern().blockBytes() / 4096);
-                    final SimBlkfront front = SimBlkfront.connect(machine.host().domain(domid), xs, "51712",
-                        new SimBlkfront.Options(c.queues(), 0, true, segments), 15_000);
-                    final BlockBench.Result result = BlockBench.run(front, c.pattern(), domid);
-                    front.disconnect(10_000);
-                    return result;
-                }
-            }
-            finally
-            {
-                XenbusDevices.requestDetach(machine.xenStore(), 0, "vbd", domid, "51712");
-                final String be = XenbusDevices.backendPath(0, "vbd", domid, "51712");
-                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (System.nanoTime() < deadline && !"6".equals(machine.xenStore().readOrNull(be + "/state")))
-                {
-                    Thread.sleep(5);
-                }
-                XenbusDevices.remove(machine.xenStore(), 0, "vbd", domid, "51712");
-                machine.destroyGuest(domid);
-            }
+            final int segments = Math.max(11, c.pattern().blockBytes() / 4096);
+            return BlockGuest.withDisk(machine, domid, "bench-" + domid, 65536, disk,
+                new SimBlkfront.Options(c.queues(), 0, true, segments),
+                front -> BlockBench.run(front, c.pattern(), domid));
         }
 
         /** @return {IOPS, MB/s, CPU microseconds per request} of fio doing the same case natively. */
@@ -242,15 +214,5 @@ final class BenchCommand
             }
         }
 
-        private static void deleteTree(final Path dir) throws IOException
-        {
-            if (Files.exists(dir))
-            {
-                try (Stream<Path> paths = Files.walk(dir))
-                {
-                    paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-                }
-            }
-        }
     }
 }

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.agrona.IoUtil;
 import org.dom0j.backend.CountersFile;
 import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.sim.SimMachine;
@@ -12,16 +13,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 
 /**
  * {@code dom0j demo}: the whole thing on any Linux machine. Starts a simulated Xen machine, runs
@@ -75,11 +73,7 @@ final class DemoCommand implements Callable<Integer>
             serve = ServeProcess.start(dir, dir.resolve("serve.log"));
             out.println("dom0j demo: 'dom0j serve' is running as process " + serve.pid() + " (log " + serve.log() +
                 ")");
-            final Path disk = dir.resolve("disk.img");
-            try (NativeFile f = NativeFile.open(Files.createFile(disk), false, false))
-            {
-                f.truncate((long)sizeMib << 20);
-            }
+            final Path disk = NativeFile.createSparse(dir.resolve("disk.img"), (long)sizeMib << 20);
             out.println("dom0j demo: guest 1 with a " + sizeMib + " MiB disk; seed " + s + "; running " + seconds +
                 " s of verified random I/O (50% reads, 4-32 KiB, flush every 200 writes, some discards)");
             out.flush();
@@ -112,7 +106,7 @@ final class DemoCommand implements Callable<Integer>
             }
             if (!keep)
             {
-                deleteTree(dir);
+                IoUtil.delete(dir.toFile(), true);
             }
             out.flush();
         }
@@ -155,21 +149,5 @@ final class DemoCommand implements Callable<Integer>
                 into.merge(label.substring(label.indexOf(' ') + 1), value, Long::sum);
             }
         });
-    }
-
-    private static void deleteTree(final Path dir)
-    {
-        if (!Files.exists(dir))
-        {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir))
-        {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
-        catch (final IOException ignore)
-        {
-            // Best effort: a leftover demo directory in /dev/shm is named after its process.
-        }
     }
 }

@@ -128,10 +128,7 @@ final class SimCommand
                 final Path file = null != disk ? disk : directory.resolve("disk-" + domid + ".img");
                 if (!Files.exists(file))
                 {
-                    try (NativeFile f = NativeFile.open(Files.createFile(file), false, false))
-                    {
-                        f.truncate((long)sizeMib << 20);
-                    }
+                    NativeFile.createSparse(file, (long)sizeMib << 20);
                 }
                 final long s = null != seed ? seed : System.nanoTime();
                 final BlockGuest.Result result = BlockGuest.run(machine, domid, file,

@@ -65,6 +65,23 @@ public final class NativeFile implements AutoCloseable
         }
     }
 
+    /**
+     * Creates a sparse file of {@code size} bytes (a new disk image); fails if the file exists.
+     *
+     * @param path where.
+     * @param size its size in bytes.
+     * @return the path.
+     * @throws IOException when it cannot be created or sized.
+     */
+    public static Path createSparse(final Path path, final long size) throws IOException
+    {
+        try (NativeFile f = open(Files.createFile(path), false, false))
+        {
+            f.truncate(size);
+        }
+        return path;
+    }
+
     private static boolean isBlockDevice(final Path path) throws IOException
     {
         final int mode = (Integer)Files.getAttribute(path, "unix:mode");

@@ -137,11 +137,6 @@ class NativeFileTest
 
     private Path sparse(final long size) throws IOException
     {
-        final Path file = Files.createTempFile(dir, "disk", ".img");
-        try (NativeFile f = NativeFile.open(file, false, false))
-        {
-            f.truncate(size);
-        }
-        return file;
+        return NativeFile.createSparse(dir.resolve("disk-" + System.nanoTime() + ".img"), size);
     }
 }

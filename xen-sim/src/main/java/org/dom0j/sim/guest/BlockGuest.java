@@ -91,7 +91,95 @@ public final class BlockGuest
         final double seconds,
         final Progress progress) throws TimeoutException, InterruptedException
     {
-        final SimDomain guest = machine.createGuest(domid, "demo-guest-" + domid, 32768);
+        return withDisk(machine, domid, "demo-guest-" + domid, 32768, disk, options, front ->
+        {
+            final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
+            final long start = System.nanoTime();
+            final long end = start + (long)(seconds * 1e9);
+            long nextReport = start + TimeUnit.MILLISECONDS.toNanos(250);
+            long now = start;
+            while (now < end && null == front.violation() && workload.stats().mismatches == 0)
+            {
+                workload.submitSome();
+                if (front.poll(workload) == 0)
+                {
+                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+                }
+                now = System.nanoTime();
+                if (null != progress && now >= nextReport)
+                {
+                    progress.onProgress(now - start, workload.stats());
+                    nextReport = now + TimeUnit.MILLISECONDS.toNanos(250);
+                }
+            }
+            final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
+            {
+                if (front.poll(workload) == 0)
+                {
+                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+                }
+            }
+            final long elapsed = System.nanoTime() - start;
+            final String problem;
+            if (null != front.violation())
+            {
+                problem = "backend broke the protocol: " + front.violation();
+            }
+            else if (front.outstanding() > 0)
+            {
+                problem = front.outstanding() + " requests never answered";
+            }
+            else
+            {
+                problem = workload.firstMismatch();
+            }
+            return new Result(workload.stats(), elapsed, problem, seed, front.queueCount(), front.isPersistent());
+        });
+    }
+
+    /**
+     * What a guest does with its connected disk.
+     *
+     * @param <T> what it returns.
+     */
+    @FunctionalInterface
+    public interface Session<T>
+    {
+        /**
+         * @param front the connected frontend.
+         * @return the outcome.
+         */
+        T run(SimBlkfront front);
+    }
+
+    /**
+     * Creates a guest, attaches {@code disk} as xvda (51712) as {@code xl block-attach} would, connects its
+     * blkfront, runs {@code session}, disconnects, detaches the disk once the backend has closed, and destroys
+     * the guest, whatever happened.
+     *
+     * @param machine the machine (started or joined).
+     * @param domid   the new guest's domid.
+     * @param name    its name.
+     * @param pages   its memory in 4 KiB pages.
+     * @param disk    the backing file (must exist).
+     * @param options what its blkfront asks for.
+     * @param session what to do with the disk.
+     * @param <T>     what the session returns.
+     * @return what the session returned.
+     * @throws TimeoutException     when the backend did not connect or close in time.
+     * @throws InterruptedException when interrupted.
+     */
+    public static <T> T withDisk(
+        final SimMachine machine,
+        final int domid,
+        final String name,
+        final int pages,
+        final Path disk,
+        final SimBlkfront.Options options,
+        final Session<T> session) throws TimeoutException, InterruptedException
+    {
+        final SimDomain guest = machine.createGuest(domid, name, pages);
         try
         {
             XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
@@ -101,49 +189,7 @@ public final class BlockGuest
             try (XenStore xs = machine.connectAsGuest(domid))
             {
                 final SimBlkfront front = SimBlkfront.connect(guest, xs, "51712", options, 15_000);
-                final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
-                final long start = System.nanoTime();
-                final long end = start + (long)(seconds * 1e9);
-                long nextReport = start + TimeUnit.MILLISECONDS.toNanos(250);
-                long now = start;
-                while (now < end && null == front.violation() && workload.stats().mismatches == 0)
-                {
-                    workload.submitSome();
-                    if (front.poll(workload) == 0)
-                    {
-                        front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
-                    }
-                    now = System.nanoTime();
-                    if (null != progress && now >= nextReport)
-                    {
-                        progress.onProgress(now - start, workload.stats());
-                        nextReport = now + TimeUnit.MILLISECONDS.toNanos(250);
-                    }
-                }
-                final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
-                {
-                    if (front.poll(workload) == 0)
-                    {
-                        front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
-                    }
-                }
-                final long elapsed = System.nanoTime() - start;
-                final String problem;
-                if (null != front.violation())
-                {
-                    problem = "backend broke the protocol: " + front.violation();
-                }
-                else if (front.outstanding() > 0)
-                {
-                    problem = front.outstanding() + " requests never answered";
-                }
-                else
-                {
-                    problem = workload.firstMismatch();
-                }
-                final Result result = new Result(workload.stats(), elapsed, problem, seed, front.queueCount(),
-                    front.isPersistent());
+                final T result = session.run(front);
                 front.disconnect(10_000);
                 return result;
             }
