@@ -10,7 +10,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,10 +23,10 @@ import static org.dom0j.ring.SharedRingDescriptor.REQ_PROD_OFFSET;
 @Timeout(30)
 class BackendConductorTest
 {
-    private final InMemoryXenStore xs = new InMemoryXenStore();
-    private final FakeHypervisor hypervisor = new FakeHypervisor(xs);
-    private final List<Throwable> agentErrors = new CopyOnWriteArrayList<>();
-    private final AgentScheduler.Invoker invoker = AgentScheduler.invoker(agentErrors::add);
+    private final FakeBackend backend = new FakeBackend();
+    private final InMemoryXenStore xs = backend.xs;
+    private final FakeHypervisor hypervisor = backend.hypervisor;
+    private final AgentScheduler.Invoker invoker = backend.invoker;
     private final EchoDeviceType echo = new EchoDeviceType();
     private BackendConductor conductor;
 
@@ -39,13 +38,7 @@ class BackendConductorTest
 
     private BackendConductor newConductor(final int watchQueueCapacity)
     {
-        final BackendConductor c = new BackendConductor(new BackendConductor.Context()
-            .platform(hypervisor)
-            .xenStore(xs)
-            .grantTables(hypervisor.openGrantTables())
-            .scheduler(invoker)
-            .deviceType(echo)
-            .watchQueueCapacity(watchQueueCapacity));
+        final BackendConductor c = backend.conductor(echo, watchQueueCapacity);
         c.onStart();
         return c;
     }
@@ -53,22 +46,12 @@ class BackendConductorTest
     @AfterEach
     void stop()
     {
-        conductor.onClose();
-        assertThat(agentErrors).isEmpty();
-        assertThat(hypervisor.mappedPages()).as("mappings leaked").isZero();
-        assertThat(hypervisor.boundPorts()).as("ports leaked").isZero();
+        backend.stop(conductor);
     }
 
     private void pump()
     {
-        for (int i = 0; i < 500; i++)
-        {
-            if (conductor.doWork() + invoker.invokeAll() == 0)
-            {
-                return;
-            }
-        }
-        throw new AssertionError("conductor did not settle");
+        backend.pump(conductor);
     }
 
     private EchoGuest guest(final int domid)

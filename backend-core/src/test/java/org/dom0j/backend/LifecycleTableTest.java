@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.util.ArrayList;
-import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -20,36 +18,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(30)
 class LifecycleTableTest
 {
-    private final InMemoryXenStore xs = new InMemoryXenStore();
-    private final FakeHypervisor hypervisor = new FakeHypervisor(xs);
-    private final List<Throwable> errors = new ArrayList<>();
-    private final AgentScheduler.Invoker invoker = AgentScheduler.invoker(errors::add);
-    private final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-        .platform(hypervisor)
-        .xenStore(xs)
-        .grantTables(hypervisor.openGrantTables())
-        .scheduler(invoker)
-        .deviceType(new EchoDeviceType()));
+    private final FakeBackend backend = new FakeBackend();
+    private final InMemoryXenStore xs = backend.xs;
+    private final FakeHypervisor hypervisor = backend.hypervisor;
+    private final BackendConductor conductor = backend.conductor(new EchoDeviceType(), 1024);
 
     @AfterEach
     void stop()
     {
-        conductor.onClose();
-        assertThat(errors).isEmpty();
-        assertThat(hypervisor.mappedPages()).isZero();
-        assertThat(hypervisor.boundPorts()).isZero();
+        backend.stop(conductor);
     }
 
     private void pump()
     {
-        for (int i = 0; i < 500; i++)
-        {
-            if (conductor.doWork() + invoker.invokeAll() == 0)
-            {
-                return;
-            }
-        }
-        throw new AssertionError("did not settle");
+        backend.pump(conductor);
     }
 
     @ParameterizedTest(name = "backend {0}, frontend writes {1}: backend {2}, {3} page(s) mapped")

@@ -5,7 +5,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -19,10 +18,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(30)
 class RawPageQueueTest
 {
-    private final InMemoryXenStore xs = new InMemoryXenStore();
-    private final FakeHypervisor hypervisor = new FakeHypervisor(xs);
-    private final List<Throwable> errors = new ArrayList<>();
-    private final AgentScheduler.Invoker invoker = AgentScheduler.invoker(errors::add);
+    private final FakeBackend backend = new FakeBackend();
+    private final InMemoryXenStore xs = backend.xs;
+    private final FakeHypervisor hypervisor = backend.hypervisor;
 
     /** Doubles the u32 at offset 0 into offset 4 whenever it changes, and tells the guest. */
     private static final class MirrorType implements DeviceType
@@ -77,32 +75,17 @@ class RawPageQueueTest
         }
     }
 
-    private final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-        .platform(hypervisor)
-        .xenStore(xs)
-        .grantTables(hypervisor.openGrantTables())
-        .scheduler(invoker)
-        .deviceType(new MirrorType()));
+    private final BackendConductor conductor = backend.conductor(new MirrorType(), 1024);
 
     @AfterEach
     void stop()
     {
-        conductor.onClose();
-        assertThat(errors).isEmpty();
-        assertThat(hypervisor.mappedPages()).isZero();
-        assertThat(hypervisor.boundPorts()).isZero();
+        backend.stop(conductor);
     }
 
     private void pump()
     {
-        for (int i = 0; i < 500; i++)
-        {
-            if (conductor.doWork() + invoker.invokeAll() == 0)
-            {
-                return;
-            }
-        }
-        throw new AssertionError("did not settle");
+        backend.pump(conductor);
     }
 
     @Test
