@@ -204,8 +204,9 @@ teardown_check() {
 # in its /proc/PID/maps). xenconsoled lets go of the console channel when it sees @releaseDomain: up to 10 s.
 # ports_to DOMID: how many dom0 event channels name that domain as their remote end
 ports_to() { "$XB/lsevtchn" 0 2>/dev/null | grep -cE "Remote Domain $1(,|\$)"; }
-# ports_while_alive DOMID: the same while the guest runs (xenconsoled binds its console on @introduceDomain,
-# so there is at least one), waiting up to 10 s; leak_check is only meaningful when this is above 0
+# ports_while_alive DOMID: the same while the guest runs (the console daemon, xenconsoled or dom0j serve, binds
+# the console on @introduceDomain, so there is at least one), waiting up to 10 s; leak_check is only meaningful
+# when this is above 0
 ports_while_alive() {
     local n=0
     for _ in $(seq 20); do n=$(ports_to "$1"); [ "$n" -gt 0 ] && break; sleep 0.5; done
@@ -305,12 +306,51 @@ run_destroy() {
     fi
     local before
     before=$(ports_while_alive "$domid")
+    [ "$label" = dom0j ] && console_input_check "$g" "$domid"
     t0=$(up)
     timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
     rc=$?
     info "$label: xl destroy rc=$rc took $(since "$t0")s"
     teardown_check "$label" "$domid" destroy "$t0"
     leak_check "$label" "$domid" "$before"
+}
+
+# console_output_check GUEST: dom0j serve, not xenconsoled, served the guest's primary console: its log said it
+# connected the console with the log xenconsoled would have written, and that log has the guest's last line.
+console_output_check() {
+    local g=$1 lines
+    lines=$(grep -c "" <(guestlog "$g"))
+    if grep -qE "primary console of domain [0-9]+: connected, log $CON/guest-$g.log" "$R/dom0j-serve.log" &&
+        guestlog "$g" | grep -q '^DOMU: DONE' && [ ! -e /run/xenconsoled.pid ]; then
+        check dom0j-console-output PASS "xenconsoled stopped; dom0j serve mapped the console (grant ref 0) and" \
+            "logged the guest's $lines console lines to $CON/guest-$g.log, DOMU: DONE included"
+    else
+        check dom0j-console-output FAIL "serve log: $(grep 'primary console' "$R/dom0j-serve.log" | head -3 | oneline);" \
+            "guest log ($lines lines) ends: $(guestlog "$g" | tail -2 | oneline)"
+    fi
+}
+
+# console_input_check GUEST DOMID: 'dom0j console DOMID' (stdin not a terminal) types a line; the idle guest
+# answers "DOMU-ECHO: <line>" on its console; both the client's output and the log must show the answer. The
+# client's input stays open until the answer is in the log (the JVM takes 15-50 s to start here), then closes.
+console_input_check() {
+    local g=$1 domid=$2 word="dom0j-ping-$SEED" t rc
+    t=$(up)
+    ( printf '%s\r' "$word"
+      for _ in $(seq 240); do guestlog "$g" | grep -q "^DOMU-ECHO: $word" && break; sleep 0.5; done
+      sleep 1 ) |
+        timeout -k 5 150 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" console "$domid" \
+            --run-dir "$CONSOLE_RUN" > /tmp/console.out 2>&1
+    rc=$?
+    { echo "[$t] \$ dom0j console $domid <<< $word"; cat /tmp/console.out; echo "[$(up)] rc=$rc"; } >> "$DLOG"
+    if [ $rc = 0 ] && tr -d '\r' < /tmp/console.out | grep -q "^DOMU-ECHO: $word" &&
+        guestlog "$g" | grep -q "^DOMU-ECHO: $word"; then
+        check dom0j-console-input PASS "'dom0j console $domid' typed '$word', the guest answered through dom0j serve" \
+            "to the client and the log in $(since "$t")s"
+    else
+        check dom0j-console-input FAIL "rc=$rc after $(since "$t")s; client got: $(tail -3 /tmp/console.out | oneline);" \
+            "log ends: $(guestlog "$g" | tail -2 | oneline)"
+    fi
 }
 
 # attach_probe: the attach point of a userspace backend, with nobody serving it. libxl writes the backend
@@ -427,8 +467,16 @@ if have serve; then
     # timeout(1), which also matters for the SIGINT below: bash starts background jobs with SIGINT ignored,
     # and a JVM that inherits an ignored SIGINT never sees Ctrl-C; timeout catches it and execs java with
     # the default disposition, and passes the INT on.
+    # dom0j serve also takes over the primary consoles: xenconsoled goes first (both would map the same page)
+    kill "$(cat /run/xenconsoled.pid 2>/dev/null)" 2>/dev/null
+    for _ in $(seq 40); do pgrep -x xenconsoled > /dev/null || break; sleep 0.25; done
+    ! pgrep -x xenconsoled > /dev/null
+    check_if xenconsoled-stopped $? "dom0j serve serves the primary consoles from here on" "xenconsoled did not exit"
+    rm -f /run/xenconsoled.pid
+    CONSOLE_RUN=/run/dom0j/console
     t=$(up)
-    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen > "$R/dom0j-serve.log" 2>&1 &
+    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen --primary-consoles yes \
+        --console-log-dir "$CON" --console-run-dir "$CONSOLE_RUN" > "$R/dom0j-serve.log" 2>&1 &
     SERVE_PID=$!
     ok=1
     for _ in $(seq 120); do
@@ -448,6 +496,7 @@ if have serve; then
     if [ $ok = 0 ]; then
         run_workload dom0j "$USPEC" "$IMG_D"
         D_TIMES=$TIMES
+        console_output_check dom0j-work
         verify_backing dom0j "$IMG_D" dom0j-work
         truncate -s 64M /run/disk-dom0j2.img
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -28,6 +29,10 @@ import java.util.logging.Logger;
  * The local channel is a Unix stream socket (mode 0600, in a directory created 0700) carrying raw bytes both ways:
  * what the guest writes, and what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several
  * clients may attach at once (all see the output, all may type), as with {@code xl console} on a shared pty.
+ * <p>
+ * <p>
+ * {@link #openPty} adds a pseudo-terminal, as xenconsoled gives each guest, for viewers that open a tty
+ * ({@code xl console}); it gets the output and gives input like a client, but stays until the session closes.
  * <p>
  * <b>Threads</b>: {@link #output} and {@link #takeInput} on the console's agent thread; each client has a reader
  * thread (socket to input buffer; it blocks while the buffer is full, which is the backpressure on a fast typist)
@@ -53,6 +58,7 @@ public final class ConsoleSession implements AutoCloseable
     private final AtomicLong droppedOutput = new AtomicLong();
     private int inputLength;
     private volatile boolean closed;
+    private volatile PtyEndpoint pty;
 
     /** One attached client. */
     private final class Client
@@ -131,6 +137,93 @@ public final class ConsoleSession implements AutoCloseable
         }
     }
 
+    /** The session's pseudo-terminal: a reader and a writer thread, like a client's, on the pty's master. */
+    private final class PtyEndpoint
+    {
+        static final int POLL_MILLIS = 200;
+        static final int FULL_WAIT_MILLIS = 100;
+
+        final Pty pty;
+        final BlockingQueue<byte[]> outbound = new ArrayBlockingQueue<>(CLIENT_QUEUE_CHUNKS);
+        final Thread reader = new Thread(this::readLoop, "console-" + label + "-pty-in");
+        final Thread writer = new Thread(this::writeLoop, "console-" + label + "-pty-out");
+        final AtomicInteger threadsRunning = new AtomicInteger(2);
+
+        PtyEndpoint(final Pty pty)
+        {
+            this.pty = pty;
+            reader.setDaemon(true);
+            writer.setDaemon(true);
+            reader.start();
+            writer.start();
+        }
+
+        void readLoop()
+        {
+            final byte[] buffer = new byte[1024];
+            try
+            {
+                while (!closed)
+                {
+                    final int n = pty.read(buffer, POLL_MILLIS);
+                    if (n > 0)
+                    {
+                        offerInput(buffer, 0, n);
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                LOG.log(Level.WARNING, "console " + label + ": " + ex.getMessage() + "; the pty takes no more input");
+            }
+            catch (final InterruptedException ex)
+            {
+                // The console closed.
+            }
+            threadDone();
+        }
+
+        void writeLoop()
+        {
+            try
+            {
+                byte[] chunk;
+                while ((chunk = outbound.take()) != END)
+                {
+                    // Nobody reading the pty: xenconsoled drops what does not fit too, rather than stall the guest.
+                    if (pty.write(chunk, FULL_WAIT_MILLIS) > 0)
+                    {
+                        droppedOutput.incrementAndGet();
+                    }
+                }
+            }
+            catch (final IOException ex)
+            {
+                LOG.log(Level.WARNING, "console " + label + ": " + ex.getMessage() + "; the pty gets no more output");
+            }
+            catch (final InterruptedException ex)
+            {
+                // The console closed.
+            }
+            threadDone();
+        }
+
+        /** Called by each thread as it ends: the last one closes the pty (within POLL_MILLIS of close()). */
+        void threadDone()
+        {
+            if (threadsRunning.decrementAndGet() == 0)
+            {
+                pty.close();
+            }
+        }
+
+        void close()
+        {
+            outbound.clear();
+            outbound.offer(END);
+        }
+    }
+
     /**
      * Opens the log (appending) and starts listening on the socket (a stale socket file is replaced).
      *
@@ -192,6 +285,34 @@ public final class ConsoleSession implements AutoCloseable
     }
 
     /**
+     * Gives the console a pseudo-terminal (once; later calls return the same one).
+     *
+     * @return the pty's slave path, e.g. /dev/pts/3, for xenstore's {@code console/tty}.
+     * @throws IOException when no pty can be opened.
+     */
+    public synchronized String openPty() throws IOException
+    {
+        if (closed)
+        {
+            throw new IOException("console " + label + " is closed");
+        }
+        if (null == pty)
+        {
+            pty = new PtyEndpoint(Pty.open());
+        }
+        return pty.pty.slavePath();
+    }
+
+    /**
+     * @return the pty's slave path, or null when the console has none.
+     */
+    public String ptyPath()
+    {
+        final PtyEndpoint endpoint = pty;
+        return null == endpoint ? null : endpoint.pty.slavePath();
+    }
+
+    /**
      * @return the log file.
      */
     public Path logPath()
@@ -247,7 +368,8 @@ public final class ConsoleSession implements AutoCloseable
         {
             LOG.log(Level.WARNING, "console " + label + ": cannot write " + logPath, ex);
         }
-        if (!clients.isEmpty())
+        final PtyEndpoint endpoint = pty;
+        if (!clients.isEmpty() || null != endpoint)
         {
             final byte[] chunk = Arrays.copyOf(data, length);
             for (final Client client : clients)
@@ -256,6 +378,10 @@ public final class ConsoleSession implements AutoCloseable
                 {
                     droppedOutput.incrementAndGet();
                 }
+            }
+            if (null != endpoint && !endpoint.outbound.offer(chunk))
+            {
+                droppedOutput.incrementAndGet();
             }
         }
     }
@@ -312,7 +438,7 @@ public final class ConsoleSession implements AutoCloseable
     }
 
     /**
-     * Stops listening, detaches every client, closes the log and removes the socket. Idempotent.
+     * Stops listening, detaches every client, closes the pty, closes the log and removes the socket. Idempotent.
      */
     @Override
     public void close()
@@ -337,6 +463,11 @@ public final class ConsoleSession implements AutoCloseable
         for (final Client client : clients)
         {
             client.detach();
+        }
+        final PtyEndpoint endpoint = pty;
+        if (null != endpoint)
+        {
+            endpoint.close();
         }
         try
         {

@@ -26,7 +26,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code console/port} ({@code console/type}, when present, must be "xenconsoled"; "ioemu" consoles are QEMU's).
  * Domains are found through the {@code @introduceDomain} and {@code @releaseDomain} watches and a watch on each
  * domain's {@code console} directory; a console is connected when both keys are there, reconnected when they change,
- * and let go when the domain goes.
+ * and let go when the domain goes. Each console gets a pseudo-terminal named in {@code console/tty}, as xenconsoled
+ * gives one: libxl waits for that key when it creates a domain, and {@code xl console} opens it.
  * <p>
  * <b>The page</b>: on real Xen {@code ring-ref} is the guest frame number of a page the domain builder set aside,
  * which a console daemon maps as foreign memory; xenconsoled first maps grant ref 0
@@ -265,10 +266,11 @@ public final class PrimaryConsoles implements Agent
             localPort = eventChannels.bindInterdomain(domid, remotePort);
             final String name = xenStore.readOrNull("/local/domain/" + domid + "/name");
             final ConsoleSession session = hub.open(domid, null, name);
+            final String tty = publishPty(domid, dir, session);
             consoles.put(domid, new Primary(domid, keys, mapping, localPort,
                 new ConsolePump(new ConsoleRing(mapping.buffer()), session)));
             LOG.log(System.Logger.Level.INFO, "primary console of domain " + domid + ": connected, log " +
-                session.logPath() + ", socket " + session.socketPath());
+                session.logPath() + ", socket " + session.socketPath() + (null == tty ? "" : ", tty " + tty));
         }
         catch (final InvalidFrontendException | IOException | RuntimeException ex)
         {
@@ -283,6 +285,28 @@ public final class PrimaryConsoles implements Agent
         }
     }
 
+    /**
+     * Gives the console a pty and names it in {@code console/tty}, as xenconsoled does: libxl waits for that key
+     * when it creates a domain (and fails after 10 s without it), and {@code xl console} opens it.
+     *
+     * @return the pty's path, or null when there is none (logged; the console is served without it).
+     */
+    private String publishPty(final int domid, final String dir, final ConsoleSession session)
+    {
+        try
+        {
+            final String tty = session.openPty();
+            xenStore.write(dir + "/tty", tty);
+            return tty;
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "primary console of domain " + domid + ": no tty for xl console " +
+                "(and xl create waits for one): " + ex.getMessage());
+            return null;
+        }
+    }
+
     private void disconnect(final int domid)
     {
         final Primary console = consoles.remove(domid);
@@ -291,6 +315,19 @@ public final class PrimaryConsoles implements Agent
             return;
         }
         console.pump.drainOutput();
+        final String tty = console.pump.session().ptyPath();
+        final String ttyKey = "/local/domain/" + domid + "/console/tty";
+        if (null != tty && tty.equals(xenStore.readOrNull(ttyKey)))
+        {
+            try
+            {
+                xenStore.rm(ttyKey);
+            }
+            catch (final XenStoreException ex)
+            {
+                LOG.log(System.Logger.Level.DEBUG, "rm " + ttyKey, ex);
+            }
+        }
         hub.close(domid, null);
         unbindQuietly(console.localPort);
         closeQuietly(console.mapping);

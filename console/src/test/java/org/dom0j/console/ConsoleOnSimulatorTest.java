@@ -26,6 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
@@ -213,6 +215,39 @@ class ConsoleOnSimulatorTest
             assertThat(Await.until(() -> contents(log).length() == boot.length(), WAIT_MS)).isTrue();
             assertThat(contents(log)).isEqualTo(boot);
         }
+        front.close();
+    }
+
+    @Test
+    void shouldNameAPtyInConsoleTtyThatCarriesOutputAndInputAsXlConsoleUsesIt() throws Exception
+    {
+        final SimDomain guest = guest(14);
+        final SimConsoleFront front = SimConsoleFront.primary(guest, machine.xenStore(), 0);
+        final String ttyKey = "/local/domain/14/console/tty";
+        assertThat(Await.until(() -> null != machine.xenStore().readOrNull(ttyKey), WAIT_MS)).isTrue();
+        final String tty = machine.xenStore().read(ttyKey);
+        assertThat(tty).startsWith("/dev/pts/").isEqualTo(hub.session(14, null).ptyPath());
+
+        // What xl console does: open the slave named in console/tty, read the guest, type to it.
+        try (FileInputStream in = new FileInputStream(tty); FileOutputStream out = new FileOutputStream(tty))
+        {
+            front.writeFully("xen login: ", WAIT_MS);
+            final StringBuilder seen = new StringBuilder();
+            final byte[] buffer = new byte[256];
+            while (!seen.toString().endsWith("xen login: "))
+            {
+                final int n = in.read(buffer);
+                assertThat(n).isPositive();
+                seen.append(new String(buffer, 0, n, StandardCharsets.US_ASCII));
+            }
+            out.write("root\r".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // Raw mode: the carriage return arrives as typed, not turned into a newline, and nothing is echoed.
+            assertThat(front.readUntil("root\r", WAIT_MS)).isEqualTo("root\r");
+        }
+
+        machine.destroyGuest(14);
+        assertThat(Await.until(() -> hub.openCount() == 0, WAIT_MS)).isTrue();
         front.close();
     }
 
