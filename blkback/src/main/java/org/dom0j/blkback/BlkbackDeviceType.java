@@ -106,7 +106,7 @@ public final class BlkbackDeviceType implements DeviceType
             throw new InvalidFrontendException(device.backendPath() + "/params", params,
                 "the toolstack named no disk (params must be a file or block device path)");
         }
-        final boolean discard = !"0".equals(device.readBackend("discard-enable"));
+        final boolean discard = discard(device);
         final Map<String, String> keys = new LinkedHashMap<>();
         keys.put("feature-flush-cache", "1");
         keys.put("feature-barrier", "1");
@@ -115,7 +115,6 @@ public final class BlkbackDeviceType implements DeviceType
         {
             keys.put("discard-granularity", "4096");
             keys.put("discard-alignment", "0");
-            keys.put("discard-secure", "0");
         }
         // Persistent grants only pay when pages are mapped; with grant copy nothing stays mapped (QEMU likewise).
         keys.put("feature-persistent", dataPath == DataPath.MAP ? "1" : "0");
@@ -126,6 +125,12 @@ public final class BlkbackDeviceType implements DeviceType
         keys.put("multi-queue-max-queues", Integer.toString(configuration.maxQueues()));
         keys.put("max-ring-page-order", Integer.toString(configuration.maxRingPageOrder()));
         return keys;
+    }
+
+    /** discard-enable = 0 from the toolstack turns discard off (libxl's "no-discard"). */
+    private static boolean discard(final DeviceContext device)
+    {
+        return !"0".equals(device.readBackend("discard-enable"));
     }
 
     @Override
@@ -209,13 +214,18 @@ public final class BlkbackDeviceType implements DeviceType
             device.writeBackend("sector-size", "512");
             device.writeBackend("physical-sector-size", Integer.toString(disk.physicalSectorSize()));
             device.writeBackend("info", Integer.toString(disk.info()));
+            if (discard(device))
+            {
+                // Known once the disk is open; blkfront reads it when the backend is Connected, as in Linux.
+                device.writeBackend("discard-secure", disk.canSecureDiscard() ? "1" : "0");
+            }
         }
         final String name = "blkback-" + device.frontendDomid() + "-" + device.devid() + "-q" + queue.index();
         final GrantTables gnttab = platform.openGrantTables();
         state.grantTables.add(gnttab);
-        final boolean discard = !"0".equals(device.readBackend("discard-enable"));
+        final boolean discard = discard(device);
         final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
-            configuration.maxIndirectSegments(), true, true, discard, false);
+            configuration.maxIndirectSegments(), true, true, discard, discard && disk.canSecureDiscard());
         final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
             queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
             state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,

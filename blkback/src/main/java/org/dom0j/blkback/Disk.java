@@ -22,6 +22,7 @@ public final class Disk implements AutoCloseable
     private final boolean removable;
     private final int sectorSize;
     private final int physicalSectorSize;
+    private final boolean secureDiscard;
     private volatile long sizeBytes;
 
     private Disk(
@@ -40,6 +41,7 @@ public final class Disk implements AutoCloseable
         this.sectorSize = sectorSize;
         this.physicalSectorSize = physicalSectorSize;
         this.sizeBytes = sizeBytes;
+        this.secureDiscard = !readOnly && file.canSecureDiscard();
     }
 
     /**
@@ -74,6 +76,14 @@ public final class Disk implements AutoCloseable
     public NativeFile file()
     {
         return file;
+    }
+
+    /**
+     * @return whether secure discard can be offered (a writable block device that can securely erase).
+     */
+    public boolean canSecureDiscard()
+    {
+        return secureDiscard;
     }
 
     /**

@@ -128,6 +128,8 @@ class BlkbackOnSimulatorTest
         final String be = XenbusDevices.backendPath(0, "vbd", 7, "51712");
         assertThat(machine.xenStore().read(be + "/state")).isEqualTo("4");
         assertThat(machine.xenStore().read(be + "/hotplug-status")).isEqualTo("connected");
+        assertThat(machine.xenStore().read(be + "/discard-granularity")).isEqualTo("4096");
+        assertThat(machine.xenStore().read(be + "/discard-secure")).as("a file cannot securely erase").isEqualTo("0");
 
         final BlockWorkload workload = new BlockWorkload(front, 1234L + queues, 40, segments / 2, 50, true);
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);

@@ -255,6 +255,56 @@ public final class NativeFile implements AutoCloseable
     }
 
     /**
+     * Whether a secure discard (BLKSECDISCARD) can be done here, for {@code discard-secure}: never for a regular file
+     * (a punched hole leaves the old blocks on the medium) or a read-only one; for a block device, asked of the
+     * kernel without touching data. Since Linux 5.19 BLKSECDISCARD answers EOPNOTSUPP before it looks at the range
+     * when the device cannot securely erase, and EINVAL for a range that is not sector-aligned; the probe sends
+     * the range {1, 0}, so a capable device answers EINVAL and erases nothing. Older kernels checked the range
+     * first, so there the answer is no.
+     *
+     * @return whether secure discard can be offered.
+     */
+    public synchronized boolean canSecureDiscard()
+    {
+        if (!blockDevice || readOnly || !kernelAtLeast(System.getProperty("os.version", ""), 5, 19))
+        {
+            return false;
+        }
+        scratch.putLong(0, 1, ByteOrder.nativeOrder());
+        scratch.putLong(8, 0, ByteOrder.nativeOrder());
+        try
+        {
+            LibC.ioctl(fd, LibC.BLKSECDISCARD, scratch.addressOffset());
+            return false;
+        }
+        catch (final LastErrorException ex)
+        {
+            return ex.getErrorCode() == Errno.EINVAL.number();
+        }
+    }
+
+    /**
+     * @param release a kernel release as uname -r prints it, e.g. "6.1.0-18-amd64".
+     * @param major   the least major version.
+     * @param minor   the least minor version with that major.
+     * @return whether the release is at least major.minor (false when it cannot be read).
+     */
+    static boolean kernelAtLeast(final String release, final int major, final int minor)
+    {
+        final String[] parts = release.split("[.-]", 3);
+        try
+        {
+            final int kernelMajor = Integer.parseInt(parts[0]);
+            final int kernelMinor = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+            return kernelMajor > major || (kernelMajor == major && kernelMinor >= minor);
+        }
+        catch (final NumberFormatException ex)
+        {
+            return false;
+        }
+    }
+
+    /**
      * Sets the size of a regular file (online resize in tests and tools).
      *
      * @param length the new size in bytes.

@@ -2,6 +2,7 @@ package org.dom0j.blkback.jna;
 
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -11,6 +12,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,6 +87,60 @@ class NativeFileTest
         assertThat(after[16383]).isEqualTo((byte)1);
         assertThat(Arrays.copyOfRange(after, 16384, 16384 + 8192)).containsOnly(0);
         assertThat(after[16384 + 8192]).isEqualTo((byte)1);
+    }
+
+    @Test
+    void shouldNotOfferSecureDiscardOnAFileSinceAPunchedHoleLeavesTheOldBlocks() throws IOException
+    {
+        try (NativeFile f = NativeFile.open(sparse(1 << 20), false, false))
+        {
+            assertThat(f.canSecureDiscard()).isFalse();
+        }
+    }
+
+    @Test
+    void shouldProbeSecureDiscardOfABlockDeviceWithoutErasingAnything() throws Exception
+    {
+        // A loop device: the kernel's loop driver cannot securely erase, so the probe must say no, and the
+        // probe itself must leave the data as it was. Needs root and losetup (CI runs as root).
+        Assumptions.assumeTrue(Files.isWritable(Path.of("/dev/loop-control")), "no /dev/loop-control to write");
+        final Path image = sparse(4 << 20);
+        final byte[] pattern = new byte[4096];
+        Arrays.fill(pattern, (byte)0x5A);
+        Files.write(image, pattern, StandardOpenOption.WRITE);
+        final Process attach = new ProcessBuilder("losetup", "-f", "--show", image.toString())
+            .redirectErrorStream(true).start();
+        final String loop = new String(attach.getInputStream().readAllBytes()).trim();
+        Assumptions.assumeTrue(attach.waitFor() == 0 && loop.startsWith("/dev/loop"), "losetup: " + loop);
+        try
+        {
+            try (NativeFile f = NativeFile.open(Path.of(loop), false, false))
+            {
+                assertThat(f.isBlockDevice()).isTrue();
+                assertThat(f.canSecureDiscard()).isFalse();
+            }
+            try (NativeFile f = NativeFile.open(Path.of(loop), true, false))
+            {
+                assertThat(f.canSecureDiscard()).as("read-only").isFalse();
+            }
+        }
+        finally
+        {
+            new ProcessBuilder("losetup", "-d", loop).start().waitFor();
+        }
+        assertThat(Arrays.copyOf(Files.readAllBytes(image), 4096)).isEqualTo(pattern);
+    }
+
+    @Test
+    void shouldCompareKernelReleases()
+    {
+        assertThat(NativeFile.kernelAtLeast("6.1.0-18-amd64", 5, 19)).isTrue();
+        assertThat(NativeFile.kernelAtLeast("5.19.0", 5, 19)).isTrue();
+        assertThat(NativeFile.kernelAtLeast("5.18.17-200.fc36.x86_64", 5, 19)).isFalse();
+        assertThat(NativeFile.kernelAtLeast("4.19.0-27-amd64", 5, 19)).isFalse();
+        assertThat(NativeFile.kernelAtLeast("6", 5, 19)).isTrue();
+        assertThat(NativeFile.kernelAtLeast("", 5, 19)).isFalse();
+        assertThat(NativeFile.kernelAtLeast("linux", 5, 19)).isFalse();
     }
 
     @Test
