@@ -306,7 +306,7 @@ run_destroy() {
     fi
     local before
     before=$(ports_while_alive "$domid")
-    [ "$label" = dom0j ] && console_input_check "$g" "$domid"
+    [ "$label" = dom0j ] && { console_input_check "$g" "$domid"; console_xl_check "$g" "$domid"; }
     t0=$(up)
     timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
     rc=$?
@@ -350,6 +350,32 @@ console_input_check() {
     else
         check dom0j-console-input FAIL "rc=$rc after $(since "$t")s; client got: $(tail -3 /tmp/console.out | oneline);" \
             "log ends: $(guestlog "$g" | tail -2 | oneline)"
+    fi
+}
+
+# console_xl_check GUEST DOMID: Xen's own viewer on dom0j's pty: 'xl console' opens the slave that serve named in
+# console/tty (libxl already waited for that key in xl create), types a line and sees the guest's answer. xl console
+# reads the keyboard only when its stdin is a terminal, so script(1) gives it one; it never ends by itself, so it is
+# stopped once the answer is in the log.
+console_xl_check() {
+    local g=$1 domid=$2 word="xl-ping-$SEED" t tty pid ok=1
+    t=$(up)
+    tty=$(xenstore-read "/local/domain/$domid/console/tty" 2>/dev/null)
+    script -qec "xl console $domid" /dev/null < <(printf '%s\r' "$word"; sleep 40) > /tmp/xl-console.out 2>&1 &
+    pid=$!
+    for _ in $(seq 60); do
+        tr -d '\r' < /tmp/xl-console.out | grep -q "^DOMU-ECHO: $word" && { ok=0; break; }
+        sleep 0.5
+    done
+    kill "$pid" 2>/dev/null
+    pkill -f "xl console $domid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    if [ $ok = 0 ] && guestlog "$g" | grep -q "^DOMU-ECHO: $word"; then
+        check dom0j-console-xl PASS "'xl console $domid' on dom0j's pty $tty typed '$word' and read the guest's" \
+            "answer (also in the log) in $(since "$t")s"
+    else
+        check dom0j-console-xl FAIL "console/tty='$tty' after $(since "$t")s; xl console printed:" \
+            "$(tr -d '\r' < /tmp/xl-console.out | tail -3 | oneline); log ends: $(guestlog "$g" | tail -2 | oneline)"
     fi
 }
 
