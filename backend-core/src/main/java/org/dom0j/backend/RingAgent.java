@@ -9,7 +9,7 @@ import org.dom0j.ring.BackRing;
  * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely (a raw-page queue has no ring:
  * its handler alone decides, and reports a violation with {@link ConnectedQueue#disable}). When the frontend
  * breaks the ring protocol the agent stops reading, counts it and tells the conductor once (through the
- * conductor's command queue).
+ * conductor's command queue). It counts the requests taken and responses produced from the ring's indices.
  * <p>
  * Runs on whatever thread its {@link AgentScheduler} gives it; nobody else calls it.
  */
@@ -31,6 +31,8 @@ public final class RingAgent implements Agent
     private final QueueHandler handler;
     private final ViolationListener violations;
     private boolean violationReported;
+    private int countedReqCons;
+    private int countedRspProd;
 
     /**
      * @param roleName   thread/role name, e.g. "vbd-5-51712-q0".
@@ -48,6 +50,12 @@ public final class RingAgent implements Agent
         this.queue = queue;
         this.handler = handler;
         this.violations = violations;
+        final BackRing ring = queue.ring();
+        if (null != ring)
+        {
+            countedReqCons = ring.reqCons();
+            countedRspProd = ring.rspProdPvt();
+        }
     }
 
     /**
@@ -89,6 +97,7 @@ public final class RingAgent implements Agent
         }
         final int done = handler.doWork(queue);
         work += done;
+        countRing(ring);
         if (ring.isDisabled())
         {
             reportViolation();
@@ -98,6 +107,26 @@ public final class RingAgent implements Agent
             work++;
         }
         return work;
+    }
+
+    /**
+     * Counts what the handler took off and put on the ring, from the ring's own indices, so every ring-based
+     * device type gets the requests and responses counters without counting itself.
+     */
+    private void countRing(final BackRing ring)
+    {
+        final int reqCons = ring.reqCons();
+        final int rspProd = ring.rspProdPvt();
+        if (reqCons != countedReqCons)
+        {
+            queue.counters().requests().getAndAddRelease(reqCons - countedReqCons & 0xFFFF_FFFFL);
+            countedReqCons = reqCons;
+        }
+        if (rspProd != countedRspProd)
+        {
+            queue.counters().responses().getAndAddRelease(rspProd - countedRspProd & 0xFFFF_FFFFL);
+            countedRspProd = rspProd;
+        }
     }
 
     private void reportViolation()

@@ -97,7 +97,6 @@ final class EchoDeviceType implements DeviceType
         {
             final int id = buffer.getInt(offset, ByteOrder.LITTLE_ENDIAN);
             final int value = buffer.getInt(offset + 4, ByteOrder.LITTLE_ENDIAN);
-            queue.counters().requests().incrementRelease();
             response.putInt(0, id, ByteOrder.LITTLE_ENDIAN);
             if (value == BAD_VALUE)
             {
@@ -109,7 +108,6 @@ final class EchoDeviceType implements DeviceType
                 response.putInt(4, value + 1, ByteOrder.LITTLE_ENDIAN);
             }
             queue.ring().putResponse(response, 0, RESPONSE_LENGTH);
-            queue.counters().responses().incrementRelease();
         }
     }
 }

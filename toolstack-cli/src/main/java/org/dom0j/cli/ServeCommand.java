@@ -15,6 +15,7 @@ import org.dom0j.console.ConsoleHub;
 import org.dom0j.console.PrimaryConsoles;
 import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.xenstore.XenStore;
@@ -25,7 +26,6 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -111,7 +111,8 @@ final class ServeCommand implements Callable<Integer>
     {
         try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment()))
         {
-            final Path counters = null != countersPath ? countersPath : defaultCountersPath(platform);
+            final Path counters = null != countersPath ? countersPath :
+                defaultCountersPath(platform.name(), root.environment());
             final BlkbackConfiguration base = BlkbackConfiguration.fromSystemProperties();
             final BlkbackConfiguration configuration = new BlkbackConfiguration(
                 "auto".equals(dataPath) ? base.dataPath() :
@@ -165,13 +166,14 @@ final class ServeCommand implements Callable<Integer>
         }
     }
 
-    private Path defaultCountersPath(final XenPlatform platform) throws java.io.IOException
+    /**
+     * @param platform    the platform's name.
+     * @param environment the environment (for the simulator's directory).
+     * @return where serve keeps its counters by default, and where {@code dom0j top} looks.
+     */
+    static Path defaultCountersPath(final String platform, final PlatformEnvironment environment)
     {
-        if (SimPlatformProvider.NAME.equals(platform.name()))
-        {
-            return SimPlatformProvider.hostDirectory(root.environment()).resolve("counters");
-        }
-        final Path shm = Path.of("/dev/shm");
-        return Files.isDirectory(shm) ? shm.resolve("dom0j-counters") : Files.createTempFile("dom0j-counters", "");
+        return SimPlatformProvider.NAME.equals(platform) ?
+            SimPlatformProvider.hostDirectory(environment).resolve("counters") : Path.of("/dev/shm/dom0j-counters");
     }
 }
