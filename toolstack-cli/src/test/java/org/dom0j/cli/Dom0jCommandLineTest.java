@@ -1,14 +1,11 @@
 package org.dom0j.cli;
 
 import org.dom0j.platform.PlatformEnvironment;
-import org.dom0j.platform.Platforms;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -122,10 +119,6 @@ class Dom0jCommandLineTest
 
     private int run(final String... args)
     {
-        final PlatformEnvironment environment = new PlatformEnvironment(root, Map.of(), library -> null);
-        final CommandLine cl = Dom0j.commandLine(environment, Platforms.installed());
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return Cli.run(new PlatformEnvironment(root, Map.of(), library -> null), out, err, args);
     }
 }

@@ -2,15 +2,12 @@ package org.dom0j.cli;
 
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.platform.PlatformEnvironment;
-import org.dom0j.platform.Platforms;
 import org.dom0j.sim.SimHost;
 import org.dom0j.sim.SimPlatform;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -31,12 +28,8 @@ class SelfTestAndListCommandTest
 
     private int run(final String... args)
     {
-        final PlatformEnvironment env = new PlatformEnvironment(fakeRoot,
-            Map.of("DOM0J_SIM_DIR", simDir.toString()), lib -> null);
-        final CommandLine cl = Dom0j.commandLine(env, Platforms.installed());
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return Cli.run(new PlatformEnvironment(fakeRoot, Map.of("DOM0J_SIM_DIR", simDir.toString()), lib -> null),
+            out, err, args);
     }
 
     @Test

@@ -4,13 +4,10 @@ import org.agrona.concurrent.status.AtomicCounter;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.backend.CountersFile;
 import org.dom0j.platform.PlatformEnvironment;
-import org.dom0j.platform.Platforms;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.Map;
@@ -31,11 +28,7 @@ class TopCommandTest
 
     private int run(final String... args)
     {
-        final PlatformEnvironment environment = new PlatformEnvironment(root, Map.of(), library -> null);
-        final CommandLine cl = Dom0j.commandLine(environment, Platforms.installed());
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
-        return cl.execute(args);
+        return Cli.run(new PlatformEnvironment(root, Map.of(), library -> null), out, err, args);
     }
 
     @Test

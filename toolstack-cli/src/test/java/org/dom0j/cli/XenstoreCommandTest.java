@@ -67,12 +67,9 @@ class XenstoreCommandTest
     {
         final PlatformEnvironment env = new PlatformEnvironment(dir, Map.of("XENSTORED_PATH",
             server.socketPath().toString()), lib -> "not here");
-        final CommandLine cl = Dom0j.commandLine(env, Platforms.installed());
         final StringWriter out = new StringWriter();
         final StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        final int exit = cl.execute(args);
+        final int exit = Cli.run(env, out, err, args);
         return new Run(exit, out.toString(), err.toString());
     }
 
