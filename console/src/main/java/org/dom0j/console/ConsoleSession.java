@@ -30,7 +30,6 @@ import java.util.logging.Logger;
  * what the guest writes, and what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several
  * clients may attach at once (all see the output, all may type), as with {@code xl console} on a shared pty.
  * <p>
- * <p>
  * {@link #openPty} adds a pseudo-terminal, as xenconsoled gives each guest, for viewers that open a tty
  * ({@code xl console}); it gets the output and gives input like a client, but stays until the session closes.
  * <p>
