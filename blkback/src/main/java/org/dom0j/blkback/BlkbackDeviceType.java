@@ -208,13 +208,14 @@ public final class BlkbackDeviceType implements DeviceType
     {
         final DeviceState state = open(device);
         final Disk disk = state.disk;
+        final boolean discard = discard(device);
         if (queue.index() == 0)
         {
             device.writeBackend("sectors", Long.toString(disk.sectors512()));
             device.writeBackend("sector-size", "512");
             device.writeBackend("physical-sector-size", Integer.toString(disk.physicalSectorSize()));
             device.writeBackend("info", Integer.toString(disk.info()));
-            if (discard(device))
+            if (discard)
             {
                 // Known once the disk is open; blkfront reads it when the backend is Connected, as in Linux.
                 device.writeBackend("discard-secure", disk.canSecureDiscard() ? "1" : "0");
@@ -223,7 +224,6 @@ public final class BlkbackDeviceType implements DeviceType
         final String name = "blkback-" + device.frontendDomid() + "-" + device.devid() + "-q" + queue.index();
         final GrantTables gnttab = platform.openGrantTables();
         state.grantTables.add(gnttab);
-        final boolean discard = discard(device);
         final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
             configuration.maxIndirectSegments(), true, true, discard, discard && disk.canSecureDiscard());
         final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
