@@ -25,7 +25,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
@@ -89,6 +92,19 @@ final class ServeCommand implements Callable<Integer>
     public Integer call() throws Exception
     {
         final PrintWriter out = spec.commandLine().getOut();
+        if ("yes".equals(primaryConsoles) && !SimPlatformProvider.NAME.equals(ConsolePaths.platformName(root)))
+        {
+            final long xenconsoled = processNamed(root.environment().resolve("/proc"), "xenconsoled");
+            if (xenconsoled > 0)
+            {
+                final PrintWriter err = spec.commandLine().getErr();
+                err.println("dom0j serve: xenconsoled (pid " + xenconsoled + ") serves the domains' primary " +
+                    "consoles, and two daemons on one console page lose output; stop it first (systemctl stop " +
+                    "xenconsoled), or leave --primary-consoles at auto");
+                err.flush();
+                return ExitCodes.FAILURE;
+            }
+        }
         final AtomicLong agentErrors = new AtomicLong();
         final ErrorHandler errors = ex ->
         {
@@ -164,6 +180,38 @@ final class ServeCommand implements Callable<Integer>
                 }
             }
         }
+    }
+
+    /**
+     * @param proc the proc file system.
+     * @param name a command name as /proc/PID/comm gives it.
+     * @return the pid of a process of that name, or -1.
+     */
+    static long processNamed(final Path proc, final String name)
+    {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(proc, p -> p.getFileName().toString()
+            .chars().allMatch(Character::isDigit)))
+        {
+            for (final Path entry : entries)
+            {
+                try
+                {
+                    if (name.equals(Files.readString(entry.resolve("comm")).strip()))
+                    {
+                        return Long.parseLong(entry.getFileName().toString());
+                    }
+                }
+                catch (final IOException ex)
+                {
+                    // The process went away, or is not ours to read.
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            return -1;
+        }
+        return -1;
     }
 
     /**

@@ -73,6 +73,21 @@ class Dom0jCommandLineTest
     }
 
     @Test
+    void serveShouldRefuseToTakeThePrimaryConsolesFromARunningXenconsoled() throws IOException
+    {
+        Files.createDirectories(root.resolve("proc/4242"));
+        Files.writeString(root.resolve("proc/4242/comm"), "xenconsoled\n");
+        Files.createDirectories(root.resolve("proc/self"));
+
+        final int exit = run("--platform", "xen", "serve", "--primary-consoles", "yes");
+
+        assertThat(exit).isEqualTo(ExitCodes.FAILURE);
+        assertThat(err.toString()).contains("xenconsoled (pid 4242) serves the domains' primary consoles")
+            .contains("stop it first");
+        assertThat(ServeCommand.processNamed(root.resolve("proc"), "xenstored")).isEqualTo(-1);
+    }
+
+    @Test
     void platformShouldPrintJson()
     {
         final int exit = run("--json", "platform");
