@@ -58,8 +58,11 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  */
 public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
 {
-    /** Most requests taken in one pass (and served as one batch on the grant-copy path) before responses are pushed. */
-    static final int BATCH_LIMIT = 32;
+    /**
+     * Most requests taken in one pass (and served as one batch on the grant-copy path) before responses are pushed:
+     * half a one-page ring, so that with a full ring the frontend refills one half while the other is served.
+     */
+    static final int BATCH_LIMIT = 16;
     /**
      * Bounce pages of the grant-copy path, at least: a full batch of direct requests (11 segments each), or one
      * request of the most indirect segments, whichever is more.

@@ -507,10 +507,11 @@ class BlkbackQueueTest
     void shouldServeEarlyABatchThatFillsTheBouncePages() throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
-        // Two writes of 256 segments each need more bounce pages than a queue has (352): the first is served
-        // before the second is added.
+        // Two writes of 256 segments each need more bounce pages than a queue has (256 with this validator, at
+        // least BlkbackQueue.MIN_BOUNCE_PAGES): the first is served before the second is added.
         final int segments = 256;
         final int requests = 2;
+        assertThat(requests * segments).isGreaterThan(Math.max(segments, BlkbackQueue.MIN_BOUNCE_PAGES));
         final int[][] data = new int[requests * segments][];
         for (int r = 0; r < requests; r++)
         {

@@ -8,7 +8,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The guest side of a block benchmark: keeps a fixed number of requests in flight, all of one kind and size,
  * at random (or sequential) block-aligned offsets, spread over the frontend's queues, for a fixed time; nothing is
- * verified (that is {@link BlockWorkload}'s job), so what is measured is the data path.
+ * verified (that is {@link BlockWorkload}'s job), so what is measured is the data path. Each refill is one batch
+ * ({@link SimBlkfront#beginBatch()}), published once per queue as Linux's blk-mq does.
  * <p>
  * Not thread safe: the guest's thread.
  */
@@ -94,6 +95,7 @@ public final class BlockBench
         while (System.nanoTime() < end)
         {
             int submitted = 0;
+            front.beginBatch();
             while (front.outstanding() < pattern.queueDepth() && submitted < pattern.queueDepth())
             {
                 int tries = 0;
@@ -117,6 +119,7 @@ public final class BlockBench
                 submitted++;
                 queue = (queue + 1) % front.queueCount();
             }
+            front.endBatch();
             if (front.poll(completion) == 0)
             {
                 front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
