@@ -7,6 +7,7 @@ import org.dom0j.evtchn.EventChannels;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.protocol.blkif.BlkifConstants;
 import org.dom0j.ring.FrontRing;
+import org.dom0j.ring.RingEntryHandler;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.ring.SharedRingDescriptor;
 import org.dom0j.sim.SimDomain;
@@ -103,6 +104,7 @@ public final class SimBlkfront implements AutoCloseable
     private int outstanding;
     private int transientGrants;
     private boolean batching;
+    private Completion pollCompletion;
 
     private final class Queue
     {
@@ -117,6 +119,8 @@ public final class SimBlkfront implements AutoCloseable
         final int[] free;
         int freeCount;
         boolean unpushed;
+        /** Takes this queue's responses for {@link #poll}, made once so that polling allocates nothing. */
+        final RingEntryHandler responses = (copy, offset, index) -> complete(this, copy, offset, pollCompletion);
 
         Queue(final int index, final int order)
         {
@@ -657,8 +661,8 @@ public final class SimBlkfront implements AutoCloseable
         {
             while (true)
             {
-                final int n = q.ring.consumeResponses(
-                    (copy, offset, index) -> complete(q, copy, offset, completion), responseCopy, 0, Integer.MAX_VALUE);
+                pollCompletion = completion;
+                final int n = q.ring.consumeResponses(q.responses, responseCopy, 0, Integer.MAX_VALUE);
                 if (n < 0)
                 {
                     violation = q.ring.violation();
