@@ -436,6 +436,16 @@ public final class SimBlkfront implements AutoCloseable
     }
 
     /**
+     * @param queue a queue.
+     * @return requests submitted on it and not yet answered.
+     */
+    public int outstanding(final int queue)
+    {
+        final Queue q = queues[queue];
+        return q.slots.length - q.freeCount;
+    }
+
+    /**
      * @return why the frontend stopped trusting the backend, or null.
      */
     public String violation()
