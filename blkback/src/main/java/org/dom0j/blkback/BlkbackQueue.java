@@ -39,9 +39,17 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  * or with mappings (persistent or not); reads or writes the disk with one preadv/pwritev per request; writes each
  * response slot whole; publishes responses in batches and notifies the frontend only when it asked.
  * <p>
- * Requests are served in ring order, each to completion before the next, so a barrier needs no extra draining
- * and a flush covers every write answered before it. Parallelism comes from more queues (multi-queue), one agent
- * each, as Linux's blkback runs one thread per ring.
+ * On the grant-copy path the reads and writes taken in one pass (up to {@link #BATCH_LIMIT}) are served as a batch:
+ * one grant copy brings in the data of all its writes, the disk is read and written in ring order, one grant copy
+ * takes out the data of all its reads, then the batch is answered. A batch is served early when its bounce pages or
+ * its copy batch are full, and before any other operation (flush, barrier, discard), so that operation still finds
+ * every request before it completed. Requests in flight together have no order between them in blkif (Linux's
+ * blkback runs them in parallel): a frontend that reads into a page another request of the same batch writes from
+ * gets either content. A bad grant fails only the request that named it.
+ * <p>
+ * On the map path requests are served one by one, in ring order, each to completion before the next. Either way a
+ * barrier needs no extra draining and a flush covers every write answered before it. Parallelism comes from more
+ * queues (multi-queue), one agent each, as Linux's blkback runs one thread per ring.
  * <p>
  * A frontend that breaks the ring protocol (impossible indices) gets its queue disabled: nothing more is read and
  * {@link #violation()} says why. A bad request gets an error response and a counter.
@@ -50,8 +58,16 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  */
 public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
 {
-    /** Most requests taken in one pass before responses are pushed. */
-    static final int BATCH_LIMIT = 32;
+    /**
+     * Most requests taken in one pass (and served as one batch on the grant-copy path) before responses are pushed:
+     * half a one-page ring, so that with a full ring the frontend refills one half while the other is served.
+     */
+    static final int BATCH_LIMIT = 16;
+    /**
+     * Bounce pages of the grant-copy path, at least: a full batch of direct requests (11 segments each), or one
+     * request of the most indirect segments, whichever is more.
+     */
+    static final int MIN_BOUNCE_PAGES = BATCH_LIMIT * BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
     /** How often the queue that watches the disk's size reads it. */
@@ -75,9 +91,18 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final BlkbackCounters counters;
 
     private final UnsafeBuffer requestCopy;
-    private final BlkifRequest request;
     private final GrantCopyBatch batch;
+    private final GrantCopyBatch indirectBatch;
     private final UnsafeBuffer bounce;
+    private final int bounceCapacity;
+    private final BlkifRequest[] pending;
+    private final RequestVerdict[] pendingVerdict;
+    private final int[] pendingBounce;
+    private final int[] pendingCopyFirst;
+    private BlkifRequest incoming;
+    private int pendingCount;
+    private int bounceUsed;
+    private int pendingSegments;
     private final UnsafeBuffer indirectPages;
     private final UnsafeBuffer iovecs;
     private final int[] refs;
@@ -133,16 +158,27 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
 
         final int maxSegments =
             Math.max(BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST, validator.maxIndirectSegments());
+        final int bouncePages = Math.max(maxSegments, MIN_BOUNCE_PAGES);
         requestCopy = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
-        request = new BlkifRequest(maxSegments);
-        batch = new GrantCopyBatch(Math.max(maxSegments, BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST));
+        incoming = new BlkifRequest(maxSegments);
+        batch = new GrantCopyBatch(dataPath == DataPath.COPY ? bouncePages : maxSegments);
+        indirectBatch = new GrantCopyBatch(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST);
+        bounceCapacity = dataPath == DataPath.COPY ? bouncePages * PAGE_SIZE : 0;
         bounce = dataPath == DataPath.COPY ?
-            new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * PAGE_SIZE, PAGE_SIZE)) : null;
+            new UnsafeBuffer(BufferUtil.allocateDirectAligned(bounceCapacity, PAGE_SIZE)) : null;
         indirectPages = new UnsafeBuffer(
             BufferUtil.allocateDirectAligned(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PAGE_SIZE, PAGE_SIZE));
         iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
         refs = new int[maxSegments];
         transientMappings = new GrantMapping[maxSegments];
+        pending = new BlkifRequest[BATCH_LIMIT];
+        for (int i = 0; i < BATCH_LIMIT; i++)
+        {
+            pending[i] = new BlkifRequest(maxSegments);
+        }
+        pendingVerdict = new RequestVerdict[BATCH_LIMIT];
+        pendingBounce = new int[BATCH_LIMIT];
+        pendingCopyFirst = new int[BATCH_LIMIT];
     }
 
     /**
@@ -254,6 +290,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         while (served < DUTY_CYCLE_LIMIT)
         {
             final int taken = ring.consumeRequests(this, requestCopy, 0, BATCH_LIMIT);
+            servePending();
             if (taken == BackRing.PROTOCOL_VIOLATION)
             {
                 disable(ring.violation());
@@ -335,19 +372,210 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     @Override
     public void onEntry(final MutableDirectBuffer copy, final int offset, final int index)
     {
-        request.decode(copy, offset, abi);
-        final RequestVerdict verdict = serve(request);
+        final BlkifRequest r = incoming;
+        r.decode(copy, offset, abi);
+        final int op = r.ioOperation();
+        if (dataPath == DataPath.COPY && (op == BLKIF_OP_READ || op == BLKIF_OP_WRITE))
+        {
+            addToBatch(r);
+            return;
+        }
+        // Anything else is served alone, after every request taken before it.
+        servePending();
+        final RequestVerdict verdict = serve(r);
+        complete(r, verdict);
+    }
+
+    /**
+     * Validates a read or write, gives it room in the bounce pages (serving the batch first when it is full) and
+     * adds it to the batch.
+     */
+    private void addToBatch(final BlkifRequest r)
+    {
+        if (pendingCount == BATCH_LIMIT)
+        {
+            servePending();
+        }
+        RequestVerdict verdict = validator.checkHeader(r);
+        if (verdict == RequestVerdict.OK && r.isIndirect())
+        {
+            verdict = loadIndirectSegments(r);
+        }
+        if (verdict == RequestVerdict.OK)
+        {
+            verdict = validator.checkSegments(r);
+        }
+        int at = 0;
+        if (verdict == RequestVerdict.OK)
+        {
+            final long bytes = r.totalSectors() * SECTOR_SIZE;
+            final int segments = r.segmentsLoaded();
+            // Each request starts on a page, so O_DIRECT finds its buffer aligned.
+            at = align(bounceUsed);
+            if (at + bytes > bounceCapacity || pendingSegments + segments > batch.capacity())
+            {
+                servePending();
+                at = 0;
+            }
+            bounceUsed = at + (int)bytes;
+            pendingSegments += segments;
+        }
+        final int k = pendingCount++;
+        incoming = pending[k];
+        pending[k] = r;
+        pendingVerdict[k] = verdict;
+        pendingBounce[k] = at;
+    }
+
+    private static int align(final int bytes)
+    {
+        return (bytes + PAGE_SIZE - 1) & -PAGE_SIZE;
+    }
+
+    /**
+     * Serves the batch: one grant copy in for its writes, the disk in ring order, one grant copy out for its
+     * reads, then a response each.
+     */
+    private void servePending()
+    {
+        final int n = pendingCount;
+        if (n == 0)
+        {
+            return;
+        }
+        final long base = bounce.addressOffset();
+        batch.clear();
+        for (int k = 0; k < n; k++)
+        {
+            final BlkifRequest r = pending[k];
+            pendingCopyFirst[k] = batch.count();
+            if (pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_WRITE)
+            {
+                addCopies(r, base + pendingBounce[k], false);
+            }
+        }
+        copyBatch(BLKIF_OP_WRITE);
+        for (int k = 0; k < n; k++)
+        {
+            if (pendingVerdict[k] == RequestVerdict.OK)
+            {
+                pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k]);
+            }
+        }
+        batch.clear();
+        for (int k = 0; k < n; k++)
+        {
+            final BlkifRequest r = pending[k];
+            pendingCopyFirst[k] = batch.count();
+            if (pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_READ)
+            {
+                addCopies(r, base + pendingBounce[k], true);
+            }
+        }
+        copyBatch(BLKIF_OP_READ);
+        for (int k = 0; k < n; k++)
+        {
+            final BlkifRequest r = pending[k];
+            if (pendingVerdict[k] == RequestVerdict.OK)
+            {
+                count(r, r.ioOperation() == BLKIF_OP_WRITE, r.totalSectors());
+            }
+            complete(r, pendingVerdict[k]);
+        }
+        pendingCount = 0;
+        bounceUsed = 0;
+        pendingSegments = 0;
+    }
+
+    private void addCopies(final BlkifRequest r, final long address, final boolean toForeign)
+    {
+        long at = address;
+        for (int i = 0, n = r.segmentsLoaded(); i < n; i++)
+        {
+            final int length = r.segmentLength(i);
+            if (toForeign)
+            {
+                batch.addToForeign(frontendDomid, r.segmentGref(i), r.segmentOffset(i), at, length);
+            }
+            else
+            {
+                batch.addFromForeign(frontendDomid, r.segmentGref(i), r.segmentOffset(i), at, length);
+            }
+            at += length;
+        }
+    }
+
+    /**
+     * Runs the batch's copies and fails each request of {@code op} with a copy that did not succeed.
+     */
+    private void copyBatch(final int op)
+    {
+        if (batch.count() == 0)
+        {
+            return;
+        }
+        boolean failed = false;
+        try
+        {
+            gnttab.copy(batch);
+        }
+        catch (final XenException ex)
+        {
+            lastError = ex.getMessage();
+            failed = true;
+        }
+        for (int k = 0; k < pendingCount; k++)
+        {
+            final BlkifRequest r = pending[k];
+            if (pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == op)
+            {
+                final int first = pendingCopyFirst[k];
+                for (int i = first, end = first + r.segmentsLoaded(); i < end; i++)
+                {
+                    if (failed || batch.status(i) != GrantCopyBatch.GNTST_OKAY)
+                    {
+                        pendingVerdict[k] = RequestVerdict.BAD_GRANT;
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    private RequestVerdict diskTransfer(final BlkifRequest r, final long address)
+    {
+        final long position = r.sectorNumber() * SECTOR_SIZE;
+        final long bytes = r.totalSectors() * SECTOR_SIZE;
+        iovecs.putLong(0, address, ByteOrder.nativeOrder());
+        iovecs.putLong(8, bytes, ByteOrder.nativeOrder());
+        try
+        {
+            if (r.ioOperation() == BLKIF_OP_WRITE)
+            {
+                return disk.file().pwritev(iovecs.addressOffset(), 1, position) == bytes ?
+                    RequestVerdict.OK : ioError("short write at " + position);
+            }
+            return disk.file().preadv(iovecs.addressOffset(), 1, position) == bytes ?
+                RequestVerdict.OK : ioError("short read at " + position);
+        }
+        catch (final IOException ex)
+        {
+            return ioError(ex.getMessage());
+        }
+    }
+
+    private void complete(final BlkifRequest r, final RequestVerdict verdict)
+    {
         if (verdict != RequestVerdict.OK)
         {
             counters.errors.increment();
             if (LOG.isLoggable(Level.FINE))
             {
-                LOG.fine(roleName + ": request " + request.id() + " op " + request.operation() + ": " +
-                    verdict.reason());
+                LOG.fine(roleName + ": request " + r.id() + " op " + r.operation() + ": " + verdict.reason());
             }
         }
         // Linux answers with the operation performed: an indirect request's indirect_op, which blkfront checks.
-        respond(request.id(), request.ioOperation(), verdict.status());
+        respond(r.id(), r.ioOperation(), verdict.status());
     }
 
     private void respond(final long id, final int operation, final short status)
@@ -422,14 +650,22 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private RequestVerdict loadIndirectSegments(final BlkifRequest request)
     {
         final int pages = request.indirectPageCount();
-        batch.clear();
+        indirectBatch.clear();
         for (int p = 0; p < pages; p++)
         {
             final long to = indirectPages.addressOffset() + (long)p * PAGE_SIZE;
-            batch.addFromForeign(frontendDomid, request.indirectGref(p), 0, to, PAGE_SIZE);
+            indirectBatch.addFromForeign(frontendDomid, request.indirectGref(p), 0, to, PAGE_SIZE);
         }
-        gnttab.copy(batch);
-        if (!batch.allOkay())
+        try
+        {
+            gnttab.copy(indirectBatch);
+        }
+        catch (final XenException ex)
+        {
+            lastError = ex.getMessage();
+            return RequestVerdict.BAD_GRANT;
+        }
+        if (!indirectBatch.allOkay())
         {
             return RequestVerdict.BAD_GRANT;
         }
@@ -451,18 +687,23 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             transferByCopy(request, n, position, bytes, write) : transferByMap(request, n, position, bytes, write);
         if (verdict == RequestVerdict.OK)
         {
-            if (write)
-            {
-                counters.wrReq.increment();
-                counters.wrSect.getAndAdd(sectors);
-            }
-            else
-            {
-                counters.rdReq.increment();
-                counters.rdSect.getAndAdd(sectors);
-            }
+            count(request, write, sectors);
         }
         return verdict;
+    }
+
+    private void count(final BlkifRequest request, final boolean write, final long sectors)
+    {
+        if (write)
+        {
+            counters.wrReq.increment();
+            counters.wrSect.getAndAdd(sectors);
+        }
+        else
+        {
+            counters.rdReq.increment();
+            counters.rdSect.getAndAdd(sectors);
+        }
     }
 
     private RequestVerdict transferByCopy(

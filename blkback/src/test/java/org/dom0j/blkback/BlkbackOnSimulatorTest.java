@@ -109,9 +109,11 @@ class BlkbackOnSimulatorTest
         return guest;
     }
 
-    @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments")
-    @CsvSource({ "COPY,1,0,11", "COPY,2,1,64", "MAP,1,0,11", "MAP,2,0,16" })
-    void shouldServeVerifiedRandomIo(final DataPath path, final int queues, final int order, final int segments)
+    @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments, published in batches: {4}")
+    @CsvSource({ "COPY,1,0,11,false", "COPY,2,1,64,false", "MAP,1,0,11,false", "MAP,2,0,16,false",
+        "COPY,1,0,11,true", "COPY,2,0,32,true", "MAP,2,0,11,true" })
+    void shouldServeVerifiedRandomIo(
+        final DataPath path, final int queues, final int order, final int segments, final boolean batched)
         throws Exception
     {
         startBackend(BlkbackConfiguration.fromSystemProperties().withDataPath(path));
@@ -135,7 +137,17 @@ class BlkbackOnSimulatorTest
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (workload.stats().operations() < 3000 && System.nanoTime() < deadline)
         {
-            workload.submitSome();
+            if (batched)
+            {
+                // Everything submitted here is published at once, one push per queue, as blk-mq does.
+                front.beginBatch();
+                workload.submitSome();
+                front.endBatch();
+            }
+            else
+            {
+                workload.submitSome();
+            }
             if (front.poll(workload) == 0)
             {
                 front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
@@ -162,6 +174,45 @@ class BlkbackOnSimulatorTest
             .as("backend closes after the frontend").isTrue();
         assertThat(Await.until(() -> conductorGrants.mappedPageCount() == 0, 5_000))
             .as("no ring left mapped").isTrue();
+    }
+
+    @Test
+    void shouldPublishABatchOfRequestsOnlyAtItsEnd() throws Exception
+    {
+        startBackend(BlkbackConfiguration.fromSystemProperties());
+        final SimDomain guest = guestWithDisk(7, "w");
+        final XenStore guestStore = machine.connectAsGuest(7);
+        final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51712",
+            new SimBlkfront.Options(2, 0, true, 11), 10_000);
+        final int[] answered = new int[1];
+        final SimBlkfront.Completion completion = (tag, op, status, data) ->
+        {
+            assertThat(status).isEqualTo((short)0);
+            answered[0]++;
+        };
+
+        front.beginBatch();
+        front.nextWriteBuffer(0).setMemory(0, 4096, (byte)7);
+        front.submitWrite(0, 0, 8, 1);
+        front.submitRead(1, 8, 8, 2);
+        front.submitRead(0, 16, 8, 3);
+        assertThat(front.unpublished(0)).as("queue 0 holds its two requests back").isEqualTo(2);
+        assertThat(front.unpublished(1)).isEqualTo(1);
+        front.endBatch();
+        assertThat(front.unpublished(0)).isZero();
+        assertThat(front.unpublished(1)).isZero();
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (answered[0] < 3 && System.nanoTime() < deadline)
+        {
+            if (front.poll(completion) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+        }
+
+        assertThat(answered[0]).isEqualTo(3);
+        front.disconnect(10_000);
+        guestStore.close();
     }
 
     @Test

@@ -420,6 +420,129 @@ class BlkbackQueueTest
 
     @ParameterizedTest
     @EnumSource(DataPath.class)
+    void shouldFailOnlyTheRequestWithABadGrantInTheMiddleOfABatch(final DataPath path) throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null);
+        p.write(1, 0, 2, 10);
+        p.write(2, 64, 1, 20);
+        p.read(3, 0, 2);
+        p.write(4, 128, 1, 30);
+        // Between good requests, all taken in one pass: a write naming a grant never given (its second segment),
+        // and a read into a page granted read-only (the backend would have to write it).
+        final int[] good = p.front.grantedPage(true);
+        fill(p.front.guest.page(good[0]), 40);
+        int at = p.front.claim(BLKIF_OP_WRITE, 2, 5, 256);
+        p.front.segment(at, 0, good[1], 0, 7);
+        p.front.segment(at, 1, 1999, 0, 7);
+        p.front.push();
+        at = p.front.claim(BLKIF_OP_READ, 1, 6, 0);
+        p.front.segment(at, 0, p.front.grantedPage(true)[1], 0, 7);
+        p.front.push();
+        final int[][] readBack = p.read(7, 64, 1);
+        p.serve();
+
+        assertThat(p.front.responses).containsExactly(
+            new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(2, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(3, BLKIF_OP_READ, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(4, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(5, BLKIF_OP_WRITE, BLKIF_RSP_ERROR),
+            new TestBlkfront.Response(6, BLKIF_OP_READ, BLKIF_RSP_ERROR),
+            new TestBlkfront.Response(7, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        assertThat(onDisk[128 * 512 + 9]).isEqualTo(pattern(30, 9));
+        assertThat(onDisk[256 * 512]).as("the write with a bad grant wrote nothing").isZero();
+        assertThat(checksum(p.front.guest.page(readBack[0][0]))).isEqualTo(checksum(20));
+        assertThat(p.queue.counters().errors()).isEqualTo(2);
+        assertThat(p.queue.counters().writeSectors()).isEqualTo(32);
+        assertThat(p.queue.counters().readSectors()).isEqualTo(24);
+        assertThat(p.queue.violation()).isNull();
+        assertThat(p.gnttab.mappedPageCount()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldServeABatchOfMixedOperationsInRingOrder() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        // All posted before the queue runs, so they are taken in one pass.
+        p.write(1, 0, 1, 50);
+        final int[][] sameSector = p.read(2, 0, 1);
+        p.front.claim(BLKIF_OP_FLUSH_DISKCACHE, 0, 3, 0);
+        p.front.push();
+        p.write(4, 8, 1, 60);
+        final int discardAt = p.front.claim(BLKIF_OP_DISCARD, 0, 5, 0);
+        p.front.ringPage.putLong(discardAt + BlkifAbi.X86_64.discardNrSectorsOffset(), 8, TestBlkfront.LE);
+        p.front.push();
+        final int[][] discarded = p.read(6, 0, 1);
+        final int[] indirect = p.front.grantedPage(true);
+        final int[] data = p.front.grantedPage(true);
+        fill(p.front.guest.page(data[0]), 70);
+        final UnsafeBuffer list = p.front.guest.page(indirect[0]);
+        list.putInt(0, data[1], TestBlkfront.LE);
+        list.putByte(4, (byte)0);
+        list.putByte(5, (byte)7);
+        p.front.claimIndirect(BLKIF_OP_WRITE, 1, 7, 16, new int[]{ indirect[1] });
+        p.front.push();
+        final int[][] both = p.read(8, 8, 2);
+        p.serve();
+
+        assertThat(p.front.responses).containsExactly(
+            new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(2, BLKIF_OP_READ, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(3, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(4, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(5, BLKIF_OP_DISCARD, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(6, BLKIF_OP_READ, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(7, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(8, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+        assertThat(checksum(p.front.guest.page(sameSector[0][0])))
+            .as("a read after a write of the same sector in one batch sees the write").isEqualTo(checksum(50));
+        assertThat(p.front.guest.page(discarded[0][0]).getByte(0)).as("read after the discard").isZero();
+        assertThat(checksum(p.front.guest.page(both[0][0]))).isEqualTo(checksum(60));
+        assertThat(checksum(p.front.guest.page(both[1][0]))).as("the indirect write before it").isEqualTo(checksum(70));
+        assertThat(p.queue.counters().flushRequests()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldServeEarlyABatchThatFillsTheBouncePages() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        // Two writes of 256 segments each need more bounce pages than a queue has (256 with this validator, at
+        // least BlkbackQueue.MIN_BOUNCE_PAGES): the first is served before the second is added.
+        final int segments = 256;
+        final int requests = 2;
+        assertThat(requests * segments).isGreaterThan(Math.max(segments, BlkbackQueue.MIN_BOUNCE_PAGES));
+        final int[][] data = new int[requests * segments][];
+        for (int r = 0; r < requests; r++)
+        {
+            final int[] indirect = p.front.grantedPage(true);
+            final UnsafeBuffer list = p.front.guest.page(indirect[0]);
+            for (int i = 0; i < segments; i++)
+            {
+                final int k = r * segments + i;
+                data[k] = p.front.grantedPage(true);
+                fill(p.front.guest.page(data[k][0]), k);
+                list.putInt(i * 8, data[k][1], TestBlkfront.LE);
+                list.putByte(i * 8 + 4, (byte)0);
+                list.putByte(i * 8 + 5, (byte)7);
+            }
+            p.front.claimIndirect(BLKIF_OP_WRITE, segments, r, (long)r * segments * 8, new int[]{ indirect[1] });
+            p.front.push();
+        }
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
+            .containsExactly(BLKIF_RSP_OKAY, BLKIF_RSP_OKAY);
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        for (int k = 0; k < requests * segments; k++)
+        {
+            assertThat(onDisk[k * 4096 + 4095]).isEqualTo(pattern(k, 4095));
+        }
+        assertThat(p.queue.counters().writeSectors()).isEqualTo(requests * segments * 8L);
+    }
+
+    @ParameterizedTest
+    @EnumSource(DataPath.class)
     void shouldNotAllocatePerRequest(final DataPath path) throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null);

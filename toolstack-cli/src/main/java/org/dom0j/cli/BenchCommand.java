@@ -60,6 +60,10 @@ final class BenchCommand
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         private boolean noFio;
 
+        @Option(names = "--only", paramLabel = "TEXT",
+            description = "Run only the cases whose name contains TEXT, e.g. \"randread qd32, 1\".")
+        private String only;
+
         private record Case(String label, BlockBench.Pattern pattern, int queues, String fioRw)
         {
         }
@@ -100,6 +104,10 @@ final class BenchCommand
                     int domid = 1;
                     for (final Case c : cases)
                     {
+                        if (null != only && !c.label().contains(only))
+                        {
+                            continue;
+                        }
                         final long serveCpu0 = serve.cpuNanos();
                         final BlockBench.Result r = runGuest(machine, domid++, disk, c);
                         final long serveCpu = serve.cpuNanos() - serveCpu0;

@@ -26,13 +26,15 @@ final class SimGrantTables implements GrantTables
 {
     /** Default mapping limit of a handle, in pages. */
     static final int DEFAULT_MAX_GRANTS = 65_536;
+    /** A status no GNTST_* value takes: the operation holds a pin to release. */
+    private static final short PIN_IN_USE = Short.MIN_VALUE;
 
     private final SimHost host;
     private final int localDomid;
     private final AtomicInteger mappedPages = new AtomicInteger();
     private final UnsafeBuffer localView = new UnsafeBuffer(0, 0);
-    private final int[] copyFrame = new int[1];
-    private final int[] copyRef = new int[1];
+    /** The frame each operation of the batch being copied pinned, by operation index. */
+    private int[] copyFrames = new int[0];
     private volatile int maxGrants = DEFAULT_MAX_GRANTS;
 
     SimGrantTables(final SimHost host, final int localDomid)
@@ -153,64 +155,122 @@ final class SimGrantTables implements GrantTables
         }
     }
 
+    /**
+     * Like Xen's {@code GNTTABOP_copy}, each operation is checked and done on its own (a bad one fails alone with
+     * its GNTST_* status), with Xen's checks: the entry must permit access to this domain, a copy into a
+     * read-only grant is refused, GTF_reading (and GTF_writing for a copy into the grant) are set and the pin
+     * counts raised while the copy runs, so the guest cannot end access half way through. Consecutive operations on
+     * one domain take its lock once to pin them all and once to unpin them all, rather than twice per operation.
+     */
     @Override
     public synchronized void copy(final GrantCopyBatch batch)
     {
-        for (int i = 0, n = batch.count(); i < n; i++)
+        final int n = batch.count();
+        if (copyFrames.length < n)
         {
-            batch.status(i, copyOne(batch, i));
+            copyFrames = new int[batch.capacity()];
+        }
+        int from = 0;
+        while (from < n)
+        {
+            final int domid = batch.domid(from);
+            int to = from + 1;
+            while (to < n && batch.domid(to) == domid)
+            {
+                to++;
+            }
+            copyRun(batch, from, to, domid);
+            from = to;
         }
     }
 
-    private short copyOne(final GrantCopyBatch batch, final int i)
+    private void copyRun(final GrantCopyBatch batch, final int from, final int to, final int domid)
     {
-        final int offset = batch.foreignOffset(i);
-        final int length = batch.length(i);
-        if (offset < 0 || length < 0 || offset + length > SimHost.PAGE_SIZE)
-        {
-            return GrantCopyBatch.GNTST_BAD_COPY_ARG;
-        }
-        final SimDomainState granter = host.stateOrNull(batch.domid(i));
+        final SimDomainState granter = host.stateOrNull(domid);
         if (null == granter)
         {
-            return GrantCopyBatch.GNTST_BAD_DOMAIN;
+            for (int i = from; i < to; i++)
+            {
+                batch.status(i, validCopyArgs(batch, i) ? GrantCopyBatch.GNTST_BAD_DOMAIN :
+                    GrantCopyBatch.GNTST_BAD_COPY_ARG);
+            }
+            return;
         }
-        final boolean toForeign = batch.toForeign(i);
-        final int ref = batch.ref(i);
+        int pinned = 0;
         granter.lock();
-        final int result;
         try
         {
-            result = granter.pin(ref, localDomid, toForeign, copyFrame, 0);
+            for (int i = from; i < to; i++)
+            {
+                if (!validCopyArgs(batch, i))
+                {
+                    batch.status(i, GrantCopyBatch.GNTST_BAD_COPY_ARG);
+                    continue;
+                }
+                final int result = granter.pin(batch.ref(i), localDomid, batch.toForeign(i), copyFrames, i);
+                // PIN_IN_USE marks a pin to release; the status says okay only once the copy is done.
+                batch.status(i, result == SimDomainState.PIN_OK ? PIN_IN_USE : SimDomainState.grantStatus(result));
+                if (result == SimDomainState.PIN_OK)
+                {
+                    pinned++;
+                }
+            }
         }
         finally
         {
             granter.unlock();
         }
-        if (result != SimDomainState.PIN_OK)
+        if (pinned == 0)
         {
-            return SimDomainState.grantStatus(result);
+            return;
         }
         try
         {
-            // Xen copies while holding the pin, so the guest cannot end access half way through.
-            final int foreign = copyFrame[0] * SimHost.PAGE_SIZE + offset;
-            localView.wrap(batch.localAddress(i), Math.max(length, 1));
-            if (toForeign)
+            final UnsafeBuffer memory = granter.memory();
+            for (int i = from; i < to; i++)
             {
-                granter.memory().putBytes(foreign, localView, 0, length);
-            }
-            else
-            {
-                granter.memory().getBytes(foreign, localView, 0, length);
+                if (batch.status(i) == PIN_IN_USE)
+                {
+                    final int foreign = copyFrames[i] * SimHost.PAGE_SIZE + batch.foreignOffset(i);
+                    final int length = batch.length(i);
+                    localView.wrap(batch.localAddress(i), Math.max(length, 1));
+                    if (batch.toForeign(i))
+                    {
+                        memory.putBytes(foreign, localView, 0, length);
+                    }
+                    else
+                    {
+                        memory.getBytes(foreign, localView, 0, length);
+                    }
+                }
             }
         }
         finally
         {
-            copyRef[0] = ref;
-            unpinAll(granter, copyRef, 1, toForeign);
+            granter.lock();
+            try
+            {
+                for (int i = from; i < to; i++)
+                {
+                    if (batch.status(i) == PIN_IN_USE)
+                    {
+                        granter.unpin(batch.ref(i), batch.toForeign(i));
+                        batch.status(i, GrantCopyBatch.GNTST_OKAY);
+                    }
+                }
+            }
+            finally
+            {
+                granter.unlock();
+            }
         }
-        return GrantCopyBatch.GNTST_OKAY;
+    }
+
+    private static boolean validCopyArgs(final GrantCopyBatch batch, final int i)
+    {
+        final int offset = batch.foreignOffset(i);
+        final int length = batch.length(i);
+        return offset >= 0 && length >= 0 && offset + length <= SimHost.PAGE_SIZE;
     }
 
     @Override

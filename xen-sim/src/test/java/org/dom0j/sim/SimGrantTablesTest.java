@@ -311,6 +311,41 @@ class SimGrantTablesTest
     }
 
     @Test
+    void shouldReleaseEveryPinOfABatchAndKeepThePinsOfAMapping()
+    {
+        final int frame = guest.allocatePage();
+        final int rw = guest.grantAccess(0, frame, false);
+        final int mapped = guest.grantAccess(0, guest.allocatePage(), false);
+        final UnsafeBuffer lb = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+        lb.putStringWithoutLengthAscii(0, "abcdefgh");
+        final long addr = lb.addressOffset();
+        try (GrantMapping mapping = gnttab.mapOne(GUEST, mapped, true))
+        {
+            final int pinsOfTheMapping = platform.host().state(GUEST).pins(mapped);
+            final GrantCopyBatch batch = new GrantCopyBatch(8);
+            // One ref several times in one run (each operation pins it once more), a bad ref in the middle.
+            batch.addToForeign(GUEST, rw, 0, addr, 4);
+            batch.addFromForeign(GUEST, rw, 0, addr + 1000, 4);
+            batch.addFromForeign(GUEST, 1999, 0, addr, 4);
+            batch.addToForeign(GUEST, rw, 4, addr + 4, 4);
+            batch.addToForeign(GUEST, mapped, 0, addr, 8);
+            gnttab.copy(batch);
+
+            assertThat(new short[]{ batch.status(0), batch.status(1), batch.status(2), batch.status(3),
+                batch.status(4) }).containsExactly(GrantCopyBatch.GNTST_OKAY, GrantCopyBatch.GNTST_OKAY,
+                GrantCopyBatch.GNTST_GENERAL_ERROR, GrantCopyBatch.GNTST_OKAY, GrantCopyBatch.GNTST_OKAY);
+            assertThat(guest.page(frame).getStringWithoutLengthAscii(0, 8)).isEqualTo("abcdefgh");
+            assertThat(mapping.buffer().getStringWithoutLengthAscii(0, 8)).isEqualTo("abcdefgh");
+            assertThat(platform.host().state(GUEST).pins(rw)).isZero();
+            assertThat(guest.grantFlags(rw)).isEqualTo(GTF_PERMIT_ACCESS);
+            assertThat(platform.host().state(GUEST).pins(mapped)).as("the mapping's pin stays")
+                .isEqualTo(pinsOfTheMapping);
+            assertThat(guest.grantFlags(mapped) & (GTF_READING | GTF_WRITING)).isEqualTo(GTF_READING | GTF_WRITING);
+        }
+        assertThat(guest.grantFlags(mapped)).isEqualTo(GTF_PERMIT_ACCESS);
+    }
+
+    @Test
     void shouldClearTheByteAndNotifyThePortOnUnmap()
     {
         final int frame = guest.allocatePage();

@@ -7,8 +7,11 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The guest side of a block benchmark: keeps a fixed number of requests in flight, all of one kind and size,
- * at random (or sequential) block-aligned offsets, spread over the frontend's queues, for a fixed time; nothing is
- * verified (that is {@link BlockWorkload}'s job), so what is measured is the data path.
+ * at random (or sequential) block-aligned offsets, for a fixed time: an equal share of the depth on each of the
+ * frontend's queues, each refilled as its own requests complete (like one job per vCPU, blk-mq mapping each CPU to
+ * its queue, and like the fio baseline's one job of that depth per queue); nothing is
+ * verified (that is {@link BlockWorkload}'s job), so what is measured is the data path. Each refill is one batch
+ * ({@link SimBlkfront#beginBatch()}), published once per queue as Linux's blk-mq does.
  * <p>
  * Not thread safe: the guest's thread.
  */
@@ -90,33 +93,31 @@ public final class BlockBench
         final long cpuStart = threads.getCurrentThreadCpuTime();
         final long start = System.nanoTime();
         final long end = start + (long)(pattern.seconds() * 1e9);
-        int queue = 0;
+        final int queues = front.queueCount();
+        final int[] depth = new int[queues];
+        for (int q = 0; q < queues; q++)
+        {
+            depth[q] = pattern.queueDepth() / queues + (q < pattern.queueDepth() % queues ? 1 : 0);
+        }
         while (System.nanoTime() < end)
         {
-            int submitted = 0;
-            while (front.outstanding() < pattern.queueDepth() && submitted < pattern.queueDepth())
+            front.beginBatch();
+            for (int q = 0; q < queues; q++)
             {
-                int tries = 0;
-                while (!front.canSubmit(queue) && tries++ < front.queueCount())
+                while (front.outstanding(q) < depth[q] && front.canSubmit(q))
                 {
-                    queue = (queue + 1) % front.queueCount();
+                    final long block = pattern.sequential() ? next++ % blocks : random.nextLong(blocks);
+                    if (pattern.write())
+                    {
+                        front.submitWrite(q, block * sectors, sectors, 0);
+                    }
+                    else
+                    {
+                        front.submitRead(q, block * sectors, sectors, 0);
+                    }
                 }
-                if (!front.canSubmit(queue))
-                {
-                    break;
-                }
-                final long block = pattern.sequential() ? next++ % blocks : random.nextLong(blocks);
-                if (pattern.write())
-                {
-                    front.submitWrite(queue, block * sectors, sectors, 0);
-                }
-                else
-                {
-                    front.submitRead(queue, block * sectors, sectors, 0);
-                }
-                submitted++;
-                queue = (queue + 1) % front.queueCount();
             }
+            front.endBatch();
             if (front.poll(completion) == 0)
             {
                 front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));

@@ -7,7 +7,9 @@ import org.dom0j.evtchn.EventChannels;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.protocol.blkif.BlkifConstants;
 import org.dom0j.ring.FrontRing;
+import org.dom0j.ring.RingEntryHandler;
 import org.dom0j.ring.RingLayout;
+import org.dom0j.ring.SharedRingDescriptor;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.xenstore.XenStore;
 
@@ -101,6 +103,8 @@ public final class SimBlkfront implements AutoCloseable
     private String violation;
     private int outstanding;
     private int transientGrants;
+    private boolean batching;
+    private Completion pollCompletion;
 
     private final class Queue
     {
@@ -114,6 +118,9 @@ public final class SimBlkfront implements AutoCloseable
         final Slot[] slots;
         final int[] free;
         int freeCount;
+        boolean unpushed;
+        /** Takes this queue's responses for {@link #poll}, made once so that polling allocates nothing. */
+        final RingEntryHandler responses = (copy, offset, index) -> complete(this, copy, offset, pollCompletion);
 
         Queue(final int index, final int order)
         {
@@ -429,6 +436,16 @@ public final class SimBlkfront implements AutoCloseable
     }
 
     /**
+     * @param queue a queue.
+     * @return requests submitted on it and not yet answered.
+     */
+    public int outstanding(final int queue)
+    {
+        final Queue q = queues[queue];
+        return q.slots.length - q.freeCount;
+    }
+
+    /**
      * @return why the frontend stopped trusting the backend, or null.
      */
     public String violation()
@@ -587,9 +604,57 @@ public final class SimBlkfront implements AutoCloseable
     private void push(final Queue q)
     {
         q.ring.commitRequest();
+        if (batching)
+        {
+            q.unpushed = true;
+        }
+        else
+        {
+            kick(q);
+        }
+    }
+
+    private void kick(final Queue q)
+    {
+        q.unpushed = false;
         if (q.ring.pushRequestsAndCheckNotify())
         {
             evtchn.notify(q.port);
+        }
+    }
+
+    /**
+     * Holds back what is submitted from now on: the requests are written to their rings but published (and the
+     * backend notified, if it asked) only at {@link #endBatch()}, once per queue, as Linux's blkfront publishes a
+     * blk-mq batch at its last request ({@code bd->last}). Without a batch every request is published at once.
+     */
+    public void beginBatch()
+    {
+        batching = true;
+    }
+
+    /**
+     * @param queue a queue.
+     * @return requests written to its ring but not yet published to the backend (inside a batch).
+     */
+    public int unpublished(final int queue)
+    {
+        final Queue q = queues[queue];
+        return q.ring.reqProdPvt() - q.ringBuffer.getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
+    }
+
+    /**
+     * Publishes what was submitted since {@link #beginBatch()}, one push and at most one notification per queue.
+     */
+    public void endBatch()
+    {
+        batching = false;
+        for (final Queue q : queues)
+        {
+            if (q.unpushed)
+            {
+                kick(q);
+            }
         }
     }
 
@@ -606,8 +671,8 @@ public final class SimBlkfront implements AutoCloseable
         {
             while (true)
             {
-                final int n = q.ring.consumeResponses(
-                    (copy, offset, index) -> complete(q, copy, offset, completion), responseCopy, 0, Integer.MAX_VALUE);
+                pollCompletion = completion;
+                final int n = q.ring.consumeResponses(q.responses, responseCopy, 0, Integer.MAX_VALUE);
                 if (n < 0)
                 {
                     violation = q.ring.violation();
