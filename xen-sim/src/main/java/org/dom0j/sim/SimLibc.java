@@ -80,6 +80,11 @@ final class SimLibc
         Syscall.syscall(SYS_FUTEX, address, FUTEX_WAIT, expected, Pointer.nativeValue(timespec), 0, 0);
     }
 
+    /**
+     * Wakes every waiter on the int at {@code address}, in any process.
+     *
+     * @param address the int's address.
+     */
     static void futexWake(final long address)
     {
         Syscall.syscall(SYS_FUTEX, address, FUTEX_WAKE, Integer.MAX_VALUE, 0, 0, 0);
@@ -104,6 +109,15 @@ final class SimLibc
         static native long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
     }
 
+    /**
+     * Maps scattered pages of a file as one contiguous range: reserves the range, then maps each page over it.
+     *
+     * @param fd       an open file.
+     * @param frames   page numbers within the file.
+     * @param count    how many of them.
+     * @param writable map for writing.
+     * @return the address, or 0 when mmap failed (errno in {@link Native#getLastError()}).
+     */
     static long mapFrames(final int fd, final int[] frames, final int count, final boolean writable)
     {
         final long length = (long)count * SimHost.PAGE_SIZE;
