@@ -27,8 +27,12 @@ final class SimDomainDescriptor
     static final int MAGIC = 0x534A3044; // "D0JS"
     static final int VERSION = 1;
 
-    /** Grant table size: 4 grant frames of 512 v1 entries. */
-    static final int NR_GRANT_ENTRIES = 2048;
+    /**
+     * Grant table size: 64 grant frames of 512 v1 entries, Xen's default limit (max_grant_frames 64), which a
+     * Linux guest grows its table up to. Room for blkfront's persistent grants with 1 MiB requests (32 slots of
+     * 256 segments) as on Xen; it was 4 frames, and the map path ran out of refs.
+     */
+    static final int NR_GRANT_ENTRIES = 32768;
     /** Refs 0-7 are reserved for the toolstack (GNTTAB_NR_RESERVED_ENTRIES). */
     static final int NR_RESERVED_ENTRIES = 8;
     static final int GRANT_ENTRY_LENGTH = 8;

@@ -140,7 +140,7 @@ class SimGrantTablesTest
         boolean writable = true;
         switch (bad)
         {
-            case REF_OUT_OF_RANGE -> ref = 2048;
+            case REF_OUT_OF_RANGE -> ref = SimDomainDescriptor.NR_GRANT_ENTRIES;
             case NEGATIVE_REF -> ref = -1;
             case RESERVED_REF_NOT_GRANTED -> ref = 3;
             case GRANTED_TO_ANOTHER_DOMAIN -> ref = guest.grantAccess(7, frame, false);
@@ -292,7 +292,7 @@ class SimGrantTablesTest
         batch.addFromForeign(GUEST, rw, 10, addr + 100, 10);      // ok
         batch.addToForeign(GUEST, rw, 200, addr, 12);             // ok
         batch.addToForeign(GUEST, ro, 0, addr, 4);                // read-only: general error
-        batch.addFromForeign(GUEST, 4000, 0, addr, 4);            // bad ref
+        batch.addFromForeign(GUEST, SimDomainDescriptor.NR_GRANT_ENTRIES, 0, addr, 4); // bad ref
         batch.addFromForeign(42, rw, 0, addr, 4);                 // bad domain
         batch.addFromForeign(GUEST, other, 0, addr, 4);           // granted to dom3
         batch.addFromForeign(GUEST, rw, 4000, addr, 200);         // crosses the page
