@@ -459,7 +459,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             if (pendingVerdict[k] == RequestVerdict.OK)
             {
-                pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k]);
+                pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
+                    pending[k].ioOperation() == BLKIF_OP_WRITE);
             }
         }
         batch.clear();
@@ -542,7 +543,10 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
     }
 
-    private RequestVerdict diskTransfer(final BlkifRequest r, final long address)
+    /**
+     * Reads or writes a request's sectors from or into one contiguous buffer (its bounce pages).
+     */
+    private RequestVerdict diskTransfer(final BlkifRequest r, final long address, final boolean write)
     {
         final long position = r.sectorNumber() * SECTOR_SIZE;
         final long bytes = r.totalSectors() * SECTOR_SIZE;
@@ -550,7 +554,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         iovecs.putLong(8, bytes, ByteOrder.nativeOrder());
         try
         {
-            if (r.ioOperation() == BLKIF_OP_WRITE)
+            if (write)
             {
                 return disk.file().pwritev(iovecs.addressOffset(), 1, position) == bytes ?
                     RequestVerdict.OK : ioError("short write at " + position);
@@ -684,7 +688,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         final long sectors = request.totalSectors();
         final long bytes = sectors * SECTOR_SIZE;
         final RequestVerdict verdict = dataPath == DataPath.COPY ?
-            transferByCopy(request, n, position, bytes, write) : transferByMap(request, n, position, bytes, write);
+            transferByCopy(request, write) : transferByMap(request, n, position, bytes, write);
         if (verdict == RequestVerdict.OK)
         {
             count(request, write, sectors);
@@ -706,52 +710,27 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
     }
 
-    private RequestVerdict transferByCopy(
-        final BlkifRequest request, final int n, final long position, final long bytes, final boolean write)
+    /**
+     * One request alone on the grant-copy path (a flush or barrier that carries data): the same grant copy and
+     * disk transfer as a batch of one.
+     */
+    private RequestVerdict transferByCopy(final BlkifRequest request, final boolean write)
     {
-        // Segments are packed back to back in the bounce pages, so the disk sees one contiguous buffer.
         final long base = bounce.addressOffset();
         batch.clear();
-        long at = 0;
-        for (int i = 0; i < n; i++)
+        addCopies(request, base, !write);
+        if (write)
         {
-            final int length = request.segmentLength(i);
-            if (write)
-            {
-                batch.addFromForeign(
-                    frontendDomid, request.segmentGref(i), request.segmentOffset(i), base + at, length);
-            }
-            else
-            {
-                batch.addToForeign(frontendDomid, request.segmentGref(i), request.segmentOffset(i), base + at, length);
-            }
-            at += length;
-        }
-        iovecs.putLong(0, base, ByteOrder.nativeOrder());
-        iovecs.putLong(8, bytes, ByteOrder.nativeOrder());
-        try
-        {
-            if (write)
-            {
-                gnttab.copy(batch);
-                if (!batch.allOkay())
-                {
-                    return RequestVerdict.BAD_GRANT;
-                }
-                return disk.file().pwritev(iovecs.addressOffset(), 1, position) == bytes ?
-                    RequestVerdict.OK : ioError("short write at " + position);
-            }
-            if (disk.file().preadv(iovecs.addressOffset(), 1, position) != bytes)
-            {
-                return ioError("short read at " + position);
-            }
             gnttab.copy(batch);
-            return batch.allOkay() ? RequestVerdict.OK : RequestVerdict.BAD_GRANT;
+            return batch.allOkay() ? diskTransfer(request, base, true) : RequestVerdict.BAD_GRANT;
         }
-        catch (final IOException ex)
+        final RequestVerdict verdict = diskTransfer(request, base, false);
+        if (verdict != RequestVerdict.OK)
         {
-            return ioError(ex.getMessage());
+            return verdict;
         }
+        gnttab.copy(batch);
+        return batch.allOkay() ? RequestVerdict.OK : RequestVerdict.BAD_GRANT;
     }
 
     private RequestVerdict transferByMap(
