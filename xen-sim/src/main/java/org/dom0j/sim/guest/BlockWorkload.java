@@ -337,6 +337,26 @@ public final class BlockWorkload implements SimBlkfront.Completion
     }
 
     /**
+     * What an unanswered request may have left in a block: a backend that dies with requests in flight may or may
+     * not have done them (only answered writes are promised).
+     *
+     * @param block a block.
+     * @return the version an unanswered write to it carries, 0 for an unanswered discard, -1 when no write or
+     *         discard of it is in flight.
+     */
+    public long inFlightVersion(final long block)
+    {
+        for (int t = 0; t < tagKind.length; t++)
+        {
+            if ((tagKind[t] == 2 || tagKind[t] == 4) && block >= tagBlock[t] && block < tagBlock[t] + tagCount[t])
+            {
+                return tagKind[t] == 2 ? writeVersion[t] : 0;
+            }
+        }
+        return -1;
+    }
+
+    /**
      * @return blocks in the model.
      */
     public long blocks()
