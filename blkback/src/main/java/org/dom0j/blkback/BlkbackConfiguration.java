@@ -13,6 +13,8 @@ import org.dom0j.protocol.blkif.BlkifConstants;
  *                            256; 0 offers no indirect requests.
  * @param maxPersistentGrants {@code dom0j.blkback.maxPersistentGrants} per queue, default 1056.
  * @param direct              {@code dom0j.blkback.direct}: open disks with O_DIRECT, default false.
+ * @param ioEngine            {@code dom0j.blkback.ioEngine}: URING, SYNC, or null for auto (io_uring where the kernel
+ *                            allows it).
  */
 public record BlkbackConfiguration(
     DataPath dataPath,
@@ -20,7 +22,8 @@ public record BlkbackConfiguration(
     int maxRingPageOrder,
     int maxIndirectSegments,
     int maxPersistentGrants,
-    boolean direct)
+    boolean direct,
+    IoEngine ioEngine)
 {
     /**
      * @throws IllegalArgumentException when a value is out of its range.
@@ -53,13 +56,31 @@ public record BlkbackConfiguration(
     public static BlkbackConfiguration fromSystemProperties()
     {
         final String path = System.getProperty("dom0j.blkback.dataPath", "auto");
+        final String engine = System.getProperty("dom0j.blkback.ioEngine", "auto");
         return new BlkbackConfiguration(
             "auto".equalsIgnoreCase(path) ? null : DataPath.valueOf(path.toUpperCase(java.util.Locale.ROOT)),
             Integer.getInteger("dom0j.blkback.maxQueues", 4),
             Integer.getInteger("dom0j.blkback.maxRingPageOrder", 4),
             Integer.getInteger("dom0j.blkback.maxIndirectSegments", BlkifConstants.DEFAULT_MAX_INDIRECT_SEGMENTS),
             Integer.getInteger("dom0j.blkback.maxPersistentGrants", PersistentGrants.DEFAULT_MAX),
-            Boolean.getBoolean("dom0j.blkback.direct"));
+            Boolean.getBoolean("dom0j.blkback.direct"),
+            parseIoEngine(engine));
+    }
+
+    /**
+     * @param name "auto", "io_uring" (or "uring") or "sync", in any case.
+     * @return the engine, null for auto.
+     * @throws IllegalArgumentException for anything else.
+     */
+    public static IoEngine parseIoEngine(final String name)
+    {
+        return switch (name.toLowerCase(java.util.Locale.ROOT))
+        {
+            case "auto" -> null;
+            case "io_uring", "uring" -> IoEngine.URING;
+            case "sync" -> IoEngine.SYNC;
+            default -> throw new IllegalArgumentException("io engine must be auto, io_uring or sync: " + name);
+        };
     }
 
     /**
@@ -69,6 +90,16 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDataPath(final DataPath path)
     {
         return new BlkbackConfiguration(path, maxQueues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
-            direct);
+            direct, ioEngine);
+    }
+
+    /**
+     * @param engine the I/O engine to use, null for auto.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withIoEngine(final IoEngine engine)
+    {
+        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
+            maxPersistentGrants, direct, engine);
     }
 }

@@ -1,6 +1,7 @@
 package org.dom0j.blkback;
 
 import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.blkback.jna.IoUring;
 import org.dom0j.backend.ConnectedQueue;
 import org.dom0j.backend.DeviceContext;
 import org.dom0j.backend.DeviceType;
@@ -45,6 +46,7 @@ public final class BlkbackDeviceType implements DeviceType
     private final CountersManager counters;
     private final BlkbackConfiguration configuration;
     private final DataPath dataPath;
+    private final IoEngine ioEngine;
     private final Map<String, DeviceState> devices = new ConcurrentHashMap<>();
 
     /** What one device holds while connected. */
@@ -81,6 +83,27 @@ public final class BlkbackDeviceType implements DeviceType
         {
             dataPath = platform.features().contains(PlatformFeature.GRANT_COPY) ? DataPath.COPY : DataPath.MAP;
         }
+        if (null != configuration.ioEngine())
+        {
+            ioEngine = configuration.ioEngine();
+        }
+        else
+        {
+            ioEngine = IoUring.isAvailable() ? IoEngine.URING : IoEngine.SYNC;
+            if (ioEngine == IoEngine.SYNC)
+            {
+                LOG.info("io_uring is not available here (kernel, sysctl kernel.io_uring_disabled or seccomp): " +
+                    "blkback reads and writes with preadv/pwritev, one request at a time per queue");
+            }
+        }
+    }
+
+    /**
+     * @return how queues read and write their disks.
+     */
+    public IoEngine ioEngine()
+    {
+        return ioEngine;
     }
 
     @Override
@@ -229,7 +252,7 @@ public final class BlkbackDeviceType implements DeviceType
         final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
             queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
             state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
-            new BlkbackCounters(counters, name));
+            new BlkbackCounters(counters, name), ioEngine);
         if (queue.index() == 0)
         {
             // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes
@@ -243,7 +266,8 @@ public final class BlkbackDeviceType implements DeviceType
         }
         state.queues.add(handler);
         LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
-            dataPath + (state.persistent ? " with persistent grants" : "") + ", disk " + disk.sizeBytes() + " bytes");
+            dataPath + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() + " I/O, disk " +
+            disk.sizeBytes() + " bytes");
         return handler;
     }
 

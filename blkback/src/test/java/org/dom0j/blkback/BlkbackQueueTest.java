@@ -1,5 +1,6 @@
 package org.dom0j.blkback;
 
+import org.dom0j.blkback.jna.IoUring;
 import org.dom0j.blkback.jna.NativeFile;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
@@ -48,6 +50,8 @@ import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_OKAY;
 class BlkbackQueueTest
 {
     private static final int DISK_SECTORS = 8192;
+    /** What serve uses by default here: io_uring where the kernel allows it. */
+    private static final IoEngine ENGINE = IoUring.isAvailable() ? IoEngine.URING : IoEngine.SYNC;
 
     @TempDir
     Path dir;
@@ -70,19 +74,33 @@ class BlkbackQueueTest
         Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
             final GrantTables wrapper) throws IOException
         {
-            final SimDomain guest = host.createDomain(domid, 1024);
+            this(domid, abi, path, persistent, ro, wrapper, ENGINE);
+        }
+
+        Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
+            final GrantTables wrapper, final IoEngine engine) throws IOException
+        {
+            this(domid, abi, path, persistent, ro, wrapper, engine, false);
+        }
+
+        Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
+            final GrantTables wrapper, final IoEngine engine, final boolean direct) throws IOException
+        {
+            assumeTrue(engine != IoEngine.URING || IoUring.isAvailable(), "io_uring is not available here");
+            final SimDomain guest = host.createDomain(domid, 2048);
             front = new TestBlkfront(guest, abi);
             gnttab = null == wrapper ? dom0.openGrantTables() : wrapper;
             ringMapping = gnttab.mapOne(domid, front.ringRef, true);
             final BackRing ring = new BackRing(front.layout, ringMapping.buffer());
             final EventChannels evtchn = dom0.openEventChannels();
             final int port = evtchn.bindInterdomain(domid, front.port);
-            final Disk disk = Disk.open(diskFile, ro, false, false, false);
+            final Disk disk = Disk.open(diskFile, ro, direct, false, false);
             final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
                 false);
             queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
                 validator, path, persistent ? new PersistentGrants(PersistentGrants.DEFAULT_MAX) : null,
-                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"));
+                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine);
+            assertThat(queue.ioEngine()).as("io_uring refused here").isEqualTo(engine);
             closeables.add(front);
             closeables.add(() -> queue.onClose());
             closeables.add(ringMapping);
@@ -117,6 +135,42 @@ class BlkbackQueueTest
             }
             front.push();
             return granted;
+        }
+
+        /**
+         * An indirect write of {@code pages} pages of patterns {@code seed}, {@code seed + 1}, ... at {@code sector};
+         * when {@code badAt} is a segment number, that segment names a grant never given.
+         */
+        void writeIndirect(final long id, final long sector, final int pages, final int seed, final int badAt)
+        {
+            indirect(BLKIF_OP_WRITE, id, sector, pages, seed, badAt);
+        }
+
+        int[][] readIndirect(final long id, final long sector, final int pages)
+        {
+            return indirect(BLKIF_OP_READ, id, sector, pages, 0, -1);
+        }
+
+        private int[][] indirect(
+            final int op, final long id, final long sector, final int pages, final int seed, final int badAt)
+        {
+            final int[] list = front.grantedPage(true);
+            final UnsafeBuffer segments = front.guest.page(list[0]);
+            final int[][] data = new int[pages][];
+            for (int i = 0; i < pages; i++)
+            {
+                data[i] = front.grantedPage(op == BLKIF_OP_WRITE);
+                if (op == BLKIF_OP_WRITE)
+                {
+                    fill(front.guest.page(data[i][0]), seed + i);
+                }
+                segments.putInt(i * 8, i == badAt ? 1999 : data[i][1], TestBlkfront.LE);
+                segments.putByte(i * 8 + 4, (byte)0);
+                segments.putByte(i * 8 + 5, (byte)7);
+            }
+            front.claimIndirect(op, pages, id, sector, new int[]{ list[1] });
+            front.push();
+            return data;
         }
 
         int[][] read(final long id, final long sector, final int pages)
@@ -419,10 +473,11 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @EnumSource(DataPath.class)
-    void shouldFailOnlyTheRequestWithABadGrantInTheMiddleOfABatch(final DataPath path) throws IOException
+    @CsvSource({ "COPY,SYNC,false", "COPY,URING,false", "COPY,URING,true", "MAP,SYNC,false" })
+    void shouldFailOnlyTheRequestWithABadGrantInTheMiddleOfABatch(
+        final DataPath path, final IoEngine engine, final boolean direct) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null, engine, direct);
         p.write(1, 0, 2, 10);
         p.write(2, 64, 1, 20);
         p.read(3, 0, 2);
@@ -460,10 +515,12 @@ class BlkbackQueueTest
         assertThat(p.gnttab.mappedPageCount()).isEqualTo(1);
     }
 
-    @Test
-    void shouldServeABatchOfMixedOperationsInRingOrder() throws IOException
+    @ParameterizedTest
+    @CsvSource({ "SYNC,false", "URING,false", "URING,true" })
+    void shouldServeABatchOfMixedOperationsInRingOrder(final IoEngine engine, final boolean direct)
+        throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine, direct);
         // All posted before the queue runs, so they are taken in one pass.
         p.write(1, 0, 1, 50);
         final int[][] sameSector = p.read(2, 0, 1);
@@ -503,15 +560,22 @@ class BlkbackQueueTest
         assertThat(p.queue.counters().flushRequests()).isEqualTo(1);
     }
 
-    @Test
-    void shouldServeEarlyABatchThatFillsTheBouncePages() throws IOException
+    @ParameterizedTest
+    @EnumSource(IoEngine.class)
+    void shouldServeEarlyABatchThatFillsTheBouncePages(final IoEngine engine) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
-        // Two writes of 256 segments each need more bounce pages than a queue has (256 with this validator, at
-        // least BlkbackQueue.MIN_BOUNCE_PAGES): the first is served before the second is added.
+        // Writes of 256 segments each, one more than the bounce pages hold (256 with this validator, at least
+        // BlkbackQueue.MIN_BOUNCE_PAGES; four times that with io_uring): the last is served in a batch of its own.
         final int segments = 256;
-        final int requests = 2;
-        assertThat(requests * segments).isGreaterThan(Math.max(segments, BlkbackQueue.MIN_BOUNCE_PAGES));
+        final int requests = engine == IoEngine.URING ? BlkbackQueue.LARGE_REQUESTS_IN_FLIGHT + 1 : 2;
+        try (NativeFile file = NativeFile.open(diskFile, false, false))
+        {
+            file.truncate((long)requests * segments * 4096);
+        }
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine);
+        assertThat((requests - 1) * segments)
+            .isEqualTo((engine == IoEngine.URING ? BlkbackQueue.LARGE_REQUESTS_IN_FLIGHT : 1) *
+                Math.max(segments, BlkbackQueue.MIN_BOUNCE_PAGES));
         final int[][] data = new int[requests * segments][];
         for (int r = 0; r < requests; r++)
         {
@@ -531,8 +595,8 @@ class BlkbackQueueTest
         }
         p.serve();
 
-        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
-            .containsExactly(BLKIF_RSP_OKAY, BLKIF_RSP_OKAY);
+        assertThat(p.front.responses).hasSize(requests).extracting(TestBlkfront.Response::status)
+            .containsOnly(BLKIF_RSP_OKAY);
         final byte[] onDisk = Files.readAllBytes(diskFile);
         for (int k = 0; k < requests * segments; k++)
         {
@@ -542,10 +606,57 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @EnumSource(DataPath.class)
-    void shouldNotAllocatePerRequest(final DataPath path) throws IOException
+    @CsvSource({ "false", "true" })
+    void shouldServeLargeRequestsBesideEachOtherWithIoUringAndKeepOverlappingOnesInOrder(final boolean direct)
+        throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING, direct);
+        final int pages = BlkbackQueue.PIPELINE_BYTES / 4096 + 8;
+        final long second = pages * 8L;
+        final long third = 2 * pages * 8L;
+        // One batch: two large writes, a large write with a bad grant, a large read of the first write's sectors
+        // (it must wait for that write), a small read of the second's (likewise), and a small write.
+        p.writeIndirect(1, 0, pages, 100, -1);
+        p.writeIndirect(2, second, pages, 300, -1);
+        p.writeIndirect(3, third, pages, 500, pages / 2);
+        final int[][] first = p.readIndirect(4, 0, pages);
+        final int[][] small = p.read(5, second + 8, 2);
+        p.write(6, third + pages * 8L, 1, 700);
+        p.serve();
+
+        assertThat(p.front.responses).containsExactlyInAnyOrder(
+            new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(2, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(3, BLKIF_OP_WRITE, BLKIF_RSP_ERROR),
+            new TestBlkfront.Response(4, BLKIF_OP_READ, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(5, BLKIF_OP_READ, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(6, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        for (int i = 0; i < pages; i++)
+        {
+            assertThat(checksum(p.front.guest.page(first[i][0]))).as("page %d of the large read", i)
+                .isEqualTo(checksum(100 + i));
+        }
+        assertThat(checksum(p.front.guest.page(small[0][0]))).isEqualTo(checksum(301));
+        assertThat(checksum(p.front.guest.page(small[1][0]))).isEqualTo(checksum(302));
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        for (int i = 0; i < pages; i++)
+        {
+            assertThat(onDisk[(int)(third * 512) + i * 4096 + 1]).as("the write with a bad grant wrote nothing")
+                .isZero();
+        }
+        assertThat(onDisk[(int)((third + pages * 8L) * 512) + 5]).isEqualTo(pattern(700, 5));
+        assertThat(p.queue.counters().errors()).isEqualTo(1);
+        assertThat(p.queue.counters().writeSectors()).isEqualTo(2L * pages * 8 + 8);
+        assertThat(p.queue.counters().readSectors()).isEqualTo(pages * 8L + 16);
+        assertThat(p.gnttab.mappedPageCount()).isEqualTo(1);
+    }
+
+    @ParameterizedTest
+    @CsvSource({ "COPY,SYNC,false", "COPY,URING,false", "COPY,URING,true", "MAP,SYNC,false" })
+    void shouldNotAllocatePerRequest(final DataPath path, final IoEngine engine, final boolean direct)
+        throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null, engine, direct);
         final int[] page = p.front.grantedPage(false);
         final Random random = new Random(42);
         final com.sun.management.ThreadMXBean threads =
@@ -573,8 +684,8 @@ class BlkbackQueueTest
             p.front.collect();
             p.front.responses.clear();
         }
-        System.out.printf("blkback %s: %d bytes allocated over %d requests%n", path, allocatedInMeasuredRounds,
-            rounds * 16);
+        System.out.printf("blkback %s %s%s: %d bytes allocated over %d requests%n", path, engine,
+            direct ? " O_DIRECT" : "", allocatedInMeasuredRounds, rounds * 16);
         // One object per request would cost at least 16 bytes each; allow a few one-off allocations (JIT, resize).
         assertThat(allocatedInMeasuredRounds).as("bytes allocated by the queue over %d requests", rounds * 16)
             .isLessThan(rounds * 16L * 4);

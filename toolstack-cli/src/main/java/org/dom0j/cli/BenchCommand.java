@@ -57,6 +57,10 @@ final class BenchCommand
             description = "serve's blkback data path. Default: ${DEFAULT-VALUE}.")
         private String dataPath;
 
+        @Option(names = "--io-engine", defaultValue = "auto", paramLabel = "auto|io_uring|sync",
+            description = "serve's blkback I/O engine. Default: ${DEFAULT-VALUE}.")
+        private String ioEngine;
+
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         private boolean noFio;
 
@@ -99,7 +103,8 @@ final class BenchCommand
             {
                 final Path disk = dir.resolve("bench.img");
                 fillFile(disk, (long)sizeMib << 20);
-                try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath))
+                try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath,
+                    "--io-engine", ioEngine))
                 {
                     int domid = 1;
                     for (final Case c : cases)

@@ -64,6 +64,12 @@ final class ServeCommand implements Callable<Integer>
         description = "How blkback moves data: grant copy, or mapped (persistent) grants. Default: ${DEFAULT-VALUE}.")
     private String dataPath;
 
+    @Option(names = "--io-engine", paramLabel = "auto|io_uring|sync", defaultValue = "auto",
+        description = "How blkback reads and writes disks: io_uring (a pass's requests in one system call, all in " +
+            "flight at once) or preadv/pwritev one at a time; auto = io_uring where the kernel allows it. " +
+            "Default: ${DEFAULT-VALUE}.")
+    private String ioEngine;
+
     @Option(names = "--counters", paramLabel = "FILE",
         description = "Where the counters live for 'dom0j top' (default: /dev/shm/dom0j-counters, or counters in " +
             "the simulator's directory).")
@@ -134,7 +140,8 @@ final class ServeCommand implements Callable<Integer>
                 "auto".equals(dataPath) ? base.dataPath() :
                     DataPath.valueOf(dataPath.toUpperCase(java.util.Locale.ROOT)),
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
-                base.direct());
+                base.direct(),
+                "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine));
             final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
             final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);
             final Path logs = null != consoleLogDirectory ? consoleLogDirectory :

@@ -27,11 +27,14 @@ public final class NativeFile implements AutoCloseable
     private final int fd;
     private final boolean blockDevice;
     private final boolean readOnly;
+    private final boolean direct;
     private final UnsafeBuffer scratch;
     private volatile boolean closed;
 
-    private NativeFile(final Path path, final int fd, final boolean blockDevice, final boolean readOnly)
+    private NativeFile(
+        final Path path, final int fd, final boolean blockDevice, final boolean readOnly, final boolean direct)
     {
+        this.direct = direct;
         this.path = path;
         this.fd = fd;
         this.blockDevice = blockDevice;
@@ -57,7 +60,7 @@ public final class NativeFile implements AutoCloseable
         final int flags = (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC | (direct ? LibC.O_DIRECT : 0);
         try
         {
-            return new NativeFile(path, LibC.open(path.toString(), flags, 0), blockDevice, readOnly);
+            return new NativeFile(path, LibC.open(path.toString(), flags, 0), blockDevice, readOnly, direct);
         }
         catch (final LastErrorException ex)
         {
@@ -97,11 +100,27 @@ public final class NativeFile implements AutoCloseable
     }
 
     /**
+     * @return the descriptor, for io_uring submissions; valid until {@link #close}.
+     */
+    public int fd()
+    {
+        return fd;
+    }
+
+    /**
      * @return whether it is a block device (else a regular file).
      */
     public boolean isBlockDevice()
     {
         return blockDevice;
+    }
+
+    /**
+     * @return whether it was opened with O_DIRECT (I/O bypasses the page cache and goes to the device).
+     */
+    public boolean isDirect()
+    {
+        return direct;
     }
 
     /**
