@@ -691,6 +691,53 @@ class BlkbackQueueTest
             .isLessThan(rounds * 16L * 4);
     }
 
+    @Test
+    void shouldNotAllocatePerLargeRequest() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING);
+        final int pages = BlkbackQueue.PIPELINE_BYTES / 4096;
+        final int[] list = p.front.grantedPage(true);
+        final UnsafeBuffer segments = p.front.guest.page(list[0]);
+        for (int i = 0; i < pages; i++)
+        {
+            segments.putInt(i * 8, p.front.grantedPage(false)[1], TestBlkfront.LE);
+            segments.putByte(i * 8 + 4, (byte)0);
+            segments.putByte(i * 8 + 5, (byte)7);
+        }
+        final com.sun.management.ThreadMXBean threads =
+            (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
+        final int rounds = 400;
+        long allocated = 0;
+        long answered = 0;
+        for (int round = 0; round < 2 * rounds; round++)
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                p.front.claimIndirect((i & 1) == 0 ? BLKIF_OP_WRITE : BLKIF_OP_READ, pages, i,
+                    (long)(round % 8) * pages * 8, new int[]{ list[1] });
+                p.front.ring.commitRequest();
+            }
+            p.front.ring.pushRequests();
+            final long before = threads.getCurrentThreadAllocatedBytes();
+            while (p.queue.doWork() > 0)
+            {
+                // until every request is answered and nothing is in flight
+            }
+            final long after = threads.getCurrentThreadAllocatedBytes();
+            if (round >= rounds)
+            {
+                allocated += after - before;
+            }
+            p.front.collect();
+            answered += p.front.responses.stream().filter(r -> r.status() == BLKIF_RSP_OKAY).count();
+            p.front.responses.clear();
+        }
+        System.out.printf("blkback large requests: %d bytes allocated over %d requests%n", allocated, rounds * 4);
+        assertThat(answered).isEqualTo(8L * rounds);
+        assertThat(allocated).as("bytes allocated by the queue over %d large requests", rounds * 4)
+            .isLessThan(rounds * 4L * 4);
+    }
+
     static void fill(final UnsafeBuffer page, final int seed)
     {
         for (int i = 0; i < 4096; i++)
