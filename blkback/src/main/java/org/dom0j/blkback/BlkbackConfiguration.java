@@ -94,6 +94,16 @@ public record BlkbackConfiguration(
     }
 
     /**
+     * @param openDirect open disks with O_DIRECT.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withDirect(final boolean openDirect)
+    {
+        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
+            maxPersistentGrants, openDirect, ioEngine);
+    }
+
+    /**
      * @param engine the I/O engine to use, null for auto.
      * @return a copy with it.
      */

@@ -1,5 +1,6 @@
 package org.dom0j.blkback;
 
+import org.dom0j.blkback.jna.IoUring;
 import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.test.Await;
 
@@ -21,6 +22,7 @@ import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -109,14 +111,19 @@ class BlkbackOnSimulatorTest
         return guest;
     }
 
-    @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments, published in batches: {4}")
-    @CsvSource({ "COPY,1,0,11,false", "COPY,2,1,64,false", "MAP,1,0,11,false", "MAP,2,0,16,false",
-        "COPY,1,0,11,true", "COPY,2,0,32,true", "MAP,2,0,11,true" })
+    @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments, published in batches: {4}, " +
+        "{5} I/O, O_DIRECT {6}")
+    @CsvSource({ "COPY,1,0,11,false,URING,false", "COPY,2,1,64,false,URING,false", "MAP,1,0,11,false,SYNC,false",
+        "MAP,2,0,16,false,SYNC,false", "COPY,1,0,11,true,SYNC,false", "COPY,2,0,32,true,URING,false",
+        "MAP,2,0,11,true,SYNC,false", "COPY,2,0,64,true,URING,true", "COPY,1,0,11,false,SYNC,true" })
     void shouldServeVerifiedRandomIo(
-        final DataPath path, final int queues, final int order, final int segments, final boolean batched)
+        final DataPath path, final int queues, final int order, final int segments, final boolean batched,
+        final IoEngine engine, final boolean direct)
         throws Exception
     {
-        startBackend(BlkbackConfiguration.fromSystemProperties().withDataPath(path));
+        Assumptions.assumeTrue(engine != IoEngine.URING || IoUring.isAvailable(), "io_uring is not available here");
+        startBackend(BlkbackConfiguration.fromSystemProperties().withDataPath(path).withIoEngine(engine)
+            .withDirect(direct));
         final SimDomain guest = guestWithDisk(7, "w");
         final XenStore guestStore = machine.connectAsGuest(7);
         final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51712",

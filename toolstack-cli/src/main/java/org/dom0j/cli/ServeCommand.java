@@ -70,6 +70,12 @@ final class ServeCommand implements Callable<Integer>
             "Default: ${DEFAULT-VALUE}.")
     private String ioEngine;
 
+    @Option(names = "--direct-io",
+        description = "Open disks with O_DIRECT: I/O bypasses dom0's page cache and goes to the device, as Linux's " +
+            "blkback does for block devices; with io_uring a batch's requests are then in flight on the device " +
+            "together. Default: through the page cache (dom0j.blkback.direct).")
+    private boolean directIo;
+
     @Option(names = "--counters", paramLabel = "FILE",
         description = "Where the counters live for 'dom0j top' (default: /dev/shm/dom0j-counters, or counters in " +
             "the simulator's directory).")
@@ -140,7 +146,7 @@ final class ServeCommand implements Callable<Integer>
                 "auto".equals(dataPath) ? base.dataPath() :
                     DataPath.valueOf(dataPath.toUpperCase(java.util.Locale.ROOT)),
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
-                base.direct(),
+                base.direct() || directIo,
                 "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine));
             final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
             final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);

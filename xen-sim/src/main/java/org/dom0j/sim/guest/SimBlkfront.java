@@ -44,7 +44,8 @@ public final class SimBlkfront implements AutoCloseable
     private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /**
      * Grants per-request (non-persistent) I/O may hold at once: a guest's grant table is finite (the simulator's
-     * has 2048 entries), so, like blkfront's grant reference pool, requests wait when it runs low.
+     * has Xen's default 32,768 entries, shared with the guest's other devices), so, like blkfront's grant reference
+     * pool, requests wait when it runs low; 1024 is four 1 MiB requests.
      */
     private static final int TRANSIENT_GRANT_BUDGET = 1024;
     private static final BlkifAbi ABI = BlkifAbi.X86_64;
