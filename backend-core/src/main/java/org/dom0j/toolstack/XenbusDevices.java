@@ -1,5 +1,6 @@
 package org.dom0j.toolstack;
 
+import org.dom0j.backend.XenbusState;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XsPermission;
 
@@ -109,10 +110,16 @@ public final class XenbusDevices
         final String be = backendPath(backendDomid, type, domid, devid);
         xs.transaction(tx ->
         {
-            if (null != tx.readOrNull(be + "/state"))
+            final String state = tx.readOrNull(be + "/state");
+            if (null != state)
             {
                 tx.write(be + "/online", "0");
-                tx.write(be + "/state", "5");
+                // A backend already Closed (its frontend went away) stays so, as libxl leaves it: written Closing
+                // again, it would never answer, and whoever waits for Closed would wait in vain.
+                if (!XenbusState.CLOSED.wireValue().equals(state))
+                {
+                    tx.write(be + "/state", "5");
+                }
             }
             return null;
         });

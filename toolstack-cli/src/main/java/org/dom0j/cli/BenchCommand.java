@@ -50,6 +50,11 @@ final class BenchCommand
         @Option(names = "--seconds", defaultValue = "3", description = "Per case. Default: ${DEFAULT-VALUE}.")
         private double seconds;
 
+        @Option(names = "--warmup", defaultValue = "1",
+            description = "Seconds each case runs before it is measured, for dom0j and fio alike (fio's ramp_time). " +
+                "Default: ${DEFAULT-VALUE}.")
+        private double warmup;
+
         @Option(names = "--size-mib", defaultValue = "256", description = "File size. Default: ${DEFAULT-VALUE}.")
         private int sizeMib;
 
@@ -92,8 +97,8 @@ final class BenchCommand
                     "read"),
                 new Case("1m seqwrite qd4, 1 queue", new BlockBench.Pattern(true, true, 1 << 20, 4, seconds), 1,
                     "write"));
-            out.printf(Locale.ROOT, "dom0j bench blk: %d MiB file on tmpfs, %.1f s per case, serve in its own JVM, " +
-                "guest in this one; baseline: %s%n", sizeMib, seconds, fio ?
+            out.printf(Locale.ROOT, "dom0j bench blk: %d MiB file on tmpfs, %.1f s per case after %.1f s of warm-up, " +
+                "serve in its own JVM, guest in this one; baseline: %s%n", sizeMib, seconds, warmup, fio ?
                 "fio (libaio, same queue depth, one job per queue) on the same file" : "none (fio not installed)");
             out.printf(Locale.ROOT, "%-28s %10s %9s %12s %9s %10s %9s %12s %7s%n", "case", "dom0j IOPS", "MB/s",
                 "CPU us/req", "(serve)", "fio IOPS", "MB/s", "CPU us/req", "ratio");
@@ -113,9 +118,8 @@ final class BenchCommand
                         {
                             continue;
                         }
-                        final long serveCpu0 = serve.cpuNanos();
-                        final BlockBench.Result r = runGuest(machine, domid++, disk, c);
-                        final long serveCpu = serve.cpuNanos() - serveCpu0;
+                        final BlockBench.Result r = runGuest(machine, domid++, disk, c, warmupNanos(), serve);
+                        final long serveCpu = r.externalCpuNanos();
                         final double cpuPerReq = (r.cpuNanos() + serveCpu) / 1e3 / Math.max(1, r.operations());
                         final double servePerReq = serveCpu / 1e3 / Math.max(1, r.operations());
                         final double[] f = fio ? fio(disk, c) : null;
@@ -157,13 +161,19 @@ final class BenchCommand
             return ExitCodes.OK;
         }
 
+        private long warmupNanos()
+        {
+            return (long)(warmup * 1e9);
+        }
+
         private static BlockBench.Result runGuest(
-            final SimMachine machine, final int domid, final Path disk, final Case c) throws Exception
+            final SimMachine machine, final int domid, final Path disk, final Case c, final long warmupNanos,
+            final ServeProcess serve) throws Exception
         {
             final int segments = Math.max(11, c.pattern().blockBytes() / 4096);
             return BlockGuest.withDisk(machine, domid, "bench-" + domid, 65536, disk,
                 new SimBlkfront.Options(c.queues(), 0, true, segments),
-                front -> BlockBench.run(front, c.pattern(), domid));
+                front -> BlockBench.run(front, c.pattern(), domid, warmupNanos, serve::cpuNanos));
         }
 
         /** @return {IOPS, MB/s, CPU microseconds per request} of fio doing the same case natively. */
@@ -173,6 +183,7 @@ final class BenchCommand
                 "--bs=" + c.pattern().blockBytes(), "--ioengine=libaio",
                 "--iodepth=" + c.pattern().queueDepth() / c.queues(), "--numjobs=" + c.queues(), "--group_reporting",
                 "--runtime=" + Math.max(1, Math.round(c.pattern().seconds())), "--time_based",
+                "--ramp_time=" + Math.max(0, Math.round(warmup)),
                 "--output-format=terse", "--terse-version=3");
             final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
             final String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

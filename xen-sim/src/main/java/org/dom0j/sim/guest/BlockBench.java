@@ -4,6 +4,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The guest side of a block benchmark: keeps a fixed number of requests in flight, all of one kind and size,
@@ -46,8 +47,11 @@ public final class BlockBench
      * @param bytes        bytes moved.
      * @param elapsedNanos wall time.
      * @param cpuNanos     CPU time of the guest's thread.
+     * @param externalCpuNanos CPU time another party reported over the same measured interval (the backend's
+     *                         process, in {@code dom0j bench}), or 0.
      */
-    public record Result(long operations, long errors, long bytes, long elapsedNanos, long cpuNanos)
+    public record Result(
+        long operations, long errors, long bytes, long elapsedNanos, long cpuNanos, long externalCpuNanos)
     {
         /**
          * @return requests per second.
@@ -78,6 +82,24 @@ public final class BlockBench
      */
     public static Result run(final SimBlkfront front, final Pattern pattern, final long seed)
     {
+        return run(front, pattern, seed, 0, () -> 0);
+    }
+
+    /**
+     * Runs the pattern for {@code warmupNanos} first, unmeasured (so that both ends' code is compiled, as a native
+     * baseline's is from the start), then for the pattern's time, measured.
+     *
+     * @param front       a connected frontend.
+     * @param pattern     what to run.
+     * @param seed        offsets' seed.
+     * @param warmupNanos how long to run before measuring.
+     * @param externalCpu CPU time of another party (nanoseconds), read when measuring starts and ends.
+     * @return what it did in the measured part.
+     */
+    public static Result run(
+        final SimBlkfront front, final Pattern pattern, final long seed, final long warmupNanos,
+        final LongSupplier externalCpu)
+    {
         final int sectors = pattern.blockBytes() / 512;
         if (sectors > front.maxSectorsPerRequest())
         {
@@ -90,17 +112,36 @@ public final class BlockBench
         final long[] counts = new long[2];
         final SimBlkfront.Completion completion = (tag, op, status, data) -> counts[status == 0 ? 0 : 1]++;
         long next = 0;
-        final long cpuStart = threads.getCurrentThreadCpuTime();
-        final long start = System.nanoTime();
-        final long end = start + (long)(pattern.seconds() * 1e9);
+        final long warmupEnd = System.nanoTime() + warmupNanos;
+        long cpuStart = threads.getCurrentThreadCpuTime();
+        long externalStart = externalCpu.getAsLong();
+        long start = System.nanoTime();
+        long end = warmupNanos > 0 ? warmupEnd : start + (long)(pattern.seconds() * 1e9);
+        boolean warmingUp = warmupNanos > 0;
         final int queues = front.queueCount();
         final int[] depth = new int[queues];
         for (int q = 0; q < queues; q++)
         {
             depth[q] = pattern.queueDepth() / queues + (q < pattern.queueDepth() % queues ? 1 : 0);
         }
-        while (System.nanoTime() < end)
+        while (true)
         {
+            final long now = System.nanoTime();
+            if (now >= end)
+            {
+                if (!warmingUp)
+                {
+                    break;
+                }
+                // Warm: from here on it counts (requests in flight now are counted when they complete).
+                warmingUp = false;
+                counts[0] = 0;
+                counts[1] = 0;
+                cpuStart = threads.getCurrentThreadCpuTime();
+                externalStart = externalCpu.getAsLong();
+                start = now;
+                end = now + (long)(pattern.seconds() * 1e9);
+            }
             front.beginBatch();
             for (int q = 0; q < queues; q++)
             {
@@ -133,6 +174,6 @@ public final class BlockBench
         }
         final long elapsed = System.nanoTime() - start;
         return new Result(counts[0], counts[1], counts[0] * pattern.blockBytes(), elapsed,
-            threads.getCurrentThreadCpuTime() - cpuStart);
+            threads.getCurrentThreadCpuTime() - cpuStart, externalCpu.getAsLong() - externalStart);
     }
 }
