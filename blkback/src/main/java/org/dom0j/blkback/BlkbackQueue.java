@@ -72,17 +72,20 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      */
     static final int MIN_BOUNCE_PAGES = BATCH_LIMIT * BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST;
     /**
-     * With io_uring, the bounce pages hold this many requests of the most segments, so that a batch of large
-     * requests is in flight together (a 1 MiB request at queue depth 4 is Linux's usual sequential pattern).
+     * With io_uring, large requests in flight at once, each in bounce pages of its own (a 1 MiB request at queue
+     * depth 4 is Linux's usual sequential pattern).
      */
     static final int LARGE_REQUESTS_IN_FLIGHT = 4;
     /**
-     * With io_uring, a read or write of at least this many bytes is handed to the kernel's workers at once and its
-     * grant copy done as soon as it completes (a read) or just before it is submitted (a write), so that its disk
-     * copy and the grant copies of the others run on different CPUs. Smaller ones run inline, where handing over
-     * would cost more than the copy.
+     * With io_uring, a read or write of at least this many bytes is large: it is started as soon as it is taken
+     * off the ring (a write right after its grant copy in), handed to the kernel's workers, and answered when it
+     * completes (a read right after its grant copy out), while the queue goes on taking and serving requests; so
+     * its disk copy and other requests' grant copies run on different CPUs. Smaller ones are batched, where a
+     * hand-over would cost more than the copy.
      */
     static final int PIPELINE_BYTES = 128 * 1024;
+    /** The user data of a large request's completion: this bit and its slot. */
+    private static final long LARGE_TAG = 1L << 32;
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
     /** How often the queue that watches the disk's size reads it. */
@@ -115,9 +118,15 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final UnsafeBuffer batchIovecs;
     private final IoUring.CompletionHandler diskCompletion = this::onDiskCompletion;
     private final boolean[] pendingInCopy;
-    private final boolean[] pendingCopied;
-    private final boolean[] pendingAnswered;
     private int awaiting;
+    private final BlkifRequest[] large;
+    private final RequestVerdict[] largeVerdict;
+    private final NativeMemory largeBounce;
+    private final int largeSlotBytes;
+    private final int[] largeFree;
+    private int largeFreeCount;
+    private int largeInFlight;
+    private boolean closing;
     private final BlkifRequest[] pending;
     private final RequestVerdict[] pendingVerdict;
     private final int[] pendingBounce;
@@ -188,15 +197,27 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             try
             {
-                uring = IoUring.open(BATCH_LIMIT);
+                // Room for a whole batch and every large request in flight beside it.
+                uring = IoUring.open(BATCH_LIMIT + LARGE_REQUESTS_IN_FLIGHT);
             }
             catch (final IOException ex)
             {
                 LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue reads and writes with preadv");
             }
         }
-        final int bouncePages =
-            Math.max(null != uring ? maxSegments * LARGE_REQUESTS_IN_FLIGHT : maxSegments, MIN_BOUNCE_PAGES);
+        final int bouncePages = Math.max(maxSegments, MIN_BOUNCE_PAGES);
+        final int largeSlots = null != uring && dataPath == DataPath.COPY &&
+            maxSegments * PAGE_SIZE >= PIPELINE_BYTES ? LARGE_REQUESTS_IN_FLIGHT : 0;
+        largeSlotBytes = maxSegments * PAGE_SIZE;
+        large = new BlkifRequest[largeSlots];
+        largeVerdict = new RequestVerdict[largeSlots];
+        largeFree = new int[largeSlots];
+        for (int i = 0; i < largeSlots; i++)
+        {
+            large[i] = new BlkifRequest(maxSegments);
+            largeFree[largeFreeCount++] = i;
+        }
+        largeBounce = largeSlots > 0 ? NativeMemory.allocate(largeSlots * largeSlotBytes) : null;
         requestCopy = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
         incoming = new BlkifRequest(maxSegments);
         batch = new GrantCopyBatch(dataPath == DataPath.COPY ? bouncePages : maxSegments);
@@ -204,10 +225,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         bounceCapacity = dataPath == DataPath.COPY ? bouncePages * PAGE_SIZE : 0;
         bounceMemory = dataPath == DataPath.COPY ? NativeMemory.allocate(bounceCapacity) : null;
         bounce = null != bounceMemory ? bounceMemory.buffer() : null;
-        batchIovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(BATCH_LIMIT * 16, 64));
+        batchIovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned((BATCH_LIMIT + largeSlots) * 16, 64));
         pendingInCopy = new boolean[BATCH_LIMIT];
-        pendingCopied = new boolean[BATCH_LIMIT];
-        pendingAnswered = new boolean[BATCH_LIMIT];
         indirectPages = new UnsafeBuffer(
             BufferUtil.allocateDirectAligned(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PAGE_SIZE, PAGE_SIZE));
         iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
@@ -336,7 +355,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             return 0;
         }
-        int served = checkDiskSize();
+        int served = checkDiskSize() + reapLarge();
         while (served < DUTY_CYCLE_LIMIT)
         {
             final int taken = ring.consumeRequests(this, requestCopy, 0, BATCH_LIMIT);
@@ -364,7 +383,55 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             served += persistentGrants.purge(System.nanoTime());
         }
+        if (served == 0 && largeInFlight > 0 && null == violation)
+        {
+            // Nothing on the ring, large requests still in flight: wait for one rather than sleep on the event
+            // channel, which no completion wakes.
+            served += awaitLarge(largeInFlight - 1);
+        }
         return served;
+    }
+
+    /**
+     * Answers the large requests that completed.
+     *
+     * @return how many.
+     */
+    private int reapLarge()
+    {
+        if (largeInFlight == 0 || uring.ready() == 0)
+        {
+            return 0;
+        }
+        final int before = largeInFlight;
+        uring.reap(diskCompletion);
+        return before - largeInFlight;
+    }
+
+    /**
+     * Waits until at most {@code most} large requests are in flight, answering those that complete.
+     *
+     * @return how many were answered.
+     */
+    private int awaitLarge(final int most)
+    {
+        final int before = largeInFlight;
+        try
+        {
+            while (largeInFlight > most)
+            {
+                if (uring.ready() == 0)
+                {
+                    uring.submit(1);
+                }
+                uring.reap(diskCompletion);
+            }
+        }
+        catch (final IOException ex)
+        {
+            abandonRing(ex);
+        }
+        return before - largeInFlight;
     }
 
     private int checkDiskSize()
@@ -432,6 +499,10 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         // Anything else is served alone, after every request taken before it.
         servePending();
+        if (largeInFlight > 0)
+        {
+            awaitLarge(0);
+        }
         final RequestVerdict verdict = serve(r);
         complete(r, verdict);
     }
@@ -454,6 +525,17 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         if (verdict == RequestVerdict.OK)
         {
             verdict = validator.checkSegments(r);
+        }
+        if (verdict == RequestVerdict.OK && large.length > 0 && null != uring)
+        {
+            if (r.totalSectors() * SECTOR_SIZE >= PIPELINE_BYTES && startLarge(r))
+            {
+                return;
+            }
+            if (overlapsLarge(r.sectorNumber(), r.totalSectors(), r.ioOperation() == BLKIF_OP_WRITE))
+            {
+                awaitLarge(0);
+            }
         }
         int at = 0;
         if (verdict == RequestVerdict.OK)
@@ -484,8 +566,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
 
     /**
      * Serves the batch: one grant copy in for its writes, the disk (all at once with io_uring, else in ring order),
-     * one grant copy out for its reads, then a response each. With io_uring a large request's grant copy is done on
-     * its own, next to its disk I/O (see {@link #PIPELINE_BYTES}).
+     * one grant copy out for its reads, then a response each.
      */
     private void servePending()
     {
@@ -499,10 +580,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         for (int k = 0; k < n; k++)
         {
             final BlkifRequest r = pending[k];
-            pendingCopied[k] = false;
-            pendingAnswered[k] = false;
-            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_WRITE &&
-                !pipelined(r);
+            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_WRITE;
             if (pendingInCopy[k])
             {
                 pendingCopyFirst[k] = batch.count();
@@ -529,8 +607,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         for (int k = 0; k < n; k++)
         {
             final BlkifRequest r = pending[k];
-            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_READ &&
-                !pendingCopied[k];
+            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_READ;
             if (pendingInCopy[k])
             {
                 pendingCopyFirst[k] = batch.count();
@@ -540,34 +617,34 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         copyBatch();
         for (int k = 0; k < n; k++)
         {
-            if (!pendingAnswered[k])
-            {
-                answer(k);
-            }
+            answer(pending[k], pendingVerdict[k]);
         }
         pendingCount = 0;
         bounceUsed = 0;
         pendingSegments = 0;
     }
 
-    private boolean pipelined(final BlkifRequest r)
-    {
-        return null != uring && r.totalSectors() * SECTOR_SIZE >= PIPELINE_BYTES;
-    }
-
     /**
-     * The batch's disk I/O with io_uring. A large request (see {@link #PIPELINE_BYTES}) goes to a kernel worker at
-     * once, a write right after its own grant copy in, and is answered as soon as it is done, a read right after
-     * its grant copy out: its disk copy runs beside the grant copies of the others. On an {@code O_DIRECT} disk the
-     * small ones are submitted together, one system call for the batch and all of them in flight on the device;
-     * through the page cache a small request is a memory copy that costs less than a system call's hand-over to a
-     * worker (io_uring hands buffered I/O to workers on file systems that cannot try it without blocking), so it is
-     * read or written here with preadv/pwritev.
+     * The batch's disk I/O with io_uring. On an {@code O_DIRECT} disk its requests are submitted together: one
+     * system call, all of them in flight on the device. Through the page cache a small request is a memory copy that
+     * costs less than a hand-over to a kernel worker (io_uring hands buffered I/O to workers on file systems that
+     * cannot try it without blocking, tmpfs among them), so it is read or written here with preadv/pwritev.
      */
     private void diskByUring(final int n, final long base)
     {
+        if (!disk.file().isDirect())
+        {
+            for (int k = 0; k < n; k++)
+            {
+                if (pendingVerdict[k] == RequestVerdict.OK)
+                {
+                    pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
+                        pending[k].ioOperation() == BLKIF_OP_WRITE);
+                }
+            }
+            return;
+        }
         final int fd = disk.file().fd();
-        final boolean smallToo = disk.file().isDirect();
         awaiting = 0;
         try
         {
@@ -579,71 +656,186 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                 }
                 final BlkifRequest r = pending[k];
                 final boolean write = r.ioOperation() == BLKIF_OP_WRITE;
-                final boolean large = pipelined(r);
-                final long address = base + pendingBounce[k];
-                final boolean overlaps = overlapsEarlier(k, write);
-                if (!large && !smallToo)
-                {
-                    if (overlaps)
-                    {
-                        awaitAll();
-                    }
-                    pendingVerdict[k] = diskTransfer(r, address, write);
-                    continue;
-                }
-                if (write && large && !copyOne(k, address, false))
-                {
-                    continue;
-                }
-                final long iov = batchIovecs.addressOffset() + k * 16L;
-                batchIovecs.putLong(k * 16, address, ByteOrder.nativeOrder());
-                batchIovecs.putLong(k * 16 + 8, r.totalSectors() * SECTOR_SIZE, ByteOrder.nativeOrder());
-                final long position = r.sectorNumber() * SECTOR_SIZE;
-                final int flags = (large ? IoUring.IOSQE_ASYNC : 0) | (overlaps ? IoUring.IOSQE_IO_DRAIN : 0);
-                if (write)
-                {
-                    uring.prepareWritev(fd, iov, 1, position, k, flags);
-                }
-                else
-                {
-                    uring.prepareReadv(fd, iov, 1, position, k, flags);
-                }
+                final int flags = overlapsEarlier(k, write) ? IoUring.IOSQE_IO_DRAIN : 0;
+                prepare(fd, r, base + pendingBounce[k], k, k, flags);
                 awaiting++;
-                if (large)
-                {
-                    // Started now, it runs while the next one is copied in.
-                    uring.submit(0);
-                }
             }
-            awaitAll();
+            uring.submit(0);
+            while (awaiting > 0)
+            {
+                if (uring.ready() == 0)
+                {
+                    uring.submit(1);
+                }
+                uring.reap(diskCompletion);
+            }
         }
         catch (final IOException ex)
         {
-            // io_uring_enter itself failed (not an I/O error, which comes as a completion): give up on the ring.
-            LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue now reads and writes with preadv");
-            uring.close();
-            uring = null;
-            for (int k = 0; k < n; k++)
+            abandonRing(ex);
+        }
+    }
+
+    private void prepare(
+        final int fd, final BlkifRequest r, final long address, final int iovecIndex, final long userData,
+        final int flags)
+    {
+        final long iov = batchIovecs.addressOffset() + iovecIndex * 16L;
+        batchIovecs.putLong(iovecIndex * 16, address, ByteOrder.nativeOrder());
+        batchIovecs.putLong(iovecIndex * 16 + 8, r.totalSectors() * SECTOR_SIZE, ByteOrder.nativeOrder());
+        final long position = r.sectorNumber() * SECTOR_SIZE;
+        if (r.ioOperation() == BLKIF_OP_WRITE)
+        {
+            uring.prepareWritev(fd, iov, 1, position, userData, flags);
+        }
+        else
+        {
+            uring.prepareReadv(fd, iov, 1, position, userData, flags);
+        }
+    }
+
+    /**
+     * io_uring_enter itself failed (an I/O error comes as a completion, not this): the ring is given up, every
+     * request still waiting on it fails, and the queue goes on with preadv/pwritev.
+     */
+    private void abandonRing(final IOException ex)
+    {
+        LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue now reads and writes with preadv");
+        uring.close();
+        uring = null;
+        if (awaiting > 0)
+        {
+            for (int k = 0; k < pendingCount; k++)
             {
-                if (pendingVerdict[k] == RequestVerdict.OK && !pendingCopied[k] && !pendingAnswered[k])
+                if (pendingVerdict[k] == RequestVerdict.OK)
                 {
                     pendingVerdict[k] = ioError(ex.getMessage());
                 }
             }
+            awaiting = 0;
+        }
+        for (int slot = 0; slot < large.length && largeInFlight > 0; slot++)
+        {
+            if (!isFree(slot))
+            {
+                largeVerdict[slot] = ioError(ex.getMessage());
+                finishLarge(slot);
+            }
         }
     }
 
-    private void awaitAll() throws IOException
+    /**
+     * Starts a large request (see {@link #PIPELINE_BYTES}) in bounce pages of its own, after whatever taken before
+     * it that it overlaps: its grant copy in for a write, then its I/O, handed to a kernel worker.
+     *
+     * @return false when the ring was given up meanwhile: the caller serves it in the batch.
+     */
+    private boolean startLarge(final BlkifRequest r)
     {
-        uring.submit(0);
-        while (awaiting > 0)
+        final boolean write = r.ioOperation() == BLKIF_OP_WRITE;
+        if (overlapsPending(r, write))
         {
-            if (uring.ready() == 0)
-            {
-                uring.submit(1);
-            }
-            uring.reap(diskCompletion);
+            servePending();
         }
+        if (overlapsLarge(r.sectorNumber(), r.totalSectors(), write))
+        {
+            awaitLarge(0);
+        }
+        if (largeFreeCount == 0)
+        {
+            awaitLarge(large.length - 1);
+        }
+        if (null == uring)
+        {
+            return false;
+        }
+        final int slot = largeFree[--largeFreeCount];
+        incoming = large[slot];
+        large[slot] = r;
+        largeVerdict[slot] = RequestVerdict.OK;
+        largeInFlight++;
+        final long address = largeAddress(slot);
+        if (write && !copy(r, address, false))
+        {
+            largeVerdict[slot] = RequestVerdict.BAD_GRANT;
+            finishLarge(slot);
+            return true;
+        }
+        prepare(disk.file().fd(), r, address, BATCH_LIMIT + slot, LARGE_TAG | slot, IoUring.IOSQE_ASYNC);
+        try
+        {
+            uring.submit(0);
+        }
+        catch (final IOException ex)
+        {
+            abandonRing(ex);
+        }
+        return true;
+    }
+
+    private long largeAddress(final int slot)
+    {
+        return largeBounce.buffer().addressOffset() + (long)slot * largeSlotBytes;
+    }
+
+    private boolean isFree(final int slot)
+    {
+        for (int i = 0; i < largeFreeCount; i++)
+        {
+            if (largeFree[i] == slot)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Answers a large request, frees its slot and pushes the answer at once, so that the frontend can reuse its
+     * ring slot while the queue serves others.
+     */
+    private void finishLarge(final int slot)
+    {
+        if (null == violation && !closing)
+        {
+            answer(large[slot], largeVerdict[slot]);
+            if (ring.pushResponsesAndCheckNotify())
+            {
+                evtchn.notify(port);
+            }
+        }
+        largeFree[largeFreeCount++] = slot;
+        largeInFlight--;
+    }
+
+    private boolean overlapsPending(final BlkifRequest r, final boolean write)
+    {
+        final long start = r.sectorNumber();
+        final long end = start + r.totalSectors();
+        for (int j = 0; j < pendingCount; j++)
+        {
+            if (overlaps(pending[j], pendingVerdict[j], start, end, write))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private boolean overlapsLarge(final long start, final long sectors, final boolean write)
+    {
+        if (largeInFlight == 0)
+        {
+            return false;
+        }
+        for (int slot = 0; slot < large.length; slot++)
+        {
+            if (!isFree(slot) && overlaps(large[slot], largeVerdict[slot], start, start + sectors, write))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -657,9 +849,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         final long end = start + pending[k].totalSectors();
         for (int j = 0; j < k; j++)
         {
-            final BlkifRequest other = pending[j];
-            if (pendingVerdict[j] == RequestVerdict.OK && (write || other.ioOperation() == BLKIF_OP_WRITE) &&
-                other.sectorNumber() < end && start < other.sectorNumber() + other.totalSectors())
+            if (overlaps(pending[j], pendingVerdict[j], start, end, write))
             {
                 return true;
             }
@@ -667,58 +857,62 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         return false;
     }
 
+    private static boolean overlaps(
+        final BlkifRequest other, final RequestVerdict verdict, final long start, final long end, final boolean write)
+    {
+        return verdict == RequestVerdict.OK && (write || other.ioOperation() == BLKIF_OP_WRITE) &&
+            other.sectorNumber() < end && start < other.sectorNumber() + other.totalSectors();
+    }
+
     private void onDiskCompletion(final long userData, final int result)
     {
-        final int k = (int)userData;
-        awaiting--;
-        final BlkifRequest r = pending[k];
+        final boolean isLarge = (userData & LARGE_TAG) != 0;
+        final int k = (int)(userData & 0xFFFF);
+        final BlkifRequest r = isLarge ? large[k] : pending[k];
         final boolean write = r.ioOperation() == BLKIF_OP_WRITE;
         final long position = r.sectorNumber() * SECTOR_SIZE;
+        RequestVerdict verdict = RequestVerdict.OK;
         if (result < 0)
         {
-            pendingVerdict[k] = ioError((write ? "pwritev" : "preadv") + " on " + disk.file().path() + " at " +
-                position + " failed: " + Errno.describe(-result));
+            verdict = ioError((write ? "pwritev" : "preadv") + " on " + disk.file().path() + " at " + position +
+                " failed: " + Errno.describe(-result));
         }
         else if (result != r.totalSectors() * SECTOR_SIZE)
         {
-            pendingVerdict[k] = ioError((write ? "short write at " : "short read at ") + position);
+            verdict = ioError((write ? "short write at " : "short read at ") + position);
         }
-        if (pipelined(r))
+        if (!isLarge)
         {
-            if (!write && pendingVerdict[k] == RequestVerdict.OK)
-            {
-                copyOne(k, bounce.addressOffset() + pendingBounce[k], true);
-            }
-            // Answered now, so that the frontend can reuse its slot while the rest of the batch runs.
-            pendingAnswered[k] = true;
-            answer(k);
-            if (ring.pushResponsesAndCheckNotify())
-            {
-                evtchn.notify(port);
-            }
+            awaiting--;
+            pendingVerdict[k] = verdict;
+            return;
         }
+        if (verdict == RequestVerdict.OK && !write && !copy(r, largeAddress(k), true))
+        {
+            verdict = RequestVerdict.BAD_GRANT;
+        }
+        largeVerdict[k] = verdict;
+        finishLarge(k);
     }
 
-    private void answer(final int k)
+    private void answer(final BlkifRequest r, final RequestVerdict verdict)
     {
-        final BlkifRequest r = pending[k];
-        if (pendingVerdict[k] == RequestVerdict.OK)
+        if (verdict == RequestVerdict.OK)
         {
             count(r, r.ioOperation() == BLKIF_OP_WRITE, r.totalSectors());
         }
-        complete(r, pendingVerdict[k]);
+        complete(r, verdict);
     }
 
     /**
-     * One request's grant copy on its own; a failure fails the request.
+     * One request's grant copy on its own.
      *
      * @return whether every segment was copied.
      */
-    private boolean copyOne(final int k, final long address, final boolean toForeign)
+    private boolean copy(final BlkifRequest r, final long address, final boolean toForeign)
     {
-        pendingCopied[k] = true;
         batch.clear();
-        addCopies(pending[k], address, toForeign);
+        addCopies(r, address, toForeign);
         try
         {
             gnttab.copy(batch);
@@ -726,15 +920,9 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         catch (final XenException ex)
         {
             lastError = ex.getMessage();
-            pendingVerdict[k] = RequestVerdict.BAD_GRANT;
             return false;
         }
-        if (!batch.allOkay())
-        {
-            pendingVerdict[k] = RequestVerdict.BAD_GRANT;
-            return false;
-        }
-        return true;
+        return batch.allOkay();
     }
 
     private void addCopies(final BlkifRequest r, final long address, final boolean toForeign)
@@ -1121,12 +1309,26 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         if (null != uring)
         {
-            uring.close();
-            uring = null;
+            // What is still in flight writes into the bounce pages: let it finish before they go (unanswered: the
+            // ring may already be gone).
+            closing = true;
+            if (largeInFlight > 0)
+            {
+                awaitLarge(0);
+            }
+            if (null != uring)
+            {
+                uring.close();
+                uring = null;
+            }
         }
         if (null != bounceMemory)
         {
             bounceMemory.close();
+        }
+        if (null != largeBounce)
+        {
+            largeBounce.close();
         }
     }
 }
