@@ -588,12 +588,15 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             }
         }
         copyBatch();
-        if (null != uring)
+        if (null != uring && disk.file().isDirect())
         {
             diskByUring(n, base);
         }
         else
         {
+            // Through the page cache a small request is a memory copy that costs less than a hand-over to a kernel
+            // worker (io_uring hands buffered I/O to workers on file systems that cannot try it without blocking,
+            // tmpfs among them), so it is read or written here.
             for (int k = 0; k < n; k++)
             {
                 if (pendingVerdict[k] == RequestVerdict.OK)
@@ -625,25 +628,11 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     }
 
     /**
-     * The batch's disk I/O with io_uring. On an {@code O_DIRECT} disk its requests are submitted together: one
-     * system call, all of them in flight on the device. Through the page cache a small request is a memory copy that
-     * costs less than a hand-over to a kernel worker (io_uring hands buffered I/O to workers on file systems that
-     * cannot try it without blocking, tmpfs among them), so it is read or written here with preadv/pwritev.
+     * The batch's disk I/O with io_uring on an {@code O_DIRECT} disk: its requests are submitted together, one
+     * system call, all of them in flight on the device; one that overlaps an earlier one waits for it.
      */
     private void diskByUring(final int n, final long base)
     {
-        if (!disk.file().isDirect())
-        {
-            for (int k = 0; k < n; k++)
-            {
-                if (pendingVerdict[k] == RequestVerdict.OK)
-                {
-                    pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
-                        pending[k].ioOperation() == BLKIF_OP_WRITE);
-                }
-            }
-            return;
-        }
         final int fd = disk.file().fd();
         awaiting = 0;
         try
@@ -1153,20 +1142,16 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private RequestVerdict transferByCopy(final BlkifRequest request, final boolean write)
     {
         final long base = bounce.addressOffset();
-        batch.clear();
-        addCopies(request, base, !write);
         if (write)
         {
-            gnttab.copy(batch);
-            return batch.allOkay() ? diskTransfer(request, base, true) : RequestVerdict.BAD_GRANT;
+            return copy(request, base, false) ? diskTransfer(request, base, true) : RequestVerdict.BAD_GRANT;
         }
         final RequestVerdict verdict = diskTransfer(request, base, false);
         if (verdict != RequestVerdict.OK)
         {
             return verdict;
         }
-        gnttab.copy(batch);
-        return batch.allOkay() ? RequestVerdict.OK : RequestVerdict.BAD_GRANT;
+        return copy(request, base, true) ? RequestVerdict.OK : RequestVerdict.BAD_GRANT;
     }
 
     private RequestVerdict transferByMap(
