@@ -117,7 +117,6 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private IoUring uring;
     private final UnsafeBuffer batchIovecs;
     private final IoUring.CompletionHandler diskCompletion = this::onDiskCompletion;
-    private final boolean[] pendingInCopy;
     private int awaiting;
     private final BlkifRequest[] large;
     private final RequestVerdict[] largeVerdict;
@@ -226,7 +225,6 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         bounceMemory = dataPath == DataPath.COPY ? NativeMemory.allocate(bounceCapacity) : null;
         bounce = null != bounceMemory ? bounceMemory.buffer() : null;
         batchIovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned((BATCH_LIMIT + largeSlots) * 16, 64));
-        pendingInCopy = new boolean[BATCH_LIMIT];
         indirectPages = new UnsafeBuffer(
             BufferUtil.allocateDirectAligned(BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PAGE_SIZE, PAGE_SIZE));
         iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
@@ -576,18 +574,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             return;
         }
         final long base = bounce.addressOffset();
-        batch.clear();
-        for (int k = 0; k < n; k++)
-        {
-            final BlkifRequest r = pending[k];
-            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_WRITE;
-            if (pendingInCopy[k])
-            {
-                pendingCopyFirst[k] = batch.count();
-                addCopies(r, base + pendingBounce[k], false);
-            }
-        }
-        copyBatch();
+        copyBatch(BLKIF_OP_WRITE, base);
         if (null != uring && disk.file().isDirect())
         {
             diskByUring(n, base);
@@ -606,18 +593,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                 }
             }
         }
-        batch.clear();
-        for (int k = 0; k < n; k++)
-        {
-            final BlkifRequest r = pending[k];
-            pendingInCopy[k] = pendingVerdict[k] == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_READ;
-            if (pendingInCopy[k])
-            {
-                pendingCopyFirst[k] = batch.count();
-                addCopies(r, base + pendingBounce[k], true);
-            }
-        }
-        copyBatch();
+        copyBatch(BLKIF_OP_READ, base);
         for (int k = 0; k < n; k++)
         {
             answer(pending[k], pendingVerdict[k]);
@@ -933,10 +909,20 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     }
 
     /**
-     * Runs the batch's copies and fails each request in it with a copy that did not succeed.
+     * One grant-copy call for the data of every request of the batch doing {@code op} that is still good (in for
+     * writes, out for reads); a request with a copy that did not succeed fails.
      */
-    private void copyBatch()
+    private void copyBatch(final int op, final long base)
     {
+        batch.clear();
+        for (int k = 0; k < pendingCount; k++)
+        {
+            if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == op)
+            {
+                pendingCopyFirst[k] = batch.count();
+                addCopies(pending[k], base + pendingBounce[k], op == BLKIF_OP_READ);
+            }
+        }
         if (batch.count() == 0)
         {
             return;
@@ -953,7 +939,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         for (int k = 0; k < pendingCount; k++)
         {
-            if (pendingInCopy[k])
+            if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == op)
             {
                 final int first = pendingCopyFirst[k];
                 for (int i = first, end = first + pending[k].segmentsLoaded(); i < end; i++)
