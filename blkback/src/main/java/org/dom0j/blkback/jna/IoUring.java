@@ -51,12 +51,6 @@ public final class IoUring implements AutoCloseable
 
     private final int ringFd;
     private final int entries;
-    private final long sqRingAddress;
-    private final long sqRingLength;
-    private final long cqRingAddress;
-    private final long cqRingLength;
-    private final long sqesAddress;
-    private final long sqesLength;
     private final UnsafeBuffer sqRing;
     private final UnsafeBuffer cqRing;
     private final UnsafeBuffer sqes;
@@ -128,12 +122,7 @@ public final class IoUring implements AutoCloseable
             }
             throw ex;
         }
-        sqRingAddress = sq;
-        sqRingLength = sqLength;
-        cqRingAddress = single ? 0 : cq;
-        cqRingLength = cqLength;
-        sqesAddress = sqe;
-        sqesLength = (long)entries * SQE_SIZE;
+        final long sqesLength = (long)entries * SQE_SIZE;
         sqRing = new UnsafeBuffer(sq, (int)sqLength);
         cqRing = new UnsafeBuffer(cq, (int)cqLength);
         sqes = new UnsafeBuffer(sqe, (int)sqesLength);
@@ -141,7 +130,7 @@ public final class IoUring implements AutoCloseable
         cqMask = cqRing.getInt(cqMaskOffset, NATIVE);
         sqTail = sqRing.getIntVolatile(sqTailOffset);
         cleanable = Sys.CLEANER.register(this, new Release(ringFd, new long[]{ sqe, sqesLength,
-            cqRingAddress, cqRingLength, sqRingAddress, sqRingLength }));
+            single ? 0 : cq, cqLength, sq, sqLength }));
         // Each slot of the SQ ring's index array names the SQE of the same number, once and for all.
         for (int i = 0; i < entries; i++)
         {
