@@ -15,6 +15,9 @@ import org.dom0j.protocol.blkif.BlkifConstants;
  * @param direct              {@code dom0j.blkback.direct}: open disks with O_DIRECT, default false.
  * @param ioEngine            {@code dom0j.blkback.ioEngine}: URING, SYNC, or null for auto (io_uring where the kernel
  *                            allows it).
+ * @param mappedReads         {@code dom0j.blkback.mappedReads}: on the grant-copy path through the page cache, serve
+ *                            reads by grant copy straight from the disk's mapped page cache (one copy, no system
+ *                            call), default true; false reads them into bounce pages with preadv first.
  */
 public record BlkbackConfiguration(
     DataPath dataPath,
@@ -23,7 +26,8 @@ public record BlkbackConfiguration(
     int maxIndirectSegments,
     int maxPersistentGrants,
     boolean direct,
-    IoEngine ioEngine)
+    IoEngine ioEngine,
+    boolean mappedReads)
 {
     /**
      * @throws IllegalArgumentException when a value is out of its range.
@@ -64,7 +68,8 @@ public record BlkbackConfiguration(
             Integer.getInteger("dom0j.blkback.maxIndirectSegments", BlkifConstants.DEFAULT_MAX_INDIRECT_SEGMENTS),
             Integer.getInteger("dom0j.blkback.maxPersistentGrants", PersistentGrants.DEFAULT_MAX),
             Boolean.getBoolean("dom0j.blkback.direct"),
-            parseIoEngine(engine));
+            parseIoEngine(engine),
+            Boolean.parseBoolean(System.getProperty("dom0j.blkback.mappedReads", "true")));
     }
 
     /**
@@ -90,7 +95,7 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDataPath(final DataPath path)
     {
         return new BlkbackConfiguration(path, maxQueues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
-            direct, ioEngine);
+            direct, ioEngine, mappedReads);
     }
 
     /**
@@ -100,7 +105,7 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDirect(final boolean openDirect)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, openDirect, ioEngine);
+            maxPersistentGrants, openDirect, ioEngine, mappedReads);
     }
 
     /**
@@ -110,6 +115,16 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withIoEngine(final IoEngine engine)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, direct, engine);
+            maxPersistentGrants, direct, engine, mappedReads);
+    }
+
+    /**
+     * @param fromPageCache serve reads from the disk's mapped page cache.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withMappedReads(final boolean fromPageCache)
+    {
+        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
+            maxPersistentGrants, direct, ioEngine, fromPageCache);
     }
 }

@@ -252,7 +252,7 @@ public final class BlkbackDeviceType implements DeviceType
         final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
             queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
             state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
-            new BlkbackCounters(counters, name), ioEngine);
+            new BlkbackCounters(counters, name), ioEngine, configuration.mappedReads());
         if (queue.index() == 0)
         {
             // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes
@@ -266,7 +266,8 @@ public final class BlkbackDeviceType implements DeviceType
         }
         state.queues.add(handler);
         LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
-            dataPath + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() + " I/O, disk " +
+            dataPath + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() + " I/O" +
+            (handler.readsFromPageCache() ? ", reads from the mapped page cache" : "") + ", disk " +
             disk.sizeBytes() + " bytes");
         return handler;
     }

@@ -11,6 +11,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.backend.ConnectedQueue;
 import org.dom0j.backend.QueueHandler;
 import org.dom0j.blkback.jna.IoUring;
+import org.dom0j.blkback.jna.MappedFile;
 import org.dom0j.blkback.jna.NativeMemory;
 import org.dom0j.common.Errno;
 import org.dom0j.common.XenException;
@@ -44,7 +45,10 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  * <p>
  * On the grant-copy path the reads and writes taken in one pass (up to {@link #BATCH_LIMIT}) are served as a batch:
  * one grant copy brings in the data of all its writes, the disk is read and written in ring order, one grant copy
- * takes out the data of all its reads, then the batch is answered. A batch is served early when its bounce pages or
+ * takes out the data of all its reads, then the batch is answered. Through the page cache, reads are not read into
+ * bounce pages at all: the grant copy takes them straight from the disk's mapped page cache ({@link MappedFile}),
+ * after the batch's writes; a read that a later write of the same batch overwrites is served before that write is
+ * taken, so ring order still holds. A batch is served early when its bounce pages or
  * its copy batch are full, and before any other operation (flush, barrier, discard), so that operation still finds
  * every request before it completed. Requests in flight together have no order between them in blkif (Linux's
  * blkback runs them in parallel): a frontend that reads into a page another request of the same batch writes from
@@ -86,6 +90,19 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     static final int PIPELINE_BYTES = 128 * 1024;
     /** The user data of a large request's completion: this bit and its slot. */
     private static final long LARGE_TAG = 1L << 32;
+    /**
+     * Bytes read through the page-cache mapping after which it is mapped afresh: unmapping frees the page tables the
+     * mapping grew (8 bytes per 4 KiB page touched), so that they stay under 8 MiB per queue however much of a large
+     * disk the guest reads.
+     */
+    static final long REMAP_BYTES = 4L << 30;
+    /**
+     * The largest disk whose page cache a queue maps (each queue maps the whole disk, and 47 bits of address space
+     * are shared by every queue of the process); a larger one is read with preadv.
+     */
+    static final long MAX_MAPPED_BYTES = 1L << 40;
+    /** The bounce offset of a read served from the page-cache mapping, which needs no bounce pages. */
+    private static final int MAPPED = -1;
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
     /** How often the queue that watches the disk's size reads it. */
@@ -103,6 +120,12 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final EventChannels evtchn;
     private final int port;
     private final Disk disk;
+    private final boolean mapReads;
+    private MappedFile pageCache;
+    private long remapBytes = REMAP_BYTES;
+    private long mappedSinceRemap;
+    private int pageCacheMaps;
+    private int mappedPending;
     private final RequestValidator validator;
     private final DataPath dataPath;
     private final PersistentGrants persistentGrants;
@@ -160,6 +183,9 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      * @param counters         where to count.
      * @param ioEngine         how to read and write the disk; io_uring falls back to preadv/pwritev (logged) when
      *                         the kernel refuses it.
+     * @param mapReads         on the grant-copy path through the page cache (not O_DIRECT), serve reads by grant
+     *                         copy straight from the disk's mapped page cache; falls back to preadv (logged) when
+     *                         the kernel cannot map or populate.
      */
     public BlkbackQueue(
         final String roleName,
@@ -174,7 +200,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         final DataPath dataPath,
         final PersistentGrants persistentGrants,
         final BlkbackCounters counters,
-        final IoEngine ioEngine)
+        final IoEngine ioEngine,
+        final boolean mapReads)
     {
         this.roleName = roleName;
         this.abi = abi;
@@ -238,6 +265,71 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         pendingVerdict = new RequestVerdict[BATCH_LIMIT];
         pendingBounce = new int[BATCH_LIMIT];
         pendingCopyFirst = new int[BATCH_LIMIT];
+        this.mapReads = mapReads && dataPath == DataPath.COPY && !disk.file().isDirect();
+        if (this.mapReads)
+        {
+            mapPageCache();
+        }
+    }
+
+    /**
+     * Maps the disk's page cache afresh at the disk's current size, dropping the old mapping and the page tables it
+     * grew. Without a mapping (a kernel that cannot, an empty disk, one over {@link #MAX_MAPPED_BYTES}) reads go
+     * through preadv.
+     */
+    private void mapPageCache()
+    {
+        if (null != pageCache)
+        {
+            pageCache.close();
+            pageCache = null;
+        }
+        mappedSinceRemap = 0;
+        final long size = disk.sizeBytes();
+        if (size <= 0 || size > MAX_MAPPED_BYTES)
+        {
+            return;
+        }
+        try
+        {
+            pageCache = MappedFile.map(disk.file(), size);
+            pageCacheMaps++;
+        }
+        catch (final IOException ex)
+        {
+            if (pageCacheMaps == 0)
+            {
+                LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue reads with preadv");
+            }
+        }
+    }
+
+    /**
+     * For tests: how soon the page-cache mapping is renewed.
+     *
+     * @param bytes bytes read through it after which it is mapped afresh.
+     * @return this.
+     */
+    BlkbackQueue remapPageCacheEvery(final long bytes)
+    {
+        remapBytes = bytes;
+        return this;
+    }
+
+    /**
+     * @return whether reads are served from the disk's mapped page cache now.
+     */
+    public boolean readsFromPageCache()
+    {
+        return null != pageCache;
+    }
+
+    /**
+     * @return how many times the page cache was mapped (for tests: renewals and resizes map it again).
+     */
+    int pageCacheMaps()
+    {
+        return pageCacheMaps;
     }
 
     /**
@@ -460,7 +552,15 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             validator.capacity(sectors);
             LOG.info(() -> roleName + ": disk is now " + sectors + " sectors");
+            if (mapReads)
+            {
+                mapPageCache();
+            }
             work++;
+        }
+        else if (mappedSinceRemap >= remapBytes)
+        {
+            mapPageCache();
         }
         return work;
     }
@@ -524,9 +624,10 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             verdict = validator.checkSegments(r);
         }
+        final boolean mapped = verdict == RequestVerdict.OK && null != pageCache && isMappedRead(r);
         if (verdict == RequestVerdict.OK && large.length > 0 && null != uring)
         {
-            if (r.totalSectors() * SECTOR_SIZE >= PIPELINE_BYTES && startLarge(r))
+            if (!mapped && r.totalSectors() * SECTOR_SIZE >= PIPELINE_BYTES && startLarge(r))
             {
                 return;
             }
@@ -540,14 +641,33 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             final long bytes = r.totalSectors() * SECTOR_SIZE;
             final int segments = r.segmentsLoaded();
-            // Each request starts on a page, so O_DIRECT finds its buffer aligned.
-            at = align(bounceUsed);
-            if (at + bytes > bounceCapacity || pendingSegments + segments > batch.capacity())
+            if (mappedPending > 0 && r.ioOperation() == BLKIF_OP_WRITE && overlapsPending(r, true))
             {
+                // A read served from the page cache copies after the batch's writes: one before this write in ring
+                // order that reads what it writes is served first, so it still reads the old data.
                 servePending();
-                at = 0;
             }
-            bounceUsed = at + (int)bytes;
+            if (mapped)
+            {
+                if (pendingSegments + segments > batch.capacity())
+                {
+                    servePending();
+                }
+                at = MAPPED;
+                mappedPending++;
+                mappedSinceRemap += bytes;
+            }
+            else
+            {
+                // Each request starts on a page, so O_DIRECT finds its buffer aligned.
+                at = align(bounceUsed);
+                if (at + bytes > bounceCapacity || pendingSegments + segments > batch.capacity())
+                {
+                    servePending();
+                    at = 0;
+                }
+                bounceUsed = at + (int)bytes;
+            }
             pendingSegments += segments;
         }
         final int k = pendingCount++;
@@ -555,6 +675,18 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         pending[k] = r;
         pendingVerdict[k] = verdict;
         pendingBounce[k] = at;
+    }
+
+    /**
+     * Whether a read can be served from the page-cache mapping: inside it, and its pages present (read in now when
+     * they were not). A page that cannot be read leaves the read to preadv, which reports the error.
+     */
+    private boolean isMappedRead(final BlkifRequest r)
+    {
+        final long position = r.sectorNumber() * SECTOR_SIZE;
+        final long bytes = r.totalSectors() * SECTOR_SIZE;
+        return r.ioOperation() == BLKIF_OP_READ && position + bytes <= pageCache.length() &&
+            pageCache.populate(position, bytes) == 0;
     }
 
     private static int align(final int bytes)
@@ -586,7 +718,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             // tmpfs among them), so it is read or written here.
             for (int k = 0; k < n; k++)
             {
-                if (pendingVerdict[k] == RequestVerdict.OK)
+                if (pendingVerdict[k] == RequestVerdict.OK && pendingBounce[k] != MAPPED)
                 {
                     pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
                         pending[k].ioOperation() == BLKIF_OP_WRITE);
@@ -601,6 +733,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         pendingCount = 0;
         bounceUsed = 0;
         pendingSegments = 0;
+        mappedPending = 0;
     }
 
     /**
@@ -920,7 +1053,9 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == op)
             {
                 pendingCopyFirst[k] = batch.count();
-                addCopies(pending[k], base + pendingBounce[k], op == BLKIF_OP_READ);
+                addCopies(pending[k], pendingBounce[k] == MAPPED ?
+                    pageCache.address() + pending[k].sectorNumber() * SECTOR_SIZE : base + pendingBounce[k],
+                    op == BLKIF_OP_READ);
             }
         }
         if (batch.count() == 0)
@@ -936,6 +1071,20 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             lastError = ex.getMessage();
             failed = true;
+        }
+        if (failed && op == BLKIF_OP_READ)
+        {
+            // The whole call failed (a bad grant fails only its own operation): on Xen that is our side, e.g. a
+            // page of the mapped page cache that could not be read after all. Each read is served again alone,
+            // read into bounce pages, so that the error lands on the request it belongs to.
+            for (int k = 0; k < pendingCount; k++)
+            {
+                if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == op)
+                {
+                    pendingVerdict[k] = transferByCopy(pending[k], false);
+                }
+            }
+            return;
         }
         for (int k = 0; k < pendingCount; k++)
         {
@@ -1274,6 +1423,11 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     @Override
     public void onClose()
     {
+        if (null != pageCache)
+        {
+            pageCache.close();
+            pageCache = null;
+        }
         if (null != persistentGrants)
         {
             persistentGrants.close();

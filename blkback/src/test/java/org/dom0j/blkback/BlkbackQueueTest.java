@@ -70,6 +70,7 @@ class BlkbackQueueTest
         final BlkbackQueue queue;
         final GrantTables gnttab;
         final GrantMapping ringMapping;
+        final Disk disk;
 
         Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
             final GrantTables wrapper) throws IOException
@@ -80,11 +81,13 @@ class BlkbackQueueTest
         Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
             final GrantTables wrapper, final IoEngine engine) throws IOException
         {
-            this(domid, abi, path, persistent, ro, wrapper, engine, false);
+            this(domid, abi, path, persistent, ro, wrapper, engine, false, true);
         }
 
+        /** With {@code mapped} reads are served from the disk's mapped page cache (what serve does by default). */
         Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
-            final GrantTables wrapper, final IoEngine engine, final boolean direct) throws IOException
+            final GrantTables wrapper, final IoEngine engine, final boolean direct, final boolean mapped)
+            throws IOException
         {
             assumeTrue(engine != IoEngine.URING || IoUring.isAvailable(), "io_uring is not available here");
             final SimDomain guest = host.createDomain(domid, 2048);
@@ -94,13 +97,15 @@ class BlkbackQueueTest
             final BackRing ring = new BackRing(front.layout, ringMapping.buffer());
             final EventChannels evtchn = dom0.openEventChannels();
             final int port = evtchn.bindInterdomain(domid, front.port);
-            final Disk disk = Disk.open(diskFile, ro, direct, false, false);
+            disk = Disk.open(diskFile, ro, direct, false, false);
             final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
                 false);
             queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
                 validator, path, persistent ? new PersistentGrants(PersistentGrants.DEFAULT_MAX) : null,
-                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine);
+                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine, mapped);
             assertThat(queue.ioEngine()).as("io_uring refused here").isEqualTo(engine);
+            assertThat(queue.readsFromPageCache()).as("reads from the mapped page cache")
+                .isEqualTo(mapped && path == DataPath.COPY && !direct);
             closeables.add(front);
             closeables.add(() -> queue.onClose());
             closeables.add(ringMapping);
@@ -478,11 +483,12 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "COPY,SYNC,false", "COPY,URING,false", "COPY,URING,true", "MAP,SYNC,false" })
+    @CsvSource({ "COPY,SYNC,false,true", "COPY,SYNC,false,false", "COPY,URING,false,true", "COPY,URING,true,false",
+        "MAP,SYNC,false,false" })
     void shouldFailOnlyTheRequestWithABadGrantInTheMiddleOfABatch(
-        final DataPath path, final IoEngine engine, final boolean direct) throws IOException
+        final DataPath path, final IoEngine engine, final boolean direct, final boolean mapped) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null, engine, direct);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null, engine, direct, mapped);
         p.write(1, 0, 2, 10);
         p.write(2, 64, 1, 20);
         p.read(3, 0, 2);
@@ -521,11 +527,11 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "SYNC,false", "URING,false", "URING,true" })
-    void shouldServeABatchOfMixedOperationsInRingOrder(final IoEngine engine, final boolean direct)
-        throws IOException
+    @CsvSource({ "SYNC,false,true", "SYNC,false,false", "URING,false,true", "URING,true,false" })
+    void shouldServeABatchOfMixedOperationsInRingOrder(
+        final IoEngine engine, final boolean direct, final boolean mapped) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine, direct);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine, direct, mapped);
         // All posted before the queue runs, so they are taken in one pass.
         p.write(1, 0, 1, 50);
         final int[][] sameSector = p.read(2, 0, 1);
@@ -563,6 +569,88 @@ class BlkbackQueueTest
         assertThat(checksum(p.front.guest.page(both[0][0]))).isEqualTo(checksum(60));
         assertThat(checksum(p.front.guest.page(both[1][0]))).as("the indirect write before it").isEqualTo(checksum(70));
         assertThat(p.queue.counters().flushRequests()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldLetAReadFromThePageCacheReadWhatWasThereBeforeALaterWriteOfTheSameBatch() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 0, 2, 10);
+        p.serve();
+        // One batch: a read, a write of its second page, the same read again. Reads from the page cache copy after
+        // the batch's writes, so the first read must be served before the write is.
+        final int[][] before = p.read(2, 0, 2);
+        p.write(3, 8, 1, 20);
+        final int[][] after = p.read(4, 0, 2);
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status).containsOnly(BLKIF_RSP_OKAY);
+        assertThat(checksum(p.front.guest.page(before[0][0]))).isEqualTo(checksum(10));
+        assertThat(checksum(p.front.guest.page(before[1][0]))).as("read before the write").isEqualTo(checksum(11));
+        assertThat(checksum(p.front.guest.page(after[0][0]))).isEqualTo(checksum(10));
+        assertThat(checksum(p.front.guest.page(after[1][0]))).as("read after the write").isEqualTo(checksum(20));
+    }
+
+    @Test
+    void shouldAnswerAReadOfPagesThatCannotBeReadWithAnErrorInsteadOfFaulting() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 0, 1, 10);
+        p.serve();
+        // The file shrinks beneath the mapping while the queue still serves the old size: a copy that touched the
+        // lost pages would raise SIGBUS. Populating them fails instead, and preadv then reads short.
+        try (NativeFile file = NativeFile.open(diskFile, false, false))
+        {
+            file.truncate(4 * 4096);
+        }
+        p.read(2, 64, 1);
+        final int[][] good = p.read(3, 0, 1);
+        p.serve();
+
+        assertThat(p.front.responses).containsExactly(
+            new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY),
+            new TestBlkfront.Response(2, BLKIF_OP_READ, BLKIF_RSP_ERROR),
+            new TestBlkfront.Response(3, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+        assertThat(p.queue.lastError()).contains("short read");
+        assertThat(checksum(p.front.guest.page(good[0][0]))).isEqualTo(checksum(10));
+        assertThat(p.queue.violation()).isNull();
+    }
+
+    @Test
+    void shouldMapThePageCacheAfreshAfterItsBudgetAndWhenTheDiskGrows() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.queue.remapPageCacheEvery(64 * 1024);
+        p.write(1, 0, 4, 10);
+        p.serve();
+        int[][] read = null;
+        for (int i = 0; i < 8; i++)
+        {
+            read = p.read(2 + i, 0, 4);
+            p.serve();
+        }
+        // 128 KiB read through a mapping renewed every 64 KiB.
+        assertThat(p.queue.pageCacheMaps()).isGreaterThanOrEqualTo(2);
+        for (int i = 0; i < 4; i++)
+        {
+            assertThat(checksum(p.front.guest.page(read[i][0]))).isEqualTo(checksum(10 + i));
+        }
+
+        final long oldEnd = (long)DISK_SECTORS;
+        try (NativeFile file = NativeFile.open(diskFile, false, false))
+        {
+            file.truncate(2L * DISK_SECTORS * 512);
+        }
+        assertThat(p.disk.refreshSize()).isTrue();
+        final int maps = p.queue.pageCacheMaps();
+        p.write(20, oldEnd, 1, 40);
+        final int[][] grown = p.read(21, oldEnd, 1);
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status).containsOnly(BLKIF_RSP_OKAY);
+        assertThat(p.queue.pageCacheMaps()).as("mapped again at the new size").isEqualTo(maps + 1);
+        assertThat(p.queue.readsFromPageCache()).isTrue();
+        assertThat(checksum(p.front.guest.page(grown[0][0]))).isEqualTo(checksum(40));
     }
 
     @ParameterizedTest
@@ -612,11 +700,11 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "false", "true" })
-    void shouldServeLargeRequestsBesideEachOtherWithIoUringAndKeepOverlappingOnesInOrder(final boolean direct)
-        throws IOException
+    @CsvSource({ "false,true", "false,false", "true,false" })
+    void shouldServeLargeRequestsBesideEachOtherWithIoUringAndKeepOverlappingOnesInOrder(
+        final boolean direct, final boolean mapped) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING, direct);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING, direct, mapped);
         final int pages = BlkbackQueue.PIPELINE_BYTES / 4096 + 8;
         final long second = pages * 8L;
         final long third = 2 * pages * 8L;
@@ -658,11 +746,12 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "COPY,SYNC,false", "COPY,URING,false", "COPY,URING,true", "MAP,SYNC,false" })
-    void shouldNotAllocatePerRequest(final DataPath path, final IoEngine engine, final boolean direct)
-        throws IOException
+    @CsvSource({ "COPY,SYNC,false,true", "COPY,SYNC,false,false", "COPY,URING,false,true", "COPY,URING,true,false",
+        "MAP,SYNC,false,false" })
+    void shouldNotAllocatePerRequest(
+        final DataPath path, final IoEngine engine, final boolean direct, final boolean mapped) throws IOException
     {
-        final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null, engine, direct);
+        final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null, engine, direct, mapped);
         final int[] page = p.front.grantedPage(false);
         final Random random = new Random(42);
         final com.sun.management.ThreadMXBean threads =
@@ -690,8 +779,8 @@ class BlkbackQueueTest
             p.front.collect();
             p.front.responses.clear();
         }
-        System.out.printf("blkback %s %s%s: %d bytes allocated over %d requests%n", path, engine,
-            direct ? " O_DIRECT" : "", allocatedInMeasuredRounds, rounds * 16);
+        System.out.printf("blkback %s %s%s%s: %d bytes allocated over %d requests%n", path, engine,
+            direct ? " O_DIRECT" : "", mapped ? " mapped reads" : "", allocatedInMeasuredRounds, rounds * 16);
         // One object per request would cost at least 16 bytes each; allow a few one-off allocations (JIT, resize).
         assertThat(allocatedInMeasuredRounds).as("bytes allocated by the queue over %d requests", rounds * 16)
             .isLessThan(rounds * 16L * 4);

@@ -66,6 +66,11 @@ final class BenchCommand
             description = "serve's blkback I/O engine. Default: ${DEFAULT-VALUE}.")
         private String ioEngine;
 
+        @Option(names = "--mapped-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "serve's blkback reads from the mapped page cache (--no-mapped-reads: preadv). " +
+                "Default: ${DEFAULT-VALUE}.")
+        private boolean mappedReads;
+
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         private boolean noFio;
 
@@ -109,7 +114,7 @@ final class BenchCommand
                 final Path disk = dir.resolve("bench.img");
                 fillFile(disk, (long)sizeMib << 20);
                 try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath,
-                    "--io-engine", ioEngine))
+                    "--io-engine", ioEngine, mappedReads ? "--mapped-reads" : "--no-mapped-reads"))
                 {
                     int domid = 1;
                     for (final Case c : cases)

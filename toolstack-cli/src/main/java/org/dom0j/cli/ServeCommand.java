@@ -76,6 +76,12 @@ final class ServeCommand implements Callable<Integer>
             "together. Default: through the page cache (dom0j.blkback.direct).")
     private boolean directIo;
 
+    @Option(names = "--mapped-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "On the grant-copy path through the page cache, serve reads by grant copy straight from the " +
+            "disk's mapped page cache: one copy and no system call per read, where preadv into bounce pages makes " +
+            "two. --no-mapped-reads reads with preadv (dom0j.blkback.mappedReads). Default: ${DEFAULT-VALUE}.")
+    private boolean mappedReads;
+
     @Option(names = "--counters", paramLabel = "FILE",
         description = "Where the counters live for 'dom0j top' (default: /dev/shm/dom0j-counters, or counters in " +
             "the simulator's directory).")
@@ -147,7 +153,8 @@ final class ServeCommand implements Callable<Integer>
                     DataPath.valueOf(dataPath.toUpperCase(java.util.Locale.ROOT)),
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
                 base.direct() || directIo,
-                "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine));
+                "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine),
+                base.mappedReads() && mappedReads);
             final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
             final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);
             final Path logs = null != consoleLogDirectory ? consoleLogDirectory :

@@ -439,6 +439,8 @@ public final class IoUring implements AutoCloseable
 
         static native int munmap(long address, long length) throws LastErrorException;
 
+        static native int madvise(long address, long length, int advice) throws LastErrorException;
+
         static void close(final int fd)
         {
             try

@@ -1,0 +1,171 @@
+package org.dom0j.blkback.jna;
+
+import com.sun.jna.LastErrorException;
+import org.dom0j.common.Errno;
+
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+
+/**
+ * A disk's page cache seen through a read-only shared mapping of its file, so that a grant copy can take a read's
+ * data straight from the cache: one copy, where preadv into bounce pages and a grant copy out of them make two,
+ * and no system call per request.
+ * <p>
+ * A page that is not cached is read in when it is first touched, and touching a page that cannot be read (an I/O
+ * error, a file truncated beneath the mapping, a full tmpfs asked for a page in a hole) raises SIGBUS in whatever
+ * touches it. {@link #populate} does the touching in the kernel instead (MADV_POPULATE_READ, Linux 5.14), where
+ * such a failure is an error code: a caller populates a range before it copies from it. On Xen the grant copy's
+ * own page walk (gntdev's get_user_pages) has the same property; the simulator's copy, a memory copy in Java,
+ * relies on the populate.
+ * <p>
+ * A populate costs about as much as copying the page, so each region (a page, or more for disks over 64 GiB, so
+ * that the bitmap stays under 2 MiB) is populated once, when first read, and remembered. What that misses: a page
+ * evicted since (not on tmpfs without swap) that then cannot be read again, and a file truncated beneath the
+ * mapping: those still fault, on the simulator. The owner maps afresh every few GiB, which forgets too.
+ * <p>
+ * Not thread safe: one queue's thread maps, populates and closes it. A mapping dropped without {@link #close} is
+ * unmapped by a cleaner.
+ */
+public final class MappedFile implements AutoCloseable
+{
+    private static final int PROT_READ = 1;
+    private static final int MAP_SHARED = 1;
+    private static final int MADV_POPULATE_READ = 22;
+    private static final int PAGE_SHIFT = 12;
+    /** At most this many regions: a bitmap of 2 MiB. */
+    private static final int MAX_REGIONS_SHIFT = 24;
+
+    private final long address;
+    private final long length;
+    private final int regionShift;
+    private final long[] populated;
+    private final Cleaner.Cleanable cleanable;
+
+    private MappedFile(final long address, final long length)
+    {
+        this.address = address;
+        this.length = length;
+        final int bits = 64 - Long.numberOfLeadingZeros(length - 1);
+        this.regionShift = Math.max(PAGE_SHIFT, bits - MAX_REGIONS_SHIFT);
+        this.populated = new long[(int)(((length - 1) >>> regionShift) / 64 + 1)];
+        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> unmap(address, length));
+    }
+
+    private static void unmap(final long address, final long length)
+    {
+        try
+        {
+            IoUring.Sys.munmap(address, length);
+        }
+        catch (final LastErrorException ignore)
+        {
+            // Only a bad range fails, and this one is ours.
+        }
+    }
+
+    /**
+     * Maps the first {@code length} bytes of a file for reading, after checking that the kernel can populate.
+     *
+     * @param file   an open file (its descriptor is not kept: the mapping holds the file on its own).
+     * @param length bytes, more than zero.
+     * @return the mapping.
+     * @throws IOException when the kernel cannot map the file or has no MADV_POPULATE_READ; the message says which.
+     */
+    public static MappedFile map(final NativeFile file, final long length) throws IOException
+    {
+        if (length <= 0)
+        {
+            throw new IOException("cannot map " + length + " bytes of " + file.path());
+        }
+        final long address;
+        try
+        {
+            address = IoUring.Sys.mmap(0, length, PROT_READ, MAP_SHARED, file.fd(), 0);
+        }
+        catch (final LastErrorException ex)
+        {
+            throw new IOException("mmap of " + file.path() + " (" + length + " bytes) failed: " +
+                Errno.describe(ex.getErrorCode()), ex);
+        }
+        final MappedFile mapping = new MappedFile(address, length);
+        try
+        {
+            // An empty range checks the advice only: EINVAL before Linux 5.14.
+            IoUring.Sys.madvise(address, 0, MADV_POPULATE_READ);
+        }
+        catch (final LastErrorException ex)
+        {
+            mapping.close();
+            throw new IOException("this kernel cannot populate a mapping (MADV_POPULATE_READ, Linux 5.14): " +
+                Errno.describe(ex.getErrorCode()), ex);
+        }
+        return mapping;
+    }
+
+    /**
+     * @return where the file's first byte is mapped; not to be used after {@link #close}.
+     */
+    public long address()
+    {
+        return address;
+    }
+
+    /**
+     * @return bytes mapped.
+     */
+    public long length()
+    {
+        return length;
+    }
+
+    /**
+     * Makes the pages under {@code [offset, offset + bytes)} present, reading them in when they are not cached, so
+     * that a copy from them does not fault; regions populated before are not populated again.
+     *
+     * @param offset file offset; with {@code bytes} (more than zero), inside the mapping.
+     * @param bytes  how many.
+     * @return 0 when they are present, else the errno (EFAULT when one cannot be read, ENOMEM, EINTR).
+     */
+    public int populate(final long offset, final long bytes)
+    {
+        final long first = offset >>> regionShift;
+        final long last = (offset + bytes - 1) >>> regionShift;
+        long missing = -1;
+        for (long region = first; region <= last; region++)
+        {
+            if ((populated[(int)(region >>> 6)] & (1L << region)) == 0)
+            {
+                missing = region;
+                break;
+            }
+        }
+        if (missing < 0)
+        {
+            return 0;
+        }
+        final long from = missing << regionShift;
+        final long to = Math.min(length, (last + 1) << regionShift);
+        try
+        {
+            IoUring.Sys.madvise(address + from, to - from, MADV_POPULATE_READ);
+        }
+        catch (final LastErrorException ex)
+        {
+            return ex.getErrorCode();
+        }
+        for (long region = missing; region <= last; region++)
+        {
+            populated[(int)(region >>> 6)] |= 1L << region;
+        }
+        return 0;
+    }
+
+    /**
+     * Unmaps it (and with it the page tables it grew); a second call does nothing.
+     */
+    @Override
+    public void close()
+    {
+        cleanable.clean();
+    }
+}
