@@ -30,6 +30,7 @@ public final class MappedFile implements AutoCloseable
 {
     private static final int PROT_READ = 1;
     private static final int MAP_SHARED = 1;
+    private static final int MADV_WILLNEED = 3;
     private static final int MADV_POPULATE_READ = 22;
     private static final int PAGE_SHIFT = 12;
     /** At most this many regions: a bitmap of 2 MiB. */
@@ -147,6 +148,10 @@ public final class MappedFile implements AutoCloseable
         final long to = Math.min(length, (last + 1) << regionShift);
         try
         {
+            if (to - from > 1L << regionShift)
+            {
+                willNeed(from, to - from);
+            }
             IoUring.Sys.madvise(address + from, to - from, MADV_POPULATE_READ);
         }
         catch (final LastErrorException ex)
@@ -158,6 +163,23 @@ public final class MappedFile implements AutoCloseable
             populated[(int)(region >>> 6)] |= 1L << region;
         }
         return 0;
+    }
+
+    /**
+     * Populating faults page by page, each miss reading (synchronously) only the pages around it: a range of several
+     * regions is first asked for as one readahead, as a preadv of it would have been. Only a hint: its failure
+     * changes nothing.
+     */
+    private void willNeed(final long offset, final long bytes)
+    {
+        try
+        {
+            IoUring.Sys.madvise(address + offset, bytes, MADV_WILLNEED);
+        }
+        catch (final LastErrorException ignore)
+        {
+            // The populate that follows reads the pages anyway.
+        }
     }
 
     /**
