@@ -267,7 +267,8 @@ public final class BlkbackDeviceType implements DeviceType
         state.queues.add(handler);
         LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
             dataPath + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() + " I/O" +
-            (handler.readsFromPageCache() ? ", reads from the mapped page cache" : "") + ", disk " +
+            (handler.writesToPageCache() ? ", reads and writes through the mapped page cache" :
+                handler.readsFromPageCache() ? ", reads from the mapped page cache" : "") + ", disk " +
             disk.sizeBytes() + " bytes");
         return handler;
     }

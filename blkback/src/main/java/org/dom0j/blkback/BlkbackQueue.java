@@ -121,6 +121,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final int port;
     private final Disk disk;
     private final boolean mapReads;
+    private boolean mapWrites;
     private MappedFile pageCache;
     private long remapBytes = REMAP_BYTES;
     private long mappedSinceRemap;
@@ -184,8 +185,9 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      * @param ioEngine         how to read and write the disk; io_uring falls back to preadv/pwritev (logged) when
      *                         the kernel refuses it.
      * @param mapReads         on the grant-copy path through the page cache (not O_DIRECT), serve reads by grant
-     *                         copy straight from the disk's mapped page cache; falls back to preadv (logged) when
-     *                         the kernel cannot map or populate.
+     *                         copy straight from the disk's mapped page cache, and writes into it too when the disk
+     *                         is a writable file on tmpfs; falls back to preadv/pwritev (logged) when the kernel
+     *                         cannot map or populate.
      */
     public BlkbackQueue(
         final String roleName,
@@ -268,6 +270,14 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         this.mapReads = mapReads && dataPath == DataPath.COPY && !disk.file().isDirect();
         if (this.mapReads)
         {
+            try
+            {
+                mapWrites = !disk.isReadOnly() && disk.file().isOnTmpfs();
+            }
+            catch (final IOException ex)
+            {
+                LOG.warning(() -> roleName + ": " + ex.getMessage() + "; writes go through pwritev");
+            }
             mapPageCache();
         }
     }
@@ -292,7 +302,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         try
         {
-            pageCache = MappedFile.map(disk.file(), size);
+            pageCache = MappedFile.map(disk.file(), size, mapWrites);
             pageCacheMaps++;
         }
         catch (final IOException ex)
@@ -322,6 +332,14 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     public boolean readsFromPageCache()
     {
         return null != pageCache;
+    }
+
+    /**
+     * @return whether writes are copied straight into the disk's mapped page cache now (a writable disk on tmpfs).
+     */
+    public boolean writesToPageCache()
+    {
+        return null != pageCache && pageCache.isWritable();
     }
 
     /**
@@ -624,7 +642,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             verdict = validator.checkSegments(r);
         }
-        final boolean mapped = verdict == RequestVerdict.OK && null != pageCache && isMappedRead(r);
+        final boolean mapped = verdict == RequestVerdict.OK && null != pageCache && isMapped(r);
         if (verdict == RequestVerdict.OK && large.length > 0 && null != uring)
         {
             if (!mapped && r.totalSectors() * SECTOR_SIZE >= PIPELINE_BYTES && startLarge(r))
@@ -641,10 +659,11 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             final long bytes = r.totalSectors() * SECTOR_SIZE;
             final int segments = r.segmentsLoaded();
-            if (mappedPending > 0 && r.ioOperation() == BLKIF_OP_WRITE && overlapsPending(r, true))
+            if (r.ioOperation() == BLKIF_OP_WRITE && (mapped || mappedPending > 0) && overlapsPending(r, true))
             {
-                // A read served from the page cache copies after the batch's writes: one before this write in ring
-                // order that reads what it writes is served first, so it still reads the old data.
+                // Reads from the page cache copy after the batch's writes, and writes into it before the others'
+                // disk I/O: a request before this write in ring order that it overlaps is served first, so it
+                // still sees (or lands under) what was there before.
                 servePending();
             }
             if (mapped)
@@ -678,15 +697,16 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     }
 
     /**
-     * Whether a read can be served from the page-cache mapping: inside it, and its pages present (read in now when
-     * they were not). A page that cannot be read leaves the read to preadv, which reports the error.
+     * Whether a read (or, mapped writable, a write) can be served from the page-cache mapping: inside it, and its
+     * pages present (read in or allocated now when they were not). A page that cannot be leaves the request to
+     * preadv or pwritev, which reports the error.
      */
-    private boolean isMappedRead(final BlkifRequest r)
+    private boolean isMapped(final BlkifRequest r)
     {
         final long position = r.sectorNumber() * SECTOR_SIZE;
         final long bytes = r.totalSectors() * SECTOR_SIZE;
-        return r.ioOperation() == BLKIF_OP_READ && position + bytes <= pageCache.length() &&
-            pageCache.populate(position, bytes) == 0;
+        return (r.ioOperation() == BLKIF_OP_READ || pageCache.isWritable()) && bytes > 0 &&
+            position + bytes <= pageCache.length() && pageCache.populate(position, bytes) == 0;
     }
 
     private static int align(final int bytes)
@@ -706,26 +726,35 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             return;
         }
         final long base = bounce.addressOffset();
-        copyBatch(BLKIF_OP_WRITE, base);
-        if (null != uring && disk.file().isDirect())
+        if (!copyBatch(BLKIF_OP_WRITE, base))
         {
-            diskByUring(n, base);
+            serveAgainAlone(-1);
         }
         else
         {
-            // Through the page cache a small request is a memory copy that costs less than a hand-over to a kernel
-            // worker (io_uring hands buffered I/O to workers on file systems that cannot try it without blocking,
-            // tmpfs among them), so it is read or written here.
-            for (int k = 0; k < n; k++)
+            if (null != uring && disk.file().isDirect())
             {
-                if (pendingVerdict[k] == RequestVerdict.OK && pendingBounce[k] != MAPPED)
+                diskByUring(n, base);
+            }
+            else
+            {
+                // Through the page cache a small request is a memory copy that costs less than a hand-over to a
+                // kernel worker (io_uring hands buffered I/O to workers on file systems that cannot try it without
+                // blocking, tmpfs among them), so it is read or written here.
+                for (int k = 0; k < n; k++)
                 {
-                    pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
-                        pending[k].ioOperation() == BLKIF_OP_WRITE);
+                    if (pendingVerdict[k] == RequestVerdict.OK && pendingBounce[k] != MAPPED)
+                    {
+                        pendingVerdict[k] = diskTransfer(pending[k], base + pendingBounce[k],
+                            pending[k].ioOperation() == BLKIF_OP_WRITE);
+                    }
                 }
             }
+            if (!copyBatch(BLKIF_OP_READ, base))
+            {
+                serveAgainAlone(BLKIF_OP_READ);
+            }
         }
-        copyBatch(BLKIF_OP_READ, base);
         for (int k = 0; k < n; k++)
         {
             answer(pending[k], pendingVerdict[k]);
@@ -1042,10 +1071,29 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     }
 
     /**
+     * A grant-copy call for the batch failed as a whole (a bad grant fails only its own operation): on Xen that is
+     * our side, e.g. a page of the mapped page cache that could not be read or written after all. The requests
+     * still good (those doing {@code op}, or all of them for -1) are served again one at a time, in ring order,
+     * through bounce pages, so that an error lands on the request it belongs to.
+     */
+    private void serveAgainAlone(final int op)
+    {
+        for (int k = 0; k < pendingCount; k++)
+        {
+            if (pendingVerdict[k] == RequestVerdict.OK && (op < 0 || pending[k].ioOperation() == op))
+            {
+                pendingVerdict[k] = transferByCopy(pending[k], pending[k].ioOperation() == BLKIF_OP_WRITE);
+            }
+        }
+    }
+
+    /**
      * One grant-copy call for the data of every request of the batch doing {@code op} that is still good (in for
      * writes, out for reads); a request with a copy that did not succeed fails.
+     *
+     * @return false when the call failed as a whole: nothing was marked, see {@link #serveAgainAlone}.
      */
-    private void copyBatch(final int op, final long base)
+    private boolean copyBatch(final int op, final long base)
     {
         batch.clear();
         for (int k = 0; k < pendingCount; k++)
@@ -1060,9 +1108,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         if (batch.count() == 0)
         {
-            return;
+            return true;
         }
-        boolean failed = false;
         try
         {
             gnttab.copy(batch);
@@ -1070,21 +1117,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         catch (final XenException ex)
         {
             lastError = ex.getMessage();
-            failed = true;
-        }
-        if (failed && op == BLKIF_OP_READ)
-        {
-            // The whole call failed (a bad grant fails only its own operation): on Xen that is our side, e.g. a
-            // page of the mapped page cache that could not be read after all. Each read is served again alone,
-            // read into bounce pages, so that the error lands on the request it belongs to.
-            for (int k = 0; k < pendingCount; k++)
-            {
-                if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == op)
-                {
-                    pendingVerdict[k] = transferByCopy(pending[k], false);
-                }
-            }
-            return;
+            return false;
         }
         for (int k = 0; k < pendingCount; k++)
         {
@@ -1093,7 +1126,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                 final int first = pendingCopyFirst[k];
                 for (int i = first, end = first + pending[k].segmentsLoaded(); i < end; i++)
                 {
-                    if (failed || batch.status(i) != GrantCopyBatch.GNTST_OKAY)
+                    if (batch.status(i) != GrantCopyBatch.GNTST_OKAY)
                     {
                         pendingVerdict[k] = RequestVerdict.BAD_GRANT;
                         break;
@@ -1101,6 +1134,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                 }
             }
         }
+        return true;
     }
 
     /**
@@ -1400,6 +1434,11 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     {
         try
         {
+            if (null != pageCache)
+            {
+                // The hole's pages leave the mapping: a copy must not touch them before they are populated again.
+                pageCache.forget(request.sectorNumber() * SECTOR_SIZE, request.discardNrSectors() * SECTOR_SIZE);
+            }
             disk.file().discard(request.sectorNumber() * SECTOR_SIZE, request.discardNrSectors() * SECTOR_SIZE,
                 (request.discardFlag() & BLKIF_DISCARD_SECURE) != 0);
             return RequestVerdict.OK;

@@ -15,6 +15,9 @@ final class LibC
     static final int O_CLOEXEC = 0x80000;
     static final int O_DIRECT = 0x4000;
 
+    /** statfs.f_type of tmpfs (and of /dev/shm). */
+    static final long TMPFS_MAGIC = 0x01021994L;
+
     static final int FALLOC_FL_KEEP_SIZE = 0x01;
     static final int FALLOC_FL_PUNCH_HOLE = 0x02;
 
@@ -57,4 +60,6 @@ final class LibC
     static native long lseek(int fd, long offset, int whence) throws LastErrorException;
 
     static native int ioctl(int fd, long request, long argp) throws LastErrorException;
+
+    static native int fstatfs(int fd, long buf) throws LastErrorException;
 }

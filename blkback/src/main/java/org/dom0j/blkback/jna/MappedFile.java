@@ -7,9 +7,10 @@ import java.io.IOException;
 import java.lang.ref.Cleaner;
 
 /**
- * A disk's page cache seen through a read-only shared mapping of its file, so that a grant copy can take a read's
- * data straight from the cache: one copy, where preadv into bounce pages and a grant copy out of them make two,
- * and no system call per request.
+ * A disk's page cache seen through a shared mapping of its file, so that a grant copy can take a read's data
+ * straight from the cache: one copy, where preadv into bounce pages and a grant copy out of them make two, and no
+ * system call per request. Mapped writable (on tmpfs only, see {@link #map}), a grant copy puts a write's data
+ * straight into it too.
  * <p>
  * A page that is not cached is read in when it is first touched, and touching a page that cannot be read (an I/O
  * error, a file truncated beneath the mapping, a full tmpfs asked for a page in a hole) raises SIGBUS in whatever
@@ -29,23 +30,27 @@ import java.lang.ref.Cleaner;
 public final class MappedFile implements AutoCloseable
 {
     private static final int PROT_READ = 1;
+    private static final int PROT_WRITE = 2;
     private static final int MAP_SHARED = 1;
     private static final int MADV_WILLNEED = 3;
     private static final int MADV_POPULATE_READ = 22;
+    private static final int MADV_POPULATE_WRITE = 23;
     private static final int PAGE_SHIFT = 12;
     /** At most this many regions: a bitmap of 2 MiB. */
     private static final int MAX_REGIONS_SHIFT = 24;
 
     private final long address;
     private final long length;
+    private final boolean writable;
     private final int regionShift;
     private final long[] populated;
     private final Cleaner.Cleanable cleanable;
 
-    private MappedFile(final long address, final long length)
+    private MappedFile(final long address, final long length, final boolean writable)
     {
         this.address = address;
         this.length = length;
+        this.writable = writable;
         final int bits = 64 - Long.numberOfLeadingZeros(length - 1);
         this.regionShift = Math.max(PAGE_SHIFT, bits - MAX_REGIONS_SHIFT);
         this.populated = new long[(int)(((length - 1) >>> regionShift) / 64 + 1)];
@@ -65,14 +70,21 @@ public final class MappedFile implements AutoCloseable
     }
 
     /**
-     * Maps the first {@code length} bytes of a file for reading, after checking that the kernel can populate.
+     * Maps the first {@code length} bytes of a file, after checking that the kernel can populate.
+     * <p>
+     * Writable only where the page cache is the storage (tmpfs): there a page written through the mapping is just
+     * what a write(2) would have left, and a grant copy into it (on Xen, the hypervisor writing a page that gntdev
+     * pinned) is safe. On a file system with writeback, data written into a pinned page behind the file system's
+     * back is the "DMA into a file page" pattern that ext4 and xfs do not expect.
      *
-     * @param file   an open file (its descriptor is not kept: the mapping holds the file on its own).
-     * @param length bytes, more than zero.
+     * @param file     an open file (its descriptor is not kept: the mapping holds the file on its own).
+     * @param length   bytes, more than zero.
+     * @param writable map it for writing too; the file must be open for writing and on tmpfs.
      * @return the mapping.
      * @throws IOException when the kernel cannot map the file or has no MADV_POPULATE_READ; the message says which.
      */
-    public static MappedFile map(final NativeFile file, final long length) throws IOException
+    public static MappedFile map(final NativeFile file, final long length, final boolean writable)
+        throws IOException
     {
         if (length <= 0)
         {
@@ -81,18 +93,19 @@ public final class MappedFile implements AutoCloseable
         final long address;
         try
         {
-            address = IoUring.Sys.mmap(0, length, PROT_READ, MAP_SHARED, file.fd(), 0);
+            address = IoUring.Sys.mmap(0, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
+                file.fd(), 0);
         }
         catch (final LastErrorException ex)
         {
             throw new IOException("mmap of " + file.path() + " (" + length + " bytes) failed: " +
                 Errno.describe(ex.getErrorCode()), ex);
         }
-        final MappedFile mapping = new MappedFile(address, length);
+        final MappedFile mapping = new MappedFile(address, length, writable);
         try
         {
             // An empty range checks the advice only: EINVAL before Linux 5.14.
-            IoUring.Sys.madvise(address, 0, MADV_POPULATE_READ);
+            IoUring.Sys.madvise(address, 0, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
         }
         catch (final LastErrorException ex)
         {
@@ -120,12 +133,22 @@ public final class MappedFile implements AutoCloseable
     }
 
     /**
-     * Makes the pages under {@code [offset, offset + bytes)} present, reading them in when they are not cached, so
-     * that a copy from them does not fault; regions populated before are not populated again.
+     * @return whether it is mapped for writing too.
+     */
+    public boolean isWritable()
+    {
+        return writable;
+    }
+
+    /**
+     * Makes the pages under {@code [offset, offset + bytes)} present (and, mapped writable, writable: a page in a
+     * hole is allocated now), reading them in when they are not cached, so that a copy from or into them does not
+     * fault; regions populated before are not populated again.
      *
      * @param offset file offset; with {@code bytes} (more than zero), inside the mapping.
      * @param bytes  how many.
-     * @return 0 when they are present, else the errno (EFAULT when one cannot be read, ENOMEM, EINTR).
+     * @return 0 when they are present, else the errno (EFAULT when one cannot be read or, on a full tmpfs,
+     *         allocated; ENOMEM; EINTR).
      */
     public int populate(final long offset, final long bytes)
     {
@@ -152,7 +175,7 @@ public final class MappedFile implements AutoCloseable
             {
                 willNeed(from, to - from);
             }
-            IoUring.Sys.madvise(address + from, to - from, MADV_POPULATE_READ);
+            IoUring.Sys.madvise(address + from, to - from, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
         }
         catch (final LastErrorException ex)
         {
@@ -163,6 +186,22 @@ public final class MappedFile implements AutoCloseable
             populated[(int)(region >>> 6)] |= 1L << region;
         }
         return 0;
+    }
+
+    /**
+     * Forgets that the regions under {@code [offset, offset + bytes)} were populated: a hole was punched there
+     * (discard), so their pages are gone from the mapping and must be populated again before a copy touches them.
+     *
+     * @param offset file offset.
+     * @param bytes  how many; what lies past the mapping is ignored.
+     */
+    public void forget(final long offset, final long bytes)
+    {
+        final long end = Math.min(offset + bytes, length);
+        for (long region = offset >>> regionShift, last = (end - 1) >>> regionShift; region <= last; region++)
+        {
+            populated[(int)(region >>> 6)] &= ~(1L << region);
+        }
     }
 
     /**

@@ -303,6 +303,25 @@ public final class NativeFile implements AutoCloseable
     }
 
     /**
+     * @return whether the file lives on tmpfs, where the page cache is the storage itself: no writeback, no blocks
+     *         to allocate behind a mapped write.
+     * @throws IOException when fstatfs fails.
+     */
+    public boolean isOnTmpfs() throws IOException
+    {
+        final ByteBuffer statfs = ByteBuffer.allocateDirect(128);
+        try
+        {
+            LibC.fstatfs(fd, address(statfs));
+            return statfs.order(ByteOrder.nativeOrder()).getLong(0) == LibC.TMPFS_MAGIC;
+        }
+        catch (final LastErrorException ex)
+        {
+            throw error("fstatfs", path, ex);
+        }
+    }
+
+    /**
      * @param release a kernel release as uname -r prints it, e.g. "6.1.0-18-amd64".
      * @param major   the least major version.
      * @param minor   the least minor version with that major.
