@@ -15,9 +15,10 @@ import org.dom0j.protocol.blkif.BlkifConstants;
  * @param direct              {@code dom0j.blkback.direct}: open disks with O_DIRECT, default false.
  * @param ioEngine            {@code dom0j.blkback.ioEngine}: URING, SYNC, or null for auto (io_uring where the kernel
  *                            allows it).
- * @param mappedReads         {@code dom0j.blkback.mappedReads}: on the grant-copy path through the page cache, serve
- *                            reads by grant copy straight from the disk's mapped page cache (one copy, no system
- *                            call), default true; false reads them into bounce pages with preadv first.
+ * @param mapPageCache        {@code dom0j.blkback.mapPageCache}: on the grant-copy path through the page cache,
+ *                            grant-copy reads straight out of the disk's mapped page cache, and writes straight into
+ *                            it on tmpfs (one copy, no system call), default true; false moves them through bounce
+ *                            pages with preadv/pwritev.
  */
 public record BlkbackConfiguration(
     DataPath dataPath,
@@ -27,7 +28,7 @@ public record BlkbackConfiguration(
     int maxPersistentGrants,
     boolean direct,
     IoEngine ioEngine,
-    boolean mappedReads)
+    boolean mapPageCache)
 {
     /**
      * @throws IllegalArgumentException when a value is out of its range.
@@ -69,7 +70,7 @@ public record BlkbackConfiguration(
             Integer.getInteger("dom0j.blkback.maxPersistentGrants", PersistentGrants.DEFAULT_MAX),
             Boolean.getBoolean("dom0j.blkback.direct"),
             parseIoEngine(engine),
-            Boolean.parseBoolean(System.getProperty("dom0j.blkback.mappedReads", "true")));
+            Boolean.parseBoolean(System.getProperty("dom0j.blkback.mapPageCache", "true")));
     }
 
     /**
@@ -95,7 +96,7 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDataPath(final DataPath path)
     {
         return new BlkbackConfiguration(path, maxQueues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
-            direct, ioEngine, mappedReads);
+            direct, ioEngine, mapPageCache);
     }
 
     /**
@@ -105,7 +106,7 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDirect(final boolean openDirect)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, openDirect, ioEngine, mappedReads);
+            maxPersistentGrants, openDirect, ioEngine, mapPageCache);
     }
 
     /**
@@ -115,16 +116,6 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withIoEngine(final IoEngine engine)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, direct, engine, mappedReads);
-    }
-
-    /**
-     * @param fromPageCache serve reads from the disk's mapped page cache.
-     * @return a copy with it.
-     */
-    public BlkbackConfiguration withMappedReads(final boolean fromPageCache)
-    {
-        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, direct, ioEngine, fromPageCache);
+            maxPersistentGrants, direct, engine, mapPageCache);
     }
 }

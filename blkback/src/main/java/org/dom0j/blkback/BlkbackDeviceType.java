@@ -252,7 +252,7 @@ public final class BlkbackDeviceType implements DeviceType
         final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
             queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
             state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
-            new BlkbackCounters(counters, name), ioEngine, configuration.mappedReads());
+            new BlkbackCounters(counters, name), ioEngine, configuration.mapPageCache());
         if (queue.index() == 0)
         {
             // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes

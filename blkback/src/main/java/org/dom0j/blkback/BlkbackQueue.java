@@ -47,8 +47,9 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  * one grant copy brings in the data of all its writes, the disk is read and written in ring order, one grant copy
  * takes out the data of all its reads, then the batch is answered. Through the page cache, reads are not read into
  * bounce pages at all: the grant copy takes them straight from the disk's mapped page cache ({@link MappedFile}),
- * after the batch's writes; a read that a later write of the same batch overwrites is served before that write is
- * taken, so ring order still holds. A batch is served early when its bounce pages or
+ * after the batch's writes; on tmpfs writes are copied straight into it too, in the first grant copy. A write that
+ * overlaps an earlier request of its batch (either one mapped) is taken only after that batch is served, so ring
+ * order still holds. A batch is served early when its bounce pages or
  * its copy batch are full, and before any other operation (flush, barrier, discard), so that operation still finds
  * every request before it completed. Requests in flight together have no order between them in blkif (Linux's
  * blkback runs them in parallel): a frontend that reads into a page another request of the same batch writes from
@@ -120,7 +121,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private final EventChannels evtchn;
     private final int port;
     private final Disk disk;
-    private final boolean mapReads;
+    private final boolean mapsPageCache;
     private boolean mapWrites;
     private MappedFile pageCache;
     private long remapBytes = REMAP_BYTES;
@@ -184,7 +185,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      * @param counters         where to count.
      * @param ioEngine         how to read and write the disk; io_uring falls back to preadv/pwritev (logged) when
      *                         the kernel refuses it.
-     * @param mapReads         on the grant-copy path through the page cache (not O_DIRECT), serve reads by grant
+     * @param mapPageCache     on the grant-copy path through the page cache (not O_DIRECT), serve reads by grant
      *                         copy straight from the disk's mapped page cache, and writes into it too when the disk
      *                         is a writable file on tmpfs; falls back to preadv/pwritev (logged) when the kernel
      *                         cannot map or populate.
@@ -203,7 +204,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         final PersistentGrants persistentGrants,
         final BlkbackCounters counters,
         final IoEngine ioEngine,
-        final boolean mapReads)
+        final boolean mapPageCache)
     {
         this.roleName = roleName;
         this.abi = abi;
@@ -267,8 +268,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         pendingVerdict = new RequestVerdict[BATCH_LIMIT];
         pendingBounce = new int[BATCH_LIMIT];
         pendingCopyFirst = new int[BATCH_LIMIT];
-        this.mapReads = mapReads && dataPath == DataPath.COPY && !disk.file().isDirect();
-        if (this.mapReads)
+        this.mapsPageCache = mapPageCache && dataPath == DataPath.COPY && !disk.file().isDirect();
+        if (this.mapsPageCache)
         {
             try
             {
@@ -570,7 +571,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             validator.capacity(sectors);
             LOG.info(() -> roleName + ": disk is now " + sectors + " sectors");
-            if (mapReads)
+            if (mapsPageCache)
             {
                 mapPageCache();
             }

@@ -29,7 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -56,6 +59,7 @@ class BlkbackOnSimulatorTest
     private AgentScheduler scheduler;
     private AgentRunner conductorRunner;
     private Path disk;
+    private Path shmDisk;
     private final CopyOnWriteArrayList<Throwable> errors = new CopyOnWriteArrayList<>();
 
     @BeforeEach
@@ -98,6 +102,17 @@ class BlkbackOnSimulatorTest
             platform.close();
         }
         machine.close();
+        if (null != shmDisk)
+        {
+            try
+            {
+                Files.deleteIfExists(shmDisk);
+            }
+            catch (final IOException ex)
+            {
+                throw new UncheckedIOException(ex);
+            }
+        }
         assertThat(errors).as("errors raised by agents").isEmpty();
     }
 
@@ -112,16 +127,26 @@ class BlkbackOnSimulatorTest
     }
 
     @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments, published in batches: {4}, " +
-        "{5} I/O, O_DIRECT {6}")
-    @CsvSource({ "COPY,1,0,11,false,URING,false", "COPY,2,1,64,false,URING,false", "MAP,1,0,11,false,SYNC,false",
-        "MAP,2,0,16,false,SYNC,false", "COPY,1,0,11,true,SYNC,false", "COPY,2,0,32,true,URING,false",
-        "MAP,2,0,11,true,SYNC,false", "COPY,2,0,64,true,URING,true", "COPY,1,0,11,false,SYNC,true" })
+        "{5} I/O, O_DIRECT {6}, disk on tmpfs {7}")
+    @CsvSource({ "COPY,1,0,11,false,URING,false,false", "COPY,2,1,64,false,URING,false,false",
+        "MAP,1,0,11,false,SYNC,false,false", "MAP,2,0,16,false,SYNC,false,false", "COPY,1,0,11,true,SYNC,false,false",
+        "COPY,2,0,32,true,URING,false,false", "MAP,2,0,11,true,SYNC,false,false", "COPY,2,0,64,true,URING,true,false",
+        "COPY,1,0,11,false,SYNC,true,false", "COPY,2,0,64,true,URING,false,true", "COPY,1,1,11,false,SYNC,false,true" })
     void shouldServeVerifiedRandomIo(
         final DataPath path, final int queues, final int order, final int segments, final boolean batched,
-        final IoEngine engine, final boolean direct)
+        final IoEngine engine, final boolean direct, final boolean tmpfs)
         throws Exception
     {
         Assumptions.assumeTrue(engine != IoEngine.URING || IoUring.isAvailable(), "io_uring is not available here");
+        if (tmpfs)
+        {
+            // There blkback copies writes straight into the disk's mapped page cache, reads straight out of it.
+            Assumptions.assumeTrue(Files.isDirectory(Path.of("/dev/shm")), "no /dev/shm here");
+            Files.delete(disk);
+            disk = NativeFile.createSparse(Path.of("/dev/shm", "dom0j-blkback-sim-test-" +
+                ProcessHandle.current().pid() + "-" + System.nanoTime()), 32L << 20);
+            shmDisk = disk;
+        }
         startBackend(BlkbackConfiguration.fromSystemProperties().withDataPath(path).withIoEngine(engine)
             .withDirect(direct));
         final SimDomain guest = guestWithDisk(7, "w");

@@ -66,10 +66,11 @@ final class BenchCommand
             description = "serve's blkback I/O engine. Default: ${DEFAULT-VALUE}.")
         private String ioEngine;
 
-        @Option(names = "--mapped-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
-            description = "serve's blkback reads from the mapped page cache (--no-mapped-reads: preadv). " +
+        @Option(names = "--map-page-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "serve's blkback reads (and on tmpfs writes) through the mapped page cache " +
+                "(--no-map-page-cache: bounce pages and preadv/pwritev). " +
                 "Default: ${DEFAULT-VALUE}.")
-        private boolean mappedReads;
+        private boolean mapPageCache;
 
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         private boolean noFio;
@@ -114,7 +115,7 @@ final class BenchCommand
                 final Path disk = dir.resolve("bench.img");
                 fillFile(disk, (long)sizeMib << 20);
                 try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath,
-                    "--io-engine", ioEngine, mappedReads ? "--mapped-reads" : "--no-mapped-reads"))
+                    "--io-engine", ioEngine, mapPageCache ? "--map-page-cache" : "--no-map-page-cache"))
                 {
                     int domid = 1;
                     for (final Case c : cases)

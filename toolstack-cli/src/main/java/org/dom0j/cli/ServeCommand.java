@@ -76,11 +76,12 @@ final class ServeCommand implements Callable<Integer>
             "together. Default: through the page cache (dom0j.blkback.direct).")
     private boolean directIo;
 
-    @Option(names = "--mapped-reads", negatable = true, defaultValue = "true", fallbackValue = "true",
-        description = "On the grant-copy path through the page cache, serve reads by grant copy straight from the " +
-            "disk's mapped page cache: one copy and no system call per read, where preadv into bounce pages makes " +
-            "two. --no-mapped-reads reads with preadv (dom0j.blkback.mappedReads). Default: ${DEFAULT-VALUE}.")
-    private boolean mappedReads;
+    @Option(names = "--map-page-cache", negatable = true, defaultValue = "true", fallbackValue = "true",
+        description = "On the grant-copy path through the page cache, grant-copy reads straight out of the disk's " +
+            "mapped page cache, and writes straight into it when the disk is on tmpfs: one copy and no system call " +
+            "per request, where bounce pages and preadv/pwritev make two copies and a call. --no-map-page-cache " +
+            "uses bounce pages (dom0j.blkback.mapPageCache). Default: ${DEFAULT-VALUE}.")
+    private boolean mapPageCache;
 
     @Option(names = "--counters", paramLabel = "FILE",
         description = "Where the counters live for 'dom0j top' (default: /dev/shm/dom0j-counters, or counters in " +
@@ -154,7 +155,7 @@ final class ServeCommand implements Callable<Integer>
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
                 base.direct() || directIo,
                 "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine),
-                base.mappedReads() && mappedReads);
+                base.mapPageCache() && mapPageCache);
             final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
             final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);
             final Path logs = null != consoleLogDirectory ? consoleLogDirectory :
