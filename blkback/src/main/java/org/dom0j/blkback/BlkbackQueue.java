@@ -92,17 +92,17 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     /** The user data of a large request's completion: this bit and its slot. */
     private static final long LARGE_TAG = 1L << 32;
     /**
-     * Bytes read through the page-cache mapping after which it is mapped afresh: unmapping frees the page tables the
-     * mapping grew (8 bytes per 4 KiB page touched), so that they stay under 8 MiB per queue however much of a large
-     * disk the guest reads.
+     * Bytes read or written through the page-cache mapping after which it is mapped afresh: unmapping frees the page
+     * tables the mapping grew (8 bytes per 4 KiB page touched), so that they stay under 8 MiB per queue however much
+     * of a large disk the guest touches.
      */
     static final long REMAP_BYTES = 4L << 30;
     /**
      * The largest disk whose page cache a queue maps (each queue maps the whole disk, and 47 bits of address space
-     * are shared by every queue of the process); a larger one is read with preadv.
+     * are shared by every queue of the process); a larger one goes through bounce pages.
      */
     static final long MAX_MAPPED_BYTES = 1L << 40;
-    /** The bounce offset of a read served from the page-cache mapping, which needs no bounce pages. */
+    /** The bounce offset of a request served through the page-cache mapping, which needs no bounce pages. */
     private static final int MAPPED = -1;
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
@@ -318,7 +318,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     /**
      * For tests: how soon the page-cache mapping is renewed.
      *
-     * @param bytes bytes read through it after which it is mapped afresh.
+     * @param bytes bytes read or written through it after which it is mapped afresh.
      * @return this.
      */
     BlkbackQueue remapPageCacheEvery(final long bytes)

@@ -208,14 +208,7 @@ public final class IoUring implements AutoCloseable
     {
         if (address != 0)
         {
-            try
-            {
-                Sys.munmap(address, length);
-            }
-            catch (final LastErrorException ignore)
-            {
-                // Unmapping only fails for a bad range, which these are not; nothing to retry.
-            }
+            Sys.unmap(address, length);
         }
     }
 
@@ -440,6 +433,22 @@ public final class IoUring implements AutoCloseable
         static native int munmap(long address, long length) throws LastErrorException;
 
         static native int madvise(long address, long length, int advice) throws LastErrorException;
+
+        /**
+         * munmap of a mapping of ours: it fails only for a bad range, which ours is not, so there is nothing to
+         * retry and a failure is ignored.
+         */
+        static void unmap(final long address, final long length)
+        {
+            try
+            {
+                munmap(address, length);
+            }
+            catch (final LastErrorException ignore)
+            {
+                // Nothing to retry.
+            }
+        }
 
         static void close(final int fd)
         {

@@ -54,19 +54,7 @@ public final class MappedFile implements AutoCloseable
         final int bits = 64 - Long.numberOfLeadingZeros(length - 1);
         this.regionShift = Math.max(PAGE_SHIFT, bits - MAX_REGIONS_SHIFT);
         this.populated = new long[(int)(((length - 1) >>> regionShift) / 64 + 1)];
-        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> unmap(address, length));
-    }
-
-    private static void unmap(final long address, final long length)
-    {
-        try
-        {
-            IoUring.Sys.munmap(address, length);
-        }
-        catch (final LastErrorException ignore)
-        {
-            // Only a bad range fails, and this one is ours.
-        }
+        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> IoUring.Sys.unmap(address, length));
     }
 
     /**

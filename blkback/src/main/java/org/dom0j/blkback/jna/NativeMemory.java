@@ -25,19 +25,7 @@ public final class NativeMemory implements AutoCloseable
     private NativeMemory(final long address, final long length)
     {
         this.buffer = new UnsafeBuffer(address, (int)length);
-        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> unmap(address, length));
-    }
-
-    private static void unmap(final long address, final long length)
-    {
-        try
-        {
-            IoUring.Sys.munmap(address, length);
-        }
-        catch (final LastErrorException ignore)
-        {
-            // Only a bad range fails, and this one is ours.
-        }
+        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> IoUring.Sys.unmap(address, length));
     }
 
     /**
