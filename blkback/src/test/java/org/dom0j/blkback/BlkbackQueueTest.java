@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -30,6 +32,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -211,13 +214,32 @@ class BlkbackQueueTest
         diskFile = NativeFile.createSparse(dir.resolve("disk.img"), (long)DISK_SECTORS * 512);
     }
 
-    /** Puts the disk on tmpfs, where the queue maps it for writing too. */
-    private void diskOnTmpfs() throws IOException
+    /** With {@code tmpfs}, puts the disk on tmpfs, where the queue maps it for writing too. */
+    private void diskOnTmpfs(final boolean tmpfs) throws IOException
     {
+        if (!tmpfs)
+        {
+            return;
+        }
         assumeTrue(Files.isDirectory(SHM), "no /dev/shm here");
         final Path file = SHM.resolve("dom0j-blkback-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
         diskFile = NativeFile.createSparse(file, (long)DISK_SECTORS * 512);
         closeables.add(0, () -> Files.deleteIfExists(file));
+    }
+
+    /**
+     * The set-ups the batch tests run on: data path, I/O engine, O_DIRECT, through the mapped page cache, disk on
+     * tmpfs (where writes go through the mapping too).
+     */
+    static Stream<Arguments> batchSetups()
+    {
+        return Stream.of(
+            Arguments.of(DataPath.COPY, IoEngine.SYNC, false, true, false),
+            Arguments.of(DataPath.COPY, IoEngine.SYNC, false, false, false),
+            Arguments.of(DataPath.COPY, IoEngine.URING, false, true, false),
+            Arguments.of(DataPath.COPY, IoEngine.URING, true, false, false),
+            Arguments.of(DataPath.MAP, IoEngine.SYNC, false, false, false),
+            Arguments.of(DataPath.COPY, IoEngine.SYNC, false, true, true));
     }
 
     @AfterEach
@@ -498,16 +520,12 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "COPY,SYNC,false,true,false", "COPY,SYNC,false,false,false", "COPY,URING,false,true,false",
-        "COPY,URING,true,false,false", "MAP,SYNC,false,false,false", "COPY,SYNC,false,true,true" })
+    @MethodSource("batchSetups")
     void shouldFailOnlyTheRequestWithABadGrantInTheMiddleOfABatch(
         final DataPath path, final IoEngine engine, final boolean direct, final boolean mapped, final boolean tmpfs)
         throws IOException
     {
-        if (tmpfs)
-        {
-            diskOnTmpfs();
-        }
+        diskOnTmpfs(tmpfs);
         final Pair p = new Pair(3, BlkifAbi.X86_64, path, false, false, null, engine, direct, mapped);
         p.write(1, 0, 2, 10);
         p.write(2, 64, 1, 20);
@@ -557,10 +575,7 @@ class BlkbackQueueTest
     void shouldServeABatchOfMixedOperationsInRingOrder(
         final IoEngine engine, final boolean direct, final boolean mapped, final boolean tmpfs) throws IOException
     {
-        if (tmpfs)
-        {
-            diskOnTmpfs();
-        }
+        diskOnTmpfs(tmpfs);
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine, direct, mapped);
         // All posted before the queue runs, so they are taken in one pass.
         p.write(1, 0, 1, 50);
@@ -606,10 +621,7 @@ class BlkbackQueueTest
     void shouldLetAReadFromThePageCacheReadWhatWasThereBeforeALaterWriteOfTheSameBatch(final boolean tmpfs)
         throws IOException
     {
-        if (tmpfs)
-        {
-            diskOnTmpfs();
-        }
+        diskOnTmpfs(tmpfs);
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
         p.write(1, 0, 2, 10);
         p.serve();
@@ -631,10 +643,7 @@ class BlkbackQueueTest
     @CsvSource({ "false", "true" })
     void shouldServeABatchAgainRequestByRequestWhenItsGrantCopyFailsAsAWhole(final boolean tmpfs) throws IOException
     {
-        if (tmpfs)
-        {
-            diskOnTmpfs();
-        }
+        diskOnTmpfs(tmpfs);
         // On Xen a grant-copy call fails as a whole when our side of it cannot be touched (a page of the mapped page
         // cache that cannot be read or written): here the first call fails so.
         final GrantTables[] real = new GrantTables[1];
@@ -815,16 +824,12 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @CsvSource({ "COPY,SYNC,false,true,false", "COPY,SYNC,false,false,false", "COPY,URING,false,true,false",
-        "COPY,URING,true,false,false", "MAP,SYNC,false,false,false", "COPY,SYNC,false,true,true" })
+    @MethodSource("batchSetups")
     void shouldNotAllocatePerRequest(
         final DataPath path, final IoEngine engine, final boolean direct, final boolean mapped, final boolean tmpfs)
         throws IOException
     {
-        if (tmpfs)
-        {
-            diskOnTmpfs();
-        }
+        diskOnTmpfs(tmpfs);
         final Pair p = new Pair(3, BlkifAbi.X86_64, path, path == DataPath.MAP, false, null, engine, direct, mapped);
         final int[] page = p.front.grantedPage(false);
         final Random random = new Random(42);
