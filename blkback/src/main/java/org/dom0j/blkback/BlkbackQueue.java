@@ -92,9 +92,9 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     /** The user data of a large request's completion: this bit and its slot. */
     private static final long LARGE_TAG = 1L << 32;
     /**
-     * Bytes read or written through the page-cache mapping after which it is mapped afresh: unmapping frees the page
-     * tables the mapping grew (8 bytes per 4 KiB page touched), so that they stay under 8 MiB per queue however much
-     * of a large disk the guest touches.
+     * Bytes populated through the page-cache mapping after which it is mapped afresh: unmapping frees the page
+     * tables the mapping grew (8 bytes per 4 KiB page populated), so that they stay under 8 MiB per queue however
+     * much of a large disk the guest touches.
      */
     static final long REMAP_BYTES = 4L << 30;
     /**
@@ -125,7 +125,6 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private boolean mapWrites;
     private MappedFile pageCache;
     private long remapBytes = REMAP_BYTES;
-    private long mappedSinceRemap;
     private int pageCacheMaps;
     private int mappedPending;
     private final RequestValidator validator;
@@ -295,7 +294,6 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             pageCache.close();
             pageCache = null;
         }
-        mappedSinceRemap = 0;
         final long size = disk.sizeBytes();
         if (size <= 0 || size > MAX_MAPPED_BYTES)
         {
@@ -308,17 +306,14 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         }
         catch (final IOException ex)
         {
-            if (pageCacheMaps == 0)
-            {
-                LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue reads with preadv");
-            }
+            LOG.warning(() -> roleName + ": " + ex.getMessage() + "; this queue now goes through bounce pages");
         }
     }
 
     /**
      * For tests: how soon the page-cache mapping is renewed.
      *
-     * @param bytes bytes read or written through it after which it is mapped afresh.
+     * @param bytes bytes populated through it after which it is mapped afresh.
      * @return this.
      */
     BlkbackQueue remapPageCacheEvery(final long bytes)
@@ -577,7 +572,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             }
             work++;
         }
-        else if (mappedSinceRemap >= remapBytes)
+        else if (null != pageCache && pageCache.populatedBytes() >= remapBytes)
         {
             mapPageCache();
         }
@@ -675,7 +670,6 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
                 }
                 at = MAPPED;
                 mappedPending++;
-                mappedSinceRemap += bytes;
             }
             else
             {
@@ -700,14 +694,25 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     /**
      * Whether a read (or, mapped writable, a write) can be served from the page-cache mapping: inside it, and its
      * pages present (read in or allocated now when they were not). A page that cannot be leaves the request to
-     * preadv or pwritev, which reports the error.
+     * preadv or pwritev, which reports the error. A large read of pages not populated yet, off tmpfs, is not
+     * mapped: populating would read them from the disk on this thread, where io_uring's workers read them while the
+     * queue goes on (its completion populates them for the next time).
      */
     private boolean isMapped(final BlkifRequest r)
     {
         final long position = r.sectorNumber() * SECTOR_SIZE;
         final long bytes = r.totalSectors() * SECTOR_SIZE;
-        return (r.ioOperation() == BLKIF_OP_READ || pageCache.isWritable()) && bytes > 0 &&
-            position + bytes <= pageCache.length() && pageCache.populate(position, bytes) == 0;
+        if ((r.ioOperation() != BLKIF_OP_READ && !pageCache.isWritable()) || bytes <= 0 ||
+            position + bytes > pageCache.length())
+        {
+            return false;
+        }
+        if (bytes >= PIPELINE_BYTES && large.length > 0 && null != uring && !pageCache.isWritable() &&
+            !pageCache.isPopulated(position, bytes))
+        {
+            return false;
+        }
+        return pageCache.populate(position, bytes) == 0;
     }
 
     private static int align(final int bytes)
@@ -729,7 +734,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         final long base = bounce.addressOffset();
         if (!copyBatch(BLKIF_OP_WRITE, base))
         {
-            serveAgainAlone(-1);
+            serveAgainAlone();
         }
         else
         {
@@ -753,7 +758,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             }
             if (!copyBatch(BLKIF_OP_READ, base))
             {
-                serveAgainAlone(BLKIF_OP_READ);
+                copyReadsAgainAlone(base);
             }
         }
         for (int k = 0; k < n; k++)
@@ -1015,9 +1020,17 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             pendingVerdict[k] = verdict;
             return;
         }
-        if (verdict == RequestVerdict.OK && !write && !copy(r, largeAddress(k), true))
+        if (verdict == RequestVerdict.OK && !write)
         {
-            verdict = RequestVerdict.BAD_GRANT;
+            if (null != pageCache && position + result <= pageCache.length())
+            {
+                // Its pages are cached now: populated, the next read of them is copied straight from the cache.
+                pageCache.populate(position, result);
+            }
+            if (!copy(r, largeAddress(k), true))
+            {
+                verdict = RequestVerdict.BAD_GRANT;
+            }
         }
         largeVerdict[k] = verdict;
         finishLarge(k);
@@ -1072,18 +1085,45 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     }
 
     /**
-     * A grant-copy call for the batch failed as a whole (a bad grant fails only its own operation): on Xen that is
-     * our side, e.g. a page of the mapped page cache that could not be read or written after all. The requests
-     * still good (those doing {@code op}, or all of them for -1) are served again one at a time, in ring order,
-     * through bounce pages, so that an error lands on the request it belongs to.
+     * The batch's grant copy in failed as a whole (a bad grant fails only its own operation): on Xen that is our
+     * side, e.g. a page of the mapped page cache that could not be written after all. Nothing of the batch has
+     * reached the disk but what that call wrote into the mapping, so every request still good is served again one
+     * at a time, in ring order, through bounce pages, and an error lands on the request it belongs to.
      */
-    private void serveAgainAlone(final int op)
+    private void serveAgainAlone()
     {
         for (int k = 0; k < pendingCount; k++)
         {
-            if (pendingVerdict[k] == RequestVerdict.OK && (op < 0 || pending[k].ioOperation() == op))
+            if (pendingVerdict[k] == RequestVerdict.OK)
             {
                 pendingVerdict[k] = transferByCopy(pending[k], pending[k].ioOperation() == BLKIF_OP_WRITE);
+            }
+        }
+    }
+
+    /**
+     * The batch's grant copy out failed as a whole: each read still good is copied out again on its own. One read
+     * into bounce pages is copied from there (its data is what the disk held at its turn in ring order); one served
+     * from the page cache (no write of the batch overlaps it) is read again into bounce pages, after the others,
+     * whose bounce pages that reuses.
+     */
+    private void copyReadsAgainAlone(final long base)
+    {
+        for (int k = 0; k < pendingCount; k++)
+        {
+            if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == BLKIF_OP_READ &&
+                pendingBounce[k] != MAPPED)
+            {
+                pendingVerdict[k] = copy(pending[k], base + pendingBounce[k], true) ?
+                    RequestVerdict.OK : RequestVerdict.BAD_GRANT;
+            }
+        }
+        for (int k = 0; k < pendingCount; k++)
+        {
+            if (pendingVerdict[k] == RequestVerdict.OK && pending[k].ioOperation() == BLKIF_OP_READ &&
+                pendingBounce[k] == MAPPED)
+            {
+                pendingVerdict[k] = transferByCopy(pending[k], false);
             }
         }
     }
@@ -1092,7 +1132,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      * One grant-copy call for the data of every request of the batch doing {@code op} that is still good (in for
      * writes, out for reads); a request with a copy that did not succeed fails.
      *
-     * @return false when the call failed as a whole: nothing was marked, see {@link #serveAgainAlone}.
+     * @return false when the call failed as a whole: nothing was marked (see {@link #serveAgainAlone} and
+     *         {@link #copyReadsAgainAlone}).
      */
     private boolean copyBatch(final int op, final long base)
     {

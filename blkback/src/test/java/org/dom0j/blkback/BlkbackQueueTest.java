@@ -669,6 +669,60 @@ class BlkbackQueueTest
         assertThat(p.queue.counters().writeSectors()).isEqualTo(24);
     }
 
+    @ParameterizedTest
+    @CsvSource({ "false", "true" })
+    void shouldCopyReadsOutAgainAloneWhenTheirGrantCopyFailsAsAWhole(final boolean mapped) throws IOException
+    {
+        final byte[] old = new byte[4096];
+        for (int i = 0; i < old.length; i++)
+        {
+            old[i] = pattern(10, i);
+        }
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(diskFile,
+            java.nio.file.StandardOpenOption.WRITE))
+        {
+            file.write(ByteBuffer.wrap(old), 0);
+        }
+        // A read, then a write of its sector. Through bounce pages they are one batch: the write's copy in is the
+        // first call, the read's copy out the second, which fails; the read is copied again from its bounce pages,
+        // which hold what it read before the write. From the page cache the read is served first, alone, and its
+        // copy out (the first call) fails: it is read again with preadv.
+        final GrantTables[] real = new GrantTables[1];
+        final GrantTables failing = new RacingGrantTables(() -> real[0], () ->
+        {
+            throw new GrantTableException(14, "grant copy: Bad address");
+        }, mapped ? 1 : 2);
+        real[0] = dom0.openGrantTables();
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, failing, ENGINE, false, mapped);
+        final int[][] read = p.read(1, 0, 1);
+        p.write(2, 0, 1, 30);
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status).containsOnly(BLKIF_RSP_OKAY);
+        assertThat(p.front.responses).hasSize(2);
+        assertThat(checksum(p.front.guest.page(read[0][0]))).as("what was there before the write")
+            .isEqualTo(checksum(10));
+        assertThat(Files.readAllBytes(diskFile)[7]).isEqualTo(pattern(30, 7));
+    }
+
+    @Test
+    void shouldAnswerAnEmptyDiscardOfAMappedDiskAndGoOn() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 0, 1, 10);
+        p.serve();
+        final int at = p.front.claim(BLKIF_OP_DISCARD, 0, 2, 0);
+        p.front.ringPage.putLong(at + BlkifAbi.X86_64.discardNrSectorsOffset(), 0, TestBlkfront.LE);
+        p.front.push();
+        final int[][] read = p.read(3, 0, 1);
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::id).containsExactly(1L, 2L, 3L);
+        assertThat(p.last().status()).isEqualTo(BLKIF_RSP_OKAY);
+        assertThat(checksum(p.front.guest.page(read[0][0]))).isEqualTo(checksum(10));
+        assertThat(p.queue.violation()).isNull();
+    }
+
     @Test
     void shouldAnswerAReadOfPagesThatCannotBeReadWithAnErrorInsteadOfFaulting() throws IOException
     {
@@ -701,14 +755,21 @@ class BlkbackQueueTest
         p.queue.remapPageCacheEvery(64 * 1024);
         p.write(1, 0, 4, 10);
         p.serve();
+        for (int i = 0; i < 8; i++)
+        {
+            p.read(2 + i, 32 * (i + 1), 4);
+            p.serve();
+        }
+        // 128 KiB populated through a mapping renewed every 64 KiB.
+        assertThat(p.queue.pageCacheMaps()).isGreaterThanOrEqualTo(2);
+        final int maps = p.queue.pageCacheMaps();
         int[][] read = null;
         for (int i = 0; i < 8; i++)
         {
-            read = p.read(2 + i, 0, 4);
+            read = p.read(20 + i, 0, 4);
             p.serve();
         }
-        // 128 KiB read through a mapping renewed every 64 KiB.
-        assertThat(p.queue.pageCacheMaps()).isGreaterThanOrEqualTo(2);
+        assertThat(p.queue.pageCacheMaps()).as("reading populated pages again grows nothing").isEqualTo(maps);
         for (int i = 0; i < 4; i++)
         {
             assertThat(checksum(p.front.guest.page(read[i][0]))).isEqualTo(checksum(10 + i));
@@ -720,9 +781,8 @@ class BlkbackQueueTest
             file.truncate(2L * DISK_SECTORS * 512);
         }
         assertThat(p.disk.refreshSize()).isTrue();
-        final int maps = p.queue.pageCacheMaps();
-        p.write(20, oldEnd, 1, 40);
-        final int[][] grown = p.read(21, oldEnd, 1);
+        p.write(30, oldEnd, 1, 40);
+        final int[][] grown = p.read(31, oldEnd, 1);
         p.serve();
 
         assertThat(p.front.responses).extracting(TestBlkfront.Response::status).containsOnly(BLKIF_RSP_OKAY);
@@ -946,17 +1006,26 @@ class BlkbackQueueTest
         return sum;
     }
 
-    /** Delegates to real grant tables, running a hook (the racing guest) before the first copy. */
+    /** Delegates to real grant tables, running a hook (the racing guest, a failure) before one copy call. */
     private static final class RacingGrantTables implements GrantTables
     {
         private final java.util.function.Supplier<GrantTables> real;
         private final Runnable race;
-        private boolean raced;
+        private final int atCall;
+        private int calls;
 
+        /** Runs the hook before the first copy. */
         RacingGrantTables(final java.util.function.Supplier<GrantTables> real, final Runnable race)
+        {
+            this(real, race, 1);
+        }
+
+        /** Runs the hook before copy call number {@code atCall}, counted from 1. */
+        RacingGrantTables(final java.util.function.Supplier<GrantTables> real, final Runnable race, final int atCall)
         {
             this.real = real;
             this.race = race;
+            this.atCall = atCall;
         }
 
         @Override
@@ -975,9 +1044,8 @@ class BlkbackQueueTest
         @Override
         public void copy(final GrantCopyBatch batch)
         {
-            if (!raced)
+            if (++calls == atCall)
             {
-                raced = true;
                 race.run();
             }
             real.get().copy(batch);

@@ -21,8 +21,9 @@ import java.lang.ref.Cleaner;
  * <p>
  * A populate costs about as much as copying the page, so each region (a page, or more for disks over 64 GiB, so
  * that the bitmap stays under 2 MiB) is populated once, when first read, and remembered. What that misses: a page
- * evicted since (not on tmpfs without swap) that then cannot be read again, and a file truncated beneath the
- * mapping: those still fault, on the simulator. The owner maps afresh every few GiB, which forgets too.
+ * evicted since (not on tmpfs without swap) that then cannot be read again, a file truncated beneath the mapping,
+ * and a hole punched through another mapping of the file (each queue has its own, and forgets only the holes it
+ * punched): those still fault, on the simulator. The owner maps afresh after a few GiB populated, which forgets too.
  * <p>
  * Not thread safe: one queue's thread maps, populates and closes it. A mapping dropped without {@link #close} is
  * unmapped by a cleaner.
@@ -44,6 +45,7 @@ public final class MappedFile implements AutoCloseable
     private final boolean writable;
     private final int regionShift;
     private final long[] populated;
+    private long populatedBytes;
     private final Cleaner.Cleanable cleanable;
 
     private MappedFile(final long address, final long length, final boolean writable)
@@ -173,7 +175,34 @@ public final class MappedFile implements AutoCloseable
         {
             populated[(int)(region >>> 6)] |= 1L << region;
         }
+        populatedBytes += to - from;
         return 0;
+    }
+
+    /**
+     * @param offset file offset.
+     * @param bytes  how many, more than zero; with {@code offset}, inside the mapping.
+     * @return whether every region under the range was populated (without populating any).
+     */
+    public boolean isPopulated(final long offset, final long bytes)
+    {
+        for (long region = offset >>> regionShift, last = (offset + bytes - 1) >>> regionShift; region <= last;
+            region++)
+        {
+            if ((populated[(int)(region >>> 6)] & (1L << region)) == 0)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * @return bytes populated since it was mapped: what its page tables have grown with (8 bytes per 4 KiB page).
+     */
+    public long populatedBytes()
+    {
+        return populatedBytes;
     }
 
     /**
@@ -185,6 +214,10 @@ public final class MappedFile implements AutoCloseable
      */
     public void forget(final long offset, final long bytes)
     {
+        if (bytes <= 0 || offset >= length)
+        {
+            return;
+        }
         final long end = Math.min(offset + bytes, length);
         for (long region = offset >>> regionShift, last = (end - 1) >>> regionShift; region <= last; region++)
         {

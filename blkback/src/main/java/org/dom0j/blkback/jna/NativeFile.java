@@ -303,12 +303,16 @@ public final class NativeFile implements AutoCloseable
     }
 
     /**
-     * @return whether the file lives on tmpfs, where the page cache is the storage itself: no writeback, no blocks
-     *         to allocate behind a mapped write.
+     * @return whether this is a regular file on tmpfs, where the page cache is the storage itself: no writeback, no
+     *         blocks to allocate behind a mapped write (a block device is not, though its node may be on devtmpfs).
      * @throws IOException when fstatfs fails.
      */
     public boolean isOnTmpfs() throws IOException
     {
+        if (blockDevice)
+        {
+            return false;
+        }
         final ByteBuffer statfs = ByteBuffer.allocateDirect(128);
         try
         {

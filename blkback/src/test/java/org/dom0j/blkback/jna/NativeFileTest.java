@@ -118,6 +118,7 @@ class NativeFileTest
             {
                 assertThat(f.isBlockDevice()).isTrue();
                 assertThat(f.canSecureDiscard()).isFalse();
+                assertThat(f.isOnTmpfs()).as("a block device, though its node may be on devtmpfs").isFalse();
             }
             try (NativeFile f = NativeFile.open(Path.of(loop), true, false))
             {
@@ -129,6 +130,29 @@ class NativeFileTest
             new ProcessBuilder("losetup", "-d", loop).start().waitFor();
         }
         assertThat(Arrays.copyOf(Files.readAllBytes(image), 4096)).isEqualTo(pattern);
+    }
+
+    @Test
+    void shouldTellAFileOnTmpfsFromOneElsewhere() throws IOException
+    {
+        final Path here = sparse(4096);
+        try (NativeFile f = NativeFile.open(here, false, false))
+        {
+            assertThat(f.isOnTmpfs()).as(here + " on " + Files.getFileStore(here).type())
+                .isEqualTo("tmpfs".equals(Files.getFileStore(here).type()));
+        }
+        final Path shm = Path.of("/dev/shm");
+        Assumptions.assumeTrue(Files.isDirectory(shm) && "tmpfs".equals(Files.getFileStore(shm).type()),
+            "no tmpfs at /dev/shm");
+        final Path onShm = shm.resolve("dom0j-native-file-test-" + ProcessHandle.current().pid());
+        try (NativeFile f = NativeFile.open(NativeFile.createSparse(onShm, 4096), false, false))
+        {
+            assertThat(f.isOnTmpfs()).isTrue();
+        }
+        finally
+        {
+            Files.deleteIfExists(onShm);
+        }
     }
 
     @Test
