@@ -142,17 +142,8 @@ public final class MappedFile implements AutoCloseable
      */
     public int populate(final long offset, final long bytes)
     {
-        final long first = offset >>> regionShift;
         final long last = (offset + bytes - 1) >>> regionShift;
-        long missing = -1;
-        for (long region = first; region <= last; region++)
-        {
-            if ((populated[(int)(region >>> 6)] & (1L << region)) == 0)
-            {
-                missing = region;
-                break;
-            }
-        }
+        final long missing = firstMissing(offset >>> regionShift, last);
         if (missing < 0)
         {
             return 0;
@@ -186,15 +177,22 @@ public final class MappedFile implements AutoCloseable
      */
     public boolean isPopulated(final long offset, final long bytes)
     {
-        for (long region = offset >>> regionShift, last = (offset + bytes - 1) >>> regionShift; region <= last;
-            region++)
+        return firstMissing(offset >>> regionShift, (offset + bytes - 1) >>> regionShift) < 0;
+    }
+
+    /**
+     * @return the first region of {@code [first, last]} not populated, or -1 when all are.
+     */
+    private long firstMissing(final long first, final long last)
+    {
+        for (long region = first; region <= last; region++)
         {
             if ((populated[(int)(region >>> 6)] & (1L << region)) == 0)
             {
-                return false;
+                return region;
             }
         }
-        return true;
+        return -1;
     }
 
     /**
