@@ -82,6 +82,50 @@ public final class CProgram
     }
 
     /**
+     * Compiles a translation unit without linking or running it, for checks made at compile time
+     * ({@code _Static_assert} on {@code sizeof} and {@code offsetof}): they need no execution of the program, so
+     * they hold for foreign ABIs ({@code -m32}) on a kernel that cannot run them.
+     *
+     * @param dir    a scratch directory.
+     * @param header a header under /usr/include the program needs.
+     * @param name   the source's base name.
+     * @param source the translation unit.
+     * @param flags  extra gcc flags (e.g. "-m32").
+     * @throws Exception when gcc fails (a failed assertion names itself in the message).
+     */
+    public static void compileOnly(
+        final Path dir, final String header, final String name, final String source, final String... flags)
+        throws Exception
+    {
+        assumeToolchain(header);
+        final Path c = dir.resolve(name + ".c");
+        Files.writeString(c, source, StandardCharsets.UTF_8);
+        final List<String> cmd = new ArrayList<>(List.of("gcc", "-std=gnu11", "-Wall", "-fsyntax-only"));
+        cmd.addAll(List.of(flags));
+        cmd.add(c.toString());
+        exec(dir, cmd);
+    }
+
+    /**
+     * @param dir a scratch directory.
+     * @return whether gcc can compile for the x86_32 ABI here ({@code -m32}: gcc-multilib's headers are there).
+     */
+    public static boolean canCompile32(final Path dir)
+    {
+        try
+        {
+            final Path c = dir.resolve("probe32.c");
+            Files.writeString(c, "#include <stdint.h>\nint x;\n", StandardCharsets.UTF_8);
+            exec(dir, List.of("gcc", "-m32", "-fsyntax-only", c.toString()));
+            return true;
+        }
+        catch (final AssertionError | IOException | InterruptedException ex)
+        {
+            return false;
+        }
+    }
+
+    /**
      * Skips the calling test unless gcc and the header are there.
      *
      * @param header a header under /usr/include.
