@@ -11,6 +11,7 @@ import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.ring.BackRing;
+import org.dom0j.ring.RingLayout;
 import org.dom0j.ring.SharedRingDescriptor;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreException;
@@ -160,12 +161,19 @@ public final class BackendConductor implements Agent
     /** One queue's resources, filled in as they are acquired so that a half-done connect can be undone. */
     private static final class QueueResources
     {
-        GrantMapping mapping;
+        final GrantMapping[] mappings;
         EventChannels eventChannels;
-        int localPort = -1;
+        final int[] localPorts;
         QueueCounters counters;
         RingAgent agent;
         boolean started;
+
+        QueueResources(final QueueConfig config)
+        {
+            mappings = new GrantMapping[config.ringCount()];
+            localPorts = new int[config.portCount()];
+            java.util.Arrays.fill(localPorts, -1);
+        }
     }
 
     /** The conductor's record of one device. */
@@ -592,20 +600,29 @@ public final class BackendConductor implements Agent
             }
             for (final QueueConfig config : configs)
             {
-                final QueueResources resources = new QueueResources();
+                final QueueResources resources = new QueueResources(config);
                 device.queues.add(resources);
-                final int[] refs = config.ringRefs();
-                resources.mapping = grantTables.map(context.frontendDomid(), refs, refs.length, true);
+                final BackRing[] rings = new BackRing[config.ringCount()];
+                for (int r = 0; r < config.ringCount(); r++)
+                {
+                    final QueueConfig.Ring ring = config.ring(r);
+                    final int[] refs = ring.refs();
+                    resources.mappings[r] = grantTables.map(context.frontendDomid(), refs, refs.length, true);
+                    rings[r] = ring.layout() == null ? null :
+                        attachRing(context, config, ring.layout(), resources.mappings[r]);
+                }
                 resources.eventChannels = platform.openEventChannels();
-                resources.localPort = resources.eventChannels.bindInterdomain(
-                    context.frontendDomid(), config.remotePort());
-                final BackRing ring = config.layout() == null ? null : attachRing(context, config, resources);
-                resources.counters = new QueueCounters(countersManager, context + " q" + config.index());
-                final ConnectedQueue queue = new ConnectedQueue(context, config, resources.mapping, ring,
-                    resources.eventChannels, resources.localPort, resources.counters);
+                for (int p = 0; p < config.portCount(); p++)
+                {
+                    resources.localPorts[p] = resources.eventChannels.bindInterdomain(
+                        context.frontendDomid(), config.remotePort(p));
+                }
+                resources.counters = new QueueCounters(countersManager, context + " " + config.name());
+                final ConnectedQueue queue = new ConnectedQueue(context, config, resources.mappings, rings,
+                    resources.eventChannels, resources.localPorts, resources.counters);
                 final QueueHandler handler = device.type.connect(context, queue);
                 resources.agent = new RingAgent(context.type() + "-" + context.frontendDomid() + "-" +
-                    context.devid() + "-q" + config.index(), queue, handler, this::onRingViolation);
+                    context.devid() + "-" + config.name(), queue, handler, this::onRingViolation);
             }
             for (final QueueResources resources : device.queues)
             {
@@ -628,15 +645,15 @@ public final class BackendConductor implements Agent
     }
 
     private static BackRing attachRing(
-        final DeviceContext context, final QueueConfig config, final QueueResources resources)
+        final DeviceContext context, final QueueConfig config, final RingLayout layout, final GrantMapping mapping)
         throws InvalidFrontendException
     {
-        final BackRing ring = new BackRing(config.layout(), resources.mapping.buffer());
-        final int rspProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
-        final int reqProd = resources.mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
-        if (Integer.compareUnsigned(reqProd - rspProd, config.layout().size()) > 0)
+        final BackRing ring = new BackRing(layout, mapping.buffer());
+        final int rspProd = mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
+        final int reqProd = mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
+        if (Integer.compareUnsigned(reqProd - rspProd, layout.size()) > 0)
         {
-            throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.index() +
+            throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.name() +
                 " ring indices impossible: req_prod " + Integer.toUnsignedString(reqProd) + " rsp_prod " +
                 Integer.toUnsignedString(rspProd));
         }
@@ -679,19 +696,25 @@ public final class BackendConductor implements Agent
         for (int i = device.queues.size() - 1; i >= 0; i--)
         {
             final QueueResources resources = device.queues.get(i);
-            if (resources.localPort >= 0)
+            for (final int port : resources.localPorts)
             {
-                try
+                if (port >= 0)
                 {
-                    resources.eventChannels.unbind(resources.localPort);
-                }
-                catch (final RuntimeException ex)
-                {
-                    LOG.log(System.Logger.Level.WARNING, device.context + ": unbind " + resources.localPort, ex);
+                    try
+                    {
+                        resources.eventChannels.unbind(port);
+                    }
+                    catch (final RuntimeException ex)
+                    {
+                        LOG.log(System.Logger.Level.WARNING, device.context + ": unbind " + port, ex);
+                    }
                 }
             }
             closeQuietly(resources.eventChannels);
-            closeQuietly(resources.mapping);
+            for (final GrantMapping mapping : resources.mappings)
+            {
+                closeQuietly(mapping);
+            }
             closeQuietly(resources.counters);
         }
         device.queues.clear();
@@ -722,7 +745,7 @@ public final class BackendConductor implements Agent
                 if (resources.agent == violation.agent())
                 {
                     disconnect(device);
-                    fail(device, "queue " + violation.agent().queue().index() + " ring protocol violation: " +
+                    fail(device, "queue " + violation.agent().queue().config().name() + " ring protocol violation: " +
                         violation.reason());
                     return;
                 }

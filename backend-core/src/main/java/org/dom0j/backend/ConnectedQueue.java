@@ -5,8 +5,10 @@ import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.ring.BackRing;
 
 /**
- * One connected ring queue of a device: the mapped ring, the {@link BackRing} over it, and the bound event
- * channel. Built by the conductor when the frontend connects; handed to the device type's {@link QueueHandler}.
+ * One connected queue of a device: its mapped rings, a {@link BackRing} over each that has a layout, and its event
+ * channels, all bound on one handle. Built by the conductor when the frontend connects; handed to the device type's
+ * {@link QueueHandler}. Rings and ports keep the order of the {@link QueueConfig}; the first of each is the one the
+ * single-ring accessors ({@link #ring()}, {@link #localPort()}) name.
  * <p>
  * Owned by the queue's {@link RingAgent} thread while connected; the conductor releases it only after the agent
  * has stopped (so nothing is unmapped under I/O).
@@ -15,28 +17,28 @@ public final class ConnectedQueue
 {
     private final DeviceContext device;
     private final QueueConfig config;
-    private final GrantMapping mapping;
-    private final BackRing ring;
+    private final GrantMapping[] mappings;
+    private final BackRing[] rings;
     private final EventChannels eventChannels;
-    private final int localPort;
+    private final int[] localPorts;
     private final QueueCounters counters;
     private String violation;
 
     ConnectedQueue(
         final DeviceContext device,
         final QueueConfig config,
-        final GrantMapping mapping,
-        final BackRing ring,
+        final GrantMapping[] mappings,
+        final BackRing[] rings,
         final EventChannels eventChannels,
-        final int localPort,
+        final int[] localPorts,
         final QueueCounters counters)
     {
         this.device = device;
         this.config = config;
-        this.mapping = mapping;
-        this.ring = ring;
+        this.mappings = mappings.clone();
+        this.rings = rings.clone();
         this.eventChannels = eventChannels;
-        this.localPort = localPort;
+        this.localPorts = localPorts.clone();
         this.counters = counters;
     }
 
@@ -65,27 +67,70 @@ public final class ConnectedQueue
     }
 
     /**
-     * @return the back end of the ring, or null for a raw-page queue ({@link QueueConfig#rawPages}).
+     * @return the back end of the first ring, or null for a raw-page queue ({@link QueueConfig#rawPages}).
      */
     public BackRing ring()
     {
-        return ring;
+        return rings[0];
     }
 
     /**
-     * @return the ring's mapped pages.
+     * @param i ring number, in {@link QueueConfig} order.
+     * @return the back end of that ring, or null when it has no layout.
+     */
+    public BackRing ring(final int i)
+    {
+        return rings[i];
+    }
+
+    /**
+     * @return how many rings the queue has.
+     */
+    public int ringCount()
+    {
+        return rings.length;
+    }
+
+    /**
+     * @return the first ring's mapped pages.
      */
     public GrantMapping mapping()
     {
-        return mapping;
+        return mappings[0];
     }
 
     /**
-     * @return the local port bound to the frontend's.
+     * @param i ring number.
+     * @return that ring's mapped pages.
+     */
+    public GrantMapping mapping(final int i)
+    {
+        return mappings[i];
+    }
+
+    /**
+     * @return the local port bound to the frontend's first.
      */
     public int localPort()
     {
-        return localPort;
+        return localPorts[0];
+    }
+
+    /**
+     * @param i port number, in {@link QueueConfig} order.
+     * @return the local port bound to that frontend port.
+     */
+    public int localPort(final int i)
+    {
+        return localPorts[i];
+    }
+
+    /**
+     * @return how many ports the queue has bound to the frontend.
+     */
+    public int portCount()
+    {
+        return localPorts.length;
     }
 
     /**
@@ -97,7 +142,7 @@ public final class ConnectedQueue
     }
 
     /**
-     * @return the event channel handle the port is bound on (used by this queue's agent only).
+     * @return the event channel handle the ports are bound on (used by this queue's agent only).
      */
     public EventChannels eventChannels()
     {
@@ -105,17 +150,17 @@ public final class ConnectedQueue
     }
 
     /**
-     * Stops a raw-page queue ({@link QueueConfig#rawPages}) for a protocol violation, the way
-     * {@link BackRing#disable} stops a ring: the {@link RingAgent} stops calling the handler and the conductor fails
-     * the device with the reason. The first reason stays. Agent thread only.
+     * Stops the queue for a protocol violation, the way {@link BackRing#disable} stops a ring: the
+     * {@link RingAgent} stops calling the handler and the conductor fails the device with the reason. The first
+     * reason stays. Agent thread only.
      *
      * @param reason what the frontend did wrong.
      */
     public void disable(final String reason)
     {
-        if (ring != null)
+        if (rings[0] != null)
         {
-            ring.disable(reason);
+            rings[0].disable(reason);
         }
         else if (violation == null)
         {
@@ -124,36 +169,68 @@ public final class ConnectedQueue
     }
 
     /**
-     * @return why the queue was disabled (its ring's violation, or the reason given to {@link #disable}), or null.
+     * @return why the queue was disabled (the first disabled ring's violation, or the reason given to
+     *         {@link #disable}), or null.
      */
     public String violation()
     {
-        return ring != null ? ring.violation() : violation;
+        for (final BackRing ring : rings)
+        {
+            if (ring != null && ring.violation() != null)
+            {
+                return ring.violation();
+            }
+        }
+        return violation;
+    }
+
+    /**
+     * Sends an event to the frontend on the first port.
+     */
+    public void notifyFrontend()
+    {
+        notifyFrontend(0);
     }
 
     /**
      * Sends an event to the frontend.
+     *
+     * @param port port number, in {@link QueueConfig} order.
      */
-    public void notifyFrontend()
+    public void notifyFrontend(final int port)
     {
-        eventChannels.notify(localPort);
+        eventChannels.notify(localPorts[port]);
         counters.notificationsSent().incrementRelease();
     }
 
     /**
-     * {@code RING_PUSH_RESPONSES_AND_CHECK_NOTIFY}, then notifies when the frontend asked for it.
+     * {@code RING_PUSH_RESPONSES_AND_CHECK_NOTIFY} on the first ring, then notifies the first port when the
+     * frontend asked for it.
      *
      * @return whether a notification was sent.
      */
     public boolean pushResponsesAndNotify()
     {
-        if (ring == null)
+        return pushResponsesAndNotify(0, 0);
+    }
+
+    /**
+     * {@code RING_PUSH_RESPONSES_AND_CHECK_NOTIFY} on one ring, then notifies a port when the frontend asked.
+     *
+     * @param ring ring number.
+     * @param port port number to notify.
+     * @return whether a notification was sent.
+     */
+    public boolean pushResponsesAndNotify(final int ring, final int port)
+    {
+        final BackRing r = rings[ring];
+        if (r == null)
         {
-            throw new IllegalStateException("a raw-page queue has no ring to push");
+            throw new IllegalStateException("a raw-page ring has no responses to push");
         }
-        if (ring.pushResponsesAndCheckNotify())
+        if (r.pushResponsesAndCheckNotify())
         {
-            notifyFrontend();
+            notifyFrontend(port);
             return true;
         }
         return false;

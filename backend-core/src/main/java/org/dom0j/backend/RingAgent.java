@@ -4,12 +4,13 @@ import org.agrona.concurrent.Agent;
 import org.dom0j.ring.BackRing;
 
 /**
- * The {@link Agent} serving one ring queue ({@code <type>-<domid>-<devid>-q<N>}): drains the queue's event channel,
- * runs the device type's {@link QueueHandler}, and when there is nothing to do performs
- * {@code RING_FINAL_CHECK_FOR_REQUESTS} so that an idle strategy may wait safely (a raw-page queue has no ring:
- * its handler alone decides, and reports a violation with {@link ConnectedQueue#disable}). When the frontend
- * breaks the ring protocol the agent stops reading, counts it and tells the conductor once (through the
- * conductor's command queue). It counts the requests taken and responses produced from the ring's indices.
+ * The {@link Agent} serving one ring queue ({@code <type>-<domid>-<devid>-<name>}): drains the queue's event
+ * channels, runs the device type's {@link QueueHandler}, and when there is nothing to do performs
+ * {@code RING_FINAL_CHECK_FOR_REQUESTS} on the queue's first ring so that an idle strategy may wait safely (a
+ * raw-page queue has no ring: its handler alone decides, and reports a violation with
+ * {@link ConnectedQueue#disable}; a handler with further rings, such as netif's RX ring, arms those itself). When
+ * the frontend breaks a ring's protocol the agent stops reading, counts it and tells the conductor once (through the
+ * conductor's command queue). It counts the requests taken and responses produced from the rings' indices.
  * <p>
  * Runs on whatever thread its {@link AgentScheduler} gives it; nobody else calls it.
  */
@@ -31,8 +32,8 @@ public final class RingAgent implements Agent
     private final QueueHandler handler;
     private final ViolationListener violations;
     private boolean violationReported;
-    private int countedReqCons;
-    private int countedRspProd;
+    private final int[] countedReqCons;
+    private final int[] countedRspProd;
 
     /**
      * @param roleName   thread/role name, e.g. "vbd-5-51712-q0".
@@ -50,11 +51,16 @@ public final class RingAgent implements Agent
         this.queue = queue;
         this.handler = handler;
         this.violations = violations;
-        final BackRing ring = queue.ring();
-        if (null != ring)
+        countedReqCons = new int[queue.ringCount()];
+        countedRspProd = new int[queue.ringCount()];
+        for (int i = 0; i < queue.ringCount(); i++)
         {
-            countedReqCons = ring.reqCons();
-            countedRspProd = ring.rspProdPvt();
+            final BackRing ring = queue.ring(i);
+            if (null != ring)
+            {
+                countedReqCons[i] = ring.reqCons();
+                countedRspProd[i] = ring.rspProdPvt();
+            }
         }
     }
 
@@ -90,15 +96,15 @@ public final class RingAgent implements Agent
             }
             return work;
         }
-        if (ring.isDisabled())
+        if (queue.violation() != null)
         {
             reportViolation();
             return work;
         }
         final int done = handler.doWork(queue);
         work += done;
-        countRing(ring);
-        if (ring.isDisabled())
+        countRings();
+        if (queue.violation() != null)
         {
             reportViolation();
         }
@@ -110,22 +116,30 @@ public final class RingAgent implements Agent
     }
 
     /**
-     * Counts what the handler took off and put on the ring, from the ring's own indices, so every ring-based
+     * Counts what the handler took off and put on the rings, from the rings' own indices, so every ring-based
      * device type gets the requests and responses counters without counting itself.
      */
-    private void countRing(final BackRing ring)
+    private void countRings()
     {
-        final int reqCons = ring.reqCons();
-        final int rspProd = ring.rspProdPvt();
-        if (reqCons != countedReqCons)
+        for (int i = 0; i < countedReqCons.length; i++)
         {
-            queue.counters().requests().getAndAddRelease(reqCons - countedReqCons & 0xFFFF_FFFFL);
-            countedReqCons = reqCons;
-        }
-        if (rspProd != countedRspProd)
-        {
-            queue.counters().responses().getAndAddRelease(rspProd - countedRspProd & 0xFFFF_FFFFL);
-            countedRspProd = rspProd;
+            final BackRing ring = queue.ring(i);
+            if (null == ring)
+            {
+                continue;
+            }
+            final int reqCons = ring.reqCons();
+            final int rspProd = ring.rspProdPvt();
+            if (reqCons != countedReqCons[i])
+            {
+                queue.counters().requests().getAndAddRelease(reqCons - countedReqCons[i] & 0xFFFF_FFFFL);
+                countedReqCons[i] = reqCons;
+            }
+            if (rspProd != countedRspProd[i])
+            {
+                queue.counters().responses().getAndAddRelease(rspProd - countedRspProd[i] & 0xFFFF_FFFFL);
+                countedRspProd[i] = rspProd;
+            }
         }
     }
 

@@ -3,7 +3,9 @@ package org.dom0j.gnttab;
 /**
  * A batch of grant copy operations ({@code struct gnttab_copy}), held in parallel primitive arrays sized once,
  * reused from request to request without allocation. Each operation copies {@code length} bytes between a
- * foreign grant ({@code domid}, {@code ref}, {@code offset}) and a local buffer address, in one direction.
+ * foreign grant ({@code domid}, {@code ref}, {@code offset}) and a local buffer address, in one direction, or from
+ * one foreign grant straight into another ({@link #addForeignToForeign}: Xen's {@code GNTTABOP_copy} takes a grant
+ * ref on both sides, so data moves between two guests' pages in one copy, never touching this domain's memory).
  * <p>
  * Not thread safe: one batch per agent.
  */
@@ -40,6 +42,10 @@ public final class GrantCopyBatch
 
     private final int capacity;
     private final boolean[] toForeign;
+    private final boolean[] foreignToForeign;
+    private final int[] sourceDomid;
+    private final int[] sourceRef;
+    private final int[] sourceOffset;
     private final int[] domid;
     private final int[] ref;
     private final int[] foreignOffset;
@@ -59,6 +65,10 @@ public final class GrantCopyBatch
         }
         this.capacity = capacity;
         toForeign = new boolean[capacity];
+        foreignToForeign = new boolean[capacity];
+        sourceDomid = new int[capacity];
+        sourceRef = new int[capacity];
+        sourceOffset = new int[capacity];
         domid = new int[capacity];
         ref = new int[capacity];
         foreignOffset = new int[capacity];
@@ -131,6 +141,37 @@ public final class GrantCopyBatch
         return add(true, domid, ref, foreignOffset, localAddress, length);
     }
 
+    /**
+     * Adds a copy from one foreign grant into another ({@code GNTCOPY_source_gref | GNTCOPY_dest_gref}). For this
+     * operation {@link #domid}, {@link #ref} and {@link #foreignOffset} name the destination; {@link #localAddress}
+     * is unused.
+     *
+     * @param srcDomid  the domain that granted the source page.
+     * @param srcRef    the source grant ref.
+     * @param srcOffset offset within the source page.
+     * @param dstDomid  the domain that granted the destination page.
+     * @param dstRef    the destination grant ref (granted writable).
+     * @param dstOffset offset within the destination page.
+     * @param length    bytes, so that neither side crosses its page.
+     * @return the index of the operation.
+     */
+    public int addForeignToForeign(
+        final int srcDomid,
+        final int srcRef,
+        final int srcOffset,
+        final int dstDomid,
+        final int dstRef,
+        final int dstOffset,
+        final int length)
+    {
+        final int i = add(true, dstDomid, dstRef, dstOffset, 0L, length);
+        foreignToForeign[i] = true;
+        sourceDomid[i] = srcDomid;
+        sourceRef[i] = srcRef;
+        sourceOffset[i] = srcOffset;
+        return i;
+    }
+
     private int add(
         final boolean toForeign,
         final int domid,
@@ -145,6 +186,7 @@ public final class GrantCopyBatch
         }
         final int i = count++;
         this.toForeign[i] = toForeign;
+        this.foreignToForeign[i] = false;
         this.domid[i] = domid;
         this.ref[i] = ref;
         this.foreignOffset[i] = foreignOffset;
@@ -165,7 +207,43 @@ public final class GrantCopyBatch
 
     /**
      * @param i operation index.
-     * @return the granting domain.
+     * @return true when both sides are foreign grants ({@link #addForeignToForeign}).
+     */
+    public boolean foreignToForeign(final int i)
+    {
+        return foreignToForeign[i];
+    }
+
+    /**
+     * @param i an operation added with {@link #addForeignToForeign}.
+     * @return the source page's granting domain.
+     */
+    public int sourceDomid(final int i)
+    {
+        return sourceDomid[i];
+    }
+
+    /**
+     * @param i an operation added with {@link #addForeignToForeign}.
+     * @return the source grant ref.
+     */
+    public int sourceRef(final int i)
+    {
+        return sourceRef[i];
+    }
+
+    /**
+     * @param i an operation added with {@link #addForeignToForeign}.
+     * @return the offset within the source page.
+     */
+    public int sourceOffset(final int i)
+    {
+        return sourceOffset[i];
+    }
+
+    /**
+     * @param i operation index.
+     * @return the granting domain (the destination's, for a foreign-to-foreign copy).
      */
     public int domid(final int i)
     {

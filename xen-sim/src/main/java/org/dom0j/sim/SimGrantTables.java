@@ -35,6 +35,7 @@ final class SimGrantTables implements GrantTables
     private final UnsafeBuffer localView = new UnsafeBuffer(0, 0);
     /** The frame each operation of the batch being copied pinned, by operation index. */
     private int[] copyFrames = new int[0];
+    private final int[] pairFrames = new int[2];
     private volatile int maxGrants = DEFAULT_MAX_GRANTS;
 
     SimGrantTables(final SimHost host, final int localDomid)
@@ -173,14 +174,98 @@ final class SimGrantTables implements GrantTables
         int from = 0;
         while (from < n)
         {
+            if (batch.foreignToForeign(from))
+            {
+                copyForeignToForeign(batch, from);
+                from++;
+                continue;
+            }
             final int domid = batch.domid(from);
             int to = from + 1;
-            while (to < n && batch.domid(to) == domid)
+            while (to < n && batch.domid(to) == domid && !batch.foreignToForeign(to))
             {
                 to++;
             }
             copyRun(batch, from, to, domid);
             from = to;
+        }
+    }
+
+    /**
+     * A copy between two guests' grants, as Xen does one with {@code GNTCOPY_source_gref | GNTCOPY_dest_gref}: the
+     * source is pinned for reading in its domain and the destination for writing in its own, each under its own
+     * domain's lock (never both at once), the bytes move between the two memories, and both pins are released.
+     */
+    private void copyForeignToForeign(final GrantCopyBatch batch, final int i)
+    {
+        final int length = batch.length(i);
+        final int srcOffset = batch.sourceOffset(i);
+        if (!validCopyArgs(batch, i) || srcOffset < 0 || srcOffset + length > SimHost.PAGE_SIZE)
+        {
+            batch.status(i, GrantCopyBatch.GNTST_BAD_COPY_ARG);
+            return;
+        }
+        final SimDomainState source = host.stateOrNull(batch.sourceDomid(i));
+        final SimDomainState dest = host.stateOrNull(batch.domid(i));
+        if (null == source || null == dest)
+        {
+            batch.status(i, GrantCopyBatch.GNTST_BAD_DOMAIN);
+            return;
+        }
+        final int sourcePin = pinOne(source, batch.sourceRef(i), false, 0);
+        if (sourcePin != SimDomainState.PIN_OK)
+        {
+            batch.status(i, SimDomainState.grantStatus(sourcePin));
+            return;
+        }
+        try
+        {
+            final int destPin = pinOne(dest, batch.ref(i), true, 1);
+            if (destPin != SimDomainState.PIN_OK)
+            {
+                batch.status(i, SimDomainState.grantStatus(destPin));
+                return;
+            }
+            try
+            {
+                dest.memory().putBytes(pairFrames[1] * SimHost.PAGE_SIZE + batch.foreignOffset(i),
+                    source.memory(), pairFrames[0] * SimHost.PAGE_SIZE + srcOffset, length);
+            }
+            finally
+            {
+                unpinOne(dest, batch.ref(i), true);
+            }
+            batch.status(i, GrantCopyBatch.GNTST_OKAY);
+        }
+        finally
+        {
+            unpinOne(source, batch.sourceRef(i), false);
+        }
+    }
+
+    private int pinOne(final SimDomainState granter, final int ref, final boolean writable, final int slot)
+    {
+        granter.lock();
+        try
+        {
+            return granter.pin(ref, localDomid, writable, pairFrames, slot);
+        }
+        finally
+        {
+            granter.unlock();
+        }
+    }
+
+    private static void unpinOne(final SimDomainState granter, final int ref, final boolean writable)
+    {
+        granter.lock();
+        try
+        {
+            granter.unpin(ref, writable);
+        }
+        finally
+        {
+            granter.unlock();
         }
     }
 

@@ -311,6 +311,39 @@ class SimGrantTablesTest
     }
 
     @Test
+    void shouldCopyFromOneGuestsGrantStraightIntoAnothersWithXensChecksOnBothSides()
+    {
+        final SimDomain other = platform.host().createDomain(7, 64);
+        final int srcFrame = guest.allocatePage();
+        guest.page(srcFrame).putStringWithoutLengthAscii(100, "frame from guest 5");
+        final int src = guest.grantAccess(0, srcFrame, true);
+        final int dstFrame = other.allocatePage();
+        final int dst = other.grantAccess(0, dstFrame, false);
+        final int dstReadOnly = other.grantAccess(0, other.allocatePage(), true);
+        final int srcForDom3 = guest.grantAccess(3, srcFrame, true);
+
+        final GrantCopyBatch batch = new GrantCopyBatch(8);
+        batch.addForeignToForeign(GUEST, src, 100, 7, dst, 2000, 18);          // ok
+        batch.addForeignToForeign(GUEST, src, 100, 7, dstReadOnly, 0, 18);     // into a read-only grant
+        batch.addForeignToForeign(GUEST, srcForDom3, 100, 7, dst, 0, 18);      // source granted to dom3
+        batch.addForeignToForeign(GUEST, src, 4090, 7, dst, 0, 18);            // source crosses its page
+        batch.addForeignToForeign(GUEST, src, 0, 42, dst, 0, 4);               // no such destination domain
+        batch.addFromForeign(7, dst, 2000, 0, 0);                                // a plain op after them
+        gnttab.copy(batch);
+
+        assertThat(new short[]{ batch.status(0), batch.status(1), batch.status(2), batch.status(3),
+            batch.status(4), batch.status(5) }).containsExactly(GrantCopyBatch.GNTST_OKAY,
+            GrantCopyBatch.GNTST_GENERAL_ERROR, GrantCopyBatch.GNTST_GENERAL_ERROR, GrantCopyBatch.GNTST_BAD_COPY_ARG,
+            GrantCopyBatch.GNTST_BAD_DOMAIN, GrantCopyBatch.GNTST_OKAY);
+        assertThat(other.page(dstFrame).getStringWithoutLengthAscii(2000, 18)).isEqualTo("frame from guest 5");
+        assertThat(other.page(dstFrame).getInt(0)).as("nothing landed from the refused copies").isZero();
+        assertThat(guest.grantFlags(src)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READONLY);
+        assertThat(other.grantFlags(dst)).isEqualTo(GTF_PERMIT_ACCESS);
+        assertThat(platform.host().state(GUEST).pins(src)).isZero();
+        assertThat(platform.host().state(7).pins(dst)).isZero();
+    }
+
+    @Test
     void shouldReleaseEveryPinOfABatchAndKeepThePinsOfAMapping()
     {
         final int frame = guest.allocatePage();

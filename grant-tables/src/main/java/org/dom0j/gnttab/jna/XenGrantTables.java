@@ -169,9 +169,20 @@ public final class XenGrantTables implements GrantTables
             s.setInt(foreign + LibXenGnttab.FOREIGN_REF, batch.ref(i));
             s.setShort(foreign + LibXenGnttab.FOREIGN_OFFSET, (short)batch.foreignOffset(i));
             s.setShort(foreign + LibXenGnttab.FOREIGN_DOMID, (short)batch.domid(i));
-            s.setLong(local, batch.localAddress(i));
+            if (batch.foreignToForeign(i))
+            {
+                // Both sides are grants: gntdev and Xen accept GNTCOPY_source_gref | GNTCOPY_dest_gref.
+                s.setInt(local + LibXenGnttab.FOREIGN_REF, batch.sourceRef(i));
+                s.setShort(local + LibXenGnttab.FOREIGN_OFFSET, (short)batch.sourceOffset(i));
+                s.setShort(local + LibXenGnttab.FOREIGN_DOMID, (short)batch.sourceDomid(i));
+            }
+            else
+            {
+                s.setLong(local, batch.localAddress(i));
+            }
             s.setShort(base + LibXenGnttab.SEGMENT_LEN, (short)batch.length(i));
-            s.setShort(base + LibXenGnttab.SEGMENT_FLAGS, (short)(batch.toForeign(i) ?
+            s.setShort(base + LibXenGnttab.SEGMENT_FLAGS, (short)(batch.foreignToForeign(i) ?
+                LibXenGnttab.GNTCOPY_SOURCE_GREF | LibXenGnttab.GNTCOPY_DEST_GREF : batch.toForeign(i) ?
                 LibXenGnttab.GNTCOPY_DEST_GREF : LibXenGnttab.GNTCOPY_SOURCE_GREF));
             s.setShort(base + LibXenGnttab.SEGMENT_STATUS, GrantCopyBatch.GNTST_GENERAL_ERROR);
         }
