@@ -187,6 +187,7 @@ public final class BackendConductor implements Agent
         boolean frontendSeen;
         boolean failed;
         boolean connectAttempted;
+        boolean advertised;
 
         Device(final DeviceType type, final DeviceContext context)
         {
@@ -504,6 +505,7 @@ public final class BackendConductor implements Agent
         LOG.log(System.Logger.Level.INFO, context + ": new device, frontend " + frontendPath);
         try
         {
+            device.advertised = true;
             for (final Map.Entry<String, String> e : type.advertise(context).entrySet())
             {
                 xenStore.write(backendPath + "/" + e.getKey(), e.getValue());
@@ -512,6 +514,16 @@ public final class BackendConductor implements Agent
         catch (final InvalidFrontendException ex)
         {
             fail(device, ex.reason());
+            return null;
+        }
+        catch (final XenStoreException ex)
+        {
+            throw ex;
+        }
+        catch (final RuntimeException ex)
+        {
+            LOG.log(System.Logger.Level.ERROR, context + ": could not set the device up", ex);
+            fail(device, "could not set the device up: " + ex.getMessage());
             return null;
         }
         xenStore.write(backendPath + "/hotplug-status", "connected");
@@ -765,6 +777,18 @@ public final class BackendConductor implements Agent
         closeQuietly(device.frontendWatch);
         device.frontendWatch = null;
         devices.remove(device.context.backendPath());
+        if (device.advertised)
+        {
+            device.advertised = false;
+            try
+            {
+                device.type.remove(device.context);
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.ERROR, device.context + ": type remove", ex);
+            }
+        }
     }
 
     private void setState(final Device device, final XenbusState target)

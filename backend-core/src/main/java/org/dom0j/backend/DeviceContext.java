@@ -2,6 +2,8 @@ package org.dom0j.backend;
 
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.xenstore.XenStore;
+import org.dom0j.xenstore.XsWatch;
+import org.dom0j.xenstore.XsWatchListener;
 
 import java.util.Set;
 
@@ -114,6 +116,21 @@ public final class DeviceContext
     public void writeBackend(final String key, final String value)
     {
         xenStore.write(backendPath + "/" + key, value);
+    }
+
+    /**
+     * Watches one node (a frontend's {@code request-multicast-control}, the toolstack's {@code rate}) for a value
+     * that may change while the device is connected. xenstored fires once at once. The listener runs on the xenstore
+     * client's watch thread: it may read xenstore, and must hand anything else to the agents through state they
+     * read (a volatile field). The device type closes the watch (in {@link DeviceType#disconnect}).
+     *
+     * @param path     the node, absolute.
+     * @param listener called with the path on each change.
+     * @return the watch.
+     */
+    public XsWatch watch(final String path, final XsWatchListener listener)
+    {
+        return xenStore.watch(path, "dom0j-device:" + backendPath + ":" + path, 0, listener);
     }
 
     /**

@@ -73,4 +73,15 @@ public interface DeviceType
      * @param device the device.
      */
     void disconnect(DeviceContext device);
+
+    /**
+     * Called once when the conductor forgets the device (its backend directory went away, it closed while offline,
+     * or the service stops), after {@link #disconnect}: release what {@link #advertise} set up for the device's whole
+     * life (netback's vif interface in dom0), also when {@link #advertise} failed part way. Nothing by default.
+     *
+     * @param device the device.
+     */
+    default void remove(final DeviceContext device)
+    {
+    }
 }

@@ -87,6 +87,40 @@ class BackendConductorTest
     }
 
     @Test
+    void shouldRemoveADeviceOnceWhenItsBackendDirectoryGoesAwayButNotWhenItOnlyDisconnects()
+    {
+        final EchoGuest guest = guest(5).plug();
+        pump();
+        guest.offerRings(1, 1).state(XenbusState.INITIALISED);
+        pump();
+        guest.state(XenbusState.CLOSING);
+        pump();
+        assertThat(echo.disconnects).isEqualTo(1);
+        assertThat(echo.removes).as("a disconnect keeps the device for a reconnect").isZero();
+
+        xs.rm(guest.backendPath);
+        pump();
+        assertThat(conductor.devicePaths()).doesNotContain(guest.backendPath);
+        assertThat(echo.removes).isEqualTo(1);
+    }
+
+    @Test
+    void shouldFailADeviceWhoseSetUpThrowsAndRemoveItLater()
+    {
+        echo.advertiseFailure = new IllegalStateException("no TAP for you");
+        final EchoGuest guest = guest(5).plug();
+
+        pump();
+
+        assertThat(guest.backendState()).isEqualTo("5");
+        assertThat(xs.readOrNull("/local/domain/0/error/backend/echo/5/0/error"))
+            .isEqualTo("could not set the device up: no TAP for you");
+        xs.rm(guest.backendPath);
+        pump();
+        assertThat(echo.removes).as("remove runs for a device whose set-up failed part way").isEqualTo(1);
+    }
+
+    @Test
     void shouldConnectServeCloseAndReconnect()
     {
         final EchoGuest guest = guest(5).plug();

@@ -25,6 +25,8 @@ final class EchoDeviceType implements DeviceType
     static final int BAD_VALUE = 0xBAD;
 
     int disconnects;
+    int removes;
+    RuntimeException advertiseFailure;
 
     @Override
     public String name()
@@ -35,6 +37,10 @@ final class EchoDeviceType implements DeviceType
     @Override
     public Map<String, String> advertise(final DeviceContext device)
     {
+        if (advertiseFailure != null)
+        {
+            throw advertiseFailure;
+        }
         return Map.of(
             "max-ring-page-order", Integer.toString(MAX_RING_PAGE_ORDER),
             "multi-queue-max-queues", Integer.toString(MAX_QUEUES));
@@ -68,6 +74,12 @@ final class EchoDeviceType implements DeviceType
     public void disconnect(final DeviceContext device)
     {
         disconnects++;
+    }
+
+    @Override
+    public void remove(final DeviceContext device)
+    {
+        removes++;
     }
 
     private static final class Handler implements QueueHandler, RingEntryHandler

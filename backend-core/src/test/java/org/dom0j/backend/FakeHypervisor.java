@@ -250,6 +250,7 @@ final class FakeHypervisor implements XenPlatform
     final class Handle implements EventChannels
     {
         final LinkedBlockingQueue<Integer> pendingPorts = new LinkedBlockingQueue<>();
+        final java.util.concurrent.atomic.AtomicBoolean woken = new java.util.concurrent.atomic.AtomicBoolean();
         final Map<Integer, Channel> bound = new HashMap<>();
 
         @Override
@@ -336,11 +337,18 @@ final class FakeHypervisor implements XenPlatform
         public boolean awaitEvent(final long timeoutNanos)
         {
             final long deadline = System.nanoTime() + timeoutNanos;
-            while (pendingPorts.isEmpty() && System.nanoTime() < deadline && !Thread.currentThread().isInterrupted())
+            while (pendingPorts.isEmpty() && System.nanoTime() < deadline && !Thread.currentThread().isInterrupted() &&
+                !woken.getAndSet(false))
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(Math.min(100_000, deadline - System.nanoTime()));
             }
             return !pendingPorts.isEmpty();
+        }
+
+        @Override
+        public void wakeup()
+        {
+            woken.set(true);
         }
 
         @Override

@@ -65,6 +65,14 @@ public interface EventChannels extends AutoCloseable
     boolean awaitEvent(long timeoutNanos);
 
     /**
+     * Makes a thread blocked in {@link #awaitEvent} on this handle return now (a spurious wake-up, as awaitEvent
+     * allows), or the next call return at once if none is blocked. Another agent uses it to tell this handle's agent
+     * that there is work for it that did not come from the ring (a frame for a vif from another vif or from a TAP).
+     * Any thread; cheap when nobody waits.
+     */
+    void wakeup();
+
+    /**
      * Unmasks a port after its event has been handled; an event that arrived while masked fires at once.
      *
      * @param port a local port bound by this handle.

@@ -270,6 +270,41 @@ public final class BackRing
     }
 
     /**
+     * Copies the request at {@code req_cons} into {@code copy} without taking it, for a caller that must look at a
+     * request before deciding to take it (netif's credit check reads a packet's size first). That copy is the
+     * request: take it with {@link #takePeekedRequest()} and keep using the copy, never the slot. The caller must
+     * have checked {@link #unconsumedRequests()} is positive.
+     *
+     * @param copy       the private buffer.
+     * @param copyOffset where to copy to.
+     * @return the index of the request copied.
+     */
+    public int peekRequest(final MutableDirectBuffer copy, final int copyOffset)
+    {
+        if (isRequestConsOverflow(reqCons))
+        {
+            throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
+        }
+        // RING_COPY_REQUEST: the one read of this slot; takePeekedRequest() does not read it again.
+        buffer.getBytes(layout.slotOffset(reqCons), copy, copyOffset, requestLength);
+        return reqCons;
+    }
+
+    /**
+     * Takes the request {@link #peekRequest} copied ({@code req_cons++}).
+     *
+     * @return the index of the request taken.
+     */
+    public int takePeekedRequest()
+    {
+        if (isRequestConsOverflow(reqCons))
+        {
+            throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
+        }
+        return reqCons++;
+    }
+
+    /**
      * Claims the slot of the next response ({@code RING_GET_RESPONSE(rsp_prod_pvt)}) and zeroes the response there,
      * so that a flyweight wrapped on {@link #buffer()} at the returned offset writes into a clean slot. Bytes past
      * {@code responseLength} (when requests are longer) hold the guest's own request and are not ours to leak.

@@ -112,6 +112,24 @@ class BackRingTest
     }
 
     @Test
+    void shouldPeekARequestWithoutTakingItAndTakeItWithoutReadingTheSlotAgain()
+    {
+        front.init(0);
+        back.attach(0);
+        post(7);
+        front.pushRequests();
+
+        assertThat(back.peekRequest(copy, 0)).isZero();
+        assertThat(back.reqCons()).as("peeking takes nothing").isZero();
+        assertThat(back.unconsumedRequests()).isEqualTo(1);
+        page.putInt(small.slotOffset(0), 666, LE); // the frontend rewrites the slot after the peek
+        assertThat(back.takePeekedRequest()).isZero();
+        assertThat(copy.getInt(0, LE)).as("the peeked copy is the request").isEqualTo(7);
+        assertThat(back.reqCons()).isEqualTo(1);
+        assertThat(back.unconsumedRequests()).isZero();
+    }
+
+    @Test
     void shouldDisableTheRingWhenReqProdLeapsAhead()
     {
         front.init(0xFFFF_FFF0);

@@ -38,6 +38,7 @@ final class SimEventChannels implements EventChannels
     private volatile int[] ports = new int[0];
     private int cursor;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicBoolean woken = new java.util.concurrent.atomic.AtomicBoolean();
 
     SimEventChannels(final SimHost host, final int domid)
     {
@@ -182,6 +183,18 @@ final class SimEventChannels implements EventChannels
         }
     }
 
+    /**
+     * Wakes this handle's waiter (in this process): sets a flag the next {@link #awaitEvent} takes, and bumps the
+     * handle's doorbell so that a waiter already asleep, or about to sleep on the old value, returns.
+     */
+    @Override
+    public void wakeup()
+    {
+        checkOpen();
+        woken.set(true);
+        state.ring(handle);
+    }
+
     @Override
     public boolean awaitEvent(final long timeoutNanos)
     {
@@ -189,18 +202,23 @@ final class SimEventChannels implements EventChannels
         {
             return true;
         }
-        if (timeoutNanos <= 0)
+        if (woken.getAndSet(false) || timeoutNanos <= 0)
         {
             return false;
         }
         state.addWaiter(handle, 1);
         try
         {
-            // Read the doorbell before the last scan: a notify after the scan changes it and futex returns at once.
+            // Read the doorbell before the last scan: a notify (or wake-up) after the scan changes it and futex
+            // returns at once.
             final int seq = state.doorbellSequence(handle);
             if (anyDeliverable())
             {
                 return true;
+            }
+            if (woken.getAndSet(false))
+            {
+                return false;
             }
             SimLibc.futexWait(state.doorbellAddress(handle), seq, timeoutNanos, timespec);
         }

@@ -109,6 +109,26 @@ class SimEventChannelsTest
     }
 
     @Test
+    void shouldReturnFromAwaitEventWhenAnotherThreadWakesTheHandleWithNoEventPending() throws Exception
+    {
+        front.bindUnboundPort(0);
+        final java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
+        final CompletableFuture<Long> woke = CompletableFuture.supplyAsync(() ->
+        {
+            final long start = System.nanoTime();
+            waiting.countDown();
+            // Up to 60 s: only the wake-up can end it before the test's timeout. A wake-up that lands before the
+            // wait starts makes the wait return at once (the doorbell's sequence changed), so no sleep is needed.
+            front.awaitEvent(60 * SECOND);
+            return System.nanoTime() - start;
+        });
+        assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
+        front.wakeup();
+        assertThat(woke.get(20, TimeUnit.SECONDS)).isLessThan(20 * SECOND);
+        assertThat(front.pending()).as("a wake-up is not an event").isEqualTo(-1);
+    }
+
+    @Test
     void shouldWakeAnAgentParkedInTheEventChannelIdleStrategy() throws Exception
     {
         final int unbound = front.bindUnboundPort(0);

@@ -140,6 +140,15 @@ public final class XenEventChannels implements EventChannels
     }
 
     /**
+     * Not yet on real Xen: needs an eventfd beside the device in poll(2) (linux-native).
+     */
+    @Override
+    public void wakeup()
+    {
+        throw new UnsupportedOperationException("wakeup is not implemented on real Xen yet");
+    }
+
+    /**
      * poll(2) on the device: readable when the kernel has queued a port.
      */
     @Override
