@@ -1,6 +1,5 @@
 package org.dom0j.evtchn.jna;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import org.dom0j.common.Errno;
@@ -8,6 +7,8 @@ import org.dom0j.common.XenException;
 import org.dom0j.common.XenLibrary;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.PollFd;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,19 +25,17 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class XenEventChannels implements EventChannels
 {
     private static volatile LibXenEvtchn lib;
-    private static volatile LibXenEvtchn.LibC libc;
 
     private final LibXenEvtchn xen;
     private final Pointer handle;
-    private final int fd;
-    private final Memory pollfd = new Memory(8);
+    private final PollFd pollfd;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private XenEventChannels(final LibXenEvtchn xen, final Pointer handle)
     {
         this.xen = xen;
         this.handle = handle;
-        this.fd = xen.xenevtchn_fd(handle);
+        this.pollfd = new PollFd(xen.xenevtchn_fd(handle), Linux.POLLIN);
     }
 
     /**
@@ -53,7 +52,6 @@ public final class XenEventChannels implements EventChannels
             try
             {
                 l = XenLibrary.EVTCHN.load(LibXenEvtchn.class);
-                libc = Native.load("c", LibXenEvtchn.LibC.class);
             }
             catch (final XenException ex)
             {
@@ -146,15 +144,12 @@ public final class XenEventChannels implements EventChannels
     public boolean awaitEvent(final long timeoutNanos)
     {
         checkOpen();
-        pollfd.setInt(0, fd);
-        pollfd.setShort(4, LibXenEvtchn.LibC.POLLIN);
-        pollfd.setShort(6, (short)0);
         final int millis = timeoutNanos <= 0 ? 0 :
             (int)Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
-        final int ready = libc.poll(pollfd, 1, millis);
+        final int ready = pollfd.poll(millis);
         if (ready < 0)
         {
-            final int errno = Native.getLastError();
+            final int errno = -ready;
             if (errno == Errno.EINTR.number())
             {
                 return false;
