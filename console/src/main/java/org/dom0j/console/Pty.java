@@ -1,57 +1,44 @@
 package org.dom0j.console;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
+import org.agrona.BufferUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.common.Errno;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
+import org.dom0j.linux.PollFd;
+import org.dom0j.linux.PseudoTerminal;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 
 /**
  * A pseudo-terminal for a console, as xenconsoled gives each guest: the service holds the master (non-blocking) and
  * keeps the slave open itself in raw mode, so the master never sees a hang-up when a viewer such as
- * {@code xl console} (which opens the slave named in xenstore's {@code console/tty}) comes and goes.
+ * {@code xl console} (which opens the slave named in xenstore's {@code console/tty}) comes and goes. The system
+ * calls are linux-native's.
  * <p>
- * <b>Threads</b>: one reader thread may call {@link #read}, one writer thread {@link #write}, at the same time;
- * {@link #close} once both have stopped.
+ * <b>Threads</b>: one reader thread may call {@link #read}, one writer thread {@link #write}, at the same time (each
+ * has its own native buffer and pollfd); {@link #close} once both have stopped.
  */
 final class Pty implements AutoCloseable
 {
-    private static final int O_RDWR = 2;
-    private static final int O_NOCTTY = 0x100;
-    private static final int O_NONBLOCK = 0x800;
-    private static final int O_CLOEXEC = 0x80000;
-    private static final int F_GETFL = 3;
-    private static final int F_SETFL = 4;
-    private static final int TCSANOW = 0;
-    private static final int POLLIN = 0x1;
-    private static final int POLLOUT = 0x4;
-    private static final int EAGAIN = 11;
-    private static final int EINTR = 4;
-    /** sizeof(struct termios) is 60 on Linux (glibc); room to spare. */
-    private static final int TERMIOS_BYTES = 128;
+    /** Bytes moved per read(2) or write(2). */
+    private static final int IO_BYTES = 4096;
+    private static final int EAGAIN = Errno.EAGAIN.number();
+    private static final int EINTR = Errno.EINTR.number();
 
-    static
-    {
-        Native.register(Pty.class, NativeLibrary.getInstance("c"));
-    }
-
+    private final PseudoTerminal terminal;
     private final int master;
-    private final int slave;
-    private final String slavePath;
-    private final int[] pollRead = new int[2];
-    private final int[] pollWrite = new int[2];
+    private final PollFd pollRead;
+    private final PollFd pollWrite;
+    private final UnsafeBuffer in = new UnsafeBuffer(BufferUtil.allocateDirectAligned(IO_BYTES, 64));
+    private final UnsafeBuffer out = new UnsafeBuffer(BufferUtil.allocateDirectAligned(IO_BYTES, 64));
 
-    private Pty(final int master, final int slave, final String slavePath)
+    private Pty(final PseudoTerminal terminal)
     {
-        this.master = master;
-        this.slave = slave;
-        this.slavePath = slavePath;
-        pollRead[0] = master;
-        pollRead[1] = POLLIN;
-        pollWrite[0] = master;
-        pollWrite[1] = POLLOUT;
+        this.terminal = terminal;
+        this.master = terminal.master();
+        this.pollRead = new PollFd(master, Linux.POLLIN);
+        this.pollWrite = new PollFd(master, Linux.POLLOUT);
     }
 
     /**
@@ -62,33 +49,12 @@ final class Pty implements AutoCloseable
      */
     static Pty open() throws IOException
     {
-        int master = -1;
-        int slave = -1;
         try
         {
-            master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-            grantpt(master);
-            unlockpt(master);
-            final byte[] name = new byte[128];
-            ptsname_r(master, name, name.length);
-            int length = 0;
-            while (length < name.length && name[length] != 0)
-            {
-                length++;
-            }
-            final String path = new String(name, 0, length, StandardCharsets.US_ASCII);
-            slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC, 0);
-            final byte[] termios = new byte[TERMIOS_BYTES];
-            tcgetattr(slave, termios);
-            cfmakeraw(termios);
-            tcsetattr(slave, TCSANOW, termios);
-            fcntl(master, F_SETFL, fcntl(master, F_GETFL, 0) | O_NONBLOCK);
-            return new Pty(master, slave, path);
+            return new Pty(PseudoTerminal.open());
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
-            closeQuietly(slave);
-            closeQuietly(master);
             throw new IOException("cannot open a pseudo-terminal: " + ex.getMessage(), ex);
         }
     }
@@ -98,7 +64,7 @@ final class Pty implements AutoCloseable
      */
     String slavePath()
     {
-        return slavePath;
+        return terminal.slavePath();
     }
 
     /**
@@ -111,22 +77,18 @@ final class Pty implements AutoCloseable
      */
     int read(final byte[] buffer, final int timeoutMillis) throws IOException
     {
-        try
+        final int ready = pollRead.poll(timeoutMillis);
+        if (ready <= 0)
         {
-            if (poll(pollRead, 1, timeoutMillis) <= 0)
-            {
-                return 0;
-            }
-            return (int)Math.max(0, read(master, buffer, buffer.length));
+            return check(ready);
         }
-        catch (final LastErrorException ex)
+        final long n = Linux.read(master, in.addressOffset(), Math.min(buffer.length, IO_BYTES));
+        if (n <= 0)
         {
-            if (ex.getErrorCode() == EAGAIN || ex.getErrorCode() == EINTR)
-            {
-                return 0;
-            }
-            throw new IOException("pty " + slavePath + ": " + ex.getMessage(), ex);
+            return check((int)n);
         }
+        in.getBytes(0, buffer, 0, (int)n);
+        return (int)n;
     }
 
     /**
@@ -142,22 +104,36 @@ final class Pty implements AutoCloseable
         int done = 0;
         while (done < data.length)
         {
-            try
+            final int length = Math.min(data.length - done, IO_BYTES);
+            out.putBytes(0, data, done, length);
+            final long n = Linux.write(master, out.addressOffset(), length);
+            if (n >= 0)
             {
-                final byte[] rest = done == 0 ? data : Arrays.copyOfRange(data, done, data.length);
-                done += (int)write(master, rest, rest.length);
+                done += (int)n;
+                continue;
             }
-            catch (final LastErrorException ex)
+            check((int)n);
+            final int ready = pollWrite.poll(timeoutMillis);
+            if (ready == 0)
             {
-                if (ex.getErrorCode() != EAGAIN && ex.getErrorCode() != EINTR)
-                {
-                    throw new IOException("pty " + slavePath + ": " + ex.getMessage(), ex);
-                }
-                if (poll(pollWrite, 1, timeoutMillis) <= 0)
-                {
-                    return data.length - done;
-                }
+                return data.length - done;
             }
+            // Room now, or poll was interrupted: write again.
+            check(ready);
+        }
+        return 0;
+    }
+
+    /**
+     * @param result what a call returned: 0, or minus an errno.
+     * @return 0 for nothing (0, EAGAIN, EINTR).
+     * @throws IOException for any other errno.
+     */
+    private int check(final int result) throws IOException
+    {
+        if (result < 0 && result != -EAGAIN && result != -EINTR)
+        {
+            throw new IOException("pty " + terminal.slavePath() + ": " + Errno.describe(-result));
         }
         return 0;
     }
@@ -165,48 +141,6 @@ final class Pty implements AutoCloseable
     @Override
     public void close()
     {
-        closeQuietly(slave);
-        closeQuietly(master);
+        terminal.close();
     }
-
-    private static void closeQuietly(final int fd)
-    {
-        if (fd >= 0)
-        {
-            try
-            {
-                close(fd);
-            }
-            catch (final LastErrorException ex)
-            {
-                // Closing anyway.
-            }
-        }
-    }
-
-    private static native int posix_openpt(int flags) throws LastErrorException;
-
-    private static native int grantpt(int fd) throws LastErrorException;
-
-    private static native int unlockpt(int fd) throws LastErrorException;
-
-    private static native int ptsname_r(int fd, byte[] buf, long length) throws LastErrorException;
-
-    private static native int open(String path, int flags, int mode) throws LastErrorException;
-
-    private static native int close(int fd) throws LastErrorException;
-
-    private static native int tcgetattr(int fd, byte[] termios) throws LastErrorException;
-
-    private static native void cfmakeraw(byte[] termios);
-
-    private static native int tcsetattr(int fd, int actions, byte[] termios) throws LastErrorException;
-
-    private static native int fcntl(int fd, int cmd, int arg) throws LastErrorException;
-
-    private static native int poll(int[] fds, long count, int timeoutMillis) throws LastErrorException;
-
-    private static native long read(int fd, byte[] buf, long count) throws LastErrorException;
-
-    private static native long write(int fd, byte[] buf, long count) throws LastErrorException;
 }

@@ -5,6 +5,9 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
 import org.dom0j.common.XenException;
 import org.dom0j.gnttab.GrantCopyBatch;
+import org.dom0j.linux.Futex;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 
 import java.io.File;
 import java.nio.MappedByteBuffer;
@@ -166,12 +169,14 @@ final class SimDomainState implements AutoCloseable
         if (memoryFd < 0)
         {
             final String path = directory.resolve("memory").toString();
-            final int fd = SimLibc.LIBC.open(path, SimLibc.O_RDWR | SimLibc.O_CLOEXEC);
-            if (fd < 0)
+            try
             {
-                throw new XenException(com.sun.jna.Native.getLastError(), "open memory of sim domain " + domid);
+                memoryFd = Linux.open(path, Linux.O_RDWR | Linux.O_CLOEXEC, 0);
             }
-            memoryFd = fd;
+            catch (final LinuxException ex)
+            {
+                throw new XenException(ex.errno(), "open memory of sim domain " + domid, ex);
+            }
         }
         return memoryFd;
     }
@@ -638,7 +643,7 @@ final class SimDomainState implements AutoCloseable
         control.getAndAddInt(off + HANDLE_SEQ, 1);
         if (control.getIntVolatile(off + HANDLE_WAITERS) > 0)
         {
-            SimLibc.futexWake(control.addressOffset() + off + HANDLE_SEQ);
+            Futex.wake(control.addressOffset() + off + HANDLE_SEQ, Integer.MAX_VALUE);
         }
     }
 
@@ -661,7 +666,7 @@ final class SimDomainState implements AutoCloseable
     {
         if (memoryFd >= 0)
         {
-            SimLibc.LIBC.close(memoryFd);
+            Linux.close(memoryFd);
             memoryFd = -1;
         }
         IoUtil.unmap(memoryMap);

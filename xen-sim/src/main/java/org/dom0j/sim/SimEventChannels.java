@@ -1,11 +1,11 @@
 package org.dom0j.sim;
 
-import com.sun.jna.Memory;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
 import org.dom0j.common.XenException;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.linux.Futex;
 
 import java.util.Arrays;
 
@@ -34,7 +34,7 @@ final class SimEventChannels implements EventChannels
     private final SimDomainState state;
     private final UnsafeBuffer control;
     private final int handle;
-    private final Memory timespec = new Memory(16);
+    private final Futex futex = new Futex();
     private volatile int[] ports = new int[0];
     private int cursor;
     private volatile boolean closed;
@@ -220,7 +220,7 @@ final class SimEventChannels implements EventChannels
             {
                 return false;
             }
-            SimLibc.futexWait(state.doorbellAddress(handle), seq, timeoutNanos, timespec);
+            futex.await(state.doorbellAddress(handle), seq, timeoutNanos);
         }
         finally
         {

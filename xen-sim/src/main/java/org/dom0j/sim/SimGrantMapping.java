@@ -74,7 +74,7 @@ final class SimGrantMapping implements GrantMapping
         {
             buffer.putByteVolatile(notifyOffset, (byte)0);
         }
-        SimLibc.unmap(address, count);
+        SimFrames.unmap(address, count);
         SimGrantTables.unpinAll(granter, refs, count, writable);
         tables.unmapped(count, notifyPort);
     }

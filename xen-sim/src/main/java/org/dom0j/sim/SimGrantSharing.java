@@ -6,6 +6,7 @@ import org.dom0j.common.XenException;
 import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTableException;
 import org.dom0j.gnttab.SharedPages;
+import org.dom0j.linux.LinuxException;
 
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -46,10 +47,14 @@ final class SimGrantSharing implements GrantSharing
             {
                 refs[granted] = domain.grantAccess(domid, frames[granted], !writable);
             }
-            final long address = SimLibc.mapFrames(domain.state().memoryFd(), frames, count, true);
-            if (address == 0)
+            final long address;
+            try
             {
-                throw new GrantTableException(com.sun.jna.Native.getLastError(), "map shared pages");
+                address = SimFrames.map(domain.state().memoryFd(), frames, count, true);
+            }
+            catch (final LinuxException ex)
+            {
+                throw new GrantTableException(ex.errno(), "map shared pages");
             }
             sharedPages.addAndGet(count);
             return new Shared(address, frames, refs);
@@ -120,7 +125,7 @@ final class SimGrantSharing implements GrantSharing
             {
                 return;
             }
-            SimLibc.unmap(address, frames.length);
+            SimFrames.unmap(address, frames.length);
             for (int i = 0; i < frames.length; i++)
             {
                 try

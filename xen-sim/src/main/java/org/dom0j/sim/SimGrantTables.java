@@ -6,6 +6,7 @@ import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTableException;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.linux.LinuxException;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -116,12 +117,15 @@ final class SimGrantTables implements GrantTables
         {
             granter.unlock();
         }
-        final long address = SimLibc.mapFrames(granter.memoryFd(), frames, count, writable);
-        if (address == 0)
+        final long address;
+        try
         {
-            final int errno = com.sun.jna.Native.getLastError();
+            address = SimFrames.map(granter.memoryFd(), frames, count, writable);
+        }
+        catch (final LinuxException ex)
+        {
             unpinAll(granter, pinned, count, writable);
-            throw new GrantTableException(errno == 0 ? Errno.ENOMEM.number() : errno, what + ": mmap failed");
+            throw new GrantTableException(ex.errno() == 0 ? Errno.ENOMEM.number() : ex.errno(), what + ": mmap failed");
         }
         mappedPages.addAndGet(count);
         return new SimGrantMapping(this, granter, pinned, count, writable, address, notifyOffset, notifyPort);

@@ -1,22 +1,22 @@
 package org.dom0j.blkback.jna;
 
-import com.sun.jna.LastErrorException;
-import com.sun.jna.Native;
-import com.sun.jna.NativeLibrary;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 
 import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.nio.ByteOrder;
 
 /**
- * An io_uring instance (Linux 5.1 and later) driven through its three system calls and its shared rings, with no
- * native library beyond libc: submission queue entries are written into the mapped SQE array, published with a
- * release store of the SQ tail, submitted with one {@code io_uring_enter}, and their completions read from the
- * mapped CQ ring. A batch of reads and writes then costs one system call instead of one each, and on a device opened
- * with {@code O_DIRECT} they are all in flight at once, which one {@code preadv} after another cannot do.
+ * An io_uring instance (Linux 5.1 and later) driven through its three system calls (linux-native's
+ * {@code syscall} and {@code mmap}) and its shared rings, with no native library beyond libc: submission queue
+ * entries are written into the mapped SQE array, published with a release store of the SQ tail, submitted with one
+ * {@code io_uring_enter}, and their completions read from the mapped CQ ring. A batch of reads and writes then
+ * costs one system call instead of one each, and on a device opened with {@code O_DIRECT} they are all in flight
+ * at once, which one {@code preadv} after another cannot do.
  * <p>
  * Only what block storage needs: {@code READV}, {@code WRITEV} and {@code FSYNC}, each with an optional
  * {@link #IOSQE_ASYNC} (hand the operation to the kernel's io-wq workers at once, so that a large copy runs on
@@ -41,12 +41,19 @@ public final class IoUring implements AutoCloseable
     static final long IORING_OFF_CQ_RING = 0x8000000L;
     static final long IORING_OFF_SQES = 0x10000000L;
 
+    /** io_uring_setup(2): 425 on x86_64, as on aarch64. */
+    static final long SYS_IO_URING_SETUP = 425;
+    /** io_uring_enter(2). */
+    static final long SYS_IO_URING_ENTER = 426;
+    /** Releases what a ring, a {@link NativeMemory} or a {@link MappedFile} dropped without closing held. */
+    static final Cleaner CLEANER = Cleaner.create();
+
     static final int SQE_SIZE = 64;
     static final int CQE_SIZE = 16;
     static final int PARAMS_SIZE = 120;
 
-    private static final int PROT_READ_WRITE = 3;
-    private static final int MAP_SHARED_POPULATE = 0x01 | 0x8000;
+    private static final int PROT_READ_WRITE = Linux.PROT_READ | Linux.PROT_WRITE;
+    private static final int MAP_SHARED_POPULATE = Linux.MAP_SHARED | Linux.MAP_POPULATE;
     private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
 
     private final int ringFd;
@@ -129,7 +136,7 @@ public final class IoUring implements AutoCloseable
         sqMask = sqRing.getInt(sqMaskOffset, NATIVE);
         cqMask = cqRing.getInt(cqMaskOffset, NATIVE);
         sqTail = sqRing.getIntVolatile(sqTailOffset);
-        cleanable = Sys.CLEANER.register(this, new Release(ringFd, new long[]{ sqe, sqesLength,
+        cleanable = CLEANER.register(this, new Release(ringFd, new long[]{ sqe, sqesLength,
             single ? 0 : cq, cqLength, sq, sqLength }));
         // Each slot of the SQ ring's index array names the SQE of the same number, once and for all.
         for (int i = 0; i < entries; i++)
@@ -148,25 +155,22 @@ public final class IoUring implements AutoCloseable
     public static IoUring open(final int entries) throws IOException
     {
         final UnsafeBuffer params = new UnsafeBuffer(BufferUtil.allocateDirectAligned(PARAMS_SIZE, 8));
-        final int fd;
-        try
+        final long fd = Linux.syscall(SYS_IO_URING_SETUP, entries, params.addressOffset(), 0, 0, 0, 0);
+        if (fd < 0)
         {
-            fd = (int)Sys.syscall(Sys.SYS_IO_URING_SETUP, entries, params.addressOffset(), 0, 0, 0, 0);
-        }
-        catch (final LastErrorException ex)
-        {
-            throw new IOException("io_uring_setup failed: " + Errno.describe(ex.getErrorCode()) +
-                (ex.getErrorCode() == Errno.ENOSYS.number() || ex.getErrorCode() == Errno.EPERM.number() ?
+            final int errno = (int)-fd;
+            throw new IOException("io_uring_setup failed: " + Errno.describe(errno) +
+                (errno == Errno.ENOSYS.number() || errno == Errno.EPERM.number() ?
                 " (this kernel or its sysctl kernel.io_uring_disabled, or a seccomp filter, refuses io_uring; " +
-                "blkback then reads and writes with preadv/pwritev)" : ""), ex);
+                "blkback then reads and writes with preadv/pwritev)" : ""));
         }
         try
         {
-            return new IoUring(fd, params);
+            return new IoUring((int)fd, params);
         }
         catch (final IOException | RuntimeException ex)
         {
-            Sys.close(fd);
+            Linux.close((int)fd);
             throw ex;
         }
     }
@@ -190,17 +194,11 @@ public final class IoUring implements AutoCloseable
     {
         try
         {
-            final long address = Sys.mmap(0, length, PROT_READ_WRITE, MAP_SHARED_POPULATE, fd, offset);
-            if (address == -1L)
-            {
-                throw new IOException("mmap of the io_uring " + what + " failed");
-            }
-            return address;
+            return Linux.mmap(0, length, PROT_READ_WRITE, MAP_SHARED_POPULATE, fd, offset);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
-            throw new IOException("mmap of the io_uring " + what + " failed: " + Errno.describe(ex.getErrorCode()),
-                ex);
+            throw new IOException("mmap of the io_uring " + what + " failed: " + Errno.describe(ex.errno()), ex);
         }
     }
 
@@ -208,7 +206,8 @@ public final class IoUring implements AutoCloseable
     {
         if (address != 0)
         {
-            Sys.unmap(address, length);
+            // munmap fails only for a bad range, which ours is not: nothing to retry.
+            Linux.munmap(address, length);
         }
     }
 
@@ -328,18 +327,16 @@ public final class IoUring implements AutoCloseable
             {
                 return;
             }
-            try
+            final long result = Linux.syscall(SYS_IO_URING_ENTER, ringFd, toSubmit, Math.max(0, wanted),
+                wanted > 0 ? IORING_ENTER_GETEVENTS : 0, 0, 0);
+            if (result < 0)
             {
-                Sys.syscall(Sys.SYS_IO_URING_ENTER, ringFd, toSubmit, Math.max(0, wanted),
-                    wanted > 0 ? IORING_ENTER_GETEVENTS : 0, 0, 0);
-            }
-            catch (final LastErrorException ex)
-            {
-                final int errno = ex.getErrorCode();
+                // Interrupted, or the kernel is short of room for completions: enter again (no allocation).
+                final int errno = (int)-result;
                 if (errno != Errno.EINTR.number() && errno != Errno.EAGAIN.number() &&
                     errno != Errno.EBUSY.number())
                 {
-                    throw new IOException("io_uring_enter failed: " + Errno.describe(errno), ex);
+                    throw new IOException("io_uring_enter failed: " + Errno.describe(errno));
                 }
             }
         }
@@ -402,64 +399,7 @@ public final class IoUring implements AutoCloseable
             {
                 unmap(mappings[i], mappings[i + 1]);
             }
-            Sys.close(fd);
-        }
-    }
-
-    /**
-     * The system calls, bound with JNA's direct mapping (no argument arrays or boxing per call).
-     */
-    static final class Sys
-    {
-        static final long SYS_IO_URING_SETUP = 425;
-        static final long SYS_IO_URING_ENTER = 426;
-        static final Cleaner CLEANER = Cleaner.create();
-
-        static
-        {
-            Native.register(Sys.class, NativeLibrary.getInstance("c"));
-        }
-
-        private Sys()
-        {
-        }
-
-        static native long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6)
-            throws LastErrorException;
-
-        static native long mmap(long address, long length, int prot, int flags, int fd, long offset)
-            throws LastErrorException;
-
-        static native int munmap(long address, long length) throws LastErrorException;
-
-        static native int madvise(long address, long length, int advice) throws LastErrorException;
-
-        /**
-         * munmap of a mapping of ours: it fails only for a bad range, which ours is not, so there is nothing to
-         * retry and a failure is ignored.
-         */
-        static void unmap(final long address, final long length)
-        {
-            try
-            {
-                munmap(address, length);
-            }
-            catch (final LastErrorException ignore)
-            {
-                // Nothing to retry.
-            }
-        }
-
-        static void close(final int fd)
-        {
-            try
-            {
-                LibC.close(fd);
-            }
-            catch (final LastErrorException ignore)
-            {
-                // Nothing to retry: the descriptor is gone either way.
-            }
+            Linux.close(fd);
         }
     }
 }

@@ -1,7 +1,8 @@
 package org.dom0j.blkback.jna;
 
-import com.sun.jna.LastErrorException;
 import org.dom0j.common.Errno;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 
 import java.io.IOException;
 import java.lang.ref.Cleaner;
@@ -30,12 +31,6 @@ import java.lang.ref.Cleaner;
  */
 public final class MappedFile implements AutoCloseable
 {
-    private static final int PROT_READ = 1;
-    private static final int PROT_WRITE = 2;
-    private static final int MAP_SHARED = 1;
-    private static final int MADV_WILLNEED = 3;
-    private static final int MADV_POPULATE_READ = 22;
-    private static final int MADV_POPULATE_WRITE = 23;
     private static final int PAGE_SHIFT = 12;
     /** At most this many regions: a bitmap of 2 MiB. */
     private static final int MAX_REGIONS_SHIFT = 24;
@@ -56,7 +51,7 @@ public final class MappedFile implements AutoCloseable
         final int bits = 64 - Long.numberOfLeadingZeros(length - 1);
         this.regionShift = Math.max(PAGE_SHIFT, bits - MAX_REGIONS_SHIFT);
         this.populated = new long[(int)(((length - 1) >>> regionShift) / 64 + 1)];
-        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> IoUring.Sys.unmap(address, length));
+        this.cleanable = IoUring.CLEANER.register(this, () -> Linux.munmap(address, length));
     }
 
     /**
@@ -83,25 +78,22 @@ public final class MappedFile implements AutoCloseable
         final long address;
         try
         {
-            address = IoUring.Sys.mmap(0, length, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
-                file.fd(), 0);
+            address = Linux.mmap(0, length, writable ? Linux.PROT_READ | Linux.PROT_WRITE : Linux.PROT_READ,
+                Linux.MAP_SHARED, file.fd(), 0);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw new IOException("mmap of " + file.path() + " (" + length + " bytes) failed: " +
-                Errno.describe(ex.getErrorCode()), ex);
+                Errno.describe(ex.errno()), ex);
         }
         final MappedFile mapping = new MappedFile(address, length, writable);
-        try
-        {
-            // An empty range checks the advice only: EINVAL before Linux 5.14.
-            IoUring.Sys.madvise(address, 0, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
-        }
-        catch (final LastErrorException ex)
+        // An empty range checks the advice only: EINVAL before Linux 5.14.
+        final int result = Linux.madvise(address, 0, populateAdvice(writable));
+        if (result < 0)
         {
             mapping.close();
             throw new IOException("this kernel cannot populate a mapping (MADV_POPULATE_READ, Linux 5.14): " +
-                Errno.describe(ex.getErrorCode()), ex);
+                Errno.describe(-result));
         }
         return mapping;
     }
@@ -150,17 +142,14 @@ public final class MappedFile implements AutoCloseable
         }
         final long from = missing << regionShift;
         final long to = Math.min(length, (last + 1) << regionShift);
-        try
+        if (to - from > 1L << regionShift)
         {
-            if (to - from > 1L << regionShift)
-            {
-                willNeed(from, to - from);
-            }
-            IoUring.Sys.madvise(address + from, to - from, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+            willNeed(from, to - from);
         }
-        catch (final LastErrorException ex)
+        final int result = Linux.madvise(address + from, to - from, populateAdvice(writable));
+        if (result < 0)
         {
-            return ex.getErrorCode();
+            return -result;
         }
         for (long region = missing; region <= last; region++)
         {
@@ -230,14 +219,13 @@ public final class MappedFile implements AutoCloseable
      */
     private void willNeed(final long offset, final long bytes)
     {
-        try
-        {
-            IoUring.Sys.madvise(address + offset, bytes, MADV_WILLNEED);
-        }
-        catch (final LastErrorException ignore)
-        {
-            // The populate that follows reads the pages anyway.
-        }
+        // A failure is ignored: the populate that follows reads the pages anyway.
+        Linux.madvise(address + offset, bytes, Linux.MADV_WILLNEED);
+    }
+
+    private static int populateAdvice(final boolean writable)
+    {
+        return writable ? Linux.MADV_POPULATE_WRITE : Linux.MADV_POPULATE_READ;
     }
 
     /**

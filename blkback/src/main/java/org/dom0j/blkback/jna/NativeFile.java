@@ -1,9 +1,10 @@
 package org.dom0j.blkback.jna;
 
-import com.sun.jna.LastErrorException;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -13,15 +14,24 @@ import java.nio.file.Path;
 
 /**
  * A file or block device opened with open(2), for vectored I/O straight from and into native memory (mapped
- * grants or bounce pages): one preadv/pwritev per request, no copies through Java heap. Errors become
- * {@link IOException}s that name the call, the file and the errno.
+ * grants or bounce pages): one preadv/pwritev per request, no copies through Java heap. The system calls are
+ * linux-native's; errors become {@link IOException}s that name the call, the file and the errno.
  * <p>
  * The I/O methods may be called from several threads at once (they are positional); {@link #close} must come
  * after the last of them.
  */
 public final class NativeFile implements AutoCloseable
 {
-    private static final int SEEK_END = 2;
+    /** _IOR(0x12, 114, size_t). */
+    private static final long BLKGETSIZE64 = 0x80081272L;
+    /** _IO(0x12, 104). */
+    private static final long BLKSSZGET = 0x1268L;
+    /** _IO(0x12, 123). */
+    private static final long BLKPBSZGET = 0x127BL;
+    /** _IO(0x12, 119): range is u64[2] {start, length}. */
+    private static final long BLKDISCARD = 0x1277L;
+    /** _IO(0x12, 125). */
+    private static final long BLKSECDISCARD = 0x127DL;
 
     private final Path path;
     private final int fd;
@@ -57,12 +67,12 @@ public final class NativeFile implements AutoCloseable
         {
             throw new IOException(path + " is neither a regular file nor a block device");
         }
-        final int flags = (readOnly ? LibC.O_RDONLY : LibC.O_RDWR) | LibC.O_CLOEXEC | (direct ? LibC.O_DIRECT : 0);
+        final int flags = (readOnly ? Linux.O_RDONLY : Linux.O_RDWR) | Linux.O_CLOEXEC | (direct ? Linux.O_DIRECT : 0);
         try
         {
-            return new NativeFile(path, LibC.open(path.toString(), flags, 0), blockDevice, readOnly, direct);
+            return new NativeFile(path, Linux.open(path.toString(), flags, 0), blockDevice, readOnly, direct);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error("open", path, ex);
         }
@@ -141,12 +151,12 @@ public final class NativeFile implements AutoCloseable
         {
             if (blockDevice)
             {
-                LibC.ioctl(fd, LibC.BLKGETSIZE64, scratch.addressOffset());
+                Linux.ioctl(fd, BLKGETSIZE64, scratch.addressOffset());
                 return scratch.getLong(0, ByteOrder.nativeOrder());
             }
-            return LibC.lseek(fd, 0, SEEK_END);
+            return Linux.lseek(fd, 0, Linux.SEEK_END);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error(blockDevice ? "ioctl(BLKGETSIZE64)" : "lseek", path, ex);
         }
@@ -158,7 +168,7 @@ public final class NativeFile implements AutoCloseable
      */
     public synchronized int logicalBlockSize() throws IOException
     {
-        return blockDevice ? intIoctl(LibC.BLKSSZGET, "ioctl(BLKSSZGET)") : 512;
+        return blockDevice ? intIoctl(BLKSSZGET, "ioctl(BLKSSZGET)") : 512;
     }
 
     /**
@@ -167,7 +177,7 @@ public final class NativeFile implements AutoCloseable
      */
     public synchronized int physicalBlockSize() throws IOException
     {
-        return blockDevice ? intIoctl(LibC.BLKPBSZGET, "ioctl(BLKPBSZGET)") : 4096;
+        return blockDevice ? intIoctl(BLKPBSZGET, "ioctl(BLKPBSZGET)") : 4096;
     }
 
     private int intIoctl(final long request, final String what) throws IOException
@@ -175,10 +185,10 @@ public final class NativeFile implements AutoCloseable
         try
         {
             scratch.putInt(0, 0);
-            LibC.ioctl(fd, request, scratch.addressOffset());
+            Linux.ioctl(fd, request, scratch.addressOffset());
             return scratch.getInt(0, ByteOrder.nativeOrder());
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error(what, path, ex);
         }
@@ -195,14 +205,12 @@ public final class NativeFile implements AutoCloseable
      */
     public long preadv(final long iovAddress, final int count, final long offset) throws IOException
     {
-        try
+        final long n = Linux.preadv(fd, iovAddress, count, offset);
+        if (n < 0)
         {
-            return LibC.preadv(fd, iovAddress, count, offset);
+            throw error("preadv", path, (int)-n);
         }
-        catch (final LastErrorException ex)
-        {
-            throw error("preadv", path, ex);
-        }
+        return n;
     }
 
     /**
@@ -216,14 +224,12 @@ public final class NativeFile implements AutoCloseable
      */
     public long pwritev(final long iovAddress, final int count, final long offset) throws IOException
     {
-        try
+        final long n = Linux.pwritev(fd, iovAddress, count, offset);
+        if (n < 0)
         {
-            return LibC.pwritev(fd, iovAddress, count, offset);
+            throw error("pwritev", path, (int)-n);
         }
-        catch (final LastErrorException ex)
-        {
-            throw error("pwritev", path, ex);
-        }
+        return n;
     }
 
     /**
@@ -233,13 +239,10 @@ public final class NativeFile implements AutoCloseable
      */
     public void fdatasync() throws IOException
     {
-        try
+        final int result = Linux.fdatasync(fd);
+        if (result < 0)
         {
-            LibC.fdatasync(fd);
-        }
-        catch (final LastErrorException ex)
-        {
-            throw error("fdatasync", path, ex);
+            throw error("fdatasync", path, -result);
         }
     }
 
@@ -260,14 +263,14 @@ public final class NativeFile implements AutoCloseable
             {
                 scratch.putLong(0, offset, ByteOrder.nativeOrder());
                 scratch.putLong(8, length, ByteOrder.nativeOrder());
-                LibC.ioctl(fd, secure ? LibC.BLKSECDISCARD : LibC.BLKDISCARD, scratch.addressOffset());
+                Linux.ioctl(fd, secure ? BLKSECDISCARD : BLKDISCARD, scratch.addressOffset());
             }
             else
             {
-                LibC.fallocate(fd, LibC.FALLOC_FL_PUNCH_HOLE | LibC.FALLOC_FL_KEEP_SIZE, offset, length);
+                Linux.fallocate(fd, Linux.FALLOC_FL_PUNCH_HOLE | Linux.FALLOC_FL_KEEP_SIZE, offset, length);
             }
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error(blockDevice ? "ioctl(BLKDISCARD)" : "fallocate(PUNCH_HOLE)", path, ex);
         }
@@ -293,12 +296,12 @@ public final class NativeFile implements AutoCloseable
         scratch.putLong(8, 0, ByteOrder.nativeOrder());
         try
         {
-            LibC.ioctl(fd, LibC.BLKSECDISCARD, scratch.addressOffset());
+            Linux.ioctl(fd, BLKSECDISCARD, scratch.addressOffset());
             return false;
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
-            return ex.getErrorCode() == Errno.EINVAL.number();
+            return ex.errno() == Errno.EINVAL.number();
         }
     }
 
@@ -313,13 +316,11 @@ public final class NativeFile implements AutoCloseable
         {
             return false;
         }
-        final ByteBuffer statfs = ByteBuffer.allocateDirect(128);
         try
         {
-            LibC.fstatfs(fd, address(statfs));
-            return statfs.order(ByteOrder.nativeOrder()).getLong(0) == LibC.TMPFS_MAGIC;
+            return Linux.fileSystemType(fd) == Linux.TMPFS_MAGIC;
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error("fstatfs", path, ex);
         }
@@ -356,9 +357,9 @@ public final class NativeFile implements AutoCloseable
     {
         try
         {
-            LibC.ftruncate(fd, length);
+            Linux.ftruncate(fd, length);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
             throw error("ftruncate", path, ex);
         }
@@ -373,14 +374,8 @@ public final class NativeFile implements AutoCloseable
         if (!closed)
         {
             closed = true;
-            try
-            {
-                LibC.close(fd);
-            }
-            catch (final LastErrorException ignore)
-            {
-                // close(2) failing leaves nothing to retry: the descriptor is gone either way.
-            }
+            // close(2) failing leaves nothing to retry: the descriptor is gone either way.
+            Linux.close(fd);
         }
     }
 
@@ -393,8 +388,13 @@ public final class NativeFile implements AutoCloseable
         return BufferUtil.address(buffer);
     }
 
-    private static IOException error(final String call, final Path path, final LastErrorException ex)
+    private static IOException error(final String call, final Path path, final LinuxException ex)
     {
-        return new IOException(call + " on " + path + " failed: " + Errno.describe(ex.getErrorCode()), ex);
+        return new IOException(call + " on " + path + " failed: " + Errno.describe(ex.errno()), ex);
+    }
+
+    private static IOException error(final String call, final Path path, final int errno)
+    {
+        return new IOException(call + " on " + path + " failed: " + Errno.describe(errno));
     }
 }

@@ -1,8 +1,9 @@
 package org.dom0j.blkback.jna;
 
-import com.sun.jna.LastErrorException;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 
 import java.lang.ref.Cleaner;
 
@@ -16,8 +17,8 @@ import java.lang.ref.Cleaner;
  */
 public final class NativeMemory implements AutoCloseable
 {
-    private static final int PROT_READ_WRITE = 3;
-    private static final int MAP_PRIVATE_ANONYMOUS = 0x02 | 0x20;
+    private static final int PROT_READ_WRITE = Linux.PROT_READ | Linux.PROT_WRITE;
+    private static final int MAP_PRIVATE_ANONYMOUS = Linux.MAP_PRIVATE | Linux.MAP_ANONYMOUS;
 
     private final UnsafeBuffer buffer;
     private final Cleaner.Cleanable cleanable;
@@ -25,7 +26,7 @@ public final class NativeMemory implements AutoCloseable
     private NativeMemory(final long address, final long length)
     {
         this.buffer = new UnsafeBuffer(address, (int)length);
-        this.cleanable = IoUring.Sys.CLEANER.register(this, () -> IoUring.Sys.unmap(address, length));
+        this.cleanable = IoUring.CLEANER.register(this, () -> Linux.munmap(address, length));
     }
 
     /**
@@ -37,16 +38,11 @@ public final class NativeMemory implements AutoCloseable
     {
         try
         {
-            final long address = IoUring.Sys.mmap(0, length, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0);
-            if (address == -1L)
-            {
-                throw new OutOfMemoryError("mmap of " + length + " bytes failed");
-            }
-            return new NativeMemory(address, length);
+            return new NativeMemory(Linux.mmap(0, length, PROT_READ_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0), length);
         }
-        catch (final LastErrorException ex)
+        catch (final LinuxException ex)
         {
-            throw new OutOfMemoryError("mmap of " + length + " bytes failed: " + Errno.describe(ex.getErrorCode()));
+            throw new OutOfMemoryError("mmap of " + length + " bytes failed: " + Errno.describe(ex.errno()));
         }
     }
 

@@ -4,8 +4,8 @@ import com.sun.jna.Library;
 import com.sun.jna.Pointer;
 
 /**
- * JNA binding of libxenevtchn.so.1 (Xen 4.17's xenevtchn.h), plus libc's poll for waiting with a timeout.
- * Package-private: nothing outside this package sees a JNA type.
+ * JNA binding of libxenevtchn.so.1 (Xen 4.17's xenevtchn.h). Waiting with a timeout is poll(2) on its fd, through
+ * linux-native's {@code PollFd}. Package-private: nothing outside this package sees a JNA type.
  */
 interface LibXenEvtchn extends Library
 {
@@ -26,14 +26,4 @@ interface LibXenEvtchn extends Library
     int xenevtchn_pending(Pointer xce);
 
     int xenevtchn_unmask(Pointer xce, int port);
-
-    /**
-     * libc poll(2), to wait on the evtchn fd.
-     */
-    interface LibC extends Library
-    {
-        short POLLIN = 1;
-
-        int poll(Pointer fds, long nfds, int timeoutMillis);
-    }
 }

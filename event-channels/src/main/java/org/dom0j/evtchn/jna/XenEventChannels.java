@@ -1,6 +1,5 @@
 package org.dom0j.evtchn.jna;
 
-import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import org.dom0j.common.Errno;
@@ -8,6 +7,9 @@ import org.dom0j.common.XenException;
 import org.dom0j.common.XenLibrary;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.linux.Linux;
+import org.dom0j.linux.EventFd;
+import org.dom0j.linux.PollFd;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,19 +26,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
 public final class XenEventChannels implements EventChannels
 {
     private static volatile LibXenEvtchn lib;
-    private static volatile LibXenEvtchn.LibC libc;
 
     private final LibXenEvtchn xen;
     private final Pointer handle;
-    private final int fd;
-    private final Memory pollfd = new Memory(8);
+    private final EventFd wakeups;
+    private final PollFd pollfd;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private XenEventChannels(final LibXenEvtchn xen, final Pointer handle)
     {
         this.xen = xen;
         this.handle = handle;
-        this.fd = xen.xenevtchn_fd(handle);
+        this.wakeups = EventFd.open();
+        this.pollfd = new PollFd(new int[]{ xen.xenevtchn_fd(handle), wakeups.fd() }, Linux.POLLIN);
     }
 
     /**
@@ -53,7 +55,6 @@ public final class XenEventChannels implements EventChannels
             try
             {
                 l = XenLibrary.EVTCHN.load(LibXenEvtchn.class);
-                libc = Native.load("c", LibXenEvtchn.LibC.class);
             }
             catch (final XenException ex)
             {
@@ -140,37 +141,40 @@ public final class XenEventChannels implements EventChannels
     }
 
     /**
-     * Not yet on real Xen: needs an eventfd beside the device in poll(2) (linux-native).
+     * Signals the handle's eventfd, which {@link #awaitEvent} polls beside the device.
      */
     @Override
     public void wakeup()
     {
-        throw new UnsupportedOperationException("wakeup is not implemented on real Xen yet");
+        checkOpen();
+        wakeups.signal();
     }
 
     /**
-     * poll(2) on the device: readable when the kernel has queued a port.
+     * poll(2) on the device and the wake-up eventfd: the device is readable when the kernel has queued a port; a
+     * wake-up is drained and reported as no event (the caller's next pass finds its work).
      */
     @Override
     public boolean awaitEvent(final long timeoutNanos)
     {
         checkOpen();
-        pollfd.setInt(0, fd);
-        pollfd.setShort(4, LibXenEvtchn.LibC.POLLIN);
-        pollfd.setShort(6, (short)0);
         final int millis = timeoutNanos <= 0 ? 0 :
             (int)Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
-        final int ready = libc.poll(pollfd, 1, millis);
+        final int ready = pollfd.poll(millis);
         if (ready < 0)
         {
-            final int errno = Native.getLastError();
+            final int errno = -ready;
             if (errno == Errno.EINTR.number())
             {
                 return false;
             }
             throw new EventChannelException(errno, "poll the event channel device");
         }
-        return ready > 0;
+        if (ready > 0 && (pollfd.revents(1) & Linux.POLLIN) != 0)
+        {
+            wakeups.drain();
+        }
+        return ready > 0 && (pollfd.revents(0) & Linux.POLLIN) != 0;
     }
 
     @Override
@@ -189,6 +193,7 @@ public final class XenEventChannels implements EventChannels
         if (closed.compareAndSet(false, true))
         {
             xen.xenevtchn_close(handle);
+            wakeups.close();
         }
     }
 
