@@ -387,6 +387,26 @@ public final class BackRing
     }
 
     /**
+     * For a backend that needs more requests than are there (netif's RX side, waiting for enough receive buffers for
+     * a packet): asks to be notified when the frontend produces past what it has produced now
+     * ({@code req_event = req_prod + 1}, as Linux's {@code xenvif_rx_ring_slots_available} does), and reads
+     * {@code req_prod} again after a full fence so that requests produced meanwhile are seen.
+     *
+     * @return how many requests may be taken now (as {@link #unconsumedRequests()}), read after the event was set.
+     */
+    public int armRequestEvent()
+    {
+        if (violation != null)
+        {
+            return 0;
+        }
+        buffer.putIntRelease(REQ_EVENT_OFFSET, sharedReqProd() + 1);
+        // Full fence (xen_mb): req_event is visible before req_prod is read again.
+        VarHandle.fullFence();
+        return unconsumedRequests();
+    }
+
+    /**
      * {@code RING_FINAL_CHECK_FOR_REQUESTS}: before the ring's agent idles, asks to be notified of the very next
      * request ({@code req_event = req_cons + 1}) and checks once more that none slipped in meanwhile.
      *

@@ -1,0 +1,308 @@
+package org.dom0j.netback;
+
+import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.backend.DeviceContext;
+import org.dom0j.backend.DeviceType;
+import org.dom0j.backend.InvalidFrontendException;
+import org.dom0j.backend.QueueConfig;
+import org.dom0j.backend.QueueHandler;
+import org.dom0j.backend.XenbusValues;
+import org.dom0j.gnttab.GrantTables;
+import org.dom0j.protocol.netif.NetifDescriptor;
+import org.dom0j.ring.RingLayout;
+import org.dom0j.xenstore.XsWatch;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The network backend's control plane ({@code backend/vif}), as Linux's {@code xen-netback/xenbus.c}: advertises
+ * what Linux's netback advertises, reads and bounds-checks what the frontend chose (rx-copy, per-queue TX and RX
+ * rings, one or two event channels per queue, offloads, multicast control, XDP headroom), and connects each queue to
+ * a {@link VifQueue}. Each vif lives for the backend device's whole life ({@link Vif}); its queues come and go with
+ * the frontend's connections.
+ * <p>
+ * <b>Threads</b>: the conductor's, except the watches' listeners (xenstore's watch thread), which only set volatile
+ * state the agents read.
+ */
+public final class NetbackDeviceType implements DeviceType
+{
+    private static final System.Logger LOG = System.getLogger(NetbackDeviceType.class.getName());
+    private static final RingLayout TX_LAYOUT =
+        RingLayout.of(NetifDescriptor.TX_REQUEST_LENGTH, NetifDescriptor.TX_RESPONSE_LENGTH, 1);
+    private static final RingLayout RX_LAYOUT =
+        RingLayout.of(NetifDescriptor.RX_REQUEST_LENGTH, NetifDescriptor.RX_RESPONSE_LENGTH, 1);
+
+    /** What the backend keeps per device. */
+    private static final class Device
+    {
+        final Vif vif;
+        VifFeatures features;
+        final List<NetbackCounters> counters = new CopyOnWriteArrayList<>();
+        final List<CreditLimiter> credits = new CopyOnWriteArrayList<>();
+        final List<XsWatch> watches = new ArrayList<>();
+
+        Device(final Vif vif)
+        {
+            this.vif = vif;
+        }
+    }
+
+    private final NetbackConfiguration configuration;
+    private final GrantTables gnttab;
+    private final CountersManager countersManager;
+    private final L2Switch fabric;
+    private final Map<String, Device> devices = new ConcurrentHashMap<>();
+
+    /**
+     * @param configuration   what to offer and how to move frames.
+     * @param gnttab          grant copies (a handle of this service's).
+     * @param countersManager where queue counters go.
+     * @param fabric          the switch, in switch mode (null in TAP mode).
+     */
+    NetbackDeviceType(
+        final NetbackConfiguration configuration,
+        final GrantTables gnttab,
+        final CountersManager countersManager,
+        final L2Switch fabric)
+    {
+        this.configuration = configuration;
+        this.gnttab = gnttab;
+        this.countersManager = countersManager;
+        this.fabric = fabric;
+        if (configuration.mode() == NetbackConfiguration.Mode.SWITCH && null == fabric)
+        {
+            throw new IllegalArgumentException("switch mode needs a switch");
+        }
+    }
+
+    /**
+     * @param configuration   what to offer and how to move frames (switch mode).
+     * @param gnttab          grant copies.
+     * @param countersManager where queue counters go.
+     * @return a device type whose vifs share one new switch inside the service.
+     */
+    public static NetbackDeviceType withSwitch(
+        final NetbackConfiguration configuration, final GrantTables gnttab, final CountersManager countersManager)
+    {
+        return new NetbackDeviceType(configuration.withMode(NetbackConfiguration.Mode.SWITCH), gnttab, countersManager,
+            new L2Switch(4096, 8192, null, null));
+    }
+
+    @Override
+    public String name()
+    {
+        return "vif";
+    }
+
+    @Override
+    public Map<String, String> advertise(final DeviceContext device) throws InvalidFrontendException
+    {
+        final String macValue = device.readBackend("mac");
+        final long mac = Vif.parseMac(macValue);
+        if (mac < 0 || PacketHeaders.isMulticast(mac))
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/mac", macValue,
+                "not a unicast MAC address (aa:bb:cc:dd:ee:ff)");
+        }
+        final String handlePath = device.backendPath() + "/handle";
+        final int handle = device.readBackend("handle") == null ? parseDevid(device) :
+            (int)device.values().readUnsigned(handlePath, 0, 0xFFFF);
+        final Vif vif = new Vif(device.frontendDomid(), handle, mac);
+        if (fabric != null)
+        {
+            vif.switchPort(fabric.attach(vif));
+        }
+        devices.put(device.backendPath(), new Device(vif));
+        LOG.log(System.Logger.Level.INFO, device + ": " + vif.name() + ", mac " + Vif.formatMac(mac) + ", " +
+            configuration.mode().name().toLowerCase(java.util.Locale.ROOT) + " mode");
+        final Map<String, String> keys = new LinkedHashMap<>();
+        keys.put("feature-sg", "1");
+        keys.put("feature-gso-tcpv4", "1");
+        keys.put("feature-gso-tcpv6", "1");
+        keys.put("feature-ipv6-csum-offload", "1");
+        keys.put("feature-rx-copy", "1");
+        keys.put("feature-rx-flip", "0");
+        keys.put("feature-multicast-control", "1");
+        keys.put("feature-dynamic-multicast-control", "1");
+        keys.put("feature-xdp-headroom", "1");
+        keys.put("feature-split-event-channels", configuration.splitEventChannels() ? "1" : "0");
+        keys.put("multi-queue-max-queues", Integer.toString(configuration.maxQueues()));
+        keys.put("feature-ctrl-ring", "0");
+        return keys;
+    }
+
+    private static int parseDevid(final DeviceContext device) throws InvalidFrontendException
+    {
+        return (int)XenbusValues.parseUnsigned(device.backendPath(), device.devid(), 0, 0xFFFF);
+    }
+
+    @Override
+    public List<QueueConfig> readFrontend(final DeviceContext device) throws InvalidFrontendException
+    {
+        final Device state = devices.get(device.backendPath());
+        final XenbusValues values = device.values();
+        final String fe = device.frontendPath();
+        if (!flag(values, fe + "/request-rx-copy"))
+        {
+            throw new InvalidFrontendException(fe + "/request-rx-copy", values.readOrNull(fe + "/request-rx-copy"),
+                "the frontend must use rx-copy (rx-flip is not supported, as in Linux's netback)");
+        }
+        final int queues = (int)values.readUnsigned(fe + "/multi-queue-num-queues", 1, configuration.maxQueues(), 1);
+        final int headroom = (int)Math.min(VifFeatures.MAX_XDP_HEADROOM,
+            values.readUnsigned(fe + "/xdp-headroom", 0, 0xFFFF, 0));
+        state.features = new VifFeatures(
+            flag(values, fe + "/feature-rx-notify"),
+            flag(values, fe + "/feature-sg"),
+            flag(values, fe + "/feature-gso-tcpv4"),
+            flag(values, fe + "/feature-gso-tcpv6"),
+            !flag(values, fe + "/feature-no-csum-offload"),
+            flag(values, fe + "/feature-ipv6-csum-offload"),
+            flag(values, fe + "/request-multicast-control"),
+            headroom);
+        final List<QueueConfig> configs = new ArrayList<>(queues);
+        for (int q = 0; q < queues; q++)
+        {
+            final String dir = queues == 1 ? fe : fe + "/queue-" + q;
+            final int txRef = values.readGrantRef(dir + "/tx-ring-ref");
+            final int rxRef = values.readGrantRef(dir + "/rx-ring-ref");
+            final int[] ports;
+            if (values.readOrNull(dir + "/event-channel-tx") != null &&
+                values.readOrNull(dir + "/event-channel-rx") != null)
+            {
+                ports = new int[]{ values.readEventChannel(dir + "/event-channel-tx"),
+                    values.readEventChannel(dir + "/event-channel-rx") };
+                if (ports[0] == ports[1])
+                {
+                    throw new InvalidFrontendException(dir + "/event-channel-rx", Integer.toString(ports[1]),
+                        "the same port as event-channel-tx");
+                }
+            }
+            else
+            {
+                ports = new int[]{ values.readEventChannel(dir + "/event-channel") };
+            }
+            configs.add(new QueueConfig(q, "q" + q, List.of(
+                new QueueConfig.Ring(TX_LAYOUT, new int[]{ txRef }),
+                new QueueConfig.Ring(RX_LAYOUT, new int[]{ rxRef })), ports));
+        }
+        return configs;
+    }
+
+    /**
+     * A frontend flag read as Linux's {@code xenbus_read_unsigned} reads it: missing is 0, any other number counts
+     * as set, anything not a number is refused.
+     */
+    private static boolean flag(final XenbusValues values, final String path) throws InvalidFrontendException
+    {
+        return values.readUnsigned(path, 0, 0xFFFF_FFFFL, 0) != 0;
+    }
+
+    @Override
+    public QueueHandler connect(final DeviceContext device, final ConnectedQueue queue)
+        throws InvalidFrontendException
+    {
+        final Device state = devices.get(device.backendPath());
+        final Vif vif = state.vif;
+        if (state.credits.isEmpty())
+        {
+            // The first queue of a connection: the rate and the multicast setting, watched while connected.
+            vif.multicast().enable(state.features.multicastControl());
+            watchRate(device, state);
+            watchMulticastControl(device, state);
+        }
+        final NetbackCounters counters = new NetbackCounters(countersManager, device + " " + queue.config().name());
+        state.counters.add(counters);
+        final CreditLimiter credit = new CreditLimiter();
+        final long[] rate = CreditLimiter.parseRate(device.readBackend("rate"));
+        credit.set(rate[0], rate[1]);
+        state.credits.add(credit);
+        final TxPath.Sink sink = new SwitchIngress(fabric, vif, configuration.allowSpoofing());
+        final VifQueue handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, sink,
+            configuration);
+        vif.connected(handler);
+        return handler;
+    }
+
+    private void watchRate(final DeviceContext device, final Device state)
+    {
+        state.watches.add(device.watch(device.backendPath() + "/rate", (path, token) ->
+        {
+            final long[] rate = CreditLimiter.parseRate(device.readBackend("rate"));
+            for (final CreditLimiter credit : state.credits)
+            {
+                credit.set(rate[0], rate[1]);
+            }
+        }));
+    }
+
+    private void watchMulticastControl(final DeviceContext device, final Device state)
+    {
+        final String path = device.frontendPath() + "/request-multicast-control";
+        state.watches.add(device.watch(path, (p, token) ->
+        {
+            try
+            {
+                state.vif.multicast().enable(flag(device.values(), path));
+            }
+            catch (final InvalidFrontendException ex)
+            {
+                state.vif.multicast().enable(false);
+            }
+        }));
+    }
+
+    @Override
+    public void disconnect(final DeviceContext device)
+    {
+        final Device state = devices.get(device.backendPath());
+        if (state == null)
+        {
+            return;
+        }
+        state.vif.disconnected();
+        for (final XsWatch watch : state.watches)
+        {
+            try
+            {
+                watch.close();
+            }
+            catch (final RuntimeException ex)
+            {
+                LOG.log(System.Logger.Level.WARNING, device + ": closing a watch", ex);
+            }
+        }
+        state.watches.clear();
+        for (final NetbackCounters counters : state.counters)
+        {
+            counters.close();
+        }
+        state.counters.clear();
+        state.credits.clear();
+    }
+
+    @Override
+    public void remove(final DeviceContext device)
+    {
+        final Device state = devices.remove(device.backendPath());
+        if (state != null && fabric != null && state.vif.switchPort() >= 0)
+        {
+            fabric.detach(state.vif.switchPort());
+        }
+    }
+
+    /**
+     * @param backendPath a device's backend path.
+     * @return its vif's queues' counters now (for tests and {@code dom0j top}), empty when not connected.
+     */
+    public List<NetbackCounters> counters(final String backendPath)
+    {
+        final Device state = devices.get(backendPath);
+        return state == null ? List.of() : List.copyOf(state.counters);
+    }
+}

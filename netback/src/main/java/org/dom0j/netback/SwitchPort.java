@@ -1,0 +1,28 @@
+package org.dom0j.netback;
+
+/**
+ * Something the {@link L2Switch} delivers frames to: a guest's vif, a TAP into dom0's network stack, an Aeron link
+ * to another host's switch.
+ * <p>
+ * {@link #deliver} is called by whichever agent forwards the frame, concurrently: it must be thread safe and must
+ * not block (queue the frame, or drop it).
+ */
+interface SwitchPort
+{
+    /**
+     * @param frame    a frame, local (valid only during the call).
+     * @param nowNanos the current time.
+     * @return false when the frame was dropped.
+     */
+    boolean deliver(Frame frame, long nowNanos);
+
+    /**
+     * @return a name for logs and counters, e.g. "vif3.0".
+     */
+    String name();
+
+    /**
+     * @return the one unicast address behind this port (a guest's {@code mac}), or -1 when it learns many (an uplink).
+     */
+    long fixedMac();
+}
