@@ -123,8 +123,13 @@ final class Vif implements SwitchPort
     public boolean deliver(final Frame frame, final long nowNanos)
     {
         final VifQueue[] q = queues;
-        if (q.length == 0 || !carrier)
+        if (q.length == 0)
         {
+            return false;
+        }
+        if (!carrier)
+        {
+            q[0].countDropped();
             return false;
         }
         final VifQueue target = q.length == 1 ? q[0] : q[Math.floorMod(frame.flowHash(), q.length)];
