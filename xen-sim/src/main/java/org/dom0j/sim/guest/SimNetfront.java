@@ -37,6 +37,17 @@ import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_MAX_TX_SIZE;
  * <b>Events</b>: one {@link EventChannels} handle; TX pushes notify the TX channel, RX refills the RX channel (the
  * same one without split channels), each only when the ring's push asks for it.
  * <p>
+ * <b>Where it departs from Linux's netfront</b>: it waits for the backend's Connected before {@link #connect}
+ * returns (Linux does not wait; Linux's netback with a hotplug script that never writes hotplug-status stays in
+ * InitWait, so against that this connect times out); the options can turn off what Linux always writes 1
+ * (feature-sg, GSO, IPv6 checksum offload) and add what Linux never writes (feature-no-csum-offload, a control
+ * ring, request-multicast-control); xdp-headroom is written inside the transaction (Linux writes it before); it
+ * reads the frontend's {@code mtu}; RX packets Linux only drops and counts (bad status, offset + size beyond the
+ * page, too many slots, bad extras, a packet cut at rsp_prod) stop the queue instead, except NETIF_RSP_ERROR and
+ * NETIF_RSP_DROPPED, which drop the packet and count as errors; an RX data response must carry its slot's id
+ * (Linux ignores the id); TX requests take ids from a free list and pages from a pool made at connect (Linux
+ * grants the skb's own pages).
+ * <p>
  * Not thread safe: one guest thread drives it.
  */
 public final class SimNetfront implements AutoCloseable
@@ -854,6 +865,11 @@ public final class SimNetfront implements AutoCloseable
         catch (final InterruptedException ex)
         {
             Thread.currentThread().interrupt();
+        }
+        catch (final RuntimeException ex)
+        {
+            // xenstore went away under us (the toolstack removed the device, or the connection closed): the
+            // handshake cannot finish, the teardown still must.
         }
         finally
         {

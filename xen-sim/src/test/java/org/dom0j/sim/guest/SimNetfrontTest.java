@@ -498,5 +498,13 @@ class SimNetfrontTest
 
         assertThat(sent).isEqualTo(20_000);
         assertThat(allocated).as("bytes allocated for 20,000 frames").isLessThan(20_000);
+
+        final long beforeRun = threads.getCurrentThreadAllocatedBytes();
+        final NetWorkload.Result result = new NetWorkload(front, IP, IP, 6, 1).run(1.0, null);
+        final long allocatedByRun = threads.getCurrentThreadAllocatedBytes() - beforeRun;
+        assertThat(result.problem()).isNull();
+        assertThat(result.stats().rxFrames).isGreaterThan(10_000);
+        assertThat(allocatedByRun).as("bytes allocated by a workload of %d frames", result.stats().rxFrames)
+            .isLessThan(256 * 1024);
     }
 }
