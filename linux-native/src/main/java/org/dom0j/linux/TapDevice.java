@@ -59,6 +59,8 @@ public final class TapDevice implements AutoCloseable
     static final long TUNSETOFFLOAD = 0x400454d0L;
     /** _IOW('T', 216, int). */
     static final long TUNSETVNETHDRSZ = 0x400454d8L;
+    /** _IOW('T', 226, int). */
+    static final long TUNSETCARRIER = 0x400454e2L;
     static final long SIOCGIFFLAGS = 0x8913;
     static final long SIOCSIFFLAGS = 0x8914;
     static final long SIOCSIFMTU = 0x8922;
@@ -275,6 +277,23 @@ public final class TapDevice implements AutoCloseable
         if (LibC.ioctl(fds[0], TUNSETOFFLOAD, offloads & 0xFFFFFFFFL) < 0)
         {
             throw new LinuxException(LibC.errno(), "TUNSETOFFLOAD 0x" + Integer.toHexString(offloads) + " on " + name);
+        }
+    }
+
+    /**
+     * TUNSETCARRIER: the interface's carrier, as a NIC's link state (Linux 4.20 and later): with it off the stack
+     * sends nothing to the device and reports NO-CARRIER.
+     *
+     * @param on carrier on, or off.
+     * @throws LinuxException when the kernel refuses it (EINVAL on a kernel without TUNSETCARRIER).
+     */
+    public void setCarrier(final boolean on)
+    {
+        final ByteBuffer value = LibC.allocate(4);
+        value.putInt(0, on ? 1 : 0);
+        if (LibC.ioctl(fds[0], TUNSETCARRIER, LibC.address(value)) < 0)
+        {
+            throw new LinuxException(LibC.errno(), "TUNSETCARRIER " + (on ? 1 : 0) + " on " + name);
         }
     }
 

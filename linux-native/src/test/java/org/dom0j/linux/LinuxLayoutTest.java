@@ -80,6 +80,7 @@ class LinuxLayoutTest
         new Check("TUNSETIFF", "TUNSETIFF", TapDevice.TUNSETIFF),
         new Check("TUNSETOFFLOAD", "TUNSETOFFLOAD", TapDevice.TUNSETOFFLOAD),
         new Check("TUNSETVNETHDRSZ", "TUNSETVNETHDRSZ", TapDevice.TUNSETVNETHDRSZ),
+        new Check("TUNSETCARRIER", "TUNSETCARRIER", TapDevice.TUNSETCARRIER),
         new Check("IFF_TAP", "IFF_TAP", TapDevice.IFF_TAP),
         new Check("IFF_NO_PI", "IFF_NO_PI", TapDevice.IFF_NO_PI),
         new Check("IFF_VNET_HDR", "IFF_VNET_HDR", TapDevice.IFF_VNET_HDR),

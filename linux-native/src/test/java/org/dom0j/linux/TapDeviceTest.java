@@ -121,6 +121,11 @@ class TapDeviceTest
             assertThat(Files.readString(sys.resolve("address")).trim()).isEqualTo("02:64:6a:00:00:01");
             assertThat(Integer.decode(Files.readString(sys.resolve("flags")).trim()) & TapDevice.IFF_UP).isOne();
 
+            tap.setCarrier(false);
+            assertThat(Files.readString(sys.resolve("carrier")).trim()).as("carrier off").isEqualTo("0");
+            tap.setCarrier(true);
+            assertThat(Files.readString(sys.resolve("carrier")).trim()).as("carrier on").isEqualTo("1");
+
             tap.setLinkUp(false);
             assertThat(Integer.decode(Files.readString(sys.resolve("flags")).trim()) & TapDevice.IFF_UP).isZero();
             assertThatThrownBy(() -> tap.setMtu(1)).isInstanceOfSatisfying(LinuxException.class, ex ->
