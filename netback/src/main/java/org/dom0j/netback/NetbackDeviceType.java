@@ -9,6 +9,7 @@ import org.dom0j.backend.QueueConfig;
 import org.dom0j.backend.QueueHandler;
 import org.dom0j.backend.XenbusValues;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.linux.TapDevice;
 import org.dom0j.protocol.netif.NetifDescriptor;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.xenstore.XsWatch;
@@ -30,19 +31,24 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * <b>Threads</b>: the conductor's, except the watches' listeners (xenstore's watch thread), which only set volatile
  * state the agents read.
  */
-public final class NetbackDeviceType implements DeviceType
+public final class NetbackDeviceType implements DeviceType, AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(NetbackDeviceType.class.getName());
     private static final RingLayout TX_LAYOUT =
         RingLayout.of(NetifDescriptor.TX_REQUEST_LENGTH, NetifDescriptor.TX_RESPONSE_LENGTH, 1);
     private static final RingLayout RX_LAYOUT =
         RingLayout.of(NetifDescriptor.RX_REQUEST_LENGTH, NetifDescriptor.RX_RESPONSE_LENGTH, 1);
+    /** The address Linux's netback (and libxl's vif-bridge) gives the dom0 side of a vif. */
+    private static final byte[] VIF_MAC = { (byte)0xFE, (byte)0xFF, (byte)0xFF, (byte)0xFF, (byte)0xFF, (byte)0xFF };
 
     /** What the backend keeps per device. */
     private static final class Device
     {
         final Vif vif;
         VifFeatures features;
+        int queues;
+        TapDevice tap;
+        final List<Integer> pollerSlots = new CopyOnWriteArrayList<>();
         final List<NetbackCounters> counters = new CopyOnWriteArrayList<>();
         final List<CreditLimiter> credits = new CopyOnWriteArrayList<>();
         final List<XsWatch> watches = new ArrayList<>();
@@ -57,6 +63,7 @@ public final class NetbackDeviceType implements DeviceType
     private final GrantTables gnttab;
     private final CountersManager countersManager;
     private final L2Switch fabric;
+    private final TapPoller poller;
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
 
     /**
@@ -79,6 +86,21 @@ public final class NetbackDeviceType implements DeviceType
         {
             throw new IllegalArgumentException("switch mode needs a switch");
         }
+        this.poller = configuration.mode() == NetbackConfiguration.Mode.TAP ? new TapPoller() : null;
+    }
+
+    /**
+     * @param configuration   what to offer (drop-in mode).
+     * @param gnttab          grant copies.
+     * @param countersManager where queue counters go.
+     * @return a device type that gives each vif a TAP interface {@code vif<domid>.<handle>} in dom0, as Linux's
+     *         netback gives each a netdev; close it when the service stops.
+     */
+    public static NetbackDeviceType withTaps(
+        final NetbackConfiguration configuration, final GrantTables gnttab, final CountersManager countersManager)
+    {
+        return new NetbackDeviceType(configuration.withMode(NetbackConfiguration.Mode.TAP), gnttab, countersManager,
+            null);
     }
 
     /**
@@ -114,11 +136,20 @@ public final class NetbackDeviceType implements DeviceType
         final int handle = device.readBackend("handle") == null ? parseDevid(device) :
             (int)device.values().readUnsigned(handlePath, 0, 0xFFFF);
         final Vif vif = new Vif(device.frontendDomid(), handle, mac);
+        final Device state = new Device(vif);
+        devices.put(device.backendPath(), state);
         if (fabric != null)
         {
             vif.switchPort(fabric.attach(vif));
         }
-        devices.put(device.backendPath(), new Device(vif));
+        else
+        {
+            // The interface exists before InitWait, so that the toolstack's hotplug script (vif-bridge, run when the
+            // backend reaches InitWait) finds it, as it finds Linux's netdev. Down, with Linux's vif address.
+            state.tap = TapDevice.open(vif.name(), configuration.maxQueues(), true);
+            state.tap.setMacAddress(VIF_MAC);
+            vif.tap(state.tap);
+        }
         LOG.log(System.Logger.Level.INFO, device + ": " + vif.name() + ", mac " + Vif.formatMac(mac) + ", " +
             configuration.mode().name().toLowerCase(java.util.Locale.ROOT) + " mode");
         final Map<String, String> keys = new LinkedHashMap<>();
@@ -165,6 +196,7 @@ public final class NetbackDeviceType implements DeviceType
             flag(values, fe + "/feature-ipv6-csum-offload"),
             flag(values, fe + "/request-multicast-control"),
             headroom);
+        state.queues = queues;
         final List<QueueConfig> configs = new ArrayList<>(queues);
         for (int q = 0; q < queues; q++)
         {
@@ -222,11 +254,39 @@ public final class NetbackDeviceType implements DeviceType
         final long[] rate = CreditLimiter.parseRate(device.readBackend("rate"));
         credit.set(rate[0], rate[1]);
         state.credits.add(credit);
-        final TxPath.Sink sink = new SwitchIngress(fabric, vif, configuration.allowSpoofing());
-        final VifQueue handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, sink,
-            configuration);
+        final VifQueue handler;
+        if (state.tap != null)
+        {
+            if (queue.index() == 0)
+            {
+                state.tap.setOffload(offloads(state.features));
+            }
+            final TapQueue tapQueue = new TapQueue(state.tap, queue.index(), state.queues, counters);
+            handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, tapQueue, tapQueue,
+                configuration);
+            state.pollerSlots.add(poller.register(handler));
+        }
+        else
+        {
+            handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit,
+                new SwitchIngress(fabric, vif, configuration.allowSpoofing()), null, configuration);
+        }
         vif.connected(handler);
         return handler;
+    }
+
+    /**
+     * What the TAP may hand out for this guest: a partial checksum only if the guest takes one, GSO frames only for
+     * the types it takes (Linux's netback sets the netdev's features from the frontend's the same way).
+     */
+    private static int offloads(final VifFeatures features)
+    {
+        if (!features.csumIpv4())
+        {
+            return 0;
+        }
+        return TapDevice.TUN_F_CSUM | (features.acceptsGso(1) ? TapDevice.TUN_F_TSO4 : 0) |
+            (features.acceptsGso(2) ? TapDevice.TUN_F_TSO6 : 0);
     }
 
     private void watchRate(final DeviceContext device, final Device state)
@@ -266,6 +326,11 @@ public final class NetbackDeviceType implements DeviceType
             return;
         }
         state.vif.disconnected();
+        for (final int slot : state.pollerSlots)
+        {
+            poller.unregister(slot);
+        }
+        state.pollerSlots.clear();
         for (final XsWatch watch : state.watches)
         {
             try
@@ -290,9 +355,29 @@ public final class NetbackDeviceType implements DeviceType
     public void remove(final DeviceContext device)
     {
         final Device state = devices.remove(device.backendPath());
-        if (state != null && fabric != null && state.vif.switchPort() >= 0)
+        if (state == null)
+        {
+            return;
+        }
+        if (fabric != null && state.vif.switchPort() >= 0)
         {
             fabric.detach(state.vif.switchPort());
+        }
+        if (state.tap != null)
+        {
+            state.tap.close();
+        }
+    }
+
+    /**
+     * Stops the TAP poller (drop-in mode); the conductor has closed every device before.
+     */
+    @Override
+    public void close()
+    {
+        if (poller != null)
+        {
+            poller.close();
         }
     }
 

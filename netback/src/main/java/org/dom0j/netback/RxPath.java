@@ -124,6 +124,27 @@ final class RxPath
     }
 
     /**
+     * Gives back the end of the last block {@link #stage}d: it holds only {@code length} bytes.
+     *
+     * @param address what {@link #stage} returned last.
+     * @param length  the bytes that block keeps.
+     */
+    void trim(final long address, final int length)
+    {
+        stagingUsed = (int)(address - staging.addressOffset()) + ((length + STAGING_ALIGN - 1) & -STAGING_ALIGN);
+    }
+
+    /**
+     * Gives back the last block {@link #stage}d.
+     *
+     * @param address what {@link #stage} returned last.
+     */
+    void unstage(final long address)
+    {
+        stagingUsed = (int)(address - staging.addressOffset());
+    }
+
+    /**
      * @param frame a frame this guest accepts as it is (offloads already settled by the caller).
      * @return the receive slots it takes: its data pages, plus one per extra info.
      */

@@ -1,5 +1,7 @@
 package org.dom0j.netback;
 
+import org.dom0j.linux.TapDevice;
+
 import java.util.Locale;
 
 /**
@@ -22,6 +24,7 @@ final class Vif implements SwitchPort
     private volatile VifQueue[] queues = NONE;
     private volatile boolean carrier = true;
     private int switchPort = -1;
+    private volatile TapDevice tap;
 
     /**
      * @param domid  the guest.
@@ -99,6 +102,26 @@ final class Vif implements SwitchPort
     void carrier(final boolean on)
     {
         carrier = on;
+        final TapDevice t = tap;
+        if (t != null)
+        {
+            try
+            {
+                t.setCarrier(on);
+            }
+            catch (final RuntimeException ex)
+            {
+                // A kernel without TUNSETCARRIER: the guest's queue still holds back what it cannot take.
+            }
+        }
+    }
+
+    /**
+     * @param device the vif's TAP in drop-in mode, whose carrier follows the vif's.
+     */
+    void tap(final TapDevice device)
+    {
+        tap = device;
     }
 
     /**

@@ -30,6 +30,14 @@ final class VifQueue implements QueueHandler
     static final int TX_RING = 0;
     static final int RX_RING = 1;
     private static final long NO_FRAME_WAITING = Long.MIN_VALUE;
+    private static final int ADDED = 0;
+    private static final int BLOCKED = 1;
+    private static final int DROPPED = 2;
+    /** The largest frame a TAP hands out with TSO: 64 KiB of IP packet, an Ethernet header and a VLAN tag. */
+    private static final int MAX_TAP_FRAME = 65536 + 18;
+    /** Without TSO the TAP's MTU bounds its frames; the largest MTU a TAP takes is 65535. */
+    private static final int MAX_TAP_FRAME_NO_GSO = 65535 + 18;
+    private static final int TAP_BUDGET = 64;
 
     private final Vif vif;
     private final ConnectedQueue queue;
@@ -37,6 +45,7 @@ final class VifQueue implements QueueHandler
     private final RxPath rx;
     private final TxPath.Sink sink;
     private final FrameInbox inbox;
+    private final TapQueue tap;
     private final NetbackCounters counters;
     private final int txPort;
     private final int rxPort;
@@ -62,7 +71,9 @@ final class VifQueue implements QueueHandler
      * @param features   what the frontend asked for.
      * @param counters   the queue's counters.
      * @param credit     the queue's rate limit.
-     * @param sink       where the guest's packets go.
+     * @param sink       where the guest's packets go (in drop-in mode, {@code tap}).
+     * @param tap        in drop-in mode, where frames for the guest come from; null in switch mode (they come
+     *                   through the inbox).
      * @param config     timeouts and the inbox's size.
      */
     VifQueue(
@@ -73,6 +84,7 @@ final class VifQueue implements QueueHandler
         final NetbackCounters counters,
         final CreditLimiter credit,
         final TxPath.Sink sink,
+        final TapQueue tap,
         final NetbackConfiguration config)
     {
         this.vif = vif;
@@ -82,7 +94,8 @@ final class VifQueue implements QueueHandler
         final int domid = queue.device().frontendDomid();
         this.tx = new TxPath(queue.ring(TX_RING), domid, gnttab, counters, credit, vif.multicast(), queue::disable);
         this.rx = new RxPath(queue.ring(RX_RING), domid, gnttab, counters, features);
-        this.inbox = new FrameInbox(config.inboxBytes());
+        this.tap = tap;
+        this.inbox = null == tap ? new FrameInbox(config.inboxBytes()) : null;
         this.txPort = 0;
         this.rxPort = queue.portCount() > 1 ? 1 : 0;
         // Without feature-rx-notify a frame may wait only 30 ms and the queue is never stalled (Linux's netback).
@@ -107,16 +120,32 @@ final class VifQueue implements QueueHandler
      */
     boolean offer(final Frame frame, final long now)
     {
-        if (!inbox.offer(frame, now))
+        if (null == inbox || !inbox.offer(frame, now))
         {
             countDropped();
             return false;
         }
+        wake();
+        return true;
+    }
+
+    /**
+     * Wakes the agent (any thread): once per pass of the agent, however many call.
+     */
+    void wake()
+    {
         if (!wakePending.get() && !wakePending.getAndSet(true))
         {
             queue.eventChannels().wakeup();
         }
-        return true;
+    }
+
+    /**
+     * @return the queue's share of the vif's TAP, or null in switch mode.
+     */
+    TapQueue tap()
+    {
+        return tap;
     }
 
     /**
@@ -142,8 +171,7 @@ final class VifQueue implements QueueHandler
         }
         // Clear before reading: a frame offered after this is either read below or wakes the agent again.
         wakePending.set(false);
-        final int frames = inbox.ring().controlledRead(inboxHandler);
-        work += frames;
+        work += null == tap ? inbox.ring().controlledRead(inboxHandler) : readTap();
         flushRx();
         checkStall();
         return work;
@@ -166,81 +194,153 @@ final class VifQueue implements QueueHandler
             counters.rxDropped.incrementRelease();
             return ControlledMessageHandler.Action.CONTINUE;
         }
-        headers.parse(inFrame.localView(), 0, inFrame.localLength());
-        final VifFeatures features = rx.features();
-        if (inFrame.gsoType() != 0 && !features.acceptsGso(inFrame.gsoType()))
+        return admit(inFrame, false) == BLOCKED ? ControlledMessageHandler.Action.ABORT :
+            ControlledMessageHandler.Action.CONTINUE;
+    }
+
+    /**
+     * Reads frames from the TAP while the guest has buffers posted for the largest frame the TAP may hand out.
+     */
+    private int readTap()
+    {
+        if (!tap.readable().getAndSet(false))
         {
-            return segment();
+            return 0;
         }
-        final int slots = rx.slotsNeeded(inFrame);
-        if (!features.sg() && rx.dataSlots(inFrame.length()) > 1)
+        final VifFeatures features = rx.features();
+        final boolean gso = features.acceptsGso(1) || features.acceptsGso(2);
+        final int largest = gso ? MAX_TAP_FRAME : MAX_TAP_FRAME_NO_GSO;
+        int frames = 0;
+        while (frames < TAP_BUDGET)
+        {
+            if (!rx.reserve(rx.slotsNeeded(largest, gso, false)))
+            {
+                // Leave the rest in the kernel's queue until the guest posts buffers.
+                tap.readable().set(true);
+                blocked();
+                break;
+            }
+            final long address = stage(largest);
+            final int length = tap.read(address, largest, inFrame);
+            if (length == 0)
+            {
+                rx.unstage(address);
+                break;
+            }
+            frames++;
+            if (length < 0)
+            {
+                rx.unstage(address);
+                counters.rxDropped.incrementRelease();
+                continue;
+            }
+            rx.trim(address, length);
+            if (admit(inFrame, true) != ADDED)
+            {
+                rx.unstage(address);
+            }
+        }
+        if (frames == TAP_BUDGET)
+        {
+            tap.readable().set(true);
+        }
+        return frames;
+    }
+
+    /**
+     * Settles a frame's offloads for this guest and plans it into the guest's receive buffers.
+     *
+     * @param in        the frame.
+     * @param inStaging whether it is already in the receive staging area (else it is copied there).
+     * @return ADDED, BLOCKED (too few buffers posted; it waits) or DROPPED.
+     */
+    private int admit(final Frame in, final boolean inStaging)
+    {
+        headers.parse(in.localView(), 0, in.localLength());
+        final VifFeatures features = rx.features();
+        if (in.gsoType() != 0 && !features.acceptsGso(in.gsoType()))
+        {
+            return segment(in);
+        }
+        final int slots = rx.slotsNeeded(in);
+        if (!features.sg() && rx.dataSlots(in.length()) > 1)
         {
             // Too large for one page, and the guest takes no frame over several slots.
             counters.rxDropped.incrementRelease();
-            return ControlledMessageHandler.Action.CONTINUE;
+            return DROPPED;
         }
         if (!rx.reserve(slots))
         {
-            return blocked();
+            blocked();
+            return BLOCKED;
         }
-        final long address = stage(inFrame.length());
-        outFrame.local(address, inFrame.length()).csum(inFrame.csum()).gso(inFrame.gsoType(), inFrame.gsoSize())
-            .hash(inFrame.hashType(), inFrame.hash());
-        outFrame.localView().putBytes(0, inFrame.localView(), 0, inFrame.length());
-        if (outFrame.gsoType() != 0 && outFrame.csum() != Frame.CSUM_PARTIAL && headers.hasTransport())
+        final Frame out;
+        if (inStaging)
+        {
+            out = in;
+        }
+        else
+        {
+            final long address = stage(in.length());
+            out = outFrame.local(address, in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
+                .hash(in.hashType(), in.hash());
+            out.localView().putBytes(0, in.localView(), 0, in.length());
+        }
+        if (out.gsoType() != 0 && out.csum() != Frame.CSUM_PARTIAL && headers.hasTransport())
         {
             // A GSO frame goes in with a partial checksum, as Linux's netback makes it (checksum_setup).
-            Checksums.partial(outFrame.localView(), 0, outFrame.length(), headers);
-            outFrame.csum(Frame.CSUM_PARTIAL);
+            Checksums.partial(out.localView(), 0, out.length(), headers);
+            out.csum(Frame.CSUM_PARTIAL);
         }
-        else if (outFrame.csum() == Frame.CSUM_PARTIAL && outFrame.gsoType() == 0 &&
+        else if (out.csum() == Frame.CSUM_PARTIAL && out.gsoType() == 0 &&
             !features.acceptsPartialChecksum(headers.ipVersion()))
         {
             if (!headers.hasTransport())
             {
                 counters.rxDropped.incrementRelease();
-                return ControlledMessageHandler.Action.CONTINUE;
+                return DROPPED;
             }
-            Checksums.completePartial(outFrame.localView(), 0, outFrame.length(), headers);
-            outFrame.csum(Frame.CSUM_VALIDATED);
+            Checksums.completePartial(out.localView(), 0, out.length(), headers);
+            out.csum(Frame.CSUM_VALIDATED);
             counters.checksumFixups.incrementRelease();
         }
-        rx.add(outFrame);
+        rx.add(out);
         unblocked();
-        return ControlledMessageHandler.Action.CONTINUE;
+        return ADDED;
     }
 
     /**
      * A large TCP frame for a guest that did not offer its GSO type: cut into segments here.
      */
-    private ControlledMessageHandler.Action segment()
+    private int segment(final Frame in)
     {
         if (!headers.hasTransport() || headers.l4Protocol() != PacketHeaders.IPPROTO_TCP)
         {
             counters.rxDropped.incrementRelease();
-            return ControlledMessageHandler.Action.CONTINUE;
+            return DROPPED;
         }
         final int headerLength = headers.l4Offset() + headers.l4HeaderLength();
-        final int mss = inFrame.gsoSize();
-        final int payload = inFrame.length() - headerLength;
+        final int mss = in.gsoSize();
+        final int payload = in.length() - headerLength;
         final int segments = (payload + mss - 1) / mss;
         final int segmentLength = Math.min(headerLength + mss, Frame.MAX_LENGTH);
-        final int perSegment = rx.slotsNeeded(segmentLength, false, inFrame.hashType() >= 0);
+        final int perSegment = rx.slotsNeeded(segmentLength, false, in.hashType() >= 0);
         if (!rx.features().sg() && rx.dataSlots(segmentLength) > 1)
         {
             counters.rxDropped.incrementRelease();
-            return ControlledMessageHandler.Action.CONTINUE;
+            return DROPPED;
         }
         if (!rx.reserve(segments * perSegment))
         {
-            return blocked();
+            blocked();
+            return BLOCKED;
         }
-        segmentHashType = inFrame.hashType();
-        segmentHash = inFrame.hash();
-        segmenter.segment(inFrame.localView(), 0, inFrame.length(), headers, mss, segmentSink);
+        segmentHashType = in.hashType();
+        segmentHash = in.hash();
+        segmenter.segment(in.localView(), 0, in.length(), headers, mss, segmentSink);
         counters.segmented.incrementRelease();
         unblocked();
-        return ControlledMessageHandler.Action.CONTINUE;
+        return ADDED;
     }
 
     private boolean onSegment(final UnsafeBuffer segment, final int length)
@@ -270,13 +370,12 @@ final class VifQueue implements QueueHandler
         return address;
     }
 
-    private ControlledMessageHandler.Action blocked()
+    private void blocked()
     {
         if (blockedSince == NO_FRAME_WAITING)
         {
             blockedSince = nowNanos;
         }
-        return ControlledMessageHandler.Action.ABORT;
     }
 
     private void unblocked()
@@ -291,7 +390,8 @@ final class VifQueue implements QueueHandler
 
     private void checkStall()
     {
-        if (blockedSince == NO_FRAME_WAITING || inbox.isEmpty())
+        if (blockedSince == NO_FRAME_WAITING || (null != inbox && inbox.isEmpty()) ||
+            (null != tap && !tap.readable().get()))
         {
             blockedSince = NO_FRAME_WAITING;
             return;

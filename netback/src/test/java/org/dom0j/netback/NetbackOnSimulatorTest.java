@@ -1,20 +1,10 @@
 package org.dom0j.netback;
 
-import org.agrona.ErrorHandler;
-import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.backend.AgentScheduler;
-import org.dom0j.backend.BackendConductor;
-import org.dom0j.gnttab.GrantTables;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatform;
 import org.dom0j.sim.guest.NetFrames;
 import org.dom0j.sim.guest.NetGuest;
 import org.dom0j.sim.guest.NetWorkload;
 import org.dom0j.sim.guest.SimNetfront;
-import org.dom0j.xenstore.XenStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Timeout;
@@ -22,10 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -44,49 +32,22 @@ class NetbackOnSimulatorTest
     @TempDir
     Path dir;
 
+    private ThreadedNetback net;
     private SimMachine machine;
-    private SimPlatform platform;
-    private XenStore store;
-    private GrantTables gnttab;
-    private AgentScheduler scheduler;
-    private AgentRunner conductorRunner;
-    private NetbackDeviceType vif;
-    private final List<Throwable> errors = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp()
     {
-        machine = SimMachine.start(dir.resolve("sim"));
-        platform = new SimPlatform(machine.host(), 0);
-        store = platform.openXenStore();
-        gnttab = platform.openGrantTables();
-        final ErrorHandler onError = errors::add;
-        scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), onError);
-        final CountersManager counters = new CountersManager(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024)),
-            new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)));
-        vif = NetbackDeviceType.withSwitch(NetbackConfiguration.fromSystemProperties(), gnttab, counters);
-        final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-            .platform(platform)
-            .xenStore(store)
-            .grantTables(gnttab)
-            .scheduler(scheduler)
-            .countersManager(counters)
-            .deviceType(vif));
-        conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), onError, null, conductor);
-        AgentRunner.startOnThread(conductorRunner);
+        net = new ThreadedNetback(dir, (gnttab, counters) ->
+            NetbackDeviceType.withSwitch(NetbackConfiguration.fromSystemProperties(), gnttab, counters));
+        machine = net.machine;
     }
 
     @AfterEach
     void tearDown()
     {
-        conductorRunner.close();
-        scheduler.close();
-        gnttab.close();
-        store.close();
-        platform.close();
-        machine.close();
-        assertThat(errors).as("errors raised by agents").isEmpty();
+        net.close();
+        assertThat(net.errors).as("errors raised by agents").isEmpty();
     }
 
     @ParameterizedTest(name = "{0} queue(s), offloads {1}")

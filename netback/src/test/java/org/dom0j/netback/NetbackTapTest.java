@@ -1,0 +1,168 @@
+package org.dom0j.netback;
+
+import org.dom0j.sim.guest.NetFrames;
+import org.dom0j.sim.guest.NetGuest;
+import org.dom0j.sim.guest.NetStats;
+import org.dom0j.sim.guest.SimNetStack;
+import org.dom0j.sim.guest.SimNetfront;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Drop-in mode for real: each vif gets a TAP {@code vif<domid>.<handle>} in dom0, made before InitWait as Linux's
+ * netdev is, and the guest's frames go through it to dom0's own stack. The test moves the interface into a network
+ * namespace of its own, gives it an address there, and Linux's {@code ping} reaches the simulated guest (whose
+ * netfront and IP stack answer ARP and ICMP) while the guest pings back. Needs root and /dev/net/tun; skips without.
+ */
+@Timeout(120)
+class NetbackTapTest
+{
+    private static final String HOST_IP = "10.77.0.1";
+    private static final String GUEST_IP = "10.77.0.2";
+
+    @TempDir
+    Path dir;
+
+    private ThreadedNetback net;
+    private final String namespace = "dj" + ProcessHandle.current().pid() % 100000;
+    private final int domid = 200 + (int)(ProcessHandle.current().pid() % 50);
+
+    @BeforeEach
+    void setUp() throws Exception
+    {
+        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "/dev/net/tun is missing; drop-in mode untested");
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/ping")) || Files.isExecutable(Path.of("/bin/ping")),
+            "ping is missing (install iputils-ping); drop-in mode untested");
+        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+            "drop-in mode needs root for TAP devices and network namespaces; untested");
+        Assumptions.assumeTrue(run("ip", "netns", "add", namespace) == 0, "cannot create a network namespace here");
+        net = new ThreadedNetback(dir, (gnttab, counters) ->
+            NetbackDeviceType.withTaps(NetbackConfiguration.fromSystemProperties(), gnttab, counters));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception
+    {
+        if (net != null)
+        {
+            net.close();
+            assertThat(net.errors).as("errors raised by agents").isEmpty();
+        }
+        run("ip", "netns", "delete", namespace);
+    }
+
+    @Test
+    void shouldCarryPingsBothWaysBetweenDom0sStackAndTheGuestThroughItsTap() throws Exception
+    {
+        final String vif = "vif" + domid + ".0";
+        final int guestIp = NetFrames.parseIpv4(GUEST_IP);
+        final int hostIp = NetFrames.parseIpv4(HOST_IP);
+        final NetStats stats = NetGuest.withVif(net.machine, domid, "tap-guest", 2048, "0",
+            NetGuest.defaultMac(domid, "0"), SimNetfront.Options.linuxDefaults(), front -> unchecked(() ->
+            {
+                assertThat(Path.of("/sys/class/net", vif)).as("the vif's TAP exists in dom0").exists();
+                assertThat(run("ip", "link", "set", vif, "netns", namespace)).isZero();
+                assertThat(inNamespace("ip", "addr", "add", HOST_IP + "/24", "dev", vif)).isZero();
+                assertThat(inNamespace("ip", "link", "set", vif, "up")).isZero();
+                final SimNetStack stack = new SimNetStack(front.mac(), guestIp, 1,
+                    SimNetStack.Config.defaults().withOffload(true),
+                    (flow, frame, length, txFlags, gsoType, gsoSize) ->
+                        front.send(0, frame, 0, length, txFlags, gsoType, gsoSize));
+                final SimNetfront.FrameHandler receive = (queue, frame, length, rxFlags, gsoType, gsoSize) ->
+                    stack.receive(frame, length, rxFlags, gsoType, gsoSize);
+                final Process ping = new ProcessBuilder("ip", "netns", "exec", namespace, "ping", "-c", "20",
+                    "-i", "0.05", "-s", "1400", "-W", "5", GUEST_IP).redirectErrorStream(true).start();
+                final List<String> output = new ArrayList<>();
+                final Thread reader = new Thread(() -> readLines(ping, output));
+                reader.start();
+                final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                int seq = 0;
+                long nextPing = System.nanoTime();
+                while ((ping.isAlive() || stack.stats().pingReplies < 10) && System.nanoTime() < deadline)
+                {
+                    front.poll(receive);
+                    stack.pump();
+                    if (System.nanoTime() - nextPing > 0 && stack.stats().pingsSent < 20)
+                    {
+                        stack.ping(hostIp, seq++);
+                        nextPing = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
+                    }
+                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
+                }
+                reader.join(5_000);
+                assertThat(ping.waitFor(5, TimeUnit.SECONDS)).isTrue();
+                assertThat(String.join("\n", output)).contains("20 packets transmitted, 20 received");
+                assertThat(ping.exitValue()).isZero();
+                return stack.stats();
+            }));
+        assertThat(stats.echoAnswered).as("the guest answered dom0's pings").isGreaterThanOrEqualTo(20);
+        assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
+        assertThat(stats.checksumErrors).isZero();
+        assertThat(Path.of("/sys/class/net", vif)).as("not in dom0's namespace").doesNotExist();
+        assertThat(run("ip", "netns", "exec", namespace, "ip", "link", "show", vif))
+            .as("the TAP went away with the device").isNotZero();
+    }
+
+    /** A body that may throw what a test may throw. */
+    private interface Body<T>
+    {
+        T run() throws Exception;
+    }
+
+    private static <T> T unchecked(final Body<T> body)
+    {
+        try
+        {
+            return body.run();
+        }
+        catch (final RuntimeException | Error ex)
+        {
+            throw ex;
+        }
+        catch (final Exception ex)
+        {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    private int inNamespace(final String... command) throws IOException, InterruptedException
+    {
+        final List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
+        full.addAll(List.of(command));
+        return run(full.toArray(new String[0]));
+    }
+
+    private static int run(final String... command) throws IOException, InterruptedException
+    {
+        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
+    }
+
+    private static void readLines(final Process process, final List<String> into)
+    {
+        try
+        {
+            into.addAll(List.of(new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8)
+                .split("\n")));
+        }
+        catch (final IOException ex)
+        {
+            into.add(ex.toString());
+        }
+    }
+}
