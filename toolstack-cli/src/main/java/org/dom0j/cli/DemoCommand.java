@@ -6,6 +6,7 @@ import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.BlockWorkload;
+import org.dom0j.sim.guest.NetWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -24,12 +25,16 @@ import java.util.concurrent.Callable;
 /**
  * {@code dom0j demo}: the whole thing on any Linux machine. Starts a simulated Xen machine, runs
  * {@code dom0j serve} in a separate process as dom0's backend service, creates a guest with a disk whose
- * Linux-like blkfront negotiates with it, runs seeded random I/O verified as it goes with a live progress line,
- * then stops everything cleanly and prints a summary with the backend's own counters.
+ * Linux-like blkfront negotiates with it and runs seeded random I/O verified as it goes, and at the same time two
+ * guests with network interfaces whose Linux-like netfronts negotiate with it, joined by serve's switch, that ping
+ * each other and move verified streams both ways; a live progress line shows both; then everything stops cleanly
+ * and a summary prints each guest's totals beside the backend's own counters for it, read once the guests' traffic
+ * had ended (so they are final).
  */
 @Command(
     name = "demo",
-    description = "Simulated machine + 'dom0j serve' (its own process) + a guest doing verified random disk I/O.",
+    description = "Simulated machine + 'dom0j serve' (its own process) + a guest doing verified random disk I/O + " +
+        "two guests pinging and streaming verified data to each other through serve's switch.",
     footer = { "", "Example:", "  dom0j demo --seconds 5 --seed 42" })
 final class DemoCommand implements Callable<Integer>
 {
@@ -56,6 +61,9 @@ final class DemoCommand implements Callable<Integer>
     @Option(names = "--keep", description = "Keep the machine directory (disk image, logs) afterwards.")
     private boolean keep;
 
+    @Option(names = "--no-net", description = "Leave out the two network guests.")
+    private boolean noNet;
+
     @Override
     public Integer call() throws Exception
     {
@@ -78,6 +86,15 @@ final class DemoCommand implements Callable<Integer>
                 " s of verified random I/O (50% reads, 4-32 KiB, flush every 200 writes, some discards)");
             out.flush();
             final Map<String, Long> backend = new TreeMap<>();
+            final DemoNetwork network = noNet ? null : new DemoNetwork(machine, dir.resolve("counters"), s,
+                seconds, queues);
+            if (null != network)
+            {
+                out.println("dom0j demo: guests 2 (10.0.0.2) and 3 (10.0.0.3) with a network interface each, joined " +
+                    "by serve's switch: pings and verified TCP-like streams both ways");
+                out.flush();
+                network.start();
+            }
             final BlockGuest.Result result;
             try (CountersFile counters = CountersFile.openForReading(dir.resolve("counters")))
             {
@@ -85,16 +102,25 @@ final class DemoCommand implements Callable<Integer>
                 result = BlockGuest.run(machine, 1, disk, new SimBlkfront.Options(queues, 2, true, 32), s, 50, 8,
                     seconds, (elapsed, stats) ->
                     {
-                        progressLine(out, elapsed, stats);
+                        progressLine(out, elapsed, stats, network);
                         snapshot(counters, backend);
                     });
             }
+            final boolean netOk = null == network || network.finish();
             printResult(out, result);
+            if (null != network)
+            {
+                network.printResults(out);
+            }
             out.println("backend (dom0j serve's counters, all queues): " + backend);
+            if (null != network)
+            {
+                network.printBackend(out);
+            }
             final boolean stoppedCleanly = serve.stop();
             out.println("dom0j demo: 'dom0j serve' " + (stoppedCleanly ? "stopped cleanly" : "did NOT stop cleanly") +
                 "; machine stopped");
-            final boolean ok = stoppedCleanly && null == result.mismatch() && result.stats().errors == 0;
+            final boolean ok = stoppedCleanly && netOk && null == result.mismatch() && result.stats().errors == 0;
             out.println(ok ? "dom0j demo: OK" : "dom0j demo: FAILED");
             exit = ok ? ExitCodes.OK : ExitCodes.FAILURE;
         }
@@ -115,10 +141,47 @@ final class DemoCommand implements Callable<Integer>
 
     static void progressLine(final PrintWriter out, final long elapsedNanos, final BlockWorkload.Stats stats)
     {
+        progressLine(out, elapsedNanos, stats, null);
+    }
+
+    static void progressLine(
+        final PrintWriter out, final long elapsedNanos, final BlockWorkload.Stats stats, final DemoNetwork network)
+    {
         final double secondsNow = elapsedNanos / 1e9;
-        out.printf(Locale.ROOT, "\r  %5.1f s  %9d ops  %9.0f IOPS  %8.1f MB/s  %d errors  %d mismatches   ",
-            secondsNow, stats.operations(), stats.operations() / secondsNow, stats.bytes / 1e6 / secondsNow,
-            stats.errors, stats.mismatches);
+        if (null == network)
+        {
+            out.printf(Locale.ROOT, "\r  %5.1f s  %9d ops  %9.0f IOPS  %8.1f MB/s  %d errors  %d mismatches   ",
+                secondsNow, stats.operations(), stats.operations() / secondsNow, stats.bytes / 1e6 / secondsNow,
+                stats.errors, stats.mismatches);
+        }
+        else
+        {
+            out.printf(Locale.ROOT, "\r  %5.1f s  disk %7.0f IOPS %7.1f MB/s%s  %d errors  %d mismatches   ",
+                secondsNow, stats.operations() / secondsNow, stats.bytes / 1e6 / secondsNow,
+                network.progress(secondsNow), stats.errors + network.errors(),
+                stats.mismatches + network.mismatches());
+        }
+        out.flush();
+    }
+
+    /**
+     * @param out    where to.
+     * @param name   e.g. "guest 2".
+     * @param result a network guest's outcome.
+     */
+    static void printNetResult(final PrintWriter out, final String name, final NetWorkload.Result result)
+    {
+        final NetWorkload.Stats st = result.stats();
+        out.printf(Locale.ROOT, "%s: %d frames sent, %d received in %.2f s; %.1f MB of stream verified (%.1f MB/s); " +
+            "%d pings answered of %d (rtt min/mean/max %.0f/%.0f/%.0f us); %d errors; %d mismatches; %d queue(s)%s, " +
+            "seed %d%n", name, st.txFrames, st.rxFrames, result.elapsedNanos() / 1e9, st.verifiedBytes / 1e6,
+            result.megabytesPerSecond(), st.pingReplies, st.pingsSent, st.rttMinNanos / 1e3, st.rttMeanNanos / 1e3,
+            st.rttMaxNanos / 1e3, st.errors, st.mismatches, result.queues(), result.gso() ? ", GSO" : "",
+            result.seed());
+        if (null != result.problem())
+        {
+            out.println(name + ": PROBLEM: " + result.problem());
+        }
         out.flush();
     }
 

@@ -15,6 +15,8 @@ import org.dom0j.console.ConsoleHub;
 import org.dom0j.console.PrimaryConsoles;
 import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.netback.NetbackConfiguration;
+import org.dom0j.netback.NetbackDeviceType;
 import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.sim.SimPlatformProvider;
@@ -37,18 +39,21 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * {@code dom0j serve}: the backends as a dom0 service, in the foreground. Runs the conductor (xenstore watches,
  * device lifecycles) on its own thread and one agent thread per ring queue, until SIGINT or SIGTERM; then closes
- * every device (the frontends see Closed) and releases every mapping and port. Serves block devices (vbd) and
- * secondary consoles (console) through the conductor, and, on its own agent thread, the domains' primary consoles
- * (xenconsoled's job: on by default on the simulator only). Console sockets and logs: see {@link ConsolePaths}.
+ * every device (the frontends see Closed) and releases every mapping and port. Serves block devices (vbd), network
+ * interfaces (vif: a TAP per vif in dom0, or a switch inside the service) and secondary consoles (console) through
+ * the conductor, and, on its own agent thread, the domains' primary consoles (xenconsoled's job: on by default on the
+ * simulator only). Console sockets and logs: see {@link ConsolePaths}.
  */
 @Command(
     name = "serve",
-    description = "Run the backends (vbd, console) as a service in the foreground until Ctrl-C.",
+    description = "Run the backends (vbd, vif, console) as a service in the foreground until Ctrl-C.",
     footer = {
         "",
         "Examples:",
-        "  dom0j serve                          on a Xen dom0 (rmmod xen-blkback first; disks attached with",
-        "                                       disk=['backendtype=phy,script=/bin/true,...'])",
+        "  dom0j serve                          on a Xen dom0 (rmmod xen-blkback xen-netback first; disks attached",
+        "                                       with disk=['backendtype=phy,script=/bin/true,...'], NICs with",
+        "                                       vif=['bridge=xenbr0'] as usual: each gets a TAP vifN.M)",
+        "  dom0j serve --net-mode switch        guests' NICs joined by a switch inside the service",
         "  dom0j --platform sim serve           on the simulator started by 'dom0j sim start'",
         "  dom0j serve --data-path map          map guest pages (persistent grants) instead of grant copy",
         "  dom0j serve --primary-consoles yes   also serve primary consoles on Xen (stop xenconsoled first)" })
@@ -82,6 +87,16 @@ final class ServeCommand implements Callable<Integer>
             "per request, where bounce pages and preadv/pwritev make two copies and a call. --no-map-page-cache " +
             "uses bounce pages (dom0j.blkback.mapPageCache). Default: ${DEFAULT-VALUE}.")
     private boolean mapPageCache;
+
+    @Option(names = "--net-mode", paramLabel = "auto|tap|switch", defaultValue = "auto",
+        description = "Where vifs' frames go: tap (a TAP vif<domid>.<handle> per vif in dom0, as Linux's netback " +
+            "makes a netdev: bridges, vif-bridge, tcpdump work as before) or switch (a learning switch inside the " +
+            "service); auto = tap on Xen, switch on the simulator. Default: ${DEFAULT-VALUE}.")
+    private String netMode;
+
+    @Option(names = "--net-max-queues", paramLabel = "N",
+        description = "multi-queue-max-queues offered to network frontends (default: min(8, CPUs), as Linux).")
+    private Integer netMaxQueues;
 
     @Option(names = "--counters", paramLabel = "FILE",
         description = "Where the counters live for 'dom0j top' (default: /dev/shm/dom0j-counters, or counters in " +
@@ -162,11 +177,15 @@ final class ServeCommand implements Callable<Integer>
                 ConsolePaths.logDirectory(platform.name(), root.environment());
             final Path run = null != consoleRunDirectory ? consoleRunDirectory :
                 ConsolePaths.runDirectory(platform.name(), root.environment());
+            final NetbackConfiguration net = netConfiguration(sim);
             try (CountersFile countersFile = CountersFile.create(counters, 4096);
                 XenStore xs = platform.openXenStore();
                 GrantTables gnttab = platform.openGrantTables();
                 AgentScheduler scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors);
-                ConsoleHub consoles = new ConsoleHub(logs, run))
+                ConsoleHub consoles = new ConsoleHub(logs, run);
+                NetbackDeviceType vif = net.mode() == NetbackConfiguration.Mode.TAP ?
+                    NetbackDeviceType.withTaps(net, gnttab, countersFile.manager()) :
+                    NetbackDeviceType.withSwitch(net, gnttab, countersFile.manager()))
             {
                 final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration);
                 final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
@@ -176,6 +195,7 @@ final class ServeCommand implements Callable<Integer>
                     .scheduler(scheduler)
                     .countersManager(countersFile.manager())
                     .deviceType(vbd)
+                    .deviceType(vif)
                     .deviceType(new ConsoleDeviceType(consoles)));
                 final PrimaryConsoles primary = primaries ? new PrimaryConsoles(platform, xs, gnttab, consoles, sim) :
                     null;
@@ -190,9 +210,11 @@ final class ServeCommand implements Callable<Integer>
                     {
                         AgentRunner.startOnThread(primaryRunner);
                     }
-                    out.println("dom0j serve: serving vbd and console" + (primaries ? " (and primary consoles)" : "") +
-                        " on " + platform.description() + " (blkback data path " +
-                        vbd.dataPath().name().toLowerCase(java.util.Locale.ROOT) + "); counters in " + counters +
+                    out.println("dom0j serve: serving vbd, vif and console" +
+                        (primaries ? " (and primary consoles)" : "") + " on " + platform.description() +
+                        " (blkback data path " + vbd.dataPath().name().toLowerCase(java.util.Locale.ROOT) +
+                        "; netback " + (net.mode() == NetbackConfiguration.Mode.TAP ? "TAP per vif" :
+                        "switch inside the service") + "); counters in " + counters +
                         "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops");
                     out.flush();
                     barrier.await();
@@ -201,6 +223,27 @@ final class ServeCommand implements Callable<Integer>
                 }
             }
         }
+    }
+
+    private NetbackConfiguration netConfiguration(final boolean sim)
+    {
+        NetbackConfiguration net = NetbackConfiguration.fromSystemProperties();
+        final String mode = netMode.toLowerCase(java.util.Locale.ROOT);
+        switch (mode)
+        {
+            case "tap" -> net = net.withMode(NetbackConfiguration.Mode.TAP);
+            case "switch" -> net = net.withMode(NetbackConfiguration.Mode.SWITCH);
+            case "auto" ->
+            {
+                if (null == System.getProperty("dom0j.netback.mode"))
+                {
+                    net = net.withMode(sim ? NetbackConfiguration.Mode.SWITCH : NetbackConfiguration.Mode.TAP);
+                }
+            }
+            default -> throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--net-mode must be auto, tap or switch: " + netMode);
+        }
+        return null == netMaxQueues ? net : net.withMaxQueues(netMaxQueues);
     }
 
     /**

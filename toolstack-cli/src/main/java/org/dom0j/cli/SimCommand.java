@@ -5,6 +5,9 @@ import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.BlockGuest;
+import org.dom0j.sim.guest.NetGuest;
+import org.dom0j.sim.guest.NetWorkload;
+import org.dom0j.sim.guest.SimNetfront;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.SimConsoleFront;
 import picocli.CommandLine.Command;
@@ -82,7 +85,11 @@ final class SimCommand
      * {@code dom0j sim guest}.
      */
     @Command(name = "guest", description = "Create a guest with a disk in a running machine and run verified " +
-        "random I/O on it (its blkfront negotiates with whatever serves vbd).")
+        "random I/O on it (its blkfront negotiates with whatever serves vbd); with --nic, a guest with a network " +
+        "interface that pings its peer and moves verified streams to it (its netfront negotiates with whatever " +
+        "serves vif).",
+        footer = { "", "Examples:", "  dom0j sim guest --domid 1 --seconds 10",
+            "  dom0j sim guest --nic --domid 2 --peer 10.0.0.3 &  dom0j sim guest --nic --domid 3 --peer 10.0.0.2" })
     static final class Guest implements Callable<Integer>
     {
         @ParentCommand
@@ -118,11 +125,29 @@ final class SimCommand
             description = "Share of reads. Default: ${DEFAULT-VALUE}.")
         private int readPercent;
 
+        @Option(names = "--nic", description = "A guest with a network interface instead of a disk.")
+        private boolean nic;
+
+        @Option(names = "--ip", paramLabel = "A.B.C.D",
+            description = "With --nic: the guest's address (default 10.0.0.<domid>).")
+        private String ip;
+
+        @Option(names = "--peer", paramLabel = "A.B.C.D",
+            description = "With --nic: the guest to ping and stream to (another 'sim guest --nic' with the same seed).")
+        private String peer;
+
+        @Option(names = "--no-offload", description = "With --nic: offer no GSO and no checksum offload.")
+        private boolean noOffload;
+
         @Override
         public Integer call() throws Exception
         {
             final PrintWriter out = spec.commandLine().getOut();
             final Path directory = sim.directory(dir);
+            if (nic)
+            {
+                return network(out, directory);
+            }
             try (SimMachine machine = SimMachine.join(directory))
             {
                 final Path file = null != disk ? disk : directory.resolve("disk-" + domid + ".img");
@@ -137,6 +162,29 @@ final class SimCommand
                 DemoCommand.printResult(out, result);
                 return null == result.mismatch() && result.stats().errors == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
             }
+        }
+
+        private int network(final PrintWriter out, final Path directory) throws Exception
+        {
+            if (null == peer)
+            {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "--nic needs --peer (the address of another 'dom0j sim guest --nic')");
+            }
+            final String address = null != ip ? ip : "10.0.0." + domid;
+            final long s = null != seed ? seed : 42;
+            out.println("dom0j sim: guest " + domid + " at " + address + " pings " + peer + " and streams to it for " +
+                seconds + " s (seed " + s + ")");
+            out.flush();
+            final NetWorkload.Result result = NetGuest.run(directory, domid, "0", address, peer,
+                SimNetfront.Options.linuxDefaults().withQueues(queues).withOffloads(!noOffload), s, seconds,
+                (elapsed, stats) ->
+                {
+                    out.print("\r  " + stats.line(elapsed) + "   ");
+                    out.flush();
+                });
+            DemoCommand.printNetResult(out, "guest " + domid, result);
+            return null == result.problem() ? ExitCodes.OK : ExitCodes.FAILURE;
         }
     }
 
