@@ -40,6 +40,8 @@ final class Frame
     private int hashType = -1;
     private int hash;
     private int flowHash;
+    private int completionEndpoint = -1;
+    private int completionToken;
 
     /**
      * Starts a frame whose bytes are all local.
@@ -60,6 +62,8 @@ final class Frame
         hashType = -1;
         hash = 0;
         flowHash = 0;
+        completionEndpoint = -1;
+        completionToken = 0;
         view.wrap(address, Math.max(frameLength, 1));
         return this;
     }
@@ -142,6 +146,42 @@ final class Frame
     int flowHash()
     {
         return flowHash;
+    }
+
+    /**
+     * @param endpoint the sending queue's {@link TxEndpoints} id, for a frame whose bytes are still in the sender's
+     *                 pages: each receiver tells it when it has copied them.
+     * @param token    the packet's token in the sender's {@link TxCompletions}.
+     * @return this.
+     */
+    Frame completion(final int endpoint, final int token)
+    {
+        completionEndpoint = endpoint;
+        completionToken = token;
+        return this;
+    }
+
+    /**
+     * @return the sender to tell when the frame's foreign bytes have been copied, or -1 when there is none.
+     */
+    int completionEndpoint()
+    {
+        return completionEndpoint;
+    }
+
+    int completionToken()
+    {
+        return completionToken;
+    }
+
+    /**
+     * Describes the frame's foreign bytes as now local: they were copied to just after its local bytes.
+     */
+    void madeLocal()
+    {
+        localLength = length;
+        segmentCount = 0;
+        view.wrap(localAddress, Math.max(length, 1));
     }
 
     int length()

@@ -105,6 +105,40 @@ final class L2Switch
     }
 
     /**
+     * @param frame    a frame whose first 12 bytes are local.
+     * @param ingress  the port it comes in by.
+     * @param nowNanos the current time.
+     * @return whether every port {@link #forward} would deliver it to takes frames by reference.
+     */
+    boolean acceptsReferences(final Frame frame, final int ingress, final long nowNanos)
+    {
+        if (frame.localLength() < PacketHeaders.ETH_HLEN)
+        {
+            return false;
+        }
+        final long dst = PacketHeaders.mac(frame.localView(), 0);
+        if (!PacketHeaders.isMulticast(dst))
+        {
+            final int id = table.lookup(dst, seconds(nowNanos));
+            final SwitchPort port = id >= 0 ? port(id) : null;
+            if (port != null)
+            {
+                return port.acceptsReferences();
+            }
+        }
+        final int last = highestSlot;
+        for (int slot = 0; slot <= last; slot++)
+        {
+            final SwitchPort port = ports.get(slot);
+            if (port != null && ids[slot] != ingress && !port.acceptsReferences())
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Switches one frame.
      *
      * @param frame    the frame, local (at least its first 12 bytes).

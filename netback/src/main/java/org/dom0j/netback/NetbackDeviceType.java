@@ -64,6 +64,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     private final CountersManager countersManager;
     private final L2Switch fabric;
     private final TapPoller poller;
+    private final TxEndpoints endpoints = new TxEndpoints();
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
 
     /**
@@ -262,14 +263,14 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
                 state.tap.setOffload(offloads(state.features));
             }
             final TapQueue tapQueue = new TapQueue(state.tap, queue.index(), state.queues, counters);
-            handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, tapQueue, tapQueue,
+            handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, tapQueue, tapQueue, null,
                 configuration);
             state.pollerSlots.add(poller.register(handler));
         }
         else
         {
             handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit,
-                new SwitchIngress(fabric, vif, configuration.allowSpoofing()), null, configuration);
+                new SwitchIngress(fabric, vif, configuration.allowSpoofing()), null, endpoints, configuration);
         }
         vif.connected(handler);
         return handler;

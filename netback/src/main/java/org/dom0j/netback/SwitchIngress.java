@@ -5,7 +5,8 @@ import org.agrona.concurrent.UnsafeBuffer;
 /**
  * Where a guest's packets go in switch mode: checked against the guest's own address (a guest may send only from the
  * {@code mac} its toolstack gave it, unless spoofing is allowed), given a flow hash, and forwarded by the
- * {@link L2Switch} from the guest's port.
+ * {@link L2Switch} from the guest's port; by reference (only its headers copied out, the receivers copying the rest
+ * straight from the guest's pages) when every port it reaches can take it that way.
  * <p>
  * One per vif queue, on its agent's thread.
  */
@@ -29,15 +30,30 @@ final class SwitchIngress implements TxPath.Sink
     }
 
     @Override
-    public boolean send(final Frame frame)
+    public int send(final Frame frame)
+    {
+        final UnsafeBuffer bytes = frame.localView();
+        if (!allowSpoofing && PacketHeaders.mac(bytes, 6) != vif.mac())
+        {
+            return 0;
+        }
+        headers.parse(bytes, 0, frame.localLength());
+        frame.flowHash(headers.flowHash(bytes, 0));
+        return fabric.forward(frame, vif.switchPort(), System.nanoTime());
+    }
+
+    /**
+     * A frame may go by reference when every port it will reach takes frames that way (other guests' vifs do;
+     * uplinks need its bytes); a spoofed frame is dropped whole anyway.
+     */
+    @Override
+    public boolean needsLocal(final Frame frame)
     {
         final UnsafeBuffer bytes = frame.localView();
         if (!allowSpoofing && PacketHeaders.mac(bytes, 6) != vif.mac())
         {
             return false;
         }
-        headers.parse(bytes, 0, frame.localLength());
-        frame.flowHash(headers.flowHash(bytes, 0));
-        return fabric.forward(frame, vif.switchPort(), System.nanoTime()) > 0;
+        return !fabric.acceptsReferences(frame, vif.switchPort(), System.nanoTime());
     }
 }

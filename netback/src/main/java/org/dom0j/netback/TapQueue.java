@@ -78,7 +78,7 @@ final class TapQueue implements TxPath.Sink
     }
 
     @Override
-    public boolean send(final Frame frame)
+    public int send(final Frame frame)
     {
         headers.parse(frame.localView(), 0, frame.localLength());
         if (frame.gsoType() != 0 && frame.csum() != Frame.CSUM_PARTIAL && headers.hasTransport())
@@ -89,12 +89,12 @@ final class TapQueue implements TxPath.Sink
         }
         if (!VirtioNetHeader.encode(txHeader, frame, headers))
         {
-            return false;
+            return 0;
         }
         txIov.putLong(16, frame.localAddress());
         txIov.putLong(24, frame.length());
         final long written = tap.writev(tapQueues[0], txIov.addressOffset(), 2);
-        return written == VirtioNetHeader.LENGTH + frame.length();
+        return written == VirtioNetHeader.LENGTH + frame.length() ? 1 : 0;
     }
 
     /**

@@ -37,14 +37,26 @@ import static org.dom0j.protocol.netif.NetifConstants.*;
  */
 final class TxPath
 {
-    /** Receives each good packet, whole in local memory. */
+    /** Receives each good packet. */
     interface Sink
     {
         /**
-         * @param frame the packet; its bytes are valid only during the call.
-         * @return false when the packet was dropped after all (counted as tx_dropped).
+         * @param frame the packet: whole in local memory, or (when {@link #needsLocal} said no) its first bytes local
+         *              and the rest still in the guest's pages, with the sender to tell when each receiver has
+         *              copied them; valid only during the call.
+         * @return how many destinations took it; 0 when it was dropped after all (counted as tx_dropped).
          */
-        boolean send(Frame frame);
+        int send(Frame frame);
+
+        /**
+         * @param frame a packet whose first bytes only are local (the headers).
+         * @return whether it must be made whole in local memory before {@link #send}: a destination that cannot
+         *         copy it by reference (an uplink), or a sink that always writes whole frames (a TAP).
+         */
+        default boolean needsLocal(final Frame frame)
+        {
+            return true;
+        }
     }
 
     /** XEN_NETBK_LEGACY_SLOTS_MAX: a packet of more than this many slots after the first is dropped. */
@@ -54,6 +66,10 @@ final class TxPath
     private static final int BATCH_PACKETS = 64;
     private static final int STAGING_BYTES = 512 * 1024;
     private static final int STAGING_ALIGN = 64;
+    /** Bytes of a packet copied out before it is switched (its headers), as Linux's XEN_NETBACK_TX_COPY_LEN. */
+    static final int HEADER_COPY = 128;
+    /** A packet this short is copied whole: a second copy of it costs less than holding the guest's slots. */
+    static final int SMALL_PACKET = 256;
 
     private final BackRing ring;
     private final int domid;
@@ -68,7 +84,11 @@ final class TxPath
     private final NetifTxResponseFlyweight txRsp = new NetifTxResponseFlyweight();
     private final UnsafeBuffer staging = new UnsafeBuffer(ByteBuffer.allocateDirect(STAGING_BYTES));
     private final GrantCopyBatch copies;
+    private final GrantCopyBatch rest;
     private final Frame frame = new Frame();
+    private final TxCompletions completions;
+    private final TxCompletions.ResponseWriter heldWriter = this::writeHeld;
+    private int endpoint = -1;
 
     // The batch's responses, in the order they go on the ring.
     private final int[] respId;
@@ -87,6 +107,17 @@ final class TxPath
     private final int[] pktGsoSize = new int[BATCH_PACKETS];
     private final int[] pktHashType = new int[BATCH_PACKETS];
     private final int[] pktHash = new int[BATCH_PACKETS];
+    private final int[] pktHeader = new int[BATCH_PACKETS];
+    private final int[] pktSegStart = new int[BATCH_PACKETS];
+    private final int[] pktSegCount = new int[BATCH_PACKETS];
+    private final int[] pktRestStart = new int[BATCH_PACKETS];
+    private final int[] pktRestEnd = new int[BATCH_PACKETS];
+    private final boolean[] pktFailed = new boolean[BATCH_PACKETS];
+    private boolean[] respSkipped;
+    private final int[] segRef;
+    private final int[] segOffset;
+    private final int[] segLength;
+    private int segments;
     private int packets;
     private int stagingUsed;
 
@@ -140,7 +171,33 @@ final class TxPath
         this.request = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
         this.respId = new int[ring.size()];
         this.respStatus = new short[ring.size()];
+        this.respSkipped = new boolean[ring.size()];
         this.copies = new GrantCopyBatch(ring.size());
+        this.rest = new GrantCopyBatch(ring.size());
+        this.segRef = new int[ring.size()];
+        this.segOffset = new int[ring.size()];
+        this.segLength = new int[ring.size()];
+        this.completions = new TxCompletions(ring.size());
+    }
+
+    /**
+     * From now on, packets longer than {@link #SMALL_PACKET} whose destinations take frames by reference go out with
+     * only their first {@link #HEADER_COPY} bytes copied: each receiver copies the rest straight from the guest's
+     * pages, and the packet is answered when the last has (switch mode).
+     *
+     * @param id this queue's {@link TxEndpoints} id.
+     */
+    void forwardByReference(final int id)
+    {
+        endpoint = id;
+    }
+
+    /**
+     * @return the packets held until receivers have copied them.
+     */
+    TxCompletions completions()
+    {
+        return completions;
     }
 
     /**
@@ -167,10 +224,13 @@ final class TxPath
             return 0;
         }
         final int startCons = ring.reqCons();
+        int answered = completions.drain(heldWriter);
         packets = 0;
+        segments = 0;
         stagingUsed = 0;
         respCount = 0;
         copies.clear();
+        rest.clear();
         while (packets < BATCH_PACKETS && available() > 0 && !ring.isDisabled())
         {
             if (!takePacket(nowNanos))
@@ -188,10 +248,18 @@ final class TxPath
         }
         for (int p = 0; p < packets; p++)
         {
+            prepare(p, sink);
+        }
+        if (rest.count() > 0)
+        {
+            gnttab.copy(rest);
+        }
+        for (int p = 0; p < packets; p++)
+        {
             deliver(p, sink);
         }
         writeResponses();
-        return ring.reqCons() - startCons;
+        return ring.reqCons() - startCons + answered;
     }
 
     /**
@@ -361,23 +429,31 @@ final class TxPath
             }
         }
 
-        // The packet is good: its first slot's bytes, then the following slots' in order, into the staging area.
+        // The packet is good. Its bytes are the first slot's, then the following slots' in order; staging space is
+        // kept for all of them, and its first bytes (all of them unless it goes by reference) are copied now.
         final int packet = packets;
         final long base = staging.addressOffset() + staged;
+        int total = firstOwn;
+        for (int i = 0; i < slots; i++)
+        {
+            total += followSize[i];
+        }
+        final int header = endpoint >= 0 && total > SMALL_PACKET ? HEADER_COPY : total;
         pktCopyStart[packet] = copies.count();
-        copies.addFromForeign(domid, firstRef, firstOffset, base, firstOwn);
-        int at = firstOwn;
+        pktSegStart[packet] = segments;
+        int at = plan(firstRef, firstOffset, firstOwn, 0, header, base);
         for (int i = 0; i < slots; i++)
         {
             if (followSize[i] > 0)
             {
-                copies.addFromForeign(domid, followRef[i], followOffset[i], base + at, followSize[i]);
-                at += followSize[i];
+                at = plan(followRef[i], followOffset[i], followSize[i], at, header, base);
             }
         }
         pktCopyEnd[packet] = copies.count();
+        pktSegCount[packet] = segments - pktSegStart[packet];
         pktStaging[packet] = staged;
-        pktLength[packet] = at;
+        pktLength[packet] = total;
+        pktHeader[packet] = header;
         pktRespStart[packet] = respStart;
         pktRespEnd[packet] = respCount;
         pktFlags[packet] = firstFlags;
@@ -385,9 +461,32 @@ final class TxPath
         pktGsoSize[packet] = gsoSize;
         pktHashType[packet] = extraSeen[XEN_NETIF_EXTRA_TYPE_HASH] ? extraFlags[XEN_NETIF_EXTRA_TYPE_HASH] : -1;
         pktHash[packet] = (int)extraValue[XEN_NETIF_EXTRA_TYPE_HASH];
-        stagingUsed = staged + align(at);
+        stagingUsed = staged + align(total);
         packets++;
         return true;
+    }
+
+    /**
+     * Plans one slot's bytes, which are the packet's {@code [at, at + size)}: what lies below {@code header} is
+     * copied into the staging area now, the rest becomes a segment left in the guest's page.
+     *
+     * @return the packet offset after this slot.
+     */
+    private int plan(final int ref, final int offset, final int size, final int at, final int header, final long base)
+    {
+        final int copied = Math.max(0, Math.min(size, header - at));
+        if (copied > 0)
+        {
+            copies.addFromForeign(domid, ref, offset, base + at, copied);
+        }
+        if (copied < size)
+        {
+            segRef[segments] = ref;
+            segOffset[segments] = offset + copied;
+            segLength[segments] = size - copied;
+            segments++;
+        }
+        return at + size;
     }
 
     private void dropPacket(final int respStart)
@@ -402,35 +501,125 @@ final class TxPath
         counters.txErrors.incrementRelease();
     }
 
-    private void deliver(final int p, final Sink sink)
+    /**
+     * After the first copy: checks it, and plans copying the rest of a packet whose sink needs it whole.
+     */
+    private void prepare(final int p, final Sink sink)
     {
-        for (int op = pktCopyStart[p]; op < pktCopyEnd[p]; op++)
+        pktFailed[p] = false;
+        pktRestStart[p] = rest.count();
+        pktRestEnd[p] = rest.count();
+        if (!copiedOkay(copies, pktCopyStart[p], pktCopyEnd[p]))
         {
-            if (copies.status(op) != GrantCopyBatch.GNTST_OKAY)
+            fail(p);
+            return;
+        }
+        if (pktSegCount[p] == 0)
+        {
+            return;
+        }
+        describe(p);
+        if (sink.needsLocal(frame) || !completions.canOpen(pktRespEnd[p] - pktRespStart[p]))
+        {
+            final long base = staging.addressOffset() + pktStaging[p];
+            int at = pktHeader[p];
+            for (int s = pktSegStart[p]; s < pktSegStart[p] + pktSegCount[p]; s++)
             {
-                for (int i = pktRespStart[p]; i < pktRespEnd[p]; i++)
-                {
-                    if (respStatus[i] != NETIF_RSP_NULL)
-                    {
-                        respStatus[i] = NETIF_RSP_ERROR;
-                    }
-                }
-                counters.txErrors.incrementRelease();
-                return;
+                rest.addFromForeign(domid, segRef[s], segOffset[s], base + at, segLength[s]);
+                at += segLength[s];
+            }
+            pktRestEnd[p] = rest.count();
+            pktSegCount[p] = 0;
+            pktHeader[p] = pktLength[p];
+        }
+    }
+
+    private void describe(final int p)
+    {
+        final int flags = pktFlags[p];
+        final long base = staging.addressOffset() + pktStaging[p];
+        if (pktSegCount[p] == 0)
+        {
+            frame.local(base, pktLength[p]);
+        }
+        else
+        {
+            frame.split(base, pktHeader[p], pktLength[p]);
+            for (int s = pktSegStart[p]; s < pktSegStart[p] + pktSegCount[p]; s++)
+            {
+                frame.addSegment(domid, segRef[s], segOffset[s], segLength[s]);
             }
         }
-        final int flags = pktFlags[p];
-        frame.local(staging.addressOffset() + pktStaging[p], pktLength[p])
-            .csum((flags & NETTXF_CSUM_BLANK) != 0 ? Frame.CSUM_PARTIAL :
+        frame.csum((flags & NETTXF_CSUM_BLANK) != 0 ? Frame.CSUM_PARTIAL :
                 (flags & NETTXF_DATA_VALIDATED) != 0 ? Frame.CSUM_VALIDATED : Frame.CSUM_NONE)
             .gso(pktGsoType[p], pktGsoSize[p])
             .hash(pktHashType[p], pktHash[p]);
+    }
+
+    private void deliver(final int p, final Sink sink)
+    {
+        if (pktFailed[p])
+        {
+            return;
+        }
+        if (!copiedOkay(rest, pktRestStart[p], pktRestEnd[p]))
+        {
+            fail(p);
+            return;
+        }
+        describe(p);
         counters.txPackets.incrementRelease();
         counters.txBytes.getAndAddRelease(pktLength[p]);
-        if (!sink.send(frame))
+        if (pktSegCount[p] == 0)
+        {
+            if (sink.send(frame) == 0)
+            {
+                counters.txDropped.incrementRelease();
+            }
+            return;
+        }
+        // By reference: the packet is answered when the last receiver has copied it.
+        final int token = completions.open(respId, respStatus, pktRespStart[p], pktRespEnd[p]);
+        for (int i = pktRespStart[p]; i < pktRespEnd[p]; i++)
+        {
+            respSkipped[i] = true;
+        }
+        frame.completion(endpoint, token);
+        final int delivered = sink.send(frame);
+        if (delivered == 0)
         {
             counters.txDropped.incrementRelease();
         }
+        if (completions.hold(token, delivered))
+        {
+            completions.take(token, heldWriter);
+        }
+    }
+
+    private static boolean copiedOkay(final GrantCopyBatch batch, final int from, final int to)
+    {
+        for (int op = from; op < to; op++)
+        {
+            if (batch.status(op) != GrantCopyBatch.GNTST_OKAY)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void fail(final int p)
+    {
+        for (int i = pktRespStart[p]; i < pktRespEnd[p]; i++)
+        {
+            if (respStatus[i] != NETIF_RSP_NULL)
+            {
+                respStatus[i] = NETIF_RSP_ERROR;
+            }
+        }
+        pktSegCount[p] = 0;
+        pktFailed[p] = true;
+        counters.txErrors.incrementRelease();
     }
 
     private void addResponse(final int id, final short status)
@@ -442,22 +631,50 @@ final class TxPath
 
     private void writeResponses()
     {
-        responded = respCount > 0;
-        if (respCount == 0)
-        {
-            return;
-        }
         for (int i = 0; i < respCount; i++)
         {
-            final int offset = ring.claimResponse();
-            txRsp.wrap(ring.buffer(), offset).status(respStatus[i]);
-            if (respId[i] >= 0)
+            if (respSkipped[i])
             {
-                txRsp.id(respId[i]);
+                respSkipped[i] = false;
+                continue;
             }
-            ring.commitResponse();
+            writeResponse(respId[i], respStatus[i]);
         }
         respCount = 0;
+    }
+
+    private void writeResponse(final int id, final short status)
+    {
+        final int offset = ring.claimResponse();
+        txRsp.wrap(ring.buffer(), offset).status(status);
+        if (id >= 0)
+        {
+            txRsp.id(id);
+        }
+        ring.commitResponse();
+        responded = true;
+    }
+
+    /**
+     * Writes a packet held until its receivers had copied it (they have).
+     */
+    private void writeHeld(final int[] ids, final short[] statuses, final int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            writeResponse(ids[i], statuses[i]);
+        }
+    }
+
+    /**
+     * Answers what receivers have finished copying since the last pass, without taking new requests (the queue's
+     * agent, e.g. while closing).
+     *
+     * @return packets answered.
+     */
+    int answerCompleted()
+    {
+        return completions.drain(heldWriter);
     }
 
     /**

@@ -63,6 +63,12 @@ final class Vif implements SwitchPort
         return mac;
     }
 
+    @Override
+    public boolean acceptsReferences()
+    {
+        return true;
+    }
+
     MulticastFilter multicast()
     {
         return multicast;

@@ -5,10 +5,12 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.dom0j.backend.ConnectedQueue;
 import org.dom0j.backend.QueueHandler;
+import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantTables;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One connected queue of a vif, served by its agent ({@code vif-<domid>-<devid>-q<N>}): the guest's transmit side
@@ -38,6 +40,8 @@ final class VifQueue implements QueueHandler
     /** Without TSO the TAP's MTU bounds its frames; the largest MTU a TAP takes is 65535. */
     private static final int MAX_TAP_FRAME_NO_GSO = 65535 + 18;
     private static final int TAP_BUDGET = 64;
+    private static final long CLOSE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+    private static final System.Logger LOG = System.getLogger(VifQueue.class.getName());
 
     private final Vif vif;
     private final ConnectedQueue queue;
@@ -45,7 +49,18 @@ final class VifQueue implements QueueHandler
     private final RxPath rx;
     private final TxPath.Sink sink;
     private final FrameInbox inbox;
+    private final FrameInbox parked;
     private final TapQueue tap;
+    private final TxEndpoints endpoints;
+    private final int endpoint;
+    private final GrantTables gnttab;
+    private final GrantCopyBatch materialize = new GrantCopyBatch(Frame.MAX_SEGMENTS);
+    private final int[] completeEndpoint;
+    private final int[] completeToken;
+    private int completeCount;
+    private final AtomicInteger senders = new AtomicInteger();
+    private volatile boolean closed;
+    private boolean parking;
     private final NetbackCounters counters;
     private final int txPort;
     private final int rxPort;
@@ -54,9 +69,13 @@ final class VifQueue implements QueueHandler
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final Frame inFrame = new Frame();
     private final Frame outFrame = new Frame();
+    private final Frame workFrame = new Frame();
+    private final UnsafeBuffer materialized = new UnsafeBuffer(0, 0);
     private final PacketHeaders headers = new PacketHeaders();
     private final TcpSegmenter segmenter = new TcpSegmenter();
     private final ControlledMessageHandler inboxHandler = this::onInboxFrame;
+    private final ControlledMessageHandler parkedHandler = this::onParkedFrame;
+    private final ControlledMessageHandler closeHandler = this::onClosedFrame;
     private final TcpSegmenter.SegmentSink segmentSink = this::onSegment;
     private long nowNanos;
     private long blockedSince = NO_FRAME_WAITING;
@@ -74,6 +93,8 @@ final class VifQueue implements QueueHandler
      * @param sink       where the guest's packets go (in drop-in mode, {@code tap}).
      * @param tap        in drop-in mode, where frames for the guest come from; null in switch mode (they come
      *                   through the inbox).
+     * @param endpoints  in switch mode, where senders of frames by reference are told they were copied (and this
+     *                   queue registers as one); null in drop-in mode.
      * @param config     timeouts and the inbox's size.
      */
     VifQueue(
@@ -85,6 +106,7 @@ final class VifQueue implements QueueHandler
         final CreditLimiter credit,
         final TxPath.Sink sink,
         final TapQueue tap,
+        final TxEndpoints endpoints,
         final NetbackConfiguration config)
     {
         this.vif = vif;
@@ -95,7 +117,18 @@ final class VifQueue implements QueueHandler
         this.tx = new TxPath(queue.ring(TX_RING), domid, gnttab, counters, credit, vif.multicast(), queue::disable);
         this.rx = new RxPath(queue.ring(RX_RING), domid, gnttab, counters, features);
         this.tap = tap;
+        this.gnttab = gnttab;
+        this.endpoints = endpoints;
         this.inbox = null == tap ? new FrameInbox(config.inboxBytes()) : null;
+        this.parked = null == tap ? new FrameInbox(config.inboxBytes()) : null;
+        this.completeEndpoint = new int[queue.ring(RX_RING).size()];
+        this.completeToken = new int[queue.ring(RX_RING).size()];
+        tx.completions().onDone(this::wake);
+        this.endpoint = null == endpoints ? -1 : endpoints.register(tx.completions());
+        if (endpoint >= 0)
+        {
+            tx.forwardByReference(endpoint);
+        }
         this.txPort = 0;
         this.rxPort = queue.portCount() > 1 ? 1 : 0;
         // Without feature-rx-notify a frame may wait only 30 ms and the queue is never stalled (Linux's netback).
@@ -120,10 +153,19 @@ final class VifQueue implements QueueHandler
      */
     boolean offer(final Frame frame, final long now)
     {
-        if (null == inbox || !inbox.offer(frame, now))
+        // Counted in and out, so that closing can wait until no sender is between its check and its offer.
+        senders.incrementAndGet();
+        try
         {
-            countDropped();
-            return false;
+            if (closed || null == inbox || !inbox.offer(frame, now))
+            {
+                countDropped();
+                return false;
+            }
+        }
+        finally
+        {
+            senders.decrementAndGet();
         }
         wake();
         return true;
@@ -159,6 +201,8 @@ final class VifQueue implements QueueHandler
     @Override
     public int doWork(final ConnectedQueue connected)
     {
+        // Clear first: whatever is offered or completed after this is seen below, or wakes the agent again.
+        wakePending.set(false);
         nowNanos = System.nanoTime();
         int work = tx.doWork(sink, nowNanos);
         if (tx.hasResponses())
@@ -169,9 +213,18 @@ final class VifQueue implements QueueHandler
         {
             return work;
         }
-        // Clear before reading: a frame offered after this is either read below or wakes the agent again.
-        wakePending.set(false);
-        work += null == tap ? inbox.ring().controlledRead(inboxHandler) : readTap();
+        if (null != tap)
+        {
+            work += readTap();
+        }
+        else
+        {
+            // What waits in the parked queue goes first; while anything waits there, what comes in is parked
+            // behind it, so a frame by reference never holds its sender's slots for longer than a pass.
+            work += parked.ring().controlledRead(parkedHandler);
+            parking = !parked.isEmpty();
+            work += inbox.ring().controlledRead(inboxHandler);
+        }
         flushRx();
         checkStall();
         return work;
@@ -183,9 +236,22 @@ final class VifQueue implements QueueHandler
         {
             queue.pushResponsesAndNotify(RX_RING, rxPort);
         }
+        completeSenders();
     }
 
-    private ControlledMessageHandler.Action onInboxFrame(
+    /**
+     * Tells the senders of the frames just copied by reference that their guests' pages are free.
+     */
+    private void completeSenders()
+    {
+        for (int i = 0; i < completeCount; i++)
+        {
+            endpoints.complete(completeEndpoint[i], completeToken[i]);
+        }
+        completeCount = 0;
+    }
+
+    private ControlledMessageHandler.Action onParkedFrame(
         final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
     {
         final long enqueued = FrameInbox.decode((UnsafeBuffer)buffer, index, inFrame);
@@ -196,6 +262,153 @@ final class VifQueue implements QueueHandler
         }
         return admit(inFrame, false) == BLOCKED ? ControlledMessageHandler.Action.ABORT :
             ControlledMessageHandler.Action.CONTINUE;
+    }
+
+    private ControlledMessageHandler.Action onInboxFrame(
+        final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
+    {
+        final long enqueued = FrameInbox.decode((UnsafeBuffer)buffer, index, inFrame);
+        if (nowNanos - enqueued > drainNanos)
+        {
+            drop(inFrame);
+            return ControlledMessageHandler.Action.CONTINUE;
+        }
+        if (!parking)
+        {
+            final int verdict = inFrame.isLocal() ? admit(inFrame, false) : admitReference(inFrame);
+            if (verdict != BLOCKED)
+            {
+                return ControlledMessageHandler.Action.CONTINUE;
+            }
+            parking = true;
+        }
+        return park(inFrame, enqueued) ? ControlledMessageHandler.Action.CONTINUE :
+            ControlledMessageHandler.Action.ABORT;
+    }
+
+    /**
+     * Moves a frame the guest cannot take now behind those already waiting, in local memory, so that a frame by
+     * reference frees its sender at once. When the parked queue is full a frame by reference is dropped (its sender
+     * is told), a local one waits in the inbox.
+     *
+     * @return whether the frame left the inbox.
+     */
+    private boolean park(final Frame frame, final long enqueued)
+    {
+        if (frame.isLocal())
+        {
+            return parked.offer(frame, enqueued);
+        }
+        final int index = parked.claim(frame, frame.length(), enqueued);
+        if (index < 0)
+        {
+            drop(frame);
+            return true;
+        }
+        if (materialize(frame, parked.frameAddress(index)))
+        {
+            parked.commit(index);
+        }
+        else
+        {
+            parked.abort(index);
+        }
+        return true;
+    }
+
+    /**
+     * A frame whose bytes (but its first) are still in the sending guest's pages: copied once, straight into this
+     * guest's buffers, when it takes the frame as it is; made local first when the frame needs work (segmentation, a
+     * checksum) or the guest takes no frame over several slots.
+     */
+    private int admitReference(final Frame in)
+    {
+        headers.parse(in.localView(), 0, in.localLength());
+        final VifFeatures features = rx.features();
+        final boolean needsWork = (in.gsoType() != 0 && !features.acceptsGso(in.gsoType())) ||
+            (in.csum() == Frame.CSUM_PARTIAL && in.gsoType() == 0 &&
+            !features.acceptsPartialChecksum(headers.ipVersion())) ||
+            (in.gsoType() != 0 && in.csum() != Frame.CSUM_PARTIAL) ||
+            (!features.sg() && rx.dataSlots(in.length()) > 1);
+        if (needsWork)
+        {
+            final int slots = in.gsoType() != 0 && !features.acceptsGso(in.gsoType()) ?
+                rx.slotsNeeded(Frame.MAX_LENGTH, false, in.hashType() >= 0) * 2 : rx.slotsNeeded(in);
+            if (!rx.reserve(Math.min(slots, queue.ring(RX_RING).size() - 2)))
+            {
+                blocked();
+                return BLOCKED;
+            }
+            final long address = stage(in.length());
+            if (!materialize(in, address))
+            {
+                rx.unstage(address);
+                return DROPPED;
+            }
+            // A frame of its own: segmenting it writes each segment through outFrame.
+            workFrame.local(address, in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
+                .hash(in.hashType(), in.hash());
+            return admit(workFrame, true);
+        }
+        if (!rx.reserve(rx.slotsNeeded(in)))
+        {
+            blocked();
+            return BLOCKED;
+        }
+        final long address = stage(in.localLength());
+        outFrame.split(address, in.localLength(), in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
+            .hash(in.hashType(), in.hash());
+        outFrame.localView().putBytes(0, in.localView(), 0, in.localLength());
+        for (int s = 0; s < in.segmentCount(); s++)
+        {
+            outFrame.addSegment(in.segmentDomid(s), in.segmentRef(s), in.segmentOffset(s), in.segmentLength(s));
+        }
+        rx.add(outFrame);
+        completeEndpoint[completeCount] = in.completionEndpoint();
+        completeToken[completeCount] = in.completionToken();
+        completeCount++;
+        unblocked();
+        return ADDED;
+    }
+
+    /**
+     * Copies a frame by reference whole into local memory and tells its sender.
+     *
+     * @return false when its sender's grants could not be read (the frame is dropped and counted).
+     */
+    private boolean materialize(final Frame frame, final long address)
+    {
+        final UnsafeBuffer target = materialized;
+        target.wrap(address, frame.length());
+        target.putBytes(0, frame.localView(), 0, frame.localLength());
+        materialize.clear();
+        long at = address + frame.localLength();
+        for (int s = 0; s < frame.segmentCount(); s++)
+        {
+            materialize.addFromForeign(frame.segmentDomid(s), frame.segmentRef(s), frame.segmentOffset(s), at,
+                frame.segmentLength(s));
+            at += frame.segmentLength(s);
+        }
+        gnttab.copy(materialize);
+        endpoints.complete(frame.completionEndpoint(), frame.completionToken());
+        if (!materialize.allOkay())
+        {
+            counters.rxErrors.incrementRelease();
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Drops a frame for the guest; one by reference frees its sender.
+     */
+    private void drop(final Frame frame)
+    {
+        counters.rxDropped.incrementRelease();
+        if (!frame.isLocal())
+        {
+            endpoints.complete(frame.completionEndpoint(), frame.completionToken());
+        }
     }
 
     /**
@@ -390,7 +603,7 @@ final class VifQueue implements QueueHandler
 
     private void checkStall()
     {
-        if (blockedSince == NO_FRAME_WAITING || (null != inbox && inbox.isEmpty()) ||
+        if (blockedSince == NO_FRAME_WAITING || (null != inbox && inbox.isEmpty() && parked.isEmpty()) ||
             (null != tap && !tap.readable().get()))
         {
             blockedSince = NO_FRAME_WAITING;
@@ -419,5 +632,43 @@ final class VifQueue implements QueueHandler
         {
             vif.carrier(true);
         }
+        if (null == inbox)
+        {
+            return;
+        }
+        // No sender may offer after this: wait out any between its check and its offer, then free every sender whose
+        // frame by reference waits here.
+        closed = true;
+        while (senders.get() != 0)
+        {
+            Thread.onSpinWait();
+        }
+        completeSenders();
+        inbox.ring().controlledRead(closeHandler);
+        // And wait, boundedly, for the receivers still copying this guest's own packets: its pages stay granted to
+        // them until then, and its ring is unmapped only after this returns.
+        final long deadline = System.nanoTime() + CLOSE_WAIT_NANOS;
+        while (tx.completions().outstanding() > 0 && System.nanoTime() - deadline < 0)
+        {
+            tx.answerCompleted();
+            Thread.onSpinWait();
+        }
+        if (tx.completions().outstanding() > 0)
+        {
+            LOG.log(System.Logger.Level.WARNING, vif.name() + " q" + queue.index() + ": " +
+                tx.completions().outstanding() + " packet(s) still being copied by other queues at close");
+        }
+        if (endpoint >= 0)
+        {
+            endpoints.unregister(endpoint);
+        }
+    }
+
+    private ControlledMessageHandler.Action onClosedFrame(
+        final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
+    {
+        FrameInbox.decode((UnsafeBuffer)buffer, index, inFrame);
+        drop(inFrame);
+        return ControlledMessageHandler.Action.CONTINUE;
     }
 }

@@ -4,7 +4,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.backend.AgentScheduler;
 import org.dom0j.backend.BackendConductor;
-import org.dom0j.gnttab.GrantTables;
 import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.SimPlatform;
 import org.dom0j.xenstore.XenStore;
@@ -26,7 +25,7 @@ final class NetbackHarness implements AutoCloseable
     final SimMachine machine;
     final SimPlatform platform;
     final XenStore store;
-    final GrantTables gnttab;
+    final CountingGrantTables gnttab;
     final AgentScheduler.Invoker invoker;
     final BackendConductor conductor;
     final NetbackDeviceType vif;
@@ -40,7 +39,7 @@ final class NetbackHarness implements AutoCloseable
         machine = SimMachine.start(dir.resolve("sim"));
         platform = new SimPlatform(machine.host(), 0);
         store = platform.openXenStore();
-        gnttab = platform.openGrantTables();
+        gnttab = new CountingGrantTables(platform.openGrantTables());
         invoker = AgentScheduler.invoker(errors::add);
         vif = NetbackDeviceType.withSwitch(configuration, gnttab, counters);
         conductor = new BackendConductor(new BackendConductor.Context()
