@@ -1,5 +1,10 @@
 package org.dom0j.netback;
 
+import io.aeron.Aeron;
+import io.aeron.CommonContext;
+import io.aeron.driver.MediaDriver;
+import io.aeron.driver.ThreadingMode;
+import org.agrona.CloseHelper;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.backend.ConnectedQueue;
 import org.dom0j.backend.DeviceContext;
@@ -34,6 +39,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class NetbackDeviceType implements DeviceType, AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(NetbackDeviceType.class.getName());
+    private static final java.util.concurrent.atomic.AtomicInteger DRIVERS = new java.util.concurrent.atomic.AtomicInteger();
     private static final RingLayout TX_LAYOUT =
         RingLayout.of(NetifDescriptor.TX_REQUEST_LENGTH, NetifDescriptor.TX_RESPONSE_LENGTH, 1);
     private static final RingLayout RX_LAYOUT =
@@ -64,6 +70,9 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     private final CountersManager countersManager;
     private final L2Switch fabric;
     private final TapPoller poller;
+    private final List<Uplink> uplinks = new CopyOnWriteArrayList<>();
+    private MediaDriver mediaDriver;
+    private Aeron aeron;
     private final TxEndpoints endpoints = new TxEndpoints();
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
 
@@ -371,11 +380,78 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     }
 
     /**
-     * Stops the TAP poller (drop-in mode); the conductor has closed every device before.
+     * Adds an uplink into dom0's network stack (switch mode): a TAP interface, up, that dom0 can address or bridge.
+     *
+     * @param name the interface's name, e.g. "dom0j0".
+     * @return the interface's name as the kernel gave it.
+     */
+    public String addTapUplink(final String name)
+    {
+        requireSwitch();
+        final TapUplink uplink = new TapUplink(name, countersManager);
+        uplinks.add(uplink);
+        uplink.start(fabric);
+        LOG.log(System.Logger.Level.INFO, "uplink " + uplink.interfaceName() + " into dom0's stack");
+        return uplink.interfaceName();
+    }
+
+    /**
+     * Joins the switch with other hosts' switches over Aeron (switch mode), with a media driver embedded in the
+     * service unless the settings name an external one's directory.
+     *
+     * @param settings the channels.
+     */
+    public void addAeronUplink(final AeronSettings settings)
+    {
+        requireSwitch();
+        if (null == aeron)
+        {
+            String directory = settings.aeronDirectory();
+            if (null == directory)
+            {
+                directory = CommonContext.getAeronDirectoryName() + "-dom0j-" + ProcessHandle.current().pid() + "-" +
+                    DRIVERS.incrementAndGet();
+                mediaDriver = MediaDriver.launchEmbedded(new MediaDriver.Context()
+                    .aeronDirectoryName(directory)
+                    .threadingMode(ThreadingMode.SHARED)
+                    .dirDeleteOnStart(true)
+                    .dirDeleteOnShutdown(true));
+                directory = mediaDriver.aeronDirectoryName();
+            }
+            aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(directory));
+        }
+        final AeronUplink uplink = new AeronUplink(aeron, settings.subscribe(), settings.publish(),
+            settings.streamId(), countersManager);
+        uplinks.add(uplink);
+        uplink.start(fabric);
+        LOG.log(System.Logger.Level.INFO, "uplink over Aeron: subscribed to " + settings.subscribe() +
+            ", publishing to " + settings.publish() + (null == mediaDriver ? " (external media driver)" :
+            " (media driver embedded in " + mediaDriver.aeronDirectoryName() + ")"));
+    }
+
+    private void requireSwitch()
+    {
+        if (null == fabric)
+        {
+            throw new IllegalStateException("uplinks belong to switch mode (--net-mode switch)");
+        }
+    }
+
+    /**
+     * Closes the uplinks, the Aeron client and media driver, and the TAP poller; the conductor has closed every
+     * device before.
      */
     @Override
     public void close()
     {
+        for (final Uplink uplink : uplinks)
+        {
+            uplink.close();
+        }
+        uplinks.clear();
+        CloseHelper.closeAll(aeron, mediaDriver);
+        aeron = null;
+        mediaDriver = null;
         if (poller != null)
         {
             poller.close();

@@ -23,10 +23,11 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * Drop-in mode for real: each vif gets a TAP {@code vif<domid>.<handle>} in dom0, made before InitWait as Linux's
- * netdev is, and the guest's frames go through it to dom0's own stack. The test moves the interface into a network
- * namespace of its own, gives it an address there, and Linux's {@code ping} reaches the simulated guest (whose
- * netfront and IP stack answer ARP and ICMP) while the guest pings back. Needs root and /dev/net/tun; skips without.
+ * TAPs for real. Drop-in mode: each vif gets a TAP {@code vif<domid>.<handle>} in dom0, made before InitWait as
+ * Linux's netdev is, and the guest's frames go through it to dom0's own stack. Switch mode: the switch's TAP uplink
+ * joins dom0's stack to the guests on the switch. Each test moves the interface into a network namespace of its own,
+ * gives it an address there, and Linux's {@code ping} reaches the simulated guest (whose netfront and IP stack
+ * answer ARP and ICMP) while the guest pings back. Needs root and /dev/net/tun; skips without.
  */
 @Timeout(120)
 class NetbackTapTest
@@ -50,8 +51,6 @@ class NetbackTapTest
         Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
             "drop-in mode needs root for TAP devices and network namespaces; untested");
         Assumptions.assumeTrue(run("ip", "netns", "add", namespace) == 0, "cannot create a network namespace here");
-        net = new ThreadedNetback(dir, (gnttab, counters) ->
-            NetbackDeviceType.withTaps(NetbackConfiguration.fromSystemProperties(), gnttab, counters));
     }
 
     @AfterEach
@@ -68,13 +67,48 @@ class NetbackTapTest
     @Test
     void shouldCarryPingsBothWaysBetweenDom0sStackAndTheGuestThroughItsTap() throws Exception
     {
+        net = new ThreadedNetback(dir, (gnttab, counters) ->
+            NetbackDeviceType.withTaps(NetbackConfiguration.fromSystemProperties(), gnttab, counters));
         final String vif = "vif" + domid + ".0";
+        final NetStats stats = pingBothWays(vif);
+        assertThat(stats.echoAnswered).as("the guest answered dom0's pings").isGreaterThanOrEqualTo(20);
+        assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
+        assertThat(stats.checksumErrors).isZero();
+        assertThat(Path.of("/sys/class/net", vif)).as("not in dom0's namespace").doesNotExist();
+        assertThat(run("ip", "netns", "exec", namespace, "ip", "link", "show", vif))
+            .as("the TAP went away with the device").isNotZero();
+    }
+
+    @Test
+    void shouldCarryPingsBetweenDom0AndAGuestOnTheSwitchThroughTheTapUplink() throws Exception
+    {
+        final String uplink = "djup" + ProcessHandle.current().pid() % 10000;
+        net = new ThreadedNetback(dir, (gnttab, counters) ->
+        {
+            final NetbackDeviceType vif = NetbackDeviceType.withSwitch(NetbackConfiguration.fromSystemProperties(),
+                gnttab, counters);
+            vif.addTapUplink(uplink);
+            return vif;
+        });
+        final NetStats stats = pingBothWays(uplink);
+        assertThat(stats.echoAnswered).as("the guest answered dom0's pings").isGreaterThanOrEqualTo(20);
+        assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
+        assertThat(stats.checksumErrors).isZero();
+    }
+
+    /**
+     * Moves {@code device} into the test's namespace, addresses it, and pings the guest from there while the guest
+     * pings back.
+     */
+    private NetStats pingBothWays(final String device) throws Exception
+    {
+        final String vif = device;
         final int guestIp = NetFrames.parseIpv4(GUEST_IP);
         final int hostIp = NetFrames.parseIpv4(HOST_IP);
-        final NetStats stats = NetGuest.withVif(net.machine, domid, "tap-guest", 2048, "0",
+        return NetGuest.withVif(net.machine, domid, "tap-guest", 2048, "0",
             NetGuest.defaultMac(domid, "0"), SimNetfront.Options.linuxDefaults(), front -> unchecked(() ->
             {
-                assertThat(Path.of("/sys/class/net", vif)).as("the vif's TAP exists in dom0").exists();
+                assertThat(Path.of("/sys/class/net", vif)).as("the TAP exists in dom0").exists();
                 assertThat(run("ip", "link", "set", vif, "netns", namespace)).isZero();
                 assertThat(inNamespace("ip", "addr", "add", HOST_IP + "/24", "dev", vif)).isZero();
                 assertThat(inNamespace("ip", "link", "set", vif, "up")).isZero();
@@ -109,12 +143,6 @@ class NetbackTapTest
                 assertThat(ping.exitValue()).isZero();
                 return stack.stats();
             }));
-        assertThat(stats.echoAnswered).as("the guest answered dom0's pings").isGreaterThanOrEqualTo(20);
-        assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
-        assertThat(stats.checksumErrors).isZero();
-        assertThat(Path.of("/sys/class/net", vif)).as("not in dom0's namespace").doesNotExist();
-        assertThat(run("ip", "netns", "exec", namespace, "ip", "link", "show", vif))
-            .as("the TAP went away with the device").isNotZero();
     }
 
     /** A body that may throw what a test may throw. */
