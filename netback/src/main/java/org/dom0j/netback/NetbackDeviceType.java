@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The network backend's control plane ({@code backend/vif}), as Linux's {@code xen-netback/xenbus.c}: advertises
@@ -39,7 +40,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class NetbackDeviceType implements DeviceType, AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(NetbackDeviceType.class.getName());
-    private static final java.util.concurrent.atomic.AtomicInteger DRIVERS = new java.util.concurrent.atomic.AtomicInteger();
+    private static final AtomicInteger DRIVERS = new AtomicInteger();
     private static final RingLayout TX_LAYOUT =
         RingLayout.of(NetifDescriptor.TX_REQUEST_LENGTH, NetifDescriptor.TX_RESPONSE_LENGTH, 1);
     private static final RingLayout RX_LAYOUT =
