@@ -24,6 +24,8 @@ import java.util.logging.Logger;
 @Command(
     name = "dom0j",
     mixinStandardHelpOptions = true,
+    // Every subcommand answers --help, -h, --version and -V, as the root does.
+    scope = CommandLine.ScopeType.INHERIT,
     versionProvider = Dom0j.Version.class,
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",

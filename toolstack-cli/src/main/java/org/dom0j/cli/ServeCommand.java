@@ -54,6 +54,8 @@ import java.util.concurrent.atomic.AtomicLong;
         "                                       with disk=['backendtype=phy,script=/bin/true,...'], NICs with",
         "                                       vif=['bridge=xenbr0'] as usual: each gets a TAP vifN.M)",
         "  dom0j serve --net-mode switch        guests' NICs joined by a switch inside the service",
+        "  dom0j serve --net-mode switch --uplink-tap dom0j0 --aeron-subscribe aeron:udp?endpoint=0.0.0.0:40456 \\",
+        "      --aeron-publish aeron:udp?endpoint=host-b:40456     the switch, dom0's stack and host-b's switch",
         "  dom0j --platform sim serve           on the simulator started by 'dom0j sim start'",
         "  dom0j serve --data-path map          map guest pages (persistent grants) instead of grant copy",
         "  dom0j serve --primary-consoles yes   also serve primary consoles on Xen (stop xenconsoled first)" })
@@ -93,6 +95,28 @@ final class ServeCommand implements Callable<Integer>
             "makes a netdev: bridges, vif-bridge, tcpdump work as before) or switch (a learning switch inside the " +
             "service); auto = tap on Xen, switch on the simulator. Default: ${DEFAULT-VALUE}.")
     private String netMode;
+
+    @Option(names = "--uplink-tap", paramLabel = "NAME",
+        description = "Switch mode: a TAP interface NAME joining dom0's network stack to the switch (address it, " +
+            "bridge it or route through it like a NIC).")
+    private String uplinkTap;
+
+    @Option(names = "--aeron-subscribe", paramLabel = "CHANNEL",
+        description = "Switch mode: join other hosts' dom0j switches over Aeron; frames from them arrive on CHANNEL, " +
+            "e.g. aeron:udp?endpoint=0.0.0.0:40456 (or aeron:ipc between services on one host).")
+    private String aeronSubscribe;
+
+    @Option(names = "--aeron-publish", paramLabel = "CHANNEL",
+        description = "Switch mode: a peer's channel, e.g. aeron:udp?endpoint=10.1.2.3:40456; repeat for each peer.")
+    private java.util.List<String> aeronPublish;
+
+    @Option(names = "--aeron-stream", paramLabel = "N", defaultValue = "208",
+        description = "The Aeron stream id on every channel. Default: ${DEFAULT-VALUE}.")
+    private int aeronStream;
+
+    @Option(names = "--aeron-dir", paramLabel = "DIR",
+        description = "An external Aeron media driver's directory (default: a media driver embedded in serve).")
+    private String aeronDir;
 
     @Option(names = "--net-max-queues", paramLabel = "N",
         description = "multi-queue-max-queues offered to network frontends (default: min(8, CPUs), as Linux).")
@@ -187,6 +211,7 @@ final class ServeCommand implements Callable<Integer>
                     NetbackDeviceType.withTaps(net, gnttab, countersFile.manager()) :
                     NetbackDeviceType.withSwitch(net, gnttab, countersFile.manager()))
             {
+                addUplinks(vif, net);
                 final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration);
                 final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
                     .platform(platform)
@@ -222,6 +247,30 @@ final class ServeCommand implements Callable<Integer>
                     out.flush();
                 }
             }
+        }
+    }
+
+    private void addUplinks(final NetbackDeviceType vif, final NetbackConfiguration net)
+    {
+        final boolean aeron = null != aeronSubscribe || (null != aeronPublish && !aeronPublish.isEmpty());
+        if ((null != uplinkTap || aeron) && net.mode() != NetbackConfiguration.Mode.SWITCH)
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--uplink-tap and --aeron-* are uplinks of the switch: add --net-mode switch");
+        }
+        if (null != uplinkTap)
+        {
+            vif.addTapUplink(uplinkTap);
+        }
+        if (aeron)
+        {
+            if (null == aeronSubscribe || null == aeronPublish || aeronPublish.isEmpty())
+            {
+                throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                    "an Aeron uplink needs --aeron-subscribe and at least one --aeron-publish");
+            }
+            vif.addAeronUplink(new org.dom0j.netback.AeronSettings(aeronDir, aeronSubscribe, aeronPublish,
+                aeronStream));
         }
     }
 

@@ -26,6 +26,44 @@ class Dom0jCommandLineTest
     private final StringWriter err = new StringWriter();
 
     @Test
+    void everySubcommandShouldAnswerHelpWithItsUsageAndExitZero()
+    {
+        final java.util.List<String[]> paths = new java.util.ArrayList<>();
+        collect(Dom0j.commandLine(PlatformEnvironment.system(), org.dom0j.platform.Platforms.installed()),
+            new java.util.ArrayList<>(), paths);
+        assertThat(paths).hasSizeGreaterThan(20);
+        for (final String[] path : paths)
+        {
+            for (final String help : new String[]{ "--help", "-h" })
+            {
+                out.getBuffer().setLength(0);
+                err.getBuffer().setLength(0);
+                final String[] args = java.util.Arrays.copyOf(path, path.length + 1);
+                args[path.length] = help;
+                assertThat(run(args)).as(String.join(" ", args)).isEqualTo(ExitCodes.OK);
+                assertThat(out.toString()).as(String.join(" ", args)).startsWith("Usage: dom0j");
+                assertThat(err.toString()).as(String.join(" ", args)).isEmpty();
+            }
+        }
+    }
+
+    private static void collect(final picocli.CommandLine command, final java.util.List<String> path,
+        final java.util.List<String[]> into)
+    {
+        for (final java.util.Map.Entry<String, picocli.CommandLine> sub : command.getSubcommands().entrySet())
+        {
+            if ("help".equals(sub.getKey()) || !sub.getKey().equals(sub.getValue().getCommandName()))
+            {
+                continue;
+            }
+            final java.util.List<String> next = new java.util.ArrayList<>(path);
+            next.add(sub.getKey());
+            into.add(next.toArray(new String[0]));
+            collect(sub.getValue(), next, into);
+        }
+    }
+
+    @Test
     void platformShouldListBothAndSayAutoPicksTheSimulatorWithoutXen()
     {
         final int exit = run("platform");
