@@ -73,6 +73,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     private final TapPoller poller;
     private final List<Uplink> uplinks = new CopyOnWriteArrayList<>();
     private MediaDriver mediaDriver;
+    private CaptureWatcher captures;
     private Aeron aeron;
     private final TxEndpoints endpoints = new TxEndpoints();
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
@@ -272,7 +273,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
             {
                 state.tap.setOffload(offloads(state.features));
             }
-            final TapQueue tapQueue = new TapQueue(state.tap, queue.index(), state.queues, counters);
+            final TapQueue tapQueue = new TapQueue(state.tap, vif, queue.index(), state.queues, counters);
             handler = new VifQueue(vif, queue, gnttab, state.features, counters, credit, tapQueue, tapQueue, null,
                 configuration);
             state.pollerSlots.add(poller.register(handler));
@@ -430,6 +431,42 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
             " (media driver embedded in " + mediaDriver.aeronDirectoryName() + ")"));
     }
 
+    /**
+     * Serves {@code dom0j capture}: from now on a capture ring that appears in {@code directory} under a vif's name
+     * receives that vif's frames.
+     *
+     * @param directory serve's capture directory.
+     */
+    public void captureDirectory(final java.nio.file.Path directory)
+    {
+        if (null == captures)
+        {
+            captures = new CaptureWatcher(directory, this::vifNamed);
+        }
+    }
+
+    /**
+     * @param backendPath a device's backend path.
+     * @return its vif, or null (tests).
+     */
+    Vif vifForTests(final String backendPath)
+    {
+        final Device device = devices.get(backendPath);
+        return device == null ? null : device.vif;
+    }
+
+    private Vif vifNamed(final String name)
+    {
+        for (final Device device : devices.values())
+        {
+            if (device.vif.name().equals(name))
+            {
+                return device.vif;
+            }
+        }
+        return null;
+    }
+
     private void requireSwitch()
     {
         if (null == fabric)
@@ -450,7 +487,8 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
             uplink.close();
         }
         uplinks.clear();
-        CloseHelper.closeAll(aeron, mediaDriver);
+        CloseHelper.closeAll(captures, aeron, mediaDriver);
+        captures = null;
         aeron = null;
         mediaDriver = null;
         if (poller != null)

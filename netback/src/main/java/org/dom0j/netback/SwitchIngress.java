@@ -37,6 +37,7 @@ final class SwitchIngress implements TxPath.Sink
         {
             return 0;
         }
+        vif.captured(frame, CaptureRing.FROM_GUEST);
         headers.parse(bytes, 0, frame.localLength());
         frame.flowHash(headers.flowHash(bytes, 0));
         return fabric.forward(frame, vif.switchPort(), System.nanoTime());
@@ -54,6 +55,6 @@ final class SwitchIngress implements TxPath.Sink
         {
             return false;
         }
-        return !fabric.acceptsReferences(frame, vif.switchPort(), System.nanoTime());
+        return vif.isCaptured() || !fabric.acceptsReferences(frame, vif.switchPort(), System.nanoTime());
     }
 }

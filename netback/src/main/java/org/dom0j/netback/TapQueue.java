@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 final class TapQueue implements TxPath.Sink
 {
     private final TapDevice tap;
+    private final Vif vif;
     private final int[] tapQueues;
     private final NetbackCounters counters;
     private final UnsafeBuffer txHeader = new UnsafeBuffer(ByteBuffer.allocateDirect(VirtioNetHeader.LENGTH));
@@ -32,13 +33,16 @@ final class TapQueue implements TxPath.Sink
 
     /**
      * @param tap       the vif's TAP.
+     * @param vif       the vif (for captures).
      * @param queue     this vif queue's number.
      * @param vifQueues how many queues the frontend chose.
      * @param counters  the vif queue's counters.
      */
-    TapQueue(final TapDevice tap, final int queue, final int vifQueues, final NetbackCounters counters)
+    TapQueue(final TapDevice tap, final Vif vif, final int queue, final int vifQueues,
+        final NetbackCounters counters)
     {
         this.tap = tap;
+        this.vif = vif;
         this.counters = counters;
         int n = 0;
         for (int q = queue; q < tap.queues(); q += vifQueues)
@@ -80,6 +84,7 @@ final class TapQueue implements TxPath.Sink
     @Override
     public int send(final Frame frame)
     {
+        vif.captured(frame, CaptureRing.FROM_GUEST);
         headers.parse(frame.localView(), 0, frame.localLength());
         if (frame.gsoType() != 0 && frame.csum() != Frame.CSUM_PARTIAL && headers.hasTransport())
         {

@@ -25,6 +25,7 @@ final class Vif implements SwitchPort
     private volatile boolean carrier = true;
     private int switchPort = -1;
     private volatile TapDevice tap;
+    private volatile CaptureRing capture;
 
     /**
      * @param domid  the guest.
@@ -119,6 +120,37 @@ final class Vif implements SwitchPort
             {
                 // A kernel without TUNSETCARRIER: the guest's queue still holds back what it cannot take.
             }
+        }
+    }
+
+    /**
+     * @param ring where this vif's frames are captured from now on, or null to stop (the capture watcher).
+     */
+    void capture(final CaptureRing ring)
+    {
+        capture = ring;
+    }
+
+    /**
+     * @return whether frames are being captured: every frame is then made local on its way (no copy by reference).
+     */
+    boolean isCaptured()
+    {
+        return capture != null;
+    }
+
+    /**
+     * Captures a frame, when a capture runs (any agent).
+     *
+     * @param frame     the frame, local.
+     * @param direction {@link CaptureRing#FROM_GUEST} or {@link CaptureRing#TO_GUEST}.
+     */
+    void captured(final Frame frame, final int direction)
+    {
+        final CaptureRing ring = capture;
+        if (ring != null)
+        {
+            ring.write(frame, direction);
         }
     }
 

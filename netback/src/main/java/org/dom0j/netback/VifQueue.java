@@ -329,7 +329,7 @@ final class VifQueue implements QueueHandler
             (in.csum() == Frame.CSUM_PARTIAL && in.gsoType() == 0 &&
             !features.acceptsPartialChecksum(headers.ipVersion())) ||
             (in.gsoType() != 0 && in.csum() != Frame.CSUM_PARTIAL) ||
-            (!features.sg() && rx.dataSlots(in.length()) > 1);
+            (!features.sg() && rx.dataSlots(in.length()) > 1) || vif.isCaptured();
         if (needsWork)
         {
             final int slots = in.gsoType() != 0 && !features.acceptsGso(in.gsoType()) ?
@@ -517,6 +517,7 @@ final class VifQueue implements QueueHandler
             out.csum(Frame.CSUM_VALIDATED);
             counters.checksumFixups.incrementRelease();
         }
+        vif.captured(out, CaptureRing.TO_GUEST);
         rx.add(out);
         unblocked();
         return ADDED;
@@ -561,6 +562,7 @@ final class VifQueue implements QueueHandler
         final long address = stage(length);
         outFrame.local(address, length).csum(Frame.CSUM_VALIDATED).hash(segmentHashType, segmentHash);
         outFrame.localView().putBytes(0, segment, 0, length);
+        vif.captured(outFrame, CaptureRing.TO_GUEST);
         rx.add(outFrame);
         return true;
     }

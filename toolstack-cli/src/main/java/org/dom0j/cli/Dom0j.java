@@ -32,7 +32,7 @@ import java.util.logging.Logger;
     subcommands = {
         PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
         XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, ConsoleCommand.class, SimCommand.class,
-        DemoCommand.class, BenchCommand.class, TopCommand.class,
+        DemoCommand.class, BenchCommand.class, TopCommand.class, CaptureCommand.class,
         CommandLine.HelpCommand.class },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {

@@ -118,6 +118,11 @@ final class ServeCommand implements Callable<Integer>
         description = "An external Aeron media driver's directory (default: a media driver embedded in serve).")
     private String aeronDir;
 
+    @Option(names = "--capture-dir", paramLabel = "DIR",
+        description = "Where 'dom0j capture' puts its rings (default: capture in the simulator's directory, or " +
+            "/run/dom0j/capture).")
+    private Path captureDirectory;
+
     @Option(names = "--net-max-queues", paramLabel = "N",
         description = "multi-queue-max-queues offered to network frontends (default: min(8, CPUs), as Linux).")
     private Integer netMaxQueues;
@@ -212,6 +217,8 @@ final class ServeCommand implements Callable<Integer>
                     NetbackDeviceType.withSwitch(net, gnttab, countersFile.manager()))
             {
                 addUplinks(vif, net);
+                vif.captureDirectory(null != captureDirectory ? captureDirectory :
+                    CaptureCommand.directory(platform.name(), root.environment()));
                 final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration);
                 final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
                     .platform(platform)

@@ -1,0 +1,138 @@
+package org.dom0j.netback;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Serve's side of {@code dom0j capture}: watches the capture directory for rings the capture command creates, named
+ * after a vif ({@code vif3.0}), hands each to its vif (whose agents then write its frames there) and takes it back
+ * when the command's heartbeat stops or its file goes away.
+ * <p>
+ * <b>Threads</b>: its own ({@code netback-capture}), looking every {@link #SCAN_MILLIS} ms.
+ */
+final class CaptureWatcher implements AutoCloseable
+{
+    private static final System.Logger LOG = System.getLogger(CaptureWatcher.class.getName());
+    static final long SCAN_MILLIS = 200;
+
+    private final Path directory;
+    private final Function<String, Vif> vifs;
+    private final Map<String, Attached> attached = new HashMap<>();
+    private final Thread thread;
+    private volatile boolean running = true;
+
+    /** A ring handed to a vif. */
+    private record Attached(Vif vif, CaptureRing ring, Path file)
+    {
+    }
+
+    /**
+     * @param directory where capture rings appear (created if missing).
+     * @param vifs      finds a vif by its name, or null.
+     */
+    CaptureWatcher(final Path directory, final Function<String, Vif> vifs)
+    {
+        this.directory = directory;
+        this.vifs = vifs;
+        try
+        {
+            Files.createDirectories(directory);
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "cannot create the capture directory " + directory, ex);
+        }
+        thread = new Thread(this::run, "netback-capture");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void run()
+    {
+        while (running)
+        {
+            scan();
+            try
+            {
+                Thread.sleep(SCAN_MILLIS);
+            }
+            catch (final InterruptedException ex)
+            {
+                return;
+            }
+        }
+    }
+
+    private void scan()
+    {
+        final long now = System.currentTimeMillis();
+        for (final Iterator<Map.Entry<String, Attached>> it = attached.entrySet().iterator(); it.hasNext(); )
+        {
+            final Attached a = it.next().getValue();
+            if (!Files.exists(a.file()) || !a.ring().isAlive(now) || vifs.apply(a.vif().name()) != a.vif())
+            {
+                a.vif().capture(null);
+                a.ring().close();
+                it.remove();
+                LOG.log(System.Logger.Level.INFO, a.vif().name() + ": capture ended");
+            }
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(directory, "vif*"))
+        {
+            for (final Path file : files)
+            {
+                final String name = file.getFileName().toString();
+                if (attached.containsKey(name) || name.endsWith(".new"))
+                {
+                    continue;
+                }
+                final Vif vif = vifs.apply(name);
+                final CaptureRing ring = null == vif ? null : CaptureRing.open(file);
+                if (null != ring)
+                {
+                    if (ring.isAlive(now))
+                    {
+                        attached.put(name, new Attached(vif, ring, file));
+                        vif.capture(ring);
+                        LOG.log(System.Logger.Level.INFO, name + ": capture started");
+                    }
+                    else
+                    {
+                        ring.close();
+                    }
+                }
+            }
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(System.Logger.Level.DEBUG, "scan " + directory, ex);
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        running = false;
+        thread.interrupt();
+        try
+        {
+            thread.join(5_000);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+        }
+        for (final Attached a : attached.values())
+        {
+            a.vif().capture(null);
+            a.ring().close();
+        }
+        attached.clear();
+    }
+}
