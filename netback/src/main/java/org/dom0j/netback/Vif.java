@@ -11,7 +11,10 @@ import java.util.Locale;
  * guest from any agent and queues each on one of the guest's queues, chosen by the frame's flow hash (computed once
  * by whoever forwards it) so that a flow keeps its order.
  * <p>
- * <b>Threads</b>: {@link #deliver} from any agent; {@link #connected} and {@link #disconnected} from the conductor.
+ * It also holds the hashing configuration its frontend set over the control ring ({@link CtrlRingHandler}).
+ * <p>
+ * <b>Threads</b>: {@link #deliver} from any agent; {@link #connected} and {@link #disconnected} from the conductor;
+ * {@link #hashConfig(HashConfig)} from the control ring's agent (and the conductor, to reset it).
  */
 final class Vif implements SwitchPort
 {
@@ -25,6 +28,7 @@ final class Vif implements SwitchPort
     private volatile boolean carrier = true;
     private int switchPort = -1;
     private volatile TapDevice tap;
+    private volatile HashConfig hashConfig = HashConfig.NONE;
 
     /**
      * @param domid  the guest.
@@ -140,6 +144,23 @@ final class Vif implements SwitchPort
     void switchPort(final int id)
     {
         switchPort = id;
+    }
+
+    /**
+     * @return the hashing configuration in force now.
+     */
+    HashConfig hashConfig()
+    {
+        return hashConfig;
+    }
+
+    /**
+     * @param config the hashing configuration from now on (published by the control ring's agent; reset to
+     *               {@link HashConfig#NONE} when the frontend disconnects).
+     */
+    void hashConfig(final HashConfig config)
+    {
+        hashConfig = config;
     }
 
     @Override
