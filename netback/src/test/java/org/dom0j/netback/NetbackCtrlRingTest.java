@@ -1,5 +1,6 @@
 package org.dom0j.netback;
 
+import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -21,8 +22,8 @@ import static org.dom0j.protocol.netif.NetifConstants.*;
  * The control ring against netback on the simulator, request by request ({@link TestCtrlRing} on a
  * {@link TestNetfront}, the backend run by {@link NetbackHarness} on the test's thread): every request type answered
  * as Linux's netback answers it, each of the XSA-270 range checks, a key longer than 40 bytes and unreadable grants
- * refused with the configuration left as it was, a producer index running ahead failing the device, and no
- * allocation per request.
+ * refused with the configuration left as it was, a producer index running ahead failing the device, the HASH extra
+ * info a guest receives once it turned hashing on (and not otherwise), and no allocation per request.
  */
 @Timeout(60)
 class NetbackCtrlRingTest
@@ -292,6 +293,70 @@ class NetbackCtrlRingTest
         assertThat(status(XEN_NETIF_CTRL_TYPE_SET_HASH_MAPPING, zeros, 4, 0)).isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
         assertThat(mappingOf(hashing())).containsExactly(0, 0, 0, 0);
         assertThat(front.backendState()).isEqualTo("4");
+    }
+
+    @Test
+    void shouldSendTheGuestTheHashOnceItTurnedHashingOn()
+    {
+        startConnected();
+        final TestNetfront peer = net.guest(2, MAC_B, Map.of());
+        front.postRx(128);
+        final TestFlow tcp4 = TestFlow.ipv4(PacketHeaders.IPPROTO_TCP, "10.0.0.2", "10.0.0.1", 40000, 80);
+        final TestFlow udp4 = TestFlow.ipv4(PacketHeaders.IPPROTO_UDP, "10.0.0.2", "10.0.0.1", 5353, 53);
+        final TestFlow tcp6 = TestFlow.ipv6(PacketHeaders.IPPROTO_TCP, "fd00::2", "fd00::1", 40001, 443);
+
+        // Off: no hash extra, even for a frame its sender tagged with one.
+        final byte[] tagged = tcp4.frame(MAC_A, MAC_B, 100, 1, TestFlow.Shape.PLAIN);
+        final int ref = peer.grantTxPage(tagged, 0);
+        peer.txRequest(ref, 0, NETTXF_EXTRA_INFO, 0, tagged.length);
+        peer.txExtra(XEN_NETIF_EXTRA_TYPE_HASH, 0).hashType(XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP_BIT)
+            .hashAlgorithm(XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ).hashValue(0x12345678);
+        peer.putExtra();
+        peer.pushTx();
+        net.pump();
+        assertThat(front.rxPackets).hasSize(1);
+        assertThat(front.rxPackets.get(0).data()).isEqualTo(tagged);
+        assertThat(front.rxPackets.get(0).hashType()).isEqualTo(-1);
+
+        assertThat(status(XEN_NETIF_CTRL_TYPE_SET_HASH_ALGORITHM, XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ, 0, 0))
+            .isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
+        assertThat(status(XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, ALL, 0, 0)).isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
+        assertThat(status(XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, ctrl.grant(ToeplitzHashTest.MS_KEY), 40, 0))
+            .isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
+        front.rxPackets.clear();
+        for (final TestFlow flow : List.of(tcp4, udp4, tcp6))
+        {
+            peer.send(flow.frame(MAC_A, MAC_B, 200, 2, TestFlow.Shape.PLAIN), 0, 0, 0);
+        }
+        net.pump();
+        assertThat(front.rxPackets).hasSize(3);
+        assertHashExtra(front.rxPackets.get(0), XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP_BIT, tcp4, true);
+        assertHashExtra(front.rxPackets.get(1), XEN_NETIF_CTRL_HASH_TYPE_IPV4_BIT, udp4, false);
+        assertHashExtra(front.rxPackets.get(2), XEN_NETIF_CTRL_HASH_TYPE_IPV6_TCP_BIT, tcp6, true);
+
+        // Only the IPv4 TCP type: UDP and IPv6 carry no hash.
+        assertThat(status(XEN_NETIF_CTRL_TYPE_SET_HASH_FLAGS, XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP, 0, 0))
+            .isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
+        front.rxPackets.clear();
+        for (final TestFlow flow : List.of(tcp4, udp4, tcp6))
+        {
+            peer.send(flow.frame(MAC_A, MAC_B, 200, 3, TestFlow.Shape.PLAIN), 0, 0, 0);
+        }
+        net.pump();
+        assertThat(front.rxPackets).hasSize(3);
+        assertHashExtra(front.rxPackets.get(0), XEN_NETIF_CTRL_HASH_TYPE_IPV4_TCP_BIT, tcp4, true);
+        assertThat(front.rxPackets.get(1).hashType()).isEqualTo(-1);
+        assertThat(front.rxPackets.get(2).hashType()).isEqualTo(-1);
+    }
+
+    private static void assertHashExtra(final TestNetfront.RxPacket packet, final int typeBit, final TestFlow flow,
+        final boolean ports)
+    {
+        final byte[] input = flow.hashInput(ports);
+        assertThat(packet.hashType()).isEqualTo(typeBit);
+        assertThat(packet.hash()).isEqualTo(ToeplitzHash.hash(ToeplitzHashTest.MS_KEY, 40, new UnsafeBuffer(input), 0,
+            input.length));
+        assertThat(packet.status()).isZero();
     }
 
     @Test
