@@ -26,6 +26,7 @@ final class Frame
     static final int MAX_LENGTH = 0xFFFF;
 
     private final UnsafeBuffer view = new UnsafeBuffer(0, 0);
+    private final PacketHeaders headers = new PacketHeaders();
     private final int[] segDomid = new int[MAX_SEGMENTS];
     private final int[] segRef = new int[MAX_SEGMENTS];
     private final int[] segOffset = new int[MAX_SEGMENTS];
@@ -205,6 +206,16 @@ final class Frame
     UnsafeBuffer localView()
     {
         return view;
+    }
+
+    /**
+     * @return a header parser that goes with this holder, for whoever holds the frame to parse it into without a
+     *         parser of its own ({@link Vif#deliver} runs on whichever agent forwards the frame); it describes the
+     *         frame only after that caller parsed it.
+     */
+    PacketHeaders headers()
+    {
+        return headers;
     }
 
     int segmentCount()

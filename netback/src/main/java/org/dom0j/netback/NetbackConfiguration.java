@@ -99,6 +99,16 @@ public record NetbackConfiguration(
     }
 
     /**
+     * @param on ctrlRing.
+     * @return a copy with it.
+     */
+    public NetbackConfiguration withCtrlRing(final boolean on)
+    {
+        return new NetbackConfiguration(mode, maxQueues, splitEventChannels, on, rxDrainTimeoutMs, rxStallTimeoutMs,
+            allowSpoofing, inboxBytes);
+    }
+
+    /**
      * @param drainMs  rxDrainTimeoutMs.
      * @param stallMs  rxStallTimeoutMs.
      * @return a copy with them.

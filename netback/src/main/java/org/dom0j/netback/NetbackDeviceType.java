@@ -30,9 +30,12 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The network backend's control plane ({@code backend/vif}), as Linux's {@code xen-netback/xenbus.c}: advertises
  * what Linux's netback advertises, reads and bounds-checks what the frontend chose (rx-copy, per-queue TX and RX
- * rings, one or two event channels per queue, offloads, multicast control, XDP headroom), and connects each queue to
- * a {@link VifQueue}. Each vif lives for the backend device's whole life ({@link Vif}); its queues come and go with
- * the frontend's connections.
+ * rings, one or two event channels per queue, offloads, multicast control, XDP headroom, the control ring), and
+ * connects each queue to a {@link VifQueue} and the control ring to a {@link CtrlRingHandler}. Each vif lives for the
+ * backend device's whole life ({@link Vif}); its queues come and go with the frontend's connections, and so does its
+ * hashing configuration: it goes back to none when the frontend disconnects (Linux keeps it across a reconnect; a
+ * frontend that comes back without a control ring could neither see nor change it, and its table may name queues
+ * the new connection does not have).
  * <p>
  * <b>Threads</b>: the conductor's, except the watches' listeners (xenstore's watch thread), which only set volatile
  * state the agents read.
@@ -176,7 +179,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         keys.put("feature-xdp-headroom", "1");
         keys.put("feature-split-event-channels", configuration.splitEventChannels() ? "1" : "0");
         keys.put("multi-queue-max-queues", Integer.toString(configuration.maxQueues()));
-        keys.put("feature-ctrl-ring", "0");
+        keys.put("feature-ctrl-ring", configuration.ctrlRing() ? "1" : "0");
         return keys;
     }
 
@@ -235,7 +238,42 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
                 new QueueConfig.Ring(TX_LAYOUT, new int[]{ txRef }),
                 new QueueConfig.Ring(RX_LAYOUT, new int[]{ rxRef })), ports));
         }
+        final QueueConfig ctrl = readCtrlRing(values, fe, queues, configs);
+        if (ctrl != null)
+        {
+            configs.add(ctrl);
+        }
         return configs;
+    }
+
+    /**
+     * The control ring, when this backend offers one and the frontend wrote {@code ctrl-ring-ref} (Linux's
+     * {@code connect_ctrl_ring}: no ref, no ring; a ref without {@code event-channel-ctrl} fails the device).
+     *
+     * @return the control queue (index = the number of data queues), or null.
+     */
+    private QueueConfig readCtrlRing(final XenbusValues values, final String fe, final int queues,
+        final List<QueueConfig> dataQueues) throws InvalidFrontendException
+    {
+        if (!configuration.ctrlRing() || values.readOrNull(fe + "/ctrl-ring-ref") == null)
+        {
+            return null;
+        }
+        final int ref = values.readGrantRef(fe + "/ctrl-ring-ref");
+        final int port = values.readEventChannel(fe + "/event-channel-ctrl");
+        for (final QueueConfig data : dataQueues)
+        {
+            for (int p = 0; p < data.portCount(); p++)
+            {
+                if (data.remotePort(p) == port)
+                {
+                    throw new InvalidFrontendException(fe + "/event-channel-ctrl", Integer.toString(port),
+                        "the same port as queue " + data.name() + "'s");
+                }
+            }
+        }
+        return new QueueConfig(queues, CtrlRingHandler.QUEUE_NAME,
+            List.of(new QueueConfig.Ring(CtrlRingHandler.LAYOUT, new int[]{ ref })), new int[]{ port });
     }
 
     /**
@@ -253,6 +291,10 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     {
         final Device state = devices.get(device.backendPath());
         final Vif vif = state.vif;
+        if (CtrlRingHandler.QUEUE_NAME.equals(queue.config().name()))
+        {
+            return new CtrlRingHandler(queue, vif, gnttab, state.queues);
+        }
         if (state.credits.isEmpty())
         {
             // The first queue of a connection: the rate and the multicast setting, watched while connected.
@@ -338,6 +380,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
             return;
         }
         state.vif.disconnected();
+        state.vif.hashConfig(HashConfig.NONE);
         for (final int slot : state.pollerSlots)
         {
             poller.unregister(slot);
@@ -495,6 +538,16 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         {
             poller.close();
         }
+    }
+
+    /**
+     * @param backendPath a device's backend path.
+     * @return its vif's hashing configuration now (for tests), or null when there is no such device.
+     */
+    HashConfig hashConfig(final String backendPath)
+    {
+        final Device state = devices.get(backendPath);
+        return state == null ? null : state.vif.hashConfig();
     }
 
     /**

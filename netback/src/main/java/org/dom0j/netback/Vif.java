@@ -11,7 +11,14 @@ import java.util.Locale;
  * guest from any agent and queues each on one of the guest's queues, chosen by the frame's flow hash (computed once
  * by whoever forwards it) so that a flow keeps its order.
  * <p>
- * <b>Threads</b>: {@link #deliver} from any agent; {@link #connected} and {@link #disconnected} from the conductor.
+ * When the frontend configured Toeplitz hashing over its control ring ({@link CtrlRingHandler}), the queue follows
+ * that instead, as in Linux's {@code xenvif_select_queue}: the frame's hash for the maximal enabled type
+ * ({@link HashConfig#hash}), then the frontend's mapping table (or the hash modulo the number of queues), and the
+ * frame goes in with the hash, which the guest receives as a HASH extra info. With hashing off, a frame carries no
+ * hash to the guest (Linux clears it), whatever the sender's frontend attached.
+ * <p>
+ * <b>Threads</b>: {@link #deliver} from any agent; {@link #connected} and {@link #disconnected} from the conductor;
+ * {@link #hashConfig(HashConfig)} from the control ring's agent (and the conductor, to reset it).
  */
 final class Vif implements SwitchPort
 {
@@ -26,6 +33,7 @@ final class Vif implements SwitchPort
     private int switchPort = -1;
     private volatile TapDevice tap;
     private volatile CaptureRing capture;
+    private volatile HashConfig hashConfig = HashConfig.NONE;
 
     /**
      * @param domid  the guest.
@@ -180,6 +188,23 @@ final class Vif implements SwitchPort
         switchPort = id;
     }
 
+    /**
+     * @return the hashing configuration in force now.
+     */
+    HashConfig hashConfig()
+    {
+        return hashConfig;
+    }
+
+    /**
+     * @param config the hashing configuration from now on (published by the control ring's agent; reset to
+     *               {@link HashConfig#NONE} when the frontend disconnects).
+     */
+    void hashConfig(final HashConfig config)
+    {
+        hashConfig = config;
+    }
+
     @Override
     public boolean deliver(final Frame frame, final long nowNanos)
     {
@@ -193,13 +218,41 @@ final class Vif implements SwitchPort
             q[0].countDropped();
             return false;
         }
-        final VifQueue target = q.length == 1 ? q[0] : q[Math.floorMod(frame.flowHash(), q.length)];
-        if (!multicast.accepts(PacketHeaders.mac(frame.localView(), 0)))
+        // The frame may go on to other ports after this one (a flood): its own hash is put back afterwards.
+        final int senderHashType = frame.hashType();
+        final int senderHash = frame.hash();
+        try
         {
-            target.countDropped();
-            return false;
+            final VifQueue target = steer(frame, q);
+            if (!multicast.accepts(PacketHeaders.mac(frame.localView(), 0)))
+            {
+                target.countDropped();
+                return false;
+            }
+            return target.offer(frame, nowNanos);
         }
-        return target.offer(frame, nowNanos);
+        finally
+        {
+            frame.hash(senderHashType, senderHash);
+        }
+    }
+
+    /**
+     * Picks the queue for a frame and sets the hash it carries to the guest (the caller's thread; the frame's own
+     * header parser is the only scratch used).
+     */
+    private VifQueue steer(final Frame frame, final VifQueue[] q)
+    {
+        final HashConfig hashing = hashConfig;
+        if (!hashing.isActive())
+        {
+            frame.hash(-1, 0);
+            return q.length == 1 ? q[0] : q[Math.floorMod(frame.flowHash(), q.length)];
+        }
+        final long result = hashing.hash(frame.localView(), frame.localLength(), frame.headers());
+        final int value = HashConfig.valueOf(result);
+        frame.hash(HashConfig.typeOf(result), value);
+        return q[hashing.queue(value, q.length)];
     }
 
     /**

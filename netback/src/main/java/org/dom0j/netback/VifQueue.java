@@ -26,6 +26,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * Other agents reach this queue only through {@link #offer} (any thread): the frame is copied into the inbox and the
  * agent woken through its event channel handle ({@code EventChannels.wakeup}), once per pass of the agent, not once
  * per frame.
+ * <p>
+ * <b>Hashing in drop-in mode</b>: in switch mode {@link Vif#deliver} hashes a frame and picks its queue by the
+ * frontend's mapping before it reaches a queue. In drop-in mode the kernel's tun driver has already picked the TAP
+ * queue, hence this vif queue, by its own flow steering, so the mapping cannot be followed (that would take a tun
+ * steering eBPF program computing the same Toeplitz hash and table, or handing frames between this vif's queues;
+ * neither is done). The hash itself is still computed here, for each frame read from the TAP while the frontend has
+ * Toeplitz hashing on, and delivered as the HASH extra info: it costs a header parse and a 12 to 36 byte hash per
+ * frame, only for frontends that asked, and the guest's stack can still spread its own processing by the value it
+ * configured (what the HASH extra is for), whichever ring the frame came on.
  */
 final class VifQueue implements QueueHandler
 {
@@ -423,10 +432,11 @@ final class VifQueue implements QueueHandler
         final VifFeatures features = rx.features();
         final boolean gso = features.acceptsGso(1) || features.acceptsGso(2);
         final int largest = gso ? MAX_TAP_FRAME : MAX_TAP_FRAME_NO_GSO;
+        final HashConfig hashing = vif.hashConfig();
         int frames = 0;
         while (frames < TAP_BUDGET)
         {
-            if (!rx.reserve(rx.slotsNeeded(largest, gso, false)))
+            if (!rx.reserve(rx.slotsNeeded(largest, gso, hashing.isActive())))
             {
                 // Leave the rest in the kernel's queue until the guest posts buffers.
                 tap.readable().set(true);
@@ -448,6 +458,11 @@ final class VifQueue implements QueueHandler
                 continue;
             }
             rx.trim(address, length);
+            if (hashing.isActive())
+            {
+                final long hash = hashing.hash(inFrame.localView(), inFrame.localLength(), headers);
+                inFrame.hash(HashConfig.typeOf(hash), HashConfig.valueOf(hash));
+            }
             if (admit(inFrame, true) != ADDED)
             {
                 rx.unstage(address);
