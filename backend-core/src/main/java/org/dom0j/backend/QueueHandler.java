@@ -18,6 +18,19 @@ public interface QueueHandler
     int doWork(ConnectedQueue queue);
 
     /**
+     * Whether requests on the first ring should keep the agent from idling. A handler that holds requests back on
+     * purpose (netback's rate limit) says no while it does, so that the agent idles (and comes back within its idle
+     * strategy's longest wait) instead of spinning on requests it will not take yet. Yes by default.
+     *
+     * @param queue the queue.
+     * @return false while requests waiting on the ring are held back.
+     */
+    default boolean takesWaitingRequests(final ConnectedQueue queue)
+    {
+        return true;
+    }
+
+    /**
      * Called on the agent's thread when the agent stops, before the ring is unmapped: release what the handler
      * holds for this queue (persistent grants, buffers).
      *

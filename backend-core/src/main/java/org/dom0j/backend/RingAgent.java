@@ -108,7 +108,7 @@ public final class RingAgent implements Agent
         {
             reportViolation();
         }
-        else if (done == 0 && ring.finalCheckForRequests())
+        else if (done == 0 && handler.takesWaitingRequests(queue) && ring.finalCheckForRequests())
         {
             work++;
         }

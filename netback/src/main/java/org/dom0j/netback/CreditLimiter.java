@@ -7,8 +7,9 @@ package org.dom0j.netback;
  * packet is held back, not dropped, when it needs more credit than is left: the queue stops taking the guest's
  * requests until the next window.
  * <p>
- * The limit may change while connected ({@link #set}, from xenstore's watch thread); everything else runs on the
- * queue's agent.
+ * The limit may change while connected ({@link #set}, from xenstore's watch thread): the new rate applies at once,
+ * with the credit left clamped to it (as Linux's {@code xen_net_rate_changed}). Everything else runs on the queue's
+ * agent.
  */
 final class CreditLimiter
 {
@@ -17,6 +18,8 @@ final class CreditLimiter
 
     private volatile long creditBytes = UNLIMITED;
     private volatile long creditNanos;
+    private volatile int generation;
+    private int seenGeneration;
     private long remaining;
     private long windowStart;
 
@@ -28,6 +31,7 @@ final class CreditLimiter
     {
         creditNanos = usec * 1000;
         creditBytes = bytes <= 0 || usec <= 0 ? UNLIMITED : bytes;
+        generation++;
     }
 
     /**
@@ -85,6 +89,14 @@ final class CreditLimiter
         if (bytes == UNLIMITED)
         {
             return true;
+        }
+        final int g = generation;
+        if (g != seenGeneration)
+        {
+            // The toolstack changed the rate: a new window starts now, with no more credit than the new rate gives.
+            seenGeneration = g;
+            remaining = Math.min(remaining, bytes);
+            windowStart = nowNanos - creditNanos;
         }
         if (size > remaining)
         {

@@ -131,8 +131,8 @@ final class TxPath
     private final boolean[] extraSeen = new boolean[XEN_NETIF_EXTRA_TYPE_MAX];
 
     private int rp;
-    private long rateLimitedUntil;
     private boolean responded;
+    private boolean rateLimited;
 
     /** Where a fatal error goes (the queue disables itself). */
     interface Violations
@@ -210,11 +210,13 @@ final class TxPath
     int doWork(final Sink sink, final long nowNanos)
     {
         responded = false;
-        if (ring.isDisabled() || (rateLimitedUntil != 0 && nowNanos - rateLimitedUntil < 0))
+        rateLimited = false;
+        if (ring.isDisabled())
         {
             return 0;
         }
-        rateLimitedUntil = 0;
+        // Packets receivers have finished copying are answered first (also while the rate limit holds new ones).
+        final int answered = completions.drain(heldWriter);
         rp = ring.sharedReqProd();
         if (ring.isRequestProdOverflow(rp) || Integer.compareUnsigned(rp - ring.rspProdPvt(),
             ring.reqCons() - ring.rspProdPvt()) < 0)
@@ -224,7 +226,6 @@ final class TxPath
             return 0;
         }
         final int startCons = ring.reqCons();
-        int answered = completions.drain(heldWriter);
         packets = 0;
         segments = 0;
         stagingUsed = 0;
@@ -292,7 +293,8 @@ final class TxPath
         }
         if (!credit.tryTake(size, nowNanos))
         {
-            rateLimitedUntil = nowNanos + Math.max(1, credit.nanosUntilNextWindow(nowNanos));
+            // Held back, not taken: looked at again on the next pass (the agent wakes at least every millisecond).
+            rateLimited = true;
             return false;
         }
         ring.takePeekedRequest();
@@ -675,6 +677,14 @@ final class TxPath
     int answerCompleted()
     {
         return completions.drain(heldWriter);
+    }
+
+    /**
+     * @return whether the last pass stopped at a packet the rate limit holds back.
+     */
+    boolean isRateLimited()
+    {
+        return rateLimited;
     }
 
     /**

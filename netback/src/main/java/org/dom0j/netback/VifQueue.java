@@ -642,6 +642,15 @@ final class VifQueue implements QueueHandler
         return stalled;
     }
 
+    /**
+     * While the rate limit holds a packet back the agent idles instead of spinning on it.
+     */
+    @Override
+    public boolean takesWaitingRequests(final ConnectedQueue connected)
+    {
+        return !tx.isRateLimited();
+    }
+
     @Override
     public void onClose(final ConnectedQueue connected)
     {

@@ -57,7 +57,15 @@ final class NetbackHarness implements AutoCloseable
      */
     TestNetfront guest(final int domid, final long mac, final java.util.Map<String, String> keys)
     {
-        final TestNetfront guest = new TestNetfront(machine, domid, mac, true, keys);
+        return guest(domid, mac, keys, true);
+    }
+
+    /**
+     * A guest with a vif, connected, with split event channels or one per queue.
+     */
+    TestNetfront guest(final int domid, final long mac, final java.util.Map<String, String> keys, final boolean split)
+    {
+        final TestNetfront guest = new TestNetfront(machine, domid, mac, split, keys);
         guests.add(guest);
         pumpUntil(() -> "2".equals(guest.backendState()));
         guest.connect();
