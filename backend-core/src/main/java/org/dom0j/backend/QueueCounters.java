@@ -22,6 +22,8 @@ public final class QueueCounters implements AutoCloseable
     public static final int ERRORS_TYPE_ID = 1005;
     /** Type id of protocol violations (the ring was disabled). */
     public static final int PROTOCOL_VIOLATIONS_TYPE_ID = 1006;
+    /** Type id of event storms: runs of events that brought no work, after which the queue's ports were held. */
+    public static final int SPURIOUS_STORMS_TYPE_ID = 1007;
 
     private final AtomicCounter requests;
     private final AtomicCounter responses;
@@ -29,6 +31,7 @@ public final class QueueCounters implements AutoCloseable
     private final AtomicCounter eventsReceived;
     private final AtomicCounter errors;
     private final AtomicCounter protocolViolations;
+    private final AtomicCounter spuriousStorms;
 
     /**
      * @param manager where to allocate.
@@ -42,6 +45,7 @@ public final class QueueCounters implements AutoCloseable
         eventsReceived = manager.newCounter(prefix + " events-received", EVENTS_RECEIVED_TYPE_ID);
         errors = manager.newCounter(prefix + " errors", ERRORS_TYPE_ID);
         protocolViolations = manager.newCounter(prefix + " protocol-violations", PROTOCOL_VIOLATIONS_TYPE_ID);
+        spuriousStorms = manager.newCounter(prefix + " event-storms", SPURIOUS_STORMS_TYPE_ID);
     }
 
     /**
@@ -93,6 +97,15 @@ public final class QueueCounters implements AutoCloseable
     }
 
     /**
+     * @return event storms: runs of {@link RingAgent#SPURIOUS_STREAK} passes whose events brought no work, after
+     *         which the queue's ports were held masked for a while.
+     */
+    public AtomicCounter spuriousStorms()
+    {
+        return spuriousStorms;
+    }
+
+    /**
      * Frees the counters (idempotent).
      */
     @Override
@@ -104,5 +117,6 @@ public final class QueueCounters implements AutoCloseable
         eventsReceived.close();
         errors.close();
         protocolViolations.close();
+        spuriousStorms.close();
     }
 }

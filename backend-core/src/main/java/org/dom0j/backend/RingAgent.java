@@ -12,6 +12,14 @@ import org.dom0j.ring.BackRing;
  * the frontend breaks a ring's protocol the agent stops reading, counts it and tells the conductor once (through the
  * conductor's command queue). It counts the requests taken and responses produced from the rings' indices.
  * <p>
+ * An event storm (XSA-332's class: a frontend that notifies over and over with nothing on its rings) costs only its
+ * own queue: after {@link #SPURIOUS_STREAK} passes in a row in which events came and the handler found nothing to
+ * do, the agent stops unmasking the queue's ports at once and leaves them masked for a while (1 ms, doubling while
+ * the storm goes on, up to {@link #MAX_BACKOFF_NANOS}), as Linux's lateeoi handling delays the end of interrupt, and
+ * such events no longer count as work, so the agent idles and its thread (shared with other queues, perhaps) is
+ * free. The rings are still looked at on every pass, so a frontend that posts requests meanwhile is served as soon
+ * as the agent runs, and any real work ends the backoff.
+ * <p>
  * Runs on whatever thread its {@link AgentScheduler} gives it; nobody else calls it.
  */
 public final class RingAgent implements Agent
@@ -27,8 +35,19 @@ public final class RingAgent implements Agent
         void onViolation(RingAgent agent, String reason);
     }
 
+    /** Passes in a row with events and no work before the ports are held masked. */
+    static final int SPURIOUS_STREAK = 16;
+    /** The longest a storming queue's ports stay masked. */
+    static final long MAX_BACKOFF_NANOS = 64_000_000L;
+    private static final long FIRST_BACKOFF_NANOS = 1_000_000L;
+
     private final String roleName;
     private final ConnectedQueue queue;
+    private final int[] heldPorts = new int[8];
+    private int heldCount;
+    private int spuriousStreak;
+    private long backoffNanos;
+    private long unmaskAt;
     private final QueueHandler handler;
     private final ViolationListener violations;
     private boolean violationReported;
@@ -75,20 +94,16 @@ public final class RingAgent implements Agent
     @Override
     public int doWork()
     {
-        int work = 0;
-        int port;
-        while ((port = queue.eventChannels().pending()) >= 0)
-        {
-            queue.eventChannels().unmask(port);
-            queue.counters().eventsReceived().incrementRelease();
-            work++;
-        }
+        final int events = takeEvents();
+        int work = heldCount > 0 ? 0 : events;
         final BackRing ring = queue.ring();
         if (ring == null)
         {
             if (queue.violation() == null)
             {
-                work += handler.doWork(queue);
+                final int done = handler.doWork(queue);
+                work += done;
+                judge(events, done);
             }
             if (queue.violation() != null)
             {
@@ -103,6 +118,7 @@ public final class RingAgent implements Agent
         }
         final int done = handler.doWork(queue);
         work += done;
+        judge(events, done);
         countRings();
         if (queue.violation() != null)
         {
@@ -113,6 +129,65 @@ public final class RingAgent implements Agent
             work++;
         }
         return work;
+    }
+
+    /**
+     * Takes the pending events: unmasks their ports at once, or, while the queue's events are held back, keeps them
+     * masked until the backoff ends.
+     *
+     * @return the events taken.
+     */
+    private int takeEvents()
+    {
+        if (heldCount > 0 && System.nanoTime() - unmaskAt >= 0)
+        {
+            for (int i = 0; i < heldCount; i++)
+            {
+                queue.eventChannels().unmask(heldPorts[i]);
+            }
+            heldCount = 0;
+        }
+        int events = 0;
+        int port;
+        while ((port = queue.eventChannels().pending()) >= 0)
+        {
+            queue.counters().eventsReceived().incrementRelease();
+            events++;
+            if (backoffNanos > 0 && spuriousStreak >= SPURIOUS_STREAK && heldCount < heldPorts.length)
+            {
+                if (heldCount == 0)
+                {
+                    unmaskAt = System.nanoTime() + backoffNanos;
+                }
+                heldPorts[heldCount++] = port;
+            }
+            else
+            {
+                queue.eventChannels().unmask(port);
+            }
+        }
+        return events;
+    }
+
+    /**
+     * Decides whether a pass's events were spurious: events and no work, in a row, start (or lengthen) the backoff;
+     * any work ends it.
+     */
+    private void judge(final int events, final int done)
+    {
+        if (done > 0)
+        {
+            spuriousStreak = 0;
+            backoffNanos = 0;
+        }
+        else if (events > 0 && ++spuriousStreak >= SPURIOUS_STREAK)
+        {
+            if (spuriousStreak == SPURIOUS_STREAK)
+            {
+                queue.counters().spuriousStorms().incrementRelease();
+            }
+            backoffNanos = backoffNanos == 0 ? FIRST_BACKOFF_NANOS : Math.min(backoffNanos * 2, MAX_BACKOFF_NANOS);
+        }
     }
 
     /**

@@ -251,6 +251,49 @@ class NetbackHostileGuestTest
     }
 
     @Test
+    void shouldHoldTheEventsOfAGuestThatStormsWithNothingOnItsRingsAndStillServeItsRequests()
+    {
+        final TestNetfront other = net.guest(3, 0x00163E00000CL, Map.of());
+        int workDuringStorm = 0;
+        for (int i = 0; i < 2_000; i++)
+        {
+            hostile.evtchn.notify(hostile.txPort);
+            hostile.evtchn.notify(hostile.rxPort);
+            final int work = net.invoker.invokeAll();
+            if (i >= 100)
+            {
+                workDuringStorm += work;
+            }
+        }
+        assertThat(workDuringStorm).as("a storm of events with nothing on the rings is not work").isZero();
+        assertThat(counter("vif 1/0 q0 event-storms")).isEqualTo(1);
+
+        // The other guests are served meanwhile, and so is the storming guest's own traffic.
+        final byte[] fromOther = TestFrames.raw(MAC_B, 0x00163E00000CL, 700, 40);
+        other.send(fromOther, 0, 0, 0);
+        final byte[] fromHostile = frame(600);
+        hostile.send(fromHostile, 0, 0, 0);
+        hostile.evtchn.notify(hostile.txPort);
+        net.pump();
+        assertThat(peer.rxPackets).extracting(TestNetfront.RxPacket::data).contains(fromOther, fromHostile);
+        assertThat(hostile.backendState()).isEqualTo("4");
+    }
+
+    private long counter(final String label)
+    {
+        final long[] value = { -1 };
+        new org.agrona.concurrent.status.CountersReader(net.counters.metaDataBuffer(), net.counters.valuesBuffer())
+            .forEach((v, id, l) ->
+            {
+                if (l.equals(label))
+                {
+                    value[0] = v;
+                }
+            });
+        return value[0];
+    }
+
+    @Test
     void shouldFailTheVifWhenReqProdRunsAheadOfTheRing()
     {
         hostile.tx.buffer().putIntRelease(org.dom0j.ring.SharedRingDescriptor.REQ_PROD_OFFSET, 100_000);
