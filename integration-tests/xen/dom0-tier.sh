@@ -505,7 +505,12 @@ if have serve; then
     rm -f /run/xenconsoled.pid
     CONSOLE_RUN=/run/dom0j/console
     t=$(up)
-    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" serve --platform xen --primary-consoles yes \
+    # -v: its INFO records (new device, connected, primary console...), which the checks below read. Without -v
+    # serve logs only warnings, except that its "org.dom0j" logger is held weakly (java.util.logging), so after a
+    # GC it falls back to the root logger's INFO: whether INFO lines appeared depended on GC timing.
+    # One line per log record, with milliseconds (java.util.logging's SimpleFormatter).
+    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
+        -jar "$JAR" serve -v --platform xen --primary-consoles yes \
         --console-log-dir "$CON" --console-run-dir "$CONSOLE_RUN" > "$R/dom0j-serve.log" 2>&1 &
     SERVE_PID=$!
     ok=1
