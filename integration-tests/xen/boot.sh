@@ -6,9 +6,10 @@
 # Needs setup.sh's artefacts in $DOM0J_XEN_DIR. The serial console is logged, each line prefixed with host
 # seconds since QEMU started, to $DOM0J_XEN_DIR/results/serial.log; TEST/INFO lines are echoed live.
 # Exit status: 0 only when the DONE marker appeared and no TEST line says FAIL; 1 otherwise.
-# Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 540) ACCEL (tcg,thread=single)
+# Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 840) ACCEL (tcg,thread=single)
 #      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_SERVE_READY
-#      DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path)
+#      DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
+#      those parts of dom0-tier.sh) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
 #      XEN_EXTRA, DOM0_EXTRA (appended to the Xen / dom0 kernel command lines)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -16,7 +17,7 @@ W=${DOM0J_XEN_DIR:-/tmp/dom0j-xen}
 R=$W/results
 MODE=${1:-host}
 SCRIPT=${2:-$HERE/dom0-tier.sh}
-TIMEOUT=${TIMEOUT:-540}
+TIMEOUT=${TIMEOUT:-840}
 # Multi-threaded TCG crashes freshly JIT-compiled code of JVMs in dom0 (SIGSEGV/SIGILL): keep thread=single.
 ACCEL=${ACCEL:-tcg,thread=single}
 CPU=${CPU:-qemu64}
@@ -41,6 +42,9 @@ mkdir -p "$R"
     [ -n "${DOM0J_JAVA_OPTS+set}" ] && printf 'DOM0J_JAVA_OPTS=%q\n' "$DOM0J_JAVA_OPTS"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
     [ -n "${DOM0J_TIER_FULL:-}" ] && printf 'DOM0J_TIER_FULL=%q\n' "$DOM0J_TIER_FULL"
+    [ -n "${DOM0J_TIER_ONLY:-}" ] && printf 'DOM0J_TIER_ONLY=%q\n' "$DOM0J_TIER_ONLY"
+    [ -n "${DOM0J_NET_MIB:-}" ] && printf 'DOM0J_NET_MIB=%q\n' "$DOM0J_NET_MIB"
+    [ -n "${DOM0J_NET_DEADLINE:-}" ] && printf 'DOM0J_NET_DEADLINE=%q\n' "$DOM0J_NET_DEADLINE"
     # which subcommands the jar has: asked here (about 1 s) rather than in dom0 (15-50 s under TCG)
     # (DOM0J_COMMANDS set by the caller wins: a way to exercise a hook by hand)
     jar=${DOM0J_REPO:-$(cd "$HERE/../.." && pwd)}/toolstack-cli/target/dom0j.jar

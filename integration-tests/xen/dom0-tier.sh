@@ -6,6 +6,7 @@
 # "INFO:" lines are measurements. Exit status: the number of failed checks (capped at 100).
 # Env (from the dom0 kernel command line, set by boot.sh): DOM0J_REPO DOM0J_XEN_DIR DOM0J_RESULTS DOM0J_SEED
 #   DOM0J_JAVA_OPTS (extra JVM flags) DOM0J_SERVE_READY (regex in the serve log that says it is serving)
+#   DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_TIER_ONLY (run only these parts: cli blk net)
 set -u
 R=${DOM0J_RESULTS:-/tmp/dom0j-results}
 # the host writes the rest of the environment here (boot.sh), no quoting through the kernel command line
@@ -30,6 +31,12 @@ SKIPN=0
 TIMES=""
 K_TIMES=""
 D_TIMES=""
+NET_SECS=""
+K_NET=""
+D_NET=""
+# DOM0J_TIER_ONLY="net" (words: cli blk net) runs only those parts, for working on the harness; empty runs all
+ONLY=${DOM0J_TIER_ONLY:-}
+want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 # builtins only: every process started costs 0.1-1 s in dom0 under TCG
 up() { local u _; read -r u _ < /proc/uptime; echo "$u"; }
@@ -90,12 +97,14 @@ if [ ! -f "$JAR" ]; then
     check dom0j-jar FAIL "$JAR missing: build it on the host before boot (mvn -B -q -pl toolstack-cli -am package -DskipTests)"
     COMMANDS=""
 else
-    dom0j platform
-    rc=$?
-    if [ $rc = 0 ] && grep -q "auto picks 'xen'" <<< "$DJ_OUT" && grep -qE '^xen +yes ' <<< "$DJ_OUT"; then
-        check dom0j-platform PASS "auto picks 'xen' (${DJ_SECS}s): $(grep -E '^xen ' <<< "$DJ_OUT" | tr -s ' ')"
-    else
-        check dom0j-platform FAIL "rc=$rc (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+    if want cli; then
+        dom0j platform
+        rc=$?
+        if [ $rc = 0 ] && grep -q "auto picks 'xen'" <<< "$DJ_OUT" && grep -qE '^xen +yes ' <<< "$DJ_OUT"; then
+            check dom0j-platform PASS "auto picks 'xen' (${DJ_SECS}s): $(grep -E '^xen ' <<< "$DJ_OUT" | tr -s ' ')"
+        else
+            check dom0j-platform FAIL "rc=$rc (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")"
+        fi
     fi
     # the subcommands this jar has, from the Commands: section of its usage; boot.sh asks the jar on the host
     # (1 s there, 15-50 s here) and passes them in DOM0J_COMMANDS
@@ -110,14 +119,18 @@ else
 fi
 have() { [[ " $COMMANDS " == *" $1 "* ]]; }
 
-if have selftest; then
+if ! want cli; then
+    :
+elif have selftest; then
     dom0j selftest --platform xen
     rc=$?
     check_if dom0j-selftest $rc "(${DJ_SECS}s) $(tail -3 <<< "$DJ_OUT" | oneline)" "rc=$rc (${DJ_SECS}s): $(tail -5 <<< "$DJ_OUT" | oneline)"
 else
     check dom0j-selftest SKIP "no 'selftest' command in the jar yet"
 fi
-if have list; then
+if ! want cli; then
+    :
+elif have list; then
     dom0j list --platform xen
     rc=$?
     if [ $rc = 0 ] && grep -qE 'Domain-0|(^|[[:space:]])0([[:space:]]|$)' <<< "$DJ_OUT"; then
@@ -128,7 +141,9 @@ if have list; then
 else
     check dom0j-list SKIP "no 'list' command in the jar yet"
 fi
-if have xenstore; then
+if ! want cli; then
+    :
+elif have xenstore; then
     V1="from-dom0j-$SEED"
     dom0j xenstore --platform xen write /dom0j-tier/a "$V1"
     rc=$?
@@ -150,29 +165,35 @@ else
 fi
 
 # ---- guests -------------------------------------------------------------------------------------------------
-# A watcher logs every change under backend/vbd ("uptime path value"): the teardown checks read it.
+# Watchers log every change under backend/vbd and backend/vif ("uptime path value"): the teardown checks read it.
 : > "$WLOG"
-# Only state nodes and device directories are read (each read is a process, slow under TCG).
-xenstore-watch /local/domain/0/backend/vbd 2>/dev/null | while read -r p _; do
-    if [[ $p == */state ]]; then
-        echo "$(up) $p $(xenstore-read "$p" 2>/dev/null || echo '(gone)')" >> "$WLOG"
-    elif [[ $p =~ /backend/vbd/[0-9]+(/[0-9]+)?$ ]] && ! xenstore-exists "$p" 2>/dev/null; then
-        echo "$(up) $p (gone)" >> "$WLOG"
-    fi
-done &
+# watch_backend TYPE: only state nodes and device directories are read (each read is a process, slow under TCG)
+watch_backend() {
+    xenstore-watch "/local/domain/0/backend/$1" 2>/dev/null | while read -r p _; do
+        if [[ $p == */state ]]; then
+            echo "$(up) $p $(xenstore-read "$p" 2>/dev/null || echo '(gone)')" >> "$WLOG"
+        elif [[ $p =~ /backend/$1/[0-9]+(/[0-9]+)?$ ]] && ! xenstore-exists "$p" 2>/dev/null; then
+            echo "$(up) $p (gone)" >> "$WLOG"
+        fi
+    done
+}
+watch_backend vbd &
 WATCH_PID=$!
+watch_backend vif &
+WATCH_VIF_PID=$!
 
-# domcfg NAME MODE DISKSPEC > cfg
+# domcfg NAME MODE DISKSPEC [VIFSPEC [EXTRA-CMDLINE [MEMORY]]] > cfg (no disk when DISKSPEC is empty)
 domcfg() {
     cat <<CFG
 name = "$1"
 type = "pv"
 kernel = "$W/vmlinuz"
 ramdisk = "$W/domU-initrd.cpio.gz"
-extra = "console=hvc0 loglevel=5 dom0j.mode=$2 dom0j.seed=$SEED"
-memory = 128
+extra = "console=hvc0 loglevel=5 dom0j.mode=$2 dom0j.seed=$SEED${5:+ $5}"
+memory = ${6:-128}
 vcpus = 1
-disk = [ '$3' ]
+disk = [ ${3:+'$3'} ]
+${4:+vif = [ '$4' ]}
 on_poweroff = "destroy"
 on_crash = "destroy"
 CFG
@@ -461,10 +482,231 @@ attach_probe() {
     info "attach: libxl forced the removal (its 10 s wait for Closed, nobody answered): $([ "$forced" -gt 0 ] && echo yes || echo no)"
 }
 
+# ---- the network workload ----------------------------------------------------------------------------------------
+# dom0's end: a bridge xenbr0 with an address of dom0's (libxl's vif-bridge puts every vif on it), and busybox nc
+# (the host's busybox-static: the same nc as the guest's) listening for each direction. A guest with one vif
+# (bridge=xenbr0, libxl's own vif-bridge hotplug script) and no disk pings dom0, receives dom0's NET_MIB MiB and
+# sends as many of its own (init-domU, mode net); each end sums what it sent or received, and the guest times the
+# transfers. The same workload runs against the kernel's xen-netback and against dom0j serve's vif (drop-in mode).
+# 16 MiB each way, not 32: under TCG both guests together add about 150 s to the tier at 16 MiB (load 6), 250 s at 32
+# (docs/real-xen-tier.md, Timings); DOM0J_NET_MIB=32 runs the issue's full size
+NET_MIB=${DOM0J_NET_MIB:-16}
+NET_BYTES=$((NET_MIB * 1048576))
+ND=/run/dom0j-net
+NET_PEER=10.88.0.1
+# seconds from xl create until the net guest must be gone (its nc listeners get as long)
+NET_DEADLINE=${DOM0J_NET_DEADLINE:-300}
+# now_s: dom0 uptime in whole seconds in $NOW (a builtin: no process)
+now_s() { read -r NOW _ < /proc/uptime; NOW=${NOW%.*}; }
+
+# net_setup: the bridge and dom0's data; "xenbr0" check
+net_setup() {
+    local t=$(up) err
+    mkdir -p "$ND"
+    err=$( { ip link add xenbr0 type bridge stp_state 0 forward_delay 0 &&
+        ip addr add "$NET_PEER/24" dev xenbr0 && ip link set xenbr0 up; } 2>&1)
+    [ -e /sys/class/net/xenbr0/bridge ] && ip -4 -o addr show dev xenbr0 | grep -q "inet $NET_PEER/24"
+    check_if xenbr0 $? "bridge xenbr0 $NET_PEER/24 up in dom0 (stp off, forward delay 0)" "bridge setup failed: $(oneline <<< "$err")"
+    dd if=/dev/urandom of="$ND/to-guest.bin" bs=1M count="$NET_MIB" 2>/dev/null
+    TO_SUM=$(md5sum "$ND/to-guest.bin" | cut -d' ' -f1)
+    # the receiving listener's input: a FIFO held open here, so that nc never sees its end (busybox nc shuts its
+    # side of the connection down at the end of its input, and stops when the peer closes)
+    rm -f "$ND/hold"
+    mkfifo "$ND/hold"
+    exec 7<> "$ND/hold"
+    info "net: $NET_MIB MiB of random data for the guests in $ND (md5 $TO_SUM), made in $(since "$t")s"
+}
+
+# net_diag LABEL DOMID: what to look at when a network check failed, appended to $R/LABEL-diag.txt
+net_diag() {
+    local label=$1 domid=$2 f=$R/$1-diag.txt
+    {
+        echo "== dom0 uptime $(up)"
+        echo "== xenstore backend/vif"; xenstore-ls -f /local/domain/0/backend/vif 2>&1
+        echo "== xenstore frontend device/vif of $domid"; xenstore-ls -f "/local/domain/$domid/device/vif" 2>&1
+        echo "== ip -d link"; ip -d link 2>&1
+        echo "== ip -s link show xenbr0"; ip -s link show xenbr0 2>&1
+        echo "== bridge link"; bridge link 2>&1
+        echo "== ip neigh"; ip neigh 2>&1
+        echo "== lsmod | grep -E 'xen|tun|bridge'"; lsmod | grep -E 'xen|tun|bridge'
+        echo "== dmesg (tail)"; dmesg | tail -80
+        [ -s "$R/dom0j-serve.log" ] && { echo "== dom0j-serve.log (tail)"; tail -60 "$R/dom0j-serve.log"; }
+    } >> "$f" 2>&1
+    info "$label: diagnostics in $f"
+}
+
+# run_net LABEL GUEST-IP PORT-TO PORT-FROM TAP(yes|no): the network workload in a guest whose vif is served by
+# whoever serves backend/vif now; TAP=yes expects dom0j's drop-in TAP (and says so from serve's log)
+run_net() {
+    local label=$1 ip=$2 pto=$3 pfrom=$4 tap=$5 g=$1-guest t0 rc domid be fe dev l1 l2 i bad=0
+    NET_SECS=""
+    domcfg "$g" net "" "bridge=xenbr0" "dom0j.ip=$ip/24 dom0j.peer=$NET_PEER dom0j.ports=$pto,$pfrom dom0j.mib=$NET_MIB" 256 \
+        > "/tmp/$g.cfg"
+    rm -f "$ND/from-guest.bin"
+    timeout -k 5 "$NET_DEADLINE" busybox nc -l -p "$pto" < "$ND/to-guest.bin" > /dev/null 2> "$ND/$g-nc-to.err" &
+    l1=$!
+    timeout -k 5 "$NET_DEADLINE" busybox nc -l -p "$pfrom" < "$ND/hold" > "$ND/from-guest.bin" 2> "$ND/$g-nc-from.err" &
+    l2=$!
+    t0=$(up)
+    # the clock dom0j serve's log uses, against the uptimes of the watcher's log
+    info "$label: xl create at dom0 uptime ${t0}s, dom0 clock $(date +%T.%3N)"
+    timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s; libxl ran vif-bridge" \
+        "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -4 | oneline)"
+    if [ $rc != 0 ] || [ -z "$domid" ]; then
+        [ -n "$domid" ] && net_diag "$label" "$domid"
+        xl destroy "$g" 2>/dev/null
+        kill "$l1" "$l2" 2>/dev/null
+        wait "$l1" "$l2" 2>/dev/null
+        return 1
+    fi
+    be=/local/domain/0/backend/vif/$domid/0
+    fe=/local/domain/$domid/device/vif/0
+    dev=vif$domid.0
+    # connected: both ends Connected (4), the interface a port of xenbr0 and up
+    local bst fst hs end
+    now_s
+    end=$((NOW + 90))
+    while :; do
+        bst=$(xenstore-read "$be/state" 2>/dev/null)
+        fst=$(xenstore-read "$fe/state" 2>/dev/null)
+        [ "$bst" = 4 ] && [ "$fst" = 4 ] && break
+        now_s
+        [ "$NOW" -ge "$end" ] && break
+        gone "$g" && break
+        sleep 0.3
+    done
+    local t_conn=$(since "$t0")
+    hs=$(xenstore-read "$be/hotplug-status" 2>/dev/null)
+    xenstore-ls -f "$be" > "$R/$label-backend-nodes.txt" 2>&1
+    xenstore-ls -f "$fe" > "$R/$label-frontend-nodes.txt" 2>&1
+    { ip -d link show "$dev"; bridge link; } > "$R/$label-links.txt" 2>&1
+    # up: IFF_UP set and the carrier on (a TAP's operstate stays "unknown": the tun driver does not report one)
+    local kind=netdev port=no flags carrier up=no served="" detail
+    [ -e "/sys/class/net/$dev/tun_flags" ] && kind="TAP (tun_flags $(cat "/sys/class/net/$dev/tun_flags"))"
+    [ -e "/sys/class/net/xenbr0/brif/$dev" ] && port=yes
+    flags=$(cat "/sys/class/net/$dev/flags" 2>/dev/null || echo 0)
+    carrier=$(cat "/sys/class/net/$dev/carrier" 2>/dev/null || echo none)
+    [ $((flags & 1)) = 1 ] && [ "$carrier" = 1 ] && up=yes
+    [ "$tap" = yes ] && served=$(grep -m1 -E "$dev, mac [0-9a-f:]+, tap mode" "$R/dom0j-serve.log" | oneline)
+    detail="$dev: $kind, $(cat "/sys/class/net/$dev/address" 2>/dev/null || echo 'no such interface'), flags $flags,"
+    detail+=" carrier $carrier, operstate $(cat "/sys/class/net/$dev/operstate" 2>/dev/null), port of xenbr0: $port;"
+    detail+=" hotplug-status=$hs${served:+; serve: $served}"
+    local ok=1
+    if [ "$bst" = 4 ] && [ "$fst" = 4 ] && [ $port = yes ] && [ $up = yes ]; then
+        if [ "$tap" = yes ]; then
+            # dom0j's own TAP, made in its default drop-in mode
+            [ "${kind%% *}" = TAP ] && [ -n "$served" ] && ok=0
+        else
+            [ "$kind" = netdev ] && ok=0
+        fi
+    fi
+    if [ $ok = 0 ]; then
+        check "$label-connected" PASS "backend and frontend Connected (4) ${t_conn}s after xl create; $detail"
+    else
+        check "$label-connected" FAIL "backend state=${bst:-none} frontend state=${fst:-none} after ${t_conn}s; $detail" \
+            "$([ "$tap" = yes ] && [ -z "$served" ] && echo "; no '$dev, mac ..., tap mode' line in serve's log")"
+        bad=1
+        net_diag "$label" "$domid"
+    fi
+    local before
+    before=$(ports_while_alive "$domid")
+    # the guest runs its workload and powers off
+    now_s
+    end=$((NOW + NET_DEADLINE - ${t_conn%.*}))
+    while ! gone "$g"; do
+        now_s
+        [ "$NOW" -ge "$end" ] && break
+        sleep 1
+    done
+    local t_gone=$(since "$t0")
+    if ! gone "$g"; then
+        info "$label: the guest was still running ${t_gone}s after xl create: destroyed"
+        bad=1
+        net_diag "$label" "$domid"
+        xl destroy "$g" 2>/dev/null
+    fi
+    # the listeners end with their connections; one that never got its connection is stopped
+    for i in $(seq 20); do kill -0 "$l1" 2>/dev/null || kill -0 "$l2" 2>/dev/null || break; sleep 0.5; done
+    kill "$l1" "$l2" 2>/dev/null
+    wait "$l1" "$l2" 2>/dev/null
+    guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
+    local n_sent n_got p_secs rtt
+    read -r _ _ n_sent n_got p_secs rtt < <(guestlog "$g" | grep -m1 '^DOMU-NET: ping ')
+    if [ "${n_sent:-0}" = 5 ] && [ "${n_got:-0}" = 5 ]; then
+        check "$label-ping" PASS "the guest ($ip) pinged dom0 ($NET_PEER on xenbr0): 5 of 5 answered (0.2 s apart) in ${p_secs}s, round-trip $rtt"
+    else
+        check "$label-ping" FAIL "sent ${n_sent:-?} answered ${n_got:-?}; guest: $(guestlog "$g" | grep -E '^DOMU(-NET)?: (ping|eth0)' | tail -4 | oneline)"
+        bad=1
+    fi
+    # dom0 -> guest: dom0's sum was made before; the guest summed what it received
+    local bytes sum secs grc to_s="" from_s=""
+    read -r _ _ bytes sum secs grc _ < <(guestlog "$g" | grep -m1 '^DOMU-NET: to-guest ')
+    if [ "${bytes:-}" = "$NET_BYTES" ] && [ "${sum:-}" = "$TO_SUM" ] && [ "${grc:-}" = rc=0 ]; then
+        to_s=$secs
+        check "$label-${NET_MIB}mib-to-guest" PASS "$bytes bytes through nc in ${secs}s" \
+            "($(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.2f", b / 1048576 / s }') MiB/s), md5 $sum on both ends"
+    else
+        check "$label-${NET_MIB}mib-to-guest" FAIL "the guest received ${bytes:-nothing} bytes (of $NET_BYTES), md5 ${sum:-none}" \
+            "(dom0 sent $TO_SUM), nc ${grc:-never ran} after ${secs:-?}s; dom0's nc: $(oneline < "$ND/$g-nc-to.err")"
+        bad=1
+    fi
+    # guest -> dom0: the guest summed what it sent; dom0 sums what it received
+    local dbytes dsum
+    dbytes=$(stat -c %s "$ND/from-guest.bin" 2>/dev/null || echo 0)
+    dsum=$(md5sum "$ND/from-guest.bin" 2>/dev/null | cut -d' ' -f1)
+    read -r _ _ bytes sum secs grc _ < <(guestlog "$g" | grep -m1 '^DOMU-NET: from-guest ')
+    if [ "${bytes:-}" = "$NET_BYTES" ] && [ "$dbytes" = "$NET_BYTES" ] && [ "${sum:-}" = "$dsum" ] && [ "${grc:-}" = rc=0 ]; then
+        from_s=$secs
+        check "$label-${NET_MIB}mib-from-guest" PASS "$bytes bytes through nc in ${secs}s" \
+            "($(awk -v b="$bytes" -v s="$secs" 'BEGIN { if (s > 0) printf "%.2f", b / 1048576 / s }') MiB/s), md5 $sum on both ends"
+    else
+        check "$label-${NET_MIB}mib-from-guest" FAIL "the guest sent ${bytes:-nothing} bytes, md5 ${sum:-none}, nc ${grc:-never ran}" \
+            "after ${secs:-?}s; dom0 received $dbytes bytes, md5 ${dsum:-none}; dom0's nc: $(oneline < "$ND/$g-nc-from.err")"
+        bad=1
+    fi
+    rm -f "$ND/from-guest.bin"
+    NET_SECS=""
+    [ -n "$to_s" ] && [ -n "$from_s" ] && NET_SECS=$(awk -v a="$to_s" -v b="$from_s" 'BEGIN { printf "%.2f", a + b }')
+    info "timing $label: ping ${p_secs:-?}s, to-guest ${to_s:-failed}s, from-guest ${from_s:-failed}s ($NET_MIB MiB each);" \
+        "connected ${t_conn}s and domain gone ${t_gone}s after xl create"
+    # teardown: the backend directory and the interface are gone, and libxl did not time out
+    local removed=1 ifgone=1 timeouts
+    now_s
+    end=$((NOW + 30))
+    while :; do
+        xenstore-exists "$be" 2>/dev/null || removed=0
+        [ -e "/sys/class/net/$dev" ] || ifgone=0
+        [ $removed = 0 ] && [ $ifgone = 0 ] && break
+        now_s
+        [ "$NOW" -ge "$end" ] && break
+        sleep 0.5
+        removed=1 ifgone=1
+    done
+    timeouts=$(grep -hiE 'time(d)? ?out|unable to remove|hotplug-error|hotplug script.*fail' "/var/log/xen/xl-$g.log" 2>/dev/null | head -2 | oneline)
+    local states
+    states=$(awk -v p="$be/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")
+    if [ $removed = 0 ] && [ $ifgone = 0 ] && [ -z "$timeouts" ]; then
+        check "$label-teardown" PASS "after poweroff: backend states ${states}(dom0 uptime), $be removed, $dev gone," \
+            "no libxl timeout"
+    else
+        check "$label-teardown" FAIL "backend dir removed: $([ $removed = 0 ] && echo yes || echo no), $dev gone:" \
+            "$([ $ifgone = 0 ] && echo yes || echo no), backend states $states; libxl: '${timeouts}'"
+        bad=1
+    fi
+    leak_check "$label" "$domid" "$before"
+    [ $bad = 0 ] || net_diag "$label" "$domid"
+    return $bad
+}
+
 IMG_K=/run/disk-kernel.img
 truncate -s 64M "$IMG_K"
 LOOP=$(losetup -f --show "$IMG_K")
-if lsmod | grep -q '^xen_blkback'; then
+if ! want blk; then
+    losetup -d "$LOOP"
+elif lsmod | grep -q '^xen_blkback'; then
     run_workload kernel-blkback "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP" "$IMG_K"
     K_TIMES=$TIMES
     losetup -d "$LOOP"
@@ -481,9 +723,23 @@ else
     check kernel-blkback-workload FAIL "xen_blkback is not loaded in dom0"
 fi
 
+# ---- the network baseline: the kernel's xen-netback, libxl's vif-bridge ----------------------------------------
+if want net; then
+    net_setup
+    if lsmod | grep -q '^xen_netback'; then
+        run_net kernel-netback 10.88.0.2 5001 5002 no
+        K_NET=$NET_SECS
+    else
+        check kernel-netback-workload FAIL "xen_netback is not loaded in dom0"
+    fi
+fi
+
 # ---- the attach point of a userspace backend: kernel blkback gone, script=/bin/true ------------------------
 rmmod xen-blkback
 check_if rmmod-xen-blkback $? "the kernel no longer serves backend/vbd" "rmmod xen-blkback failed"
+# from here on nobody in the kernel serves backend/vif either: dom0j serve's drop-in vifs take over
+rmmod xen-netback
+check_if rmmod-xen-netback $? "the kernel no longer serves backend/vif" "rmmod xen-netback failed: $(lsmod | grep xen_netback | oneline)"
 # dom0j's disk lives on a tmpfs of its own: there serve grant-copies writes straight into the file's page cache as
 # well as reads out of it (on a file system with writeback, such as /run's overlay here, it maps reads only), so
 # the workload below runs the mapped write path against gntdev and Linux blkfront
@@ -505,11 +761,12 @@ if have serve; then
     rm -f /run/xenconsoled.pid
     CONSOLE_RUN=/run/dom0j/console
     t=$(up)
+    # the default --net-mode (auto: tap on Xen): each vif gets a TAP vif<domid>.<handle> that vif-bridge bridges
     # -v: its INFO records (new device, connected, primary console...), which the checks below read. Without -v
     # serve logs only warnings, except that its "org.dom0j" logger is held weakly (java.util.logging), so after a
     # GC it falls back to the root logger's INFO: whether INFO lines appeared depended on GC timing.
     # One line per log record, with milliseconds (java.util.logging's SimpleFormatter).
-    timeout -k 5 400 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
+    timeout -k 5 900 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
         -jar "$JAR" serve -v --platform xen --primary-consoles yes \
         --console-log-dir "$CON" --console-run-dir "$CONSOLE_RUN" > "$R/dom0j-serve.log" 2>&1 &
     SERVE_PID=$!
@@ -528,7 +785,7 @@ if have serve; then
         wait $SERVE_PID
         check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
     fi
-    if [ $ok = 0 ]; then
+    if [ $ok = 0 ] && want blk; then
         run_workload dom0j "$USPEC" "$IMG_D"
         D_TIMES=$TIMES
         console_output_check dom0j-work
@@ -544,6 +801,16 @@ if have serve; then
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
         awk -v k="$K_TIMES" -v d="$D_TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ");
             if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)\n", b[8] / a[8], b[8], a[8] }'
+    fi
+    if [ $ok = 0 ] && want net; then
+        # the same network workload, the vif served by dom0j (drop-in: its TAP on xenbr0 through vif-bridge)
+        run_net dom0j-vif 10.88.0.3 5011 5012 yes
+        D_NET=$NET_SECS
+        if [ -n "$K_NET" ] && [ -n "$D_NET" ]; then
+            awk -v k="$K_NET" -v d="$D_NET" -v m="$NET_MIB" 'BEGIN { if (k > 0) printf "INFO: net ratio %.2f (%.2fs vs %.2fs): dom0j/kernel-netback, %d MiB each way through busybox nc (TCG, informational)\n", d / k, d, k, m }'
+        else
+            info "net ratio: not measured (kernel-netback '${K_NET:-failed}' s, dom0j '${D_NET:-failed}' s)"
+        fi
     fi
     if kill -0 $SERVE_PID 2>/dev/null; then
         kill -INT $SERVE_PID 2>/dev/null
@@ -561,12 +828,12 @@ else
 fi
 
 # ---- the end --------------------------------------------------------------------------------------------------
-kill $WATCH_PID 2>/dev/null
-pkill -P $WATCH_PID 2>/dev/null
+{ pkill -P $WATCH_PID; pkill -P $WATCH_VIF_PID; kill $WATCH_PID $WATCH_VIF_PID; wait $WATCH_PID $WATCH_VIF_PID; } 2>/dev/null
 xl list > "$R/xl-list-end.txt" 2>&1
 cp /tmp/xl-*.log /var/log/xen/xl-*.log "$R/" 2>/dev/null
 mkdir -p "$R/console" && cp "$CON"/* "$R/console/" 2>/dev/null
 dmesg > "$R/dom0-dmesg.txt"
+cp "$ND"/*.err "$R/" 2>/dev/null
 if [ $FAILN -gt 0 ] && [ -s "$DLOG" ]; then
     echo "DOM0J-TIER: tail of the dom0j log:"
     tail -20 "$DLOG" | sed 's/^/DOM0J-LOG: /'

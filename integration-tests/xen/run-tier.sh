@@ -65,7 +65,7 @@ if [ "$boot_rc" -gt 1 ]; then
 elif grep -a -q 'DOM0J-TIER: DONE' "$R/serial.log" 2>/dev/null; then
     tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot PASS dom0 script finished, boot.sh rc=$boot_rc, ${boot_secs}s")
 else
-    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-540})")
+    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-840})")
 fi
 # the dom0 script's own count must agree with what arrived
 res=$(grep -a -o 'DOM0J-TIER: RESULT passed=[0-9]* failed=[0-9]* skipped=[0-9]*' "$R/serial.log" 2>/dev/null | tail -1)
@@ -88,7 +88,7 @@ if [ -n "$res" ]; then
 fi
 echo "==== real-Xen tier results"
 grep '^TEST: ' <<< "$tests"
-grep -a -h '^\[ *[0-9.]*\] INFO: \(timing\|dom0j/kernel\)' "$R/serial.log" 2>/dev/null | sed 's/^\[ *[0-9.]*\] /run-tier: /'
+grep -a -h '^\[ *[0-9.]*\] INFO: \(timing\|dom0j/kernel\|net ratio\)' "$R/serial.log" 2>/dev/null | sed 's/^\[ *[0-9.]*\] /run-tier: /'
 echo "run-tier: setup $(sed -n 's/^setup: done in \([0-9.]*s\).*/\1/p' "$W/setup.log"), boot+checks ${boot_secs}s, logs in $R"
 if [ "$fail" -gt 0 ]; then
     echo "==== tail of the serial log ($R/serial.log)"

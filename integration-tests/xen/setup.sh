@@ -6,8 +6,8 @@
 # Produces in $DOM0J_XEN_DIR (default /tmp/dom0j-xen):
 #   xen.elf              /boot/xen-4.17-amd64.gz uncompressed (QEMU's multiboot loader wants an ELF)
 #   vmlinuz, kver        Debian's linux-image-6.1 kernel, unpacked from its .deb, never installed
-#   dom0-initrd.cpio.gz  busybox-static + Xen/9p/overlay/loop/blkback modules + init-dom0
-#   domU-initrd.cpio.gz  busybox-static + xen-blkfront + ext4 + init-domU (the guest workload)
+#   dom0-initrd.cpio.gz  busybox-static + Xen/9p/overlay/loop/blkback/netback/tun/bridge modules + init-dom0
+#   domU-initrd.cpio.gz  busybox-static + xen-blkfront + ext4 + xen-netfront + init-domU (the guest workloads)
 #
 # Env: DOM0J_XEN_DIR, SKIP_APT=1 (never call apt-get; fail if a package is missing).
 # Runs as root (CI and the helpers' machines are root).
@@ -104,9 +104,9 @@ mkinitrd() {
 }
 
 mkinitrd dom0-initrd.cpio.gz "$HERE/init-dom0" \
-    xen-evtchn xenfs xen-privcmd xen-gntdev xen-gntalloc xen-blkback \
+    xen-evtchn xenfs xen-privcmd xen-gntdev xen-gntalloc xen-blkback xen-netback tun bridge \
     9pnet_virtio 9p overlay loop virtio_pci
-mkinitrd domU-initrd.cpio.gz "$HERE/init-domU" xen-blkfront ext4 crc32c_generic
+mkinitrd domU-initrd.cpio.gz "$HERE/init-domU" xen-blkfront ext4 crc32c_generic xen-netfront
 t_end=$(date +%s.%N)
 
 ls -la xen.elf vmlinuz dom0-initrd.cpio.gz domU-initrd.cpio.gz | sed 's/^/setup: /'
