@@ -27,10 +27,17 @@ final class CreditLimiter
      * @param bytes bytes per window, or -1 for unlimited.
      * @param usec  the window in microseconds.
      */
-    void set(final long bytes, final long usec)
+    synchronized void set(final long bytes, final long usec)
     {
-        creditNanos = usec * 1000;
-        creditBytes = bytes <= 0 || usec <= 0 ? UNLIMITED : bytes;
+        final long newBytes = bytes <= 0 || usec <= 0 ? UNLIMITED : bytes;
+        final long newNanos = usec * 1000;
+        if (newBytes == creditBytes && newNanos == creditNanos)
+        {
+            // The same rate again (a watch fires once when set): nothing changes, the window goes on.
+            return;
+        }
+        creditNanos = newNanos;
+        creditBytes = newBytes;
         generation++;
     }
 

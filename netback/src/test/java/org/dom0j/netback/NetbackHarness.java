@@ -65,7 +65,16 @@ final class NetbackHarness implements AutoCloseable
      */
     TestNetfront guest(final int domid, final long mac, final java.util.Map<String, String> keys, final boolean split)
     {
-        final TestNetfront guest = new TestNetfront(machine, domid, mac, split, keys);
+        return guest(domid, mac, keys, split, java.util.Map.of());
+    }
+
+    /**
+     * A guest with a vif, connected, whose backend directory has more keys (e.g. rate).
+     */
+    TestNetfront guest(final int domid, final long mac, final java.util.Map<String, String> keys, final boolean split,
+        final java.util.Map<String, String> backendKeys)
+    {
+        final TestNetfront guest = new TestNetfront(machine, domid, mac, split, keys, backendKeys);
         guests.add(guest);
         pumpUntil(() -> "2".equals(guest.backendState()));
         guest.connect();

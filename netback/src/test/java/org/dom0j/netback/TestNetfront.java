@@ -86,13 +86,23 @@ final class TestNetfront implements AutoCloseable
     TestNetfront(final SimMachine machine, final int domid, final long mac, final boolean split,
         final Map<String, String> frontKeys)
     {
+        this(machine, domid, mac, split, frontKeys, Map.of());
+    }
+
+    /**
+     * @param backendKeys more keys of the backend directory, as the toolstack writes them (e.g. rate).
+     */
+    TestNetfront(final SimMachine machine, final int domid, final long mac, final boolean split,
+        final Map<String, String> frontKeys, final Map<String, String> backendKeys)
+    {
         this.domid = domid;
         this.mac = mac;
         this.guest = machine.createGuest(domid, "net" + domid, 4096);
         final String macText = Vif.formatMac(mac);
-        XenbusDevices.attach(machine.xenStore(), 0, "vif", domid, "0",
-            Map.of("mac", macText, "handle", "0", "type", "vif", "script", "/bin/true", "bridge", "xenbr0"),
-            Map.of("mac", macText, "handle", "0"));
+        final Map<String, String> backend = new LinkedHashMap<>(
+            Map.of("mac", macText, "handle", "0", "type", "vif", "script", "/bin/true", "bridge", "xenbr0"));
+        backend.putAll(backendKeys);
+        XenbusDevices.attach(machine.xenStore(), 0, "vif", domid, "0", backend, Map.of("mac", macText, "handle", "0"));
         backendPath = XenbusDevices.backendPath(0, "vif", domid, "0");
         frontendPath = XenbusDevices.frontendPath(domid, "vif", "0");
         xs = machine.connectAsGuest(domid);

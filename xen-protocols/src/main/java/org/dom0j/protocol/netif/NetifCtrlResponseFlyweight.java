@@ -1,7 +1,5 @@
 package org.dom0j.protocol.netif;
 
-import org.agrona.MutableDirectBuffer;
-
 import java.nio.ByteOrder;
 
 import static org.dom0j.protocol.netif.NetifDescriptor.*;
@@ -9,44 +7,12 @@ import static org.dom0j.protocol.netif.NetifDescriptor.*;
 /**
  * {@code struct xen_netif_ctrl_response}: the answer to one control request.
  * <p>
- * A flyweight: wrap it on a ring slot or on a private copy of one, then read or write fields. Not thread safe;
- * one per agent, held in a field.
+ * A flyweight ({@link NetifFlyweight}); not thread safe, one per agent, held in a field.
  */
-public final class NetifCtrlResponseFlyweight
+public final class NetifCtrlResponseFlyweight extends NetifFlyweight<NetifCtrlResponseFlyweight>
 {
     /** Bytes of the struct. */
     public static final int LENGTH = CTRL_RESPONSE_LENGTH;
-
-    private MutableDirectBuffer buffer;
-    private int offset;
-
-    /**
-     * @param buffer the buffer holding the struct.
-     * @param offset where it starts.
-     * @return this.
-     */
-    public NetifCtrlResponseFlyweight wrap(final MutableDirectBuffer buffer, final int offset)
-    {
-        this.buffer = buffer;
-        this.offset = offset;
-        return this;
-    }
-
-    /**
-     * @return the wrapped buffer.
-     */
-    public MutableDirectBuffer buffer()
-    {
-        return buffer;
-    }
-
-    /**
-     * @return the wrapped offset.
-     */
-    public int offset()
-    {
-        return offset;
-    }
 
     /**
      * @return {@code id} (0..65535).
