@@ -6,10 +6,11 @@
 #   xenstore-utils    : Debian's xenstore-* clients, run against dom0j's xenstored in conformance tests
 #   libxen*           : the Xen C libraries the JNA bindings load (pulled in by libxen-dev)
 #   iproute2, iputils-ping : netback's drop-in (TAP) tests: network namespaces, ip, ping
+#   iperf3            : 'dom0j bench net's baseline: the kernel moving the same frames over a veth pair
 #   maven, JDK 17     : the build
 set -euo pipefail
 
-packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping maven openjdk-17-jdk-headless)
+packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping iperf3 maven openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
