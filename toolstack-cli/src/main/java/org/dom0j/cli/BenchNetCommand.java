@@ -240,6 +240,12 @@ final class BenchNetCommand implements Callable<Integer>
                             (null == r.firstError() ? "" : "; first: " + r.firstError()) +
                             (r.frames() == 0 ? "; no frame arrived" : ""));
                     }
+                    if (r.allocatedBytes() >= frames)
+                    {
+                        // A one-off allocation (some hundred bytes) is no concern; one per frame would be.
+                        out.printf(Locale.ROOT, "  ALLOCATES: the guests' threads allocated %d bytes while measured " +
+                            "(%.1f per frame)%n", r.allocatedBytes(), r.allocatedBytes() / frames);
+                    }
                     if (c.queues() > 1)
                     {
                         notes.add(String.format(Locale.ROOT, "%s: receive queues took %s of the frames",

@@ -170,6 +170,8 @@ public final class NetBench
      * @param externalCpuNanos CPU time another party reported over the interval (serve's process), or 0.
      * @param queues           queues in use.
      * @param framesPerRxQueue frames taken per receive queue in the interval.
+     * @param allocatedBytes   bytes both guests' threads allocated in the interval (-1 when the JVM cannot tell):
+     *                         near 0, since nothing is allocated per frame.
      */
     public record Result(
         long frames,
@@ -184,7 +186,8 @@ public final class NetBench
         long receiverCpuNanos,
         long externalCpuNanos,
         int queues,
-        long[] framesPerRxQueue)
+        long[] framesPerRxQueue,
+        long allocatedBytes)
     {
         /**
          * @return frames received per second.
@@ -346,6 +349,16 @@ public final class NetBench
         private final int payloadOffset;
         private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 
+        private long allocated()
+        {
+            if (threads instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported())
+            {
+                return t.getThreadAllocatedBytes(Thread.currentThread().getId()) +
+                    t.getThreadAllocatedBytes(receiverThread.getId());
+            }
+            return -1;
+        }
+
         Sender(
             final SimNetfront front, final Shape shape, final long dstMac, final Receiver receiver,
             final Thread receiverThread)
@@ -490,6 +503,7 @@ public final class NetBench
             long cpuStart = 0;
             long rxCpuStart = 0;
             long externalStart = 0;
+            long allocatedStart = 0;
             long measureStart = start;
             long sent = 0;
             while (null == front.violation())
@@ -500,6 +514,7 @@ public final class NetBench
                     if (measuring)
                     {
                         final long elapsed = now - measureStart;
+                        final long allocatedEnd = allocated();
                         final long externalEnd = externalCpu.getAsLong();
                         final long rxCpuEnd = threads.getThreadCpuTime(receiverThread.getId());
                         final long cpuEnd = threads.getCurrentThreadCpuTime();
@@ -515,7 +530,8 @@ public final class NetBench
                         final long errors = receiver.publishedErrors + front.txErrors() + front.txDropped();
                         return new Result(frames, bytes, frames * shape.payload(), sent - sentAtStart, lost,
                             errors, receiver.firstError(front), elapsed, cpuEnd - cpuStart, rxCpuEnd - rxCpuStart,
-                            externalEnd - externalStart, queues, perQueue);
+                            externalEnd - externalStart, queues, perQueue,
+                            allocatedStart < 0 || allocatedEnd < 0 ? -1 : allocatedEnd - allocatedStart);
                     }
                     measuring = true;
                     measureStart = now;
@@ -531,6 +547,7 @@ public final class NetBench
                     cpuStart = threads.getCurrentThreadCpuTime();
                     rxCpuStart = threads.getThreadCpuTime(receiverThread.getId());
                     externalStart = externalCpu.getAsLong();
+                    allocatedStart = allocated();
                 }
                 final int n = sendBatch(now);
                 sent += n;
