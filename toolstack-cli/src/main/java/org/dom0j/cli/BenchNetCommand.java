@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -196,12 +197,31 @@ final class BenchNetCommand implements Callable<Integer>
         out.flush();
         final List<Double> ratios = new ArrayList<>();
         final List<String> notes = new ArrayList<>();
+        // An interrupted bench (SIGTERM, Ctrl-C) stops what it started (serve, iperf3, the blaster), then removes the
+        // network namespaces and the machine's directory, in that order.
+        final AtomicReference<Veth> made = new AtomicReference<>();
+        final Thread cleanup = new Thread(() ->
+        {
+            ProcessHandle.current().descendants().forEach(p ->
+            {
+                p.destroyForcibly();
+                p.onExit().completeOnTimeout(p, 5, TimeUnit.SECONDS).join();
+            });
+            final Veth v = made.get();
+            if (null != v)
+            {
+                v.close();
+            }
+            IoUtil.delete(dir.toFile(), true);
+        }, "bench-net-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         Veth veth = null;
         try (SimMachine machine = SimMachine.start(dir))
         {
             if (null == vethProblem)
             {
                 veth = Veth.create(ProcessHandle.current().pid());
+                made.set(veth);
             }
             try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--net-mode", "switch",
                 "--net-max-queues", "2"))
@@ -270,6 +290,14 @@ final class BenchNetCommand implements Callable<Integer>
                 veth.close();
             }
             IoUtil.delete(dir.toFile(), true);
+            try
+            {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            }
+            catch (final IllegalStateException ex)
+            {
+                // Shutting down already: the hook runs.
+            }
         }
         if (!ratios.isEmpty())
         {
@@ -420,10 +448,10 @@ final class BenchNetCommand implements Callable<Integer>
     }
 
     /**
-     * Two network namespaces joined by a veth pair, made for one bench run and removed after it; iperf3 runs between
-     * them.
+     * Two network namespaces joined by a veth pair, made for one bench run and removed after it (or at JVM shutdown);
+     * iperf3 and the AF_PACKET blaster run between them.
      * <p>
-     * One thread uses it.
+     * One thread uses it; {@link #close} may also run on the bench's shutdown hook.
      */
     static final class Veth implements AutoCloseable
     {
@@ -739,10 +767,10 @@ final class BenchNetCommand implements Callable<Integer>
         }
 
         /**
-         * Removes both namespaces (the pair goes with them). Idempotent.
+         * Removes both namespaces (the pair goes with them). Idempotent; also run by the bench's shutdown hook.
          */
         @Override
-        public void close()
+        public synchronized void close()
         {
             if (closed)
             {
