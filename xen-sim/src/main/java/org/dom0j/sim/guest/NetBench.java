@@ -292,6 +292,21 @@ public final class NetBench
         }
     }
 
+    /**
+     * Writes flow {@code flow}'s frame number {@code seq} into its template: the sequence number and its tag in the
+     * payload, and for TCP the byte sequence number in the header.
+     */
+    static void stamp(final UnsafeBuffer frame, final Shape shape, final int flow, final int seq)
+    {
+        final int payloadOffset = shape.payloadOffset();
+        frame.putInt(payloadOffset + SEQ_OFFSET, seq, ByteOrder.BIG_ENDIAN);
+        frame.putInt(payloadOffset + TAG_OFFSET, tag(flow, seq), ByteOrder.BIG_ENDIAN);
+        if (shape.gso())
+        {
+            frame.putInt(L4_OFFSET + TCP_SEQ, (int)((long)seq * shape.payload()), ByteOrder.BIG_ENDIAN);
+        }
+    }
+
     private static int tag(final int flow, final int seq)
     {
         int h = (flow + 1) * 0x9E3779B1 ^ seq * 0x85EBCA6B;
@@ -346,7 +361,6 @@ public final class NetBench
         private final long[] fullSince;
         private final int gsoType;
         private final int gsoSize;
-        private final int payloadOffset;
         private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
 
         private long allocated()
@@ -393,7 +407,6 @@ public final class NetBench
             }
             this.gsoType = shape.gso() ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_NONE;
             this.gsoSize = shape.gso() ? MSS : 0;
-            this.payloadOffset = shape.payloadOffset();
         }
 
         @Override
@@ -436,12 +449,7 @@ public final class NetBench
                     closed = 0;
                     final UnsafeBuffer t = templates[flow];
                     final int seq = seqs[flow];
-                    t.putInt(payloadOffset + SEQ_OFFSET, seq, ByteOrder.BIG_ENDIAN);
-                    t.putInt(payloadOffset + TAG_OFFSET, tag(flow, seq), ByteOrder.BIG_ENDIAN);
-                    if (shape.gso())
-                    {
-                        t.putInt(L4_OFFSET + TCP_SEQ, (int)((long)seq * shape.payload()), ByteOrder.BIG_ENDIAN);
-                    }
+                    stamp(t, shape, flow, seq);
                     if (!front.send(q, t, 0, shape.length(), NETTXF_CSUM_BLANK | NETTXF_DATA_VALIDATED, gsoType,
                         gsoSize))
                     {
@@ -566,7 +574,7 @@ public final class NetBench
     /**
      * The receiver guest's loop, on its own thread; counters published for the sender's thread to read.
      */
-    private static final class Receiver implements SimNetfront.FrameHandler
+    static final class Receiver implements SimNetfront.FrameHandler
     {
         final CountDownLatch ready = new CountDownLatch(1);
         final int flows;
@@ -620,12 +628,42 @@ public final class NetBench
             return rxErrorsSeen > 0 ? rxErrorsSeen + " frames marked in error by the backend" : null;
         }
 
-        Integer run(final SimNetfront front)
+        /**
+         * Builds the templates the samples are compared with.
+         *
+         * @param mac the receiver's MAC (the frames' destination).
+         */
+        void prepare(final long mac)
         {
             for (int f = 0; f < flows; f++)
             {
-                templates[f] = template(shape, f, 0, front.mac());
+                templates[f] = template(shape, f, 0, mac);
             }
+        }
+
+        long frames()
+        {
+            return frames;
+        }
+
+        long lost()
+        {
+            return lost;
+        }
+
+        long errors()
+        {
+            return errors;
+        }
+
+        String firstError()
+        {
+            return firstError;
+        }
+
+        Integer run(final SimNetfront front)
+        {
+            prepare(front.mac());
             ready.countDown();
             while (!stop && null == front.violation())
             {
@@ -702,25 +740,23 @@ public final class NetBench
             }
             lost += seq - want;
             expected[flow] = seq + 1;
-            if ((seq & (SAMPLE_EVERY - 1)) == 0)
+            if ((seq & (SAMPLE_EVERY - 1)) == 0 && !checkSample(flow, seq, frame, length, rxFlags))
             {
-                checkSample(flow, seq, frame, length, rxFlags);
+                return;
             }
             frames++;
             bytes += length;
             perQueue[queue]++;
         }
 
-        private void checkSample(
+        /**
+         * @return whether the frame is byte for byte what was sent (else it is counted wrong).
+         */
+        private boolean checkSample(
             final int flow, final int seq, final DirectBuffer frame, final int length, final int rxFlags)
         {
             final UnsafeBuffer t = templates[flow];
-            t.putInt(payloadOffset + SEQ_OFFSET, seq, ByteOrder.BIG_ENDIAN);
-            t.putInt(payloadOffset + TAG_OFFSET, tag(flow, seq), ByteOrder.BIG_ENDIAN);
-            if (shape.gso())
-            {
-                t.putInt(L4_OFFSET + TCP_SEQ, (int)((long)seq * shape.payload()), ByteOrder.BIG_ENDIAN);
-            }
+            stamp(t, shape, flow, seq);
             // The source MAC is the sender's: take it from the frame (the template does not know it).
             for (int i = 6; i < 12; i++)
             {
@@ -736,7 +772,7 @@ public final class NetBench
                 {
                     fail("flow " + flow + " frame " + seq + ": byte " + i + " is " + (frame.getByte(i) & 0xFF) +
                         ", " + (t.getByte(i) & 0xFF) + " sent");
-                    return;
+                    return false;
                 }
             }
             final int l4Length = length - L4_OFFSET;
@@ -750,6 +786,7 @@ public final class NetBench
             {
                 fail("flow " + flow + " frame " + seq + ": wrong " + (shape.gso() ? "TCP" : "UDP") + " checksum");
             }
+            return good;
         }
     }
 }
