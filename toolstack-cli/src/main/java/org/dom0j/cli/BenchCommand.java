@@ -30,7 +30,7 @@ import java.util.concurrent.TimeUnit;
  * {@code dom0j bench}: benchmarks reported as ratios against a baseline run on the same machine in the same run.
  */
 @Command(name = "bench", description = "Benchmarks, each against a native baseline measured in the same run.",
-    subcommands = { BenchCommand.Blk.class })
+    subcommands = { BenchCommand.Blk.class, BenchNetCommand.class })
 final class BenchCommand
 {
     @ParentCommand
