@@ -3,35 +3,22 @@ package org.dom0j.netback;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantTables;
-import org.dom0j.protocol.netif.NetifExtraInfoFlyweight;
-import org.dom0j.protocol.netif.NetifTxRequestFlyweight;
-import org.dom0j.protocol.netif.NetifTxResponseFlyweight;
 import org.dom0j.ring.BackRing;
 
 import java.nio.ByteBuffer;
 
-import static org.dom0j.protocol.netif.NetifConstants.*;
+import static org.dom0j.protocol.netif.NetifConstants.NETTXF_CSUM_BLANK;
+import static org.dom0j.protocol.netif.NetifConstants.NETTXF_DATA_VALIDATED;
+import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_NR_SLOTS_MIN;
 
 /**
- * A vif queue's transmit side: takes the guest's packets off its TX ring, validates them the way Linux's netback
- * does, copies them out of the guest's pages in one batched grant copy, hands each to a {@link Sink}, and answers
- * every slot.
+ * A vif queue's transmit side: takes the guest's packets off its TX ring in batches, each judged by a
+ * {@link TxPacketParser} the way Linux's netback judges them, copies the good ones out of the guest's pages in one
+ * batched grant copy, hands each to a {@link Sink}, and answers every slot through {@link TxResponses}.
  * <p>
- * The guest is an adversary. Each request is copied out of the ring once and only the copy is used; {@code req_prod}
- * is read once per pass and checked for overflow. What Linux's {@code xenvif_tx_build_gops} and
- * {@code xenvif_count_requests} reject is rejected here the same way:
- * <ul>
- *   <li>answered with NETIF_RSP_ERROR on every slot (the packet is dropped, the vif goes on): more than
- *       {@link #LEGACY_SLOTS_MAX} data slots, a slot larger than what the first slot says is left, a first slot
- *       shorter than an Ethernet header;</li>
- *   <li>fatal (the queue is disabled and the device fails with the reason): a {@code more_data} chain or an extra
- *       info that runs past the requests produced, {@link #FATAL_SLOTS} slots or more, a slot crossing its page, an
- *       extra info of an unknown type, a GSO extra with size 0 or an unknown type.</li>
- * </ul>
- * A slot of size 0 after the first is answered without being copied (XSA-448: its grant is never used). Each slot
- * gets one response with its id; extra info slots get NETIF_RSP_NULL right after their packet's first response.
- * A multicast control request (an MCAST_ADD or MCAST_DEL extra) changes the vif's filter and is answered like a
- * packet. The rate limit ({@link CreditLimiter}) holds a packet back without taking it.
+ * In switch mode a packet longer than {@link #SMALL_PACKET} bytes may leave with only its headers copied: each
+ * receiver copies the rest straight from the guest's pages, and the packet is answered when the last has
+ * ({@link TxCompletions}). A copy that fails answers its packet with NETIF_RSP_ERROR.
  * <p>
  * Agent thread only. No allocation per packet.
  */
@@ -75,25 +62,15 @@ final class TxPath
     private final int domid;
     private final GrantTables gnttab;
     private final NetbackCounters counters;
-    private final CreditLimiter credit;
-    private final MulticastFilter multicast;
+    private final TxResponses responses;
+    private final TxPacketParser parser;
     private final Violations violations;
-    private final UnsafeBuffer request;
-    private final NetifTxRequestFlyweight txReq = new NetifTxRequestFlyweight();
-    private final NetifExtraInfoFlyweight extra = new NetifExtraInfoFlyweight();
-    private final NetifTxResponseFlyweight txRsp = new NetifTxResponseFlyweight();
     private final UnsafeBuffer staging = new UnsafeBuffer(ByteBuffer.allocateDirect(STAGING_BYTES));
     private final GrantCopyBatch copies;
     private final GrantCopyBatch rest;
     private final Frame frame = new Frame();
     private final TxCompletions completions;
-    private final TxCompletions.ResponseWriter heldWriter = this::writeHeld;
     private int endpoint = -1;
-
-    // The batch's responses, in the order they go on the ring.
-    private final int[] respId;
-    private final short[] respStatus;
-    private int respCount;
 
     // The batch's packets.
     private final int[] pktStaging = new int[BATCH_PACKETS];
@@ -113,26 +90,12 @@ final class TxPath
     private final int[] pktRestStart = new int[BATCH_PACKETS];
     private final int[] pktRestEnd = new int[BATCH_PACKETS];
     private final boolean[] pktFailed = new boolean[BATCH_PACKETS];
-    private boolean[] respSkipped;
     private final int[] segRef;
     private final int[] segOffset;
     private final int[] segLength;
     private int segments;
     private int packets;
     private int stagingUsed;
-
-    // The packet being parsed: its following slots, and its extra infos by type.
-    private final int[] followRef = new int[FATAL_SLOTS + 1];
-    private final int[] followOffset = new int[FATAL_SLOTS + 1];
-    private final int[] followSize = new int[FATAL_SLOTS + 1];
-    private final int[] extraFlags = new int[XEN_NETIF_EXTRA_TYPE_MAX];
-    private final long[] extraValue = new long[XEN_NETIF_EXTRA_TYPE_MAX];
-    private final int[] extraValue2 = new int[XEN_NETIF_EXTRA_TYPE_MAX];
-    private final boolean[] extraSeen = new boolean[XEN_NETIF_EXTRA_TYPE_MAX];
-
-    private int rp;
-    private boolean responded;
-    private boolean rateLimited;
 
     /** Where a fatal error goes (the queue disables itself). */
     interface Violations
@@ -165,13 +128,9 @@ final class TxPath
         this.domid = domid;
         this.gnttab = gnttab;
         this.counters = counters;
-        this.credit = credit;
-        this.multicast = multicast;
         this.violations = violations;
-        this.request = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
-        this.respId = new int[ring.size()];
-        this.respStatus = new short[ring.size()];
-        this.respSkipped = new boolean[ring.size()];
+        this.responses = new TxResponses(ring);
+        this.parser = new TxPacketParser(ring, credit, multicast, responses, violations, counters);
         this.copies = new GrantCopyBatch(ring.size());
         this.rest = new GrantCopyBatch(ring.size());
         this.segRef = new int[ring.size()];
@@ -209,19 +168,20 @@ final class TxPath
      */
     int doWork(final Sink sink, final long nowNanos)
     {
-        responded = false;
-        rateLimited = false;
+        responses.begin();
         if (ring.isDisabled())
         {
             return 0;
         }
         // Packets receivers have finished copying are answered first (also while the rate limit holds new ones).
-        final int answered = completions.drain(heldWriter);
-        rp = ring.sharedReqProd();
+        final int answered = completions.drain(responses);
+        final int rp = ring.sharedReqProd();
+        parser.begin(rp);
         if (ring.isRequestProdOverflow(rp) || Integer.compareUnsigned(rp - ring.rspProdPvt(),
             ring.reqCons() - ring.rspProdPvt()) < 0)
         {
-            fatal("impossible TX req_prod " + Integer.toUnsignedString(rp) + " (req_cons " +
+            responses.discard();
+            violations.fatal("impossible TX req_prod " + Integer.toUnsignedString(rp) + " (req_cons " +
                 Integer.toUnsignedString(ring.reqCons()) + ", ring of " + ring.size() + ")");
             return 0;
         }
@@ -229,12 +189,16 @@ final class TxPath
         packets = 0;
         segments = 0;
         stagingUsed = 0;
-        respCount = 0;
         copies.clear();
         rest.clear();
-        while (packets < BATCH_PACKETS && available() > 0 && !ring.isDisabled())
+        while (packets < BATCH_PACKETS && parser.available() > 0)
         {
-            if (!takePacket(nowNanos))
+            final int verdict = parser.parse(nowNanos, STAGING_BYTES - STAGING_ALIGN - stagingUsed);
+            if (verdict == TxPacketParser.PACKET)
+            {
+                planCopies();
+            }
+            else if (verdict != TxPacketParser.ANSWERED)
             {
                 break;
             }
@@ -259,196 +223,30 @@ final class TxPath
         {
             deliver(p, sink);
         }
-        writeResponses();
+        responses.writePlanned();
         return ring.reqCons() - startCons + answered;
     }
 
     /**
-     * @return requests produced and not taken, bounded by free response slots.
+     * The parser's packet is good. Its bytes are the first slot's, then the following slots' in order; staging space
+     * is kept for all of them, and its first bytes (all of them unless it goes by reference) are copied now.
      */
-    private int available()
+    private void planCopies()
     {
-        final int produced = rp - ring.reqCons();
-        final int free = ring.size() - (ring.reqCons() - ring.rspProdPvt());
-        return Integer.compareUnsigned(produced, free) < 0 ? produced : free;
-    }
-
-    /**
-     * Parses one packet (or multicast control request) and plans its copies.
-     *
-     * @return false to end the batch (held back by the rate limit or the staging space), true to go on.
-     */
-    private boolean takePacket(final long nowNanos)
-    {
-        ring.peekRequest(request, 0);
-        txReq.wrap(request, 0);
-        final int firstId = txReq.id();
-        final int firstFlags = txReq.flags();
-        final int firstRef = txReq.gref();
-        final int firstOffset = txReq.pageOffset();
-        int size = txReq.size();
-        if (stagingUsed + size + STAGING_ALIGN > STAGING_BYTES)
-        {
-            return false;
-        }
-        if (!credit.tryTake(size, nowNanos))
-        {
-            // Held back, not taken: looked at again on the next pass (the agent wakes at least every millisecond).
-            rateLimited = true;
-            return false;
-        }
-        ring.takePeekedRequest();
-        final int respStart = respCount;
-        addResponse(firstId, NETIF_RSP_OKAY);
-
-        int extras = 0;
-        for (int t = 0; t < XEN_NETIF_EXTRA_TYPE_MAX; t++)
-        {
-            extraSeen[t] = false;
-        }
-        if ((firstFlags & NETTXF_EXTRA_INFO) != 0)
-        {
-            int flags;
-            do
-            {
-                if (available() == 0)
-                {
-                    fatal("missing extra info after TX request " + firstId);
-                    return false;
-                }
-                ring.copyRequest(request, 0);
-                extra.wrap(request, 0);
-                final int type = extra.type();
-                flags = extra.flags();
-                if (type == XEN_NETIF_EXTRA_TYPE_NONE || type >= XEN_NETIF_EXTRA_TYPE_MAX)
-                {
-                    fatal("TX extra info of unknown type " + type);
-                    return false;
-                }
-                extraSeen[type] = true;
-                extraFlags[type] = type == XEN_NETIF_EXTRA_TYPE_GSO ? extra.gsoType() : extra.hashType();
-                extraValue[type] = type == XEN_NETIF_EXTRA_TYPE_MCAST_ADD || type == XEN_NETIF_EXTRA_TYPE_MCAST_DEL ?
-                    extra.mcastAddress() : type == XEN_NETIF_EXTRA_TYPE_GSO ? extra.gsoSize() : extra.hashValue();
-                extraValue2[type] = extra.hashAlgorithm();
-                extras++;
-                addResponse(-1, NETIF_RSP_NULL);
-            }
-            while ((flags & XEN_NETIF_EXTRA_FLAG_MORE) != 0);
-        }
-
-        if (extraSeen[XEN_NETIF_EXTRA_TYPE_MCAST_ADD] || extraSeen[XEN_NETIF_EXTRA_TYPE_MCAST_DEL])
-        {
-            // A multicast control request: no data, answered OKAY (or ERROR when the list is full).
-            if (extraSeen[XEN_NETIF_EXTRA_TYPE_MCAST_ADD])
-            {
-                if (!multicast.add(extraValue[XEN_NETIF_EXTRA_TYPE_MCAST_ADD]))
-                {
-                    respStatus[respStart] = NETIF_RSP_ERROR;
-                }
-            }
-            else
-            {
-                multicast.remove(extraValue[XEN_NETIF_EXTRA_TYPE_MCAST_DEL]);
-            }
-            return true;
-        }
-
-        final int staged = stagingUsed;
-        int slots = 0;
-        boolean drop = false;
-        int flags = firstFlags;
-        int firstOwn = size;
-        // Following slots: counted and checked as Linux's xenvif_count_requests does, kept until the packet is known
-        // to be good (a dropped packet is never copied).
-        while ((flags & NETTXF_MORE_DATA) != 0)
-        {
-            if (available() == 0)
-            {
-                fatal("TX packet " + firstId + " asks for more slots than were produced");
-                return false;
-            }
-            // slots = following slots read so far, as Linux counts: 1 + 19 slots pass, 20 and 21 are dropped, 22 or
-            // more disable the vif.
-            if (slots >= FATAL_SLOTS)
-            {
-                fatal("TX packet " + firstId + " has more than " + (slots + 1) + " slots (fatal above " +
-                    (FATAL_SLOTS + 1) + ")");
-                return false;
-            }
-            if (slots >= LEGACY_SLOTS_MAX)
-            {
-                drop = true;
-            }
-            ring.copyRequest(request, 0);
-            txReq.wrap(request, 0);
-            final int slotSize = txReq.size();
-            final int slotOffset = txReq.pageOffset();
-            flags = txReq.flags();
-            addResponse(txReq.id(), NETIF_RSP_OKAY);
-            if (!drop && slotSize > firstOwn)
-            {
-                drop = true;
-            }
-            if (slotOffset + slotSize > PAGE_SIZE)
-            {
-                fatal("TX slot crosses its page: offset " + slotOffset + " size " + slotSize);
-                return false;
-            }
-            if (!drop)
-            {
-                firstOwn -= slotSize;
-            }
-            followRef[slots] = txReq.gref();
-            followOffset[slots] = slotOffset;
-            followSize[slots] = slotSize;
-            slots++;
-        }
-        if (drop || firstOwn < PacketHeaders.ETH_HLEN)
-        {
-            dropPacket(respStart);
-            return true;
-        }
-        if (firstOffset + firstOwn > PAGE_SIZE)
-        {
-            fatal("TX first slot crosses its page: offset " + firstOffset + " size " + firstOwn);
-            return false;
-        }
-        int gsoType = 0;
-        int gsoSize = 0;
-        if (extraSeen[XEN_NETIF_EXTRA_TYPE_GSO])
-        {
-            gsoSize = (int)extraValue[XEN_NETIF_EXTRA_TYPE_GSO];
-            gsoType = extraFlags[XEN_NETIF_EXTRA_TYPE_GSO];
-            if (gsoSize == 0)
-            {
-                fatal("TX GSO extra with size 0");
-                return false;
-            }
-            if (gsoType != XEN_NETIF_GSO_TYPE_TCPV4 && gsoType != XEN_NETIF_GSO_TYPE_TCPV6)
-            {
-                fatal("TX GSO extra of unknown type " + gsoType);
-                return false;
-            }
-        }
-
-        // The packet is good. Its bytes are the first slot's, then the following slots' in order; staging space is
-        // kept for all of them, and its first bytes (all of them unless it goes by reference) are copied now.
+        final TxPacketParser in = parser;
         final int packet = packets;
+        final int staged = stagingUsed;
         final long base = staging.addressOffset() + staged;
-        int total = firstOwn;
-        for (int i = 0; i < slots; i++)
-        {
-            total += followSize[i];
-        }
+        final int total = in.length();
         final int header = endpoint >= 0 && total > SMALL_PACKET ? HEADER_COPY : total;
         pktCopyStart[packet] = copies.count();
         pktSegStart[packet] = segments;
-        int at = plan(firstRef, firstOffset, firstOwn, 0, header, base);
-        for (int i = 0; i < slots; i++)
+        int at = plan(in.firstRef, in.firstOffset, in.firstSize, 0, header, base);
+        for (int i = 0; i < in.slots; i++)
         {
-            if (followSize[i] > 0)
+            if (in.followSize[i] > 0)
             {
-                at = plan(followRef[i], followOffset[i], followSize[i], at, header, base);
+                at = plan(in.followRef[i], in.followOffset[i], in.followSize[i], at, header, base);
             }
         }
         pktCopyEnd[packet] = copies.count();
@@ -456,16 +254,15 @@ final class TxPath
         pktStaging[packet] = staged;
         pktLength[packet] = total;
         pktHeader[packet] = header;
-        pktRespStart[packet] = respStart;
-        pktRespEnd[packet] = respCount;
-        pktFlags[packet] = firstFlags;
-        pktGsoType[packet] = gsoType;
-        pktGsoSize[packet] = gsoSize;
-        pktHashType[packet] = extraSeen[XEN_NETIF_EXTRA_TYPE_HASH] ? extraFlags[XEN_NETIF_EXTRA_TYPE_HASH] : -1;
-        pktHash[packet] = (int)extraValue[XEN_NETIF_EXTRA_TYPE_HASH];
+        pktRespStart[packet] = in.respStart;
+        pktRespEnd[packet] = in.respEnd;
+        pktFlags[packet] = in.flags;
+        pktGsoType[packet] = in.gsoType;
+        pktGsoSize[packet] = in.gsoSize;
+        pktHashType[packet] = in.hashType;
+        pktHash[packet] = in.hash;
         stagingUsed = staged + align(total);
         packets++;
-        return true;
     }
 
     /**
@@ -489,18 +286,6 @@ final class TxPath
             segments++;
         }
         return at + size;
-    }
-
-    private void dropPacket(final int respStart)
-    {
-        for (int i = respStart; i < respCount; i++)
-        {
-            if (respStatus[i] != NETIF_RSP_NULL)
-            {
-                respStatus[i] = NETIF_RSP_ERROR;
-            }
-        }
-        counters.txErrors.incrementRelease();
     }
 
     /**
@@ -581,11 +366,8 @@ final class TxPath
             return;
         }
         // By reference: the packet is answered when the last receiver has copied it.
-        final int token = completions.open(respId, respStatus, pktRespStart[p], pktRespEnd[p]);
-        for (int i = pktRespStart[p]; i < pktRespEnd[p]; i++)
-        {
-            respSkipped[i] = true;
-        }
+        final int token = completions.open(responses.ids(), responses.statuses(), pktRespStart[p], pktRespEnd[p]);
+        responses.skip(pktRespStart[p], pktRespEnd[p]);
         frame.completion(endpoint, token);
         final int delivered = sink.send(frame);
         if (delivered == 0)
@@ -594,7 +376,7 @@ final class TxPath
         }
         if (completions.hold(token, delivered))
         {
-            completions.take(token, heldWriter);
+            completions.take(token, responses);
         }
     }
 
@@ -612,60 +394,10 @@ final class TxPath
 
     private void fail(final int p)
     {
-        for (int i = pktRespStart[p]; i < pktRespEnd[p]; i++)
-        {
-            if (respStatus[i] != NETIF_RSP_NULL)
-            {
-                respStatus[i] = NETIF_RSP_ERROR;
-            }
-        }
+        responses.fail(pktRespStart[p], pktRespEnd[p]);
         pktSegCount[p] = 0;
         pktFailed[p] = true;
         counters.txErrors.incrementRelease();
-    }
-
-    private void addResponse(final int id, final short status)
-    {
-        respId[respCount] = id;
-        respStatus[respCount] = status;
-        respCount++;
-    }
-
-    private void writeResponses()
-    {
-        for (int i = 0; i < respCount; i++)
-        {
-            if (respSkipped[i])
-            {
-                respSkipped[i] = false;
-                continue;
-            }
-            writeResponse(respId[i], respStatus[i]);
-        }
-        respCount = 0;
-    }
-
-    private void writeResponse(final int id, final short status)
-    {
-        final int offset = ring.claimResponse();
-        txRsp.wrap(ring.buffer(), offset).status(status);
-        if (id >= 0)
-        {
-            txRsp.id(id);
-        }
-        ring.commitResponse();
-        responded = true;
-    }
-
-    /**
-     * Writes a packet held until its receivers had copied it (they have).
-     */
-    private void writeHeld(final int[] ids, final short[] statuses, final int count)
-    {
-        for (int i = 0; i < count; i++)
-        {
-            writeResponse(ids[i], statuses[i]);
-        }
     }
 
     /**
@@ -676,7 +408,7 @@ final class TxPath
      */
     int answerCompleted()
     {
-        return completions.drain(heldWriter);
+        return completions.drain(responses);
     }
 
     /**
@@ -684,7 +416,7 @@ final class TxPath
      */
     boolean isRateLimited()
     {
-        return rateLimited;
+        return parser.isRateLimited();
     }
 
     /**
@@ -692,15 +424,7 @@ final class TxPath
      */
     boolean hasResponses()
     {
-        return responded;
-    }
-
-    private void fatal(final String reason)
-    {
-        // Responses already planned are not written: the queue stops here, as Linux's netback disables the vif.
-        respCount = 0;
-        packets = 0;
-        violations.fatal(reason);
+        return responses.responded();
     }
 
     private static int align(final int length)
