@@ -5,7 +5,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.MutableDirectBuffer;
 import org.dom0j.backend.ConnectedQueue;
 import org.dom0j.backend.QueueHandler;
-import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantTables;
 
 import java.util.concurrent.TimeUnit;
@@ -17,11 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link TxPath}: packets off the TX ring to a {@link TxPath.Sink}) and its receive side ({@link RxPath}: frames
  * from the queue's {@link FrameInbox} into the receive buffers the guest posted).
  * <p>
- * Frames for the guest are settled here before they go in: a large TCP frame is segmented in software when the guest
- * did not offer that GSO type, a partial checksum is completed when the guest did not offer checksum offload for that
- * IP version ({@link TcpSegmenter}, {@link Checksums}). A frame waits in the inbox while the guest has posted too few
- * buffers for it; after the drain timeout it is dropped, and a queue blocked for the stall timeout turns the vif's
- * carrier off (frames for it are dropped at once) until the guest posts buffers again, as Linux's netback does.
+ * Frames for the guest are settled and let in by its {@link RxAdmission} (software segmentation and checksums, copies
+ * by reference, the stall timeout). A frame waits while the guest has posted too few buffers for it: in the inbox, or,
+ * when it came by reference, copied out into the parked queue so that its sender is free within a pass. After the
+ * drain timeout it is dropped, as Linux's netback does.
  * <p>
  * Other agents reach this queue only through {@link #offer} (any thread): the frame is copied into the inbox and the
  * agent woken through its event channel handle ({@code EventChannels.wakeup}), once per pass of the agent, not once
@@ -40,10 +38,6 @@ final class VifQueue implements QueueHandler
 {
     static final int TX_RING = 0;
     static final int RX_RING = 1;
-    private static final long NO_FRAME_WAITING = Long.MIN_VALUE;
-    private static final int ADDED = 0;
-    private static final int BLOCKED = 1;
-    private static final int DROPPED = 2;
     /** The largest frame a TAP hands out with TSO: 64 KiB of IP packet, an Ethernet header and a VLAN tag. */
     private static final int MAX_TAP_FRAME = 65536 + 18;
     /** Without TSO the TAP's MTU bounds its frames; the largest MTU a TAP takes is 65535. */
@@ -56,17 +50,13 @@ final class VifQueue implements QueueHandler
     private final ConnectedQueue queue;
     private final TxPath tx;
     private final RxPath rx;
+    private final RxAdmission admission;
     private final TxPath.Sink sink;
     private final FrameInbox inbox;
     private final FrameInbox parked;
     private final TapQueue tap;
     private final TxEndpoints endpoints;
     private final int endpoint;
-    private final GrantTables gnttab;
-    private final GrantCopyBatch materialize = new GrantCopyBatch(Frame.MAX_SEGMENTS);
-    private final int[] completeEndpoint;
-    private final int[] completeToken;
-    private int completeCount;
     private final AtomicInteger senders = new AtomicInteger();
     private volatile boolean closed;
     private boolean parking;
@@ -74,23 +64,13 @@ final class VifQueue implements QueueHandler
     private final int txPort;
     private final int rxPort;
     private final long drainNanos;
-    private final long stallNanos;
     private final AtomicBoolean wakePending = new AtomicBoolean();
     private final Frame inFrame = new Frame();
-    private final Frame outFrame = new Frame();
-    private final Frame workFrame = new Frame();
-    private final UnsafeBuffer materialized = new UnsafeBuffer(0, 0);
     private final PacketHeaders headers = new PacketHeaders();
-    private final TcpSegmenter segmenter = new TcpSegmenter();
     private final ControlledMessageHandler inboxHandler = this::onInboxFrame;
     private final ControlledMessageHandler parkedHandler = this::onParkedFrame;
     private final ControlledMessageHandler closeHandler = this::onClosedFrame;
-    private final TcpSegmenter.SegmentSink segmentSink = this::onSegment;
     private long nowNanos;
-    private long blockedSince = NO_FRAME_WAITING;
-    private boolean stalled;
-    private int segmentHashType;
-    private int segmentHash;
 
     /**
      * @param vif        the vif.
@@ -126,12 +106,9 @@ final class VifQueue implements QueueHandler
         this.tx = new TxPath(queue.ring(TX_RING), domid, gnttab, counters, credit, vif.multicast(), queue::disable);
         this.rx = new RxPath(queue.ring(RX_RING), domid, gnttab, counters, features);
         this.tap = tap;
-        this.gnttab = gnttab;
         this.endpoints = endpoints;
         this.inbox = null == tap ? new FrameInbox(config.inboxBytes()) : null;
         this.parked = null == tap ? new FrameInbox(config.inboxBytes()) : null;
-        this.completeEndpoint = new int[queue.ring(RX_RING).size()];
-        this.completeToken = new int[queue.ring(RX_RING).size()];
         tx.completions().onDone(this::wake);
         this.endpoint = null == endpoints ? -1 : endpoints.register(tx.completions());
         if (endpoint >= 0)
@@ -142,7 +119,8 @@ final class VifQueue implements QueueHandler
         this.rxPort = queue.portCount() > 1 ? 1 : 0;
         // Without feature-rx-notify a frame may wait only 30 ms and the queue is never stalled (Linux's netback).
         this.drainNanos = TimeUnit.MILLISECONDS.toNanos(features.rxNotify() ? config.rxDrainTimeoutMs() : 30);
-        this.stallNanos = features.rxNotify() ? TimeUnit.MILLISECONDS.toNanos(config.rxStallTimeoutMs()) : 0;
+        this.admission = new RxAdmission(vif, queue, RX_RING, rxPort, rx, gnttab, endpoints, counters,
+            features.rxNotify() ? TimeUnit.MILLISECONDS.toNanos(config.rxStallTimeoutMs()) : 0);
     }
 
     /**
@@ -213,6 +191,7 @@ final class VifQueue implements QueueHandler
         // Clear first: whatever is offered or completed after this is seen below, or wakes the agent again.
         wakePending.set(false);
         nowNanos = System.nanoTime();
+        admission.begin(nowNanos);
         int work = tx.doWork(sink, nowNanos);
         if (tx.hasResponses())
         {
@@ -234,31 +213,12 @@ final class VifQueue implements QueueHandler
             parking = !parked.isEmpty();
             work += inbox.ring().controlledRead(inboxHandler);
         }
-        flushRx();
-        checkStall();
+        admission.flush();
+        admission.checkStall(null != inbox ? !inbox.isEmpty() || !parked.isEmpty() : tap.readable().get());
         return work;
     }
 
-    private void flushRx()
-    {
-        if (rx.flush() > 0)
-        {
-            queue.pushResponsesAndNotify(RX_RING, rxPort);
-        }
-        completeSenders();
-    }
 
-    /**
-     * Tells the senders of the frames just copied by reference that their guests' pages are free.
-     */
-    private void completeSenders()
-    {
-        for (int i = 0; i < completeCount; i++)
-        {
-            endpoints.complete(completeEndpoint[i], completeToken[i]);
-        }
-        completeCount = 0;
-    }
 
     private ControlledMessageHandler.Action onParkedFrame(
         final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
@@ -269,7 +229,7 @@ final class VifQueue implements QueueHandler
             counters.rxDropped.incrementRelease();
             return ControlledMessageHandler.Action.CONTINUE;
         }
-        return admit(inFrame, false) == BLOCKED ? ControlledMessageHandler.Action.ABORT :
+        return admission.admit(inFrame, false) == RxAdmission.BLOCKED ? ControlledMessageHandler.Action.ABORT :
             ControlledMessageHandler.Action.CONTINUE;
     }
 
@@ -279,13 +239,13 @@ final class VifQueue implements QueueHandler
         final long enqueued = FrameInbox.decode((UnsafeBuffer)buffer, index, inFrame);
         if (nowNanos - enqueued > drainNanos)
         {
-            drop(inFrame);
+            admission.drop(inFrame);
             return ControlledMessageHandler.Action.CONTINUE;
         }
         if (!parking)
         {
-            final int verdict = inFrame.isLocal() ? admit(inFrame, false) : admitReference(inFrame);
-            if (verdict != BLOCKED)
+            final int verdict = inFrame.isLocal() ? admission.admit(inFrame, false) : admission.admitReference(inFrame);
+            if (verdict != RxAdmission.BLOCKED)
             {
                 return ControlledMessageHandler.Action.CONTINUE;
             }
@@ -311,10 +271,10 @@ final class VifQueue implements QueueHandler
         final int index = parked.claim(frame, frame.length(), enqueued);
         if (index < 0)
         {
-            drop(frame);
+            admission.drop(frame);
             return true;
         }
-        if (materialize(frame, parked.frameAddress(index)))
+        if (admission.materialize(frame, parked.frameAddress(index)))
         {
             parked.commit(index);
         }
@@ -325,100 +285,8 @@ final class VifQueue implements QueueHandler
         return true;
     }
 
-    /**
-     * A frame whose bytes (but its first) are still in the sending guest's pages: copied once, straight into this
-     * guest's buffers, when it takes the frame as it is; made local first when the frame needs work (segmentation, a
-     * checksum) or the guest takes no frame over several slots.
-     */
-    private int admitReference(final Frame in)
-    {
-        headers.parse(in.localView(), 0, in.localLength());
-        final VifFeatures features = rx.features();
-        final boolean needsWork = (in.gsoType() != 0 && !features.acceptsGso(in.gsoType())) ||
-            (in.csum() == Frame.CSUM_PARTIAL && in.gsoType() == 0 &&
-            !features.acceptsPartialChecksum(headers.ipVersion())) ||
-            (in.gsoType() != 0 && in.csum() != Frame.CSUM_PARTIAL) ||
-            (!features.sg() && rx.dataSlots(in.length()) > 1) || vif.isCaptured();
-        if (needsWork)
-        {
-            final int slots = in.gsoType() != 0 && !features.acceptsGso(in.gsoType()) ?
-                rx.slotsNeeded(Frame.MAX_LENGTH, false, in.hashType() >= 0) * 2 : rx.slotsNeeded(in);
-            if (!rx.reserve(Math.min(slots, queue.ring(RX_RING).size() - 2)))
-            {
-                blocked();
-                return BLOCKED;
-            }
-            final long address = stage(in.length());
-            if (!materialize(in, address))
-            {
-                rx.unstage(address);
-                return DROPPED;
-            }
-            // A frame of its own: segmenting it writes each segment through outFrame.
-            workFrame.local(address, in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
-                .hash(in.hashType(), in.hash());
-            return admit(workFrame, true);
-        }
-        if (!rx.reserve(rx.slotsNeeded(in)))
-        {
-            blocked();
-            return BLOCKED;
-        }
-        final long address = stage(in.localLength());
-        outFrame.split(address, in.localLength(), in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
-            .hash(in.hashType(), in.hash());
-        outFrame.localView().putBytes(0, in.localView(), 0, in.localLength());
-        for (int s = 0; s < in.segmentCount(); s++)
-        {
-            outFrame.addSegment(in.segmentDomid(s), in.segmentRef(s), in.segmentOffset(s), in.segmentLength(s));
-        }
-        rx.add(outFrame);
-        completeEndpoint[completeCount] = in.completionEndpoint();
-        completeToken[completeCount] = in.completionToken();
-        completeCount++;
-        unblocked();
-        return ADDED;
-    }
 
-    /**
-     * Copies a frame by reference whole into local memory and tells its sender.
-     *
-     * @return false when its sender's grants could not be read (the frame is dropped and counted).
-     */
-    private boolean materialize(final Frame frame, final long address)
-    {
-        final UnsafeBuffer target = materialized;
-        target.wrap(address, frame.length());
-        target.putBytes(0, frame.localView(), 0, frame.localLength());
-        materialize.clear();
-        long at = address + frame.localLength();
-        for (int s = 0; s < frame.segmentCount(); s++)
-        {
-            materialize.addFromForeign(frame.segmentDomid(s), frame.segmentRef(s), frame.segmentOffset(s), at,
-                frame.segmentLength(s));
-            at += frame.segmentLength(s);
-        }
-        gnttab.copy(materialize);
-        endpoints.complete(frame.completionEndpoint(), frame.completionToken());
-        if (!materialize.allOkay())
-        {
-            counters.rxErrors.incrementRelease();
-            return false;
-        }
-        return true;
-    }
 
-    /**
-     * Drops a frame for the guest; one by reference frees its sender.
-     */
-    private void drop(final Frame frame)
-    {
-        counters.rxDropped.incrementRelease();
-        if (!frame.isLocal())
-        {
-            endpoints.complete(frame.completionEndpoint(), frame.completionToken());
-        }
-    }
 
     /**
      * Reads frames from the TAP while the guest has buffers posted for the largest frame the TAP may hand out.
@@ -440,10 +308,10 @@ final class VifQueue implements QueueHandler
             {
                 // Leave the rest in the kernel's queue until the guest posts buffers.
                 tap.readable().set(true);
-                blocked();
+                admission.blocked();
                 break;
             }
-            final long address = stage(largest);
+            final long address = admission.stage(largest);
             final int length = tap.read(address, largest, inFrame);
             if (length == 0)
             {
@@ -463,7 +331,7 @@ final class VifQueue implements QueueHandler
                 final long hash = hashing.hash(inFrame.localView(), inFrame.localLength(), headers);
                 inFrame.hash(HashConfig.typeOf(hash), HashConfig.valueOf(hash));
             }
-            if (admit(inFrame, true) != ADDED)
+            if (admission.admit(inFrame, true) != RxAdmission.ADDED)
             {
                 rx.unstage(address);
             }
@@ -475,172 +343,13 @@ final class VifQueue implements QueueHandler
         return frames;
     }
 
-    /**
-     * Settles a frame's offloads for this guest and plans it into the guest's receive buffers.
-     *
-     * @param in        the frame.
-     * @param inStaging whether it is already in the receive staging area (else it is copied there).
-     * @return ADDED, BLOCKED (too few buffers posted; it waits) or DROPPED.
-     */
-    private int admit(final Frame in, final boolean inStaging)
-    {
-        headers.parse(in.localView(), 0, in.localLength());
-        final VifFeatures features = rx.features();
-        if (in.gsoType() != 0 && !features.acceptsGso(in.gsoType()))
-        {
-            return segment(in);
-        }
-        final int slots = rx.slotsNeeded(in);
-        if (!features.sg() && rx.dataSlots(in.length()) > 1)
-        {
-            // Too large for one page, and the guest takes no frame over several slots.
-            counters.rxDropped.incrementRelease();
-            return DROPPED;
-        }
-        if (!rx.reserve(slots))
-        {
-            blocked();
-            return BLOCKED;
-        }
-        final Frame out;
-        if (inStaging)
-        {
-            out = in;
-        }
-        else
-        {
-            final long address = stage(in.length());
-            out = outFrame.local(address, in.length()).csum(in.csum()).gso(in.gsoType(), in.gsoSize())
-                .hash(in.hashType(), in.hash());
-            out.localView().putBytes(0, in.localView(), 0, in.length());
-        }
-        if (out.gsoType() != 0 && out.csum() != Frame.CSUM_PARTIAL && headers.hasTransport())
-        {
-            // A GSO frame goes in with a partial checksum, as Linux's netback makes it (checksum_setup).
-            Checksums.partial(out.localView(), 0, out.length(), headers);
-            out.csum(Frame.CSUM_PARTIAL);
-        }
-        else if (out.csum() == Frame.CSUM_PARTIAL && out.gsoType() == 0 &&
-            !features.acceptsPartialChecksum(headers.ipVersion()))
-        {
-            if (!headers.hasTransport())
-            {
-                counters.rxDropped.incrementRelease();
-                return DROPPED;
-            }
-            Checksums.completePartial(out.localView(), 0, out.length(), headers);
-            out.csum(Frame.CSUM_VALIDATED);
-            counters.checksumFixups.incrementRelease();
-        }
-        vif.captured(out, CaptureRing.TO_GUEST);
-        rx.add(out);
-        unblocked();
-        return ADDED;
-    }
 
-    /**
-     * A large TCP frame for a guest that did not offer its GSO type: cut into segments here.
-     */
-    private int segment(final Frame in)
-    {
-        if (!headers.hasTransport() || headers.l4Protocol() != PacketHeaders.IPPROTO_TCP)
-        {
-            counters.rxDropped.incrementRelease();
-            return DROPPED;
-        }
-        final int headerLength = headers.l4Offset() + headers.l4HeaderLength();
-        final int mss = in.gsoSize();
-        final int payload = in.length() - headerLength;
-        final int segments = (payload + mss - 1) / mss;
-        final int segmentLength = Math.min(headerLength + mss, Frame.MAX_LENGTH);
-        final int perSegment = rx.slotsNeeded(segmentLength, false, in.hashType() >= 0);
-        if (!rx.features().sg() && rx.dataSlots(segmentLength) > 1)
-        {
-            counters.rxDropped.incrementRelease();
-            return DROPPED;
-        }
-        if (!rx.reserve(segments * perSegment))
-        {
-            blocked();
-            return BLOCKED;
-        }
-        segmentHashType = in.hashType();
-        segmentHash = in.hash();
-        segmenter.segment(in.localView(), 0, in.length(), headers, mss, segmentSink);
-        counters.segmented.incrementRelease();
-        unblocked();
-        return ADDED;
-    }
 
-    private boolean onSegment(final UnsafeBuffer segment, final int length)
-    {
-        final long address = stage(length);
-        outFrame.local(address, length).csum(Frame.CSUM_VALIDATED).hash(segmentHashType, segmentHash);
-        outFrame.localView().putBytes(0, segment, 0, length);
-        vif.captured(outFrame, CaptureRing.TO_GUEST);
-        rx.add(outFrame);
-        return true;
-    }
 
-    /**
-     * @return a place in the receive side's staging area, flushing what is planned first when it is full.
-     */
-    private long stage(final int length)
-    {
-        if (!rx.hasCopyRoom())
-        {
-            flushRx();
-        }
-        long address = rx.stage(length);
-        if (address == 0)
-        {
-            flushRx();
-            address = rx.stage(length);
-        }
-        return address;
-    }
 
-    private void blocked()
-    {
-        if (blockedSince == NO_FRAME_WAITING)
-        {
-            blockedSince = nowNanos;
-        }
-    }
 
-    private void unblocked()
-    {
-        blockedSince = NO_FRAME_WAITING;
-        if (stalled)
-        {
-            stalled = false;
-            vif.carrier(true);
-        }
-    }
 
-    private void checkStall()
-    {
-        if (blockedSince == NO_FRAME_WAITING || (null != inbox && inbox.isEmpty() && parked.isEmpty()) ||
-            (null != tap && !tap.readable().get()))
-        {
-            blockedSince = NO_FRAME_WAITING;
-            return;
-        }
-        if (!stalled && stallNanos > 0 && nowNanos - blockedSince > stallNanos)
-        {
-            stalled = true;
-            counters.rxStalls.incrementRelease();
-            vif.carrier(false);
-        }
-    }
 
-    /**
-     * @return whether the guest's receive side is stalled now.
-     */
-    boolean isStalled()
-    {
-        return stalled;
-    }
 
     /**
      * While the rate limit holds a packet back the agent idles instead of spinning on it.
@@ -654,10 +363,7 @@ final class VifQueue implements QueueHandler
     @Override
     public void onClose(final ConnectedQueue connected)
     {
-        if (stalled)
-        {
-            vif.carrier(true);
-        }
+        admission.close();
         if (null == inbox)
         {
             return;
@@ -669,7 +375,7 @@ final class VifQueue implements QueueHandler
         {
             Thread.onSpinWait();
         }
-        completeSenders();
+        admission.completeSenders();
         inbox.ring().controlledRead(closeHandler);
         // And wait, boundedly, for the receivers still copying this guest's own packets: its pages stay granted to
         // them until then, and its ring is unmapped only after this returns.
@@ -694,7 +400,7 @@ final class VifQueue implements QueueHandler
         final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
     {
         FrameInbox.decode((UnsafeBuffer)buffer, index, inFrame);
-        drop(inFrame);
+        admission.drop(inFrame);
         return ControlledMessageHandler.Action.CONTINUE;
     }
 }
