@@ -1,9 +1,5 @@
 package org.dom0j.netback;
 
-import io.aeron.Aeron;
-import io.aeron.CommonContext;
-import io.aeron.driver.MediaDriver;
-import io.aeron.driver.ThreadingMode;
 import org.agrona.CloseHelper;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.backend.ConnectedQueue;
@@ -15,8 +11,6 @@ import org.dom0j.backend.QueueHandler;
 import org.dom0j.backend.XenbusValues;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.linux.TapDevice;
-import org.dom0j.protocol.netif.NetifDescriptor;
-import org.dom0j.ring.RingLayout;
 import org.dom0j.xenstore.XsWatch;
 
 import java.util.ArrayList;
@@ -25,17 +19,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The network backend's control plane ({@code backend/vif}), as Linux's {@code xen-netback/xenbus.c}: advertises
- * what Linux's netback advertises, reads and bounds-checks what the frontend chose (rx-copy, per-queue TX and RX
- * rings, one or two event channels per queue, offloads, multicast control, XDP headroom, the control ring), and
+ * what Linux's netback advertises, reads and bounds-checks what the frontend chose ({@link VifFrontendReader}), and
  * connects each queue to a {@link VifQueue} and the control ring to a {@link CtrlRingHandler}. Each vif lives for the
  * backend device's whole life ({@link Vif}); its queues come and go with the frontend's connections, and so does its
  * hashing configuration: it goes back to none when the frontend disconnects (Linux keeps it across a reconnect; a
  * frontend that comes back without a control ring could neither see nor change it, and its table may name queues
  * the new connection does not have).
+ * <p>
+ * In switch mode the vifs share one {@link L2Switch} with its {@link SwitchUplinks}.
  * <p>
  * <b>Threads</b>: the conductor's, except the watches' listeners (xenstore's watch thread), which only set volatile
  * state the agents read.
@@ -43,11 +37,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class NetbackDeviceType implements DeviceType, AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(NetbackDeviceType.class.getName());
-    private static final AtomicInteger DRIVERS = new AtomicInteger();
-    private static final RingLayout TX_LAYOUT =
-        RingLayout.of(NetifDescriptor.TX_REQUEST_LENGTH, NetifDescriptor.TX_RESPONSE_LENGTH, 1);
-    private static final RingLayout RX_LAYOUT =
-        RingLayout.of(NetifDescriptor.RX_REQUEST_LENGTH, NetifDescriptor.RX_RESPONSE_LENGTH, 1);
     /** The address Linux's netback (and libxl's vif-bridge) gives the dom0 side of a vif. */
     private static final byte[] VIF_MAC = { (byte)0xFE, (byte)0xFF, (byte)0xFF, (byte)0xFF, (byte)0xFF, (byte)0xFF };
 
@@ -74,10 +63,8 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     private final CountersManager countersManager;
     private final L2Switch fabric;
     private final TapPoller poller;
-    private final List<Uplink> uplinks = new CopyOnWriteArrayList<>();
-    private MediaDriver mediaDriver;
+    private final SwitchUplinks uplinks;
     private CaptureWatcher captures;
-    private Aeron aeron;
     private final TxEndpoints endpoints = new TxEndpoints();
     private final Map<String, Device> devices = new ConcurrentHashMap<>();
 
@@ -102,6 +89,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
             throw new IllegalArgumentException("switch mode needs a switch");
         }
         this.poller = configuration.mode() == NetbackConfiguration.Mode.TAP ? new TapPoller() : null;
+        this.uplinks = new SwitchUplinks(fabric, countersManager);
     }
 
     /**
@@ -183,106 +171,20 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         return keys;
     }
 
-    private static int parseDevid(final DeviceContext device) throws InvalidFrontendException
-    {
-        return (int)XenbusValues.parseUnsigned(device.backendPath(), device.devid(), 0, 0xFFFF);
-    }
-
     @Override
     public List<QueueConfig> readFrontend(final DeviceContext device) throws InvalidFrontendException
     {
         final Device state = devices.get(device.backendPath());
-        final XenbusValues values = device.values();
-        final String fe = device.frontendPath();
-        if (!flag(values, fe + "/request-rx-copy"))
-        {
-            throw new InvalidFrontendException(fe + "/request-rx-copy", values.readOrNull(fe + "/request-rx-copy"),
-                "the frontend must use rx-copy (rx-flip is not supported, as in Linux's netback)");
-        }
-        final int queues = (int)values.readUnsigned(fe + "/multi-queue-num-queues", 1, configuration.maxQueues(), 1);
-        final int headroom = (int)Math.min(VifFeatures.MAX_XDP_HEADROOM,
-            values.readUnsigned(fe + "/xdp-headroom", 0, 0xFFFF, 0));
-        state.features = new VifFeatures(
-            flag(values, fe + "/feature-rx-notify"),
-            flag(values, fe + "/feature-sg"),
-            flag(values, fe + "/feature-gso-tcpv4"),
-            flag(values, fe + "/feature-gso-tcpv6"),
-            !flag(values, fe + "/feature-no-csum-offload"),
-            flag(values, fe + "/feature-ipv6-csum-offload"),
-            flag(values, fe + "/request-multicast-control"),
-            headroom);
-        state.queues = queues;
-        final List<QueueConfig> configs = new ArrayList<>(queues);
-        for (int q = 0; q < queues; q++)
-        {
-            final String dir = queues == 1 ? fe : fe + "/queue-" + q;
-            final int txRef = values.readGrantRef(dir + "/tx-ring-ref");
-            final int rxRef = values.readGrantRef(dir + "/rx-ring-ref");
-            final int[] ports;
-            if (values.readOrNull(dir + "/event-channel-tx") != null &&
-                values.readOrNull(dir + "/event-channel-rx") != null)
-            {
-                ports = new int[]{ values.readEventChannel(dir + "/event-channel-tx"),
-                    values.readEventChannel(dir + "/event-channel-rx") };
-                if (ports[0] == ports[1])
-                {
-                    throw new InvalidFrontendException(dir + "/event-channel-rx", Integer.toString(ports[1]),
-                        "the same port as event-channel-tx");
-                }
-            }
-            else
-            {
-                ports = new int[]{ values.readEventChannel(dir + "/event-channel") };
-            }
-            configs.add(new QueueConfig(q, "q" + q, List.of(
-                new QueueConfig.Ring(TX_LAYOUT, new int[]{ txRef }),
-                new QueueConfig.Ring(RX_LAYOUT, new int[]{ rxRef })), ports));
-        }
-        final QueueConfig ctrl = readCtrlRing(values, fe, queues, configs);
-        if (ctrl != null)
-        {
-            configs.add(ctrl);
-        }
-        return configs;
+        final VifFrontendReader frontend = new VifFrontendReader(device.values(), device.frontendPath(), configuration);
+        final List<QueueConfig> queues = frontend.read();
+        state.features = frontend.features();
+        state.queues = frontend.dataQueues();
+        return queues;
     }
 
-    /**
-     * The control ring, when this backend offers one and the frontend wrote {@code ctrl-ring-ref} (Linux's
-     * {@code connect_ctrl_ring}: no ref, no ring; a ref without {@code event-channel-ctrl} fails the device).
-     *
-     * @return the control queue (index = the number of data queues), or null.
-     */
-    private QueueConfig readCtrlRing(final XenbusValues values, final String fe, final int queues,
-        final List<QueueConfig> dataQueues) throws InvalidFrontendException
+    private static int parseDevid(final DeviceContext device) throws InvalidFrontendException
     {
-        if (!configuration.ctrlRing() || values.readOrNull(fe + "/ctrl-ring-ref") == null)
-        {
-            return null;
-        }
-        final int ref = values.readGrantRef(fe + "/ctrl-ring-ref");
-        final int port = values.readEventChannel(fe + "/event-channel-ctrl");
-        for (final QueueConfig data : dataQueues)
-        {
-            for (int p = 0; p < data.portCount(); p++)
-            {
-                if (data.remotePort(p) == port)
-                {
-                    throw new InvalidFrontendException(fe + "/event-channel-ctrl", Integer.toString(port),
-                        "the same port as queue " + data.name() + "'s");
-                }
-            }
-        }
-        return new QueueConfig(queues, CtrlRingHandler.QUEUE_NAME,
-            List.of(new QueueConfig.Ring(CtrlRingHandler.LAYOUT, new int[]{ ref })), new int[]{ port });
-    }
-
-    /**
-     * A frontend flag read as Linux's {@code xenbus_read_unsigned} reads it: missing is 0, any other number counts
-     * as set, anything not a number is refused.
-     */
-    private static boolean flag(final XenbusValues values, final String path) throws InvalidFrontendException
-    {
-        return values.readUnsigned(path, 0, 0xFFFF_FFFFL, 0) != 0;
+        return (int)XenbusValues.parseUnsigned(device.backendPath(), device.devid(), 0, 0xFFFF);
     }
 
     @Override
@@ -362,7 +264,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         {
             try
             {
-                state.vif.multicast().enable(flag(device.values(), path));
+                state.vif.multicast().enable(VifFrontendReader.flag(device.values(), path));
             }
             catch (final InvalidFrontendException ex)
             {
@@ -432,12 +334,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
      */
     public String addTapUplink(final String name)
     {
-        requireSwitch();
-        final TapUplink uplink = new TapUplink(name, countersManager);
-        uplinks.add(uplink);
-        uplink.start(fabric);
-        LOG.log(System.Logger.Level.INFO, "uplink " + uplink.interfaceName() + " into dom0's stack");
-        return uplink.interfaceName();
+        return uplinks.addTap(name);
     }
 
     /**
@@ -448,30 +345,7 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
      */
     public void addAeronUplink(final AeronSettings settings)
     {
-        requireSwitch();
-        if (null == aeron)
-        {
-            String directory = settings.aeronDirectory();
-            if (null == directory)
-            {
-                directory = CommonContext.getAeronDirectoryName() + "-dom0j-" + ProcessHandle.current().pid() + "-" +
-                    DRIVERS.incrementAndGet();
-                mediaDriver = MediaDriver.launchEmbedded(new MediaDriver.Context()
-                    .aeronDirectoryName(directory)
-                    .threadingMode(ThreadingMode.SHARED)
-                    .dirDeleteOnStart(true)
-                    .dirDeleteOnShutdown(true));
-                directory = mediaDriver.aeronDirectoryName();
-            }
-            aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(directory));
-        }
-        final AeronUplink uplink = new AeronUplink(aeron, settings.subscribe(), settings.publish(),
-            settings.streamId(), countersManager);
-        uplinks.add(uplink);
-        uplink.start(fabric);
-        LOG.log(System.Logger.Level.INFO, "uplink over Aeron: subscribed to " + settings.subscribe() +
-            ", publishing to " + settings.publish() + (null == mediaDriver ? " (external media driver)" :
-            " (media driver embedded in " + mediaDriver.aeronDirectoryName() + ")"));
+        uplinks.addAeron(settings);
     }
 
     /**
@@ -510,14 +384,6 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         return null;
     }
 
-    private void requireSwitch()
-    {
-        if (null == fabric)
-        {
-            throw new IllegalStateException("uplinks belong to switch mode (--net-mode switch)");
-        }
-    }
-
     /**
      * Closes the uplinks, the Aeron client and media driver, and the TAP poller; the conductor has closed every
      * device before.
@@ -525,15 +391,8 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     @Override
     public void close()
     {
-        for (final Uplink uplink : uplinks)
-        {
-            uplink.close();
-        }
-        uplinks.clear();
-        CloseHelper.closeAll(captures, aeron, mediaDriver);
+        CloseHelper.closeAll(uplinks, captures);
         captures = null;
-        aeron = null;
-        mediaDriver = null;
         if (poller != null)
         {
             poller.close();
