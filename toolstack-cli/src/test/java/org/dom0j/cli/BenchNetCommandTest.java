@@ -35,8 +35,8 @@ class BenchNetCommandTest
     @Test
     void shouldMoveSmallAndGsoFramesBetweenTwoGuestsThroughServeAndPrintTheTable()
     {
-        final boolean veth = isRoot() && BenchNetCommand.canRun("iperf3", "--version") &&
-            BenchNetCommand.canRun("ip", "-V");
+        final boolean veth = isRoot() && VethPair.canRun("iperf3", "--version") &&
+            VethPair.canRun("ip", "-V");
         final List<String> args = new ArrayList<>(List.of("bench", "net", "--seconds", "0.5", "--warmup", "0.3",
             "--only", "64 B UDP, 1 queue", "--only", "GSO TCP, 1 queue"));
         if (!veth)

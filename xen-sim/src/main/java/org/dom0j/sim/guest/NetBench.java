@@ -1,33 +1,14 @@
 package org.dom0j.sim.guest;
 
-import org.agrona.DirectBuffer;
-import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.sim.SimMachine;
 
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
-import java.nio.ByteOrder;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicIntegerArray;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 
-import static org.dom0j.protocol.netif.NetifConstants.NETRXF_CSUM_BLANK;
-import static org.dom0j.protocol.netif.NetifConstants.NETTXF_CSUM_BLANK;
-import static org.dom0j.protocol.netif.NetifConstants.NETTXF_DATA_VALIDATED;
-import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_GSO_TYPE_NONE;
-import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_GSO_TYPE_TCPV4;
-import static org.dom0j.sim.guest.NetFrames.IP_HLEN;
 import static org.dom0j.sim.guest.NetFrames.L4_OFFSET;
-import static org.dom0j.sim.guest.NetFrames.PROTO_TCP;
-import static org.dom0j.sim.guest.NetFrames.PROTO_UDP;
-import static org.dom0j.sim.guest.NetFrames.TCP_CHECKSUM;
 import static org.dom0j.sim.guest.NetFrames.TCP_FRAME_HEADERS;
-import static org.dom0j.sim.guest.NetFrames.TCP_SEQ;
-import static org.dom0j.sim.guest.NetFrames.UDP_CHECKSUM;
 import static org.dom0j.sim.guest.NetFrames.UDP_HLEN;
 
 /**
@@ -43,7 +24,7 @@ import static org.dom0j.sim.guest.NetFrames.UDP_HLEN;
  * number and a tag derived from it (and for TCP the sequence number in the header), so nothing is allocated per frame
  * and the guest's own cost stays what a packet generator's is. Flow {@code f} goes out on queue {@code f % queues};
  * with several queues there are {@link #FLOWS_PER_QUEUE} flows per queue, so that the backend's flow hash spreads them
- * over the receiver's queues too (source ports 40000 + 2f: see {@code PORT_STRIDE}).
+ * over the receiver's queues too (source ports 40000 + 2f: see {@code NetBenchFrames.PORT_STRIDE}).
  * <p>
  * <b>Flow control</b>: UDP frames are blasted with nothing to hold them back, as {@code iperf3 -u -b 0} or a
  * packet generator does; what the path cannot carry is dropped on the way and shows as lost. A TCP flow keeps at most
@@ -59,7 +40,8 @@ import static org.dom0j.sim.guest.NetFrames.UDP_HLEN;
  * <b>Waiting</b>: the sender sleeps on its event channel (at most {@link #AWAIT_NANOS}) when its TX rings are full
  * and no response came, rather than spinning; the receiver sleeps on its channels when nothing arrived.
  * <p>
- * The sender runs on the caller's thread, the receiver on a thread of its own; one {@code run} at a time per pair of
+ * The sender ({@code NetBenchSender}) runs on the caller's thread, the receiver ({@code NetBenchReceiver}) on a thread
+ * of its own; both build and stamp frames through {@code NetBenchFrames}. One {@code run} at a time per pair of
  * domids.
  */
 public final class NetBench
@@ -79,21 +61,8 @@ public final class NetBench
     /** The longest the sender or receiver sleeps on its event channel before looking again. */
     public static final long AWAIT_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
 
-    private static final int SRC_PORT_BASE = 40000;
-    /**
-     * Flow f's source port is {@code SRC_PORT_BASE + PORT_STRIDE * f}. Adjacent ports would all land on one of two
-     * receive queues under netback's flow hash today (40000..40003 all hash to queue 1); a stride of 2 spreads four
-     * flows two and two. The bench prints the share each receive queue took, so a change of hash shows.
-     */
-    private static final int PORT_STRIDE = 2;
-    private static final int DST_PORT = 5201;
-    private static final int SEQ_OFFSET = 0;
-    private static final int TAG_OFFSET = 4;
-    private static final int BATCH = 64;
     private static final int GUEST_PAGES = 4096;
     private static final long READY_TIMEOUT_SECONDS = 30;
-    private static final int SENDER_IP = NetFrames.parseIpv4("10.0.0.1");
-    private static final int RECEIVER_IP = NetFrames.parseIpv4("10.0.0.2");
 
     /**
      * What to send.
@@ -139,7 +108,10 @@ public final class NetBench
             return gso ? GSO_SEGMENTS * MSS : length - L4_OFFSET - UDP_HLEN;
         }
 
-        private int payloadOffset()
+        /**
+         * @return where the payload starts in the frame.
+         */
+        int payloadOffset()
         {
             return gso ? TCP_FRAME_HEADERS : L4_OFFSET + UDP_HLEN;
         }
@@ -246,7 +218,7 @@ public final class NetBench
     {
         final SimNetfront.Options options = SimNetfront.Options.linuxDefaults().withQueues(queues);
         final String rxMac = NetGuest.defaultMac(receiverDomid, "0");
-        final Receiver receiver = new Receiver(shape, queues == 1 ? 1 : queues * FLOWS_PER_QUEUE);
+        final NetBenchReceiver receiver = new NetBenchReceiver(shape, queues == 1 ? 1 : queues * FLOWS_PER_QUEUE);
         final AtomicReference<Throwable> receiverFailure = new AtomicReference<>();
         final Thread receiverThread = new Thread(() ->
         {
@@ -277,7 +249,7 @@ public final class NetBench
             }
             return NetGuest.withVif(machine, senderDomid, "bench-tx-" + senderDomid, GUEST_PAGES, "0",
                 NetGuest.defaultMac(senderDomid, "0"), options,
-                front -> new Sender(front, shape, NetFrames.parseMac(rxMac), receiver, receiverThread)
+                front -> new NetBenchSender(front, shape, NetFrames.parseMac(rxMac), receiver, receiverThread)
                     .run(warmupNanos, measureNanos, externalCpu));
         }
         finally
@@ -289,504 +261,6 @@ public final class NetBench
                 final Throwable t = receiverFailure.get();
                 throw new IllegalStateException("receiver guest failed: " + t, t);
             }
-        }
-    }
-
-    /**
-     * Writes flow {@code flow}'s frame number {@code seq} into its template: the sequence number and its tag in the
-     * payload, and for TCP the byte sequence number in the header.
-     */
-    static void stamp(final UnsafeBuffer frame, final Shape shape, final int flow, final int seq)
-    {
-        final int payloadOffset = shape.payloadOffset();
-        frame.putInt(payloadOffset + SEQ_OFFSET, seq, ByteOrder.BIG_ENDIAN);
-        frame.putInt(payloadOffset + TAG_OFFSET, tag(flow, seq), ByteOrder.BIG_ENDIAN);
-        if (shape.gso())
-        {
-            frame.putInt(L4_OFFSET + TCP_SEQ, (int)((long)seq * shape.payload()), ByteOrder.BIG_ENDIAN);
-        }
-    }
-
-    private static int tag(final int flow, final int seq)
-    {
-        int h = (flow + 1) * 0x9E3779B1 ^ seq * 0x85EBCA6B;
-        h ^= h >>> 15;
-        return h * 0xC2B2AE35;
-    }
-
-    /**
-     * Builds flow {@code flow}'s template frame.
-     */
-    static UnsafeBuffer template(final Shape shape, final int flow, final long srcMac, final long dstMac)
-    {
-        final UnsafeBuffer frame = new UnsafeBuffer(new byte[shape.length()]);
-        NetFrames.ethernet(frame, dstMac, srcMac, NetFrames.ETHERTYPE_IPV4);
-        final int payloadOffset = shape.payloadOffset();
-        for (int i = payloadOffset; i < shape.length(); i++)
-        {
-            // A pattern that differs between flows and offsets, so a misplaced or stale byte shows in the sample.
-            frame.putByte(i, (byte)(i * 31 + flow * 7 + (i >>> 8)));
-        }
-        final int l4Length = shape.length() - L4_OFFSET;
-        final int srcPort = SRC_PORT_BASE + PORT_STRIDE * flow;
-        if (shape.gso())
-        {
-            NetFrames.ipv4(frame, IP_HLEN + l4Length, flow << 8, PROTO_TCP, SENDER_IP, RECEIVER_IP);
-            NetFrames.tcp(frame, srcPort, DST_PORT, 0, 1, NetFrames.TCP_ACK_FLAG | NetFrames.TCP_PSH, 1, l4Length,
-                true);
-        }
-        else
-        {
-            NetFrames.ipv4(frame, IP_HLEN + l4Length, flow << 8, PROTO_UDP, SENDER_IP, RECEIVER_IP);
-            NetFrames.udp(frame, srcPort, DST_PORT, l4Length, true);
-        }
-        return frame;
-    }
-
-    /**
-     * The sender guest's loop, on the caller's thread.
-     */
-    private static final class Sender implements SimNetfront.FrameHandler
-    {
-        private final SimNetfront front;
-        private final Shape shape;
-        private final Receiver receiver;
-        private final Thread receiverThread;
-        private final int queues;
-        private final int flows;
-        private final UnsafeBuffer[] templates;
-        private final int[] seqs;
-        private final int[] nextFlow;
-        private final int[] base;
-        private final long[] fullSince;
-        private final int gsoType;
-        private final int gsoSize;
-        private final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-
-        private long allocated()
-        {
-            if (threads instanceof com.sun.management.ThreadMXBean t && t.isThreadAllocatedMemorySupported())
-            {
-                return t.getThreadAllocatedBytes(Thread.currentThread().getId()) +
-                    t.getThreadAllocatedBytes(receiverThread.getId());
-            }
-            return -1;
-        }
-
-        Sender(
-            final SimNetfront front, final Shape shape, final long dstMac, final Receiver receiver,
-            final Thread receiverThread)
-        {
-            this.front = front;
-            this.shape = shape;
-            this.receiver = receiver;
-            this.receiverThread = receiverThread;
-            this.queues = front.queueCount();
-            this.flows = receiver.flows;
-            if (queues * (queues == 1 ? 1 : FLOWS_PER_QUEUE) != flows)
-            {
-                throw new IllegalStateException("the sender negotiated " + queues + " queues, the receiver expects " +
-                    flows + " flows");
-            }
-            if (shape.gso() && !front.canGso(XEN_NETIF_GSO_TYPE_TCPV4))
-            {
-                throw new IllegalStateException("the backend takes no TCPv4 GSO frames from the sender");
-            }
-            this.templates = new UnsafeBuffer[flows];
-            for (int f = 0; f < flows; f++)
-            {
-                templates[f] = template(shape, f, front.mac(), dstMac);
-            }
-            this.seqs = new int[flows];
-            this.nextFlow = new int[queues];
-            this.base = new int[flows];
-            this.fullSince = new long[flows];
-            for (int q = 0; q < queues; q++)
-            {
-                nextFlow[q] = q;
-            }
-            this.gsoType = shape.gso() ? XEN_NETIF_GSO_TYPE_TCPV4 : XEN_NETIF_GSO_TYPE_NONE;
-            this.gsoSize = shape.gso() ? MSS : 0;
-        }
-
-        @Override
-        public void onFrame(
-            final int queue, final DirectBuffer frame, final int length, final int rxFlags, final int gsoType,
-            final int gsoSize)
-        {
-            // Nothing is sent to the sender; whatever comes (a flood) is ignored.
-        }
-
-        /**
-         * Sends up to a batch on each queue.
-         *
-         * @return frames sent.
-         */
-        private int sendBatch(final long now)
-        {
-            int sent = 0;
-            for (int q = 0; q < queues; q++)
-            {
-                int n = 0;
-                int flow = nextFlow[q];
-                int closed = 0;
-                while (n < BATCH && front.canSend(q, shape.length(), shape.gso()))
-                {
-                    if (shape.gso() && !windowOpen(flow, now))
-                    {
-                        // Try the queue's other flows; stop when every one of them is held back.
-                        if (++closed * queues >= flows)
-                        {
-                            break;
-                        }
-                        flow += queues;
-                        if (flow >= flows)
-                        {
-                            flow = q;
-                        }
-                        continue;
-                    }
-                    closed = 0;
-                    final UnsafeBuffer t = templates[flow];
-                    final int seq = seqs[flow];
-                    stamp(t, shape, flow, seq);
-                    if (!front.send(q, t, 0, shape.length(), NETTXF_CSUM_BLANK | NETTXF_DATA_VALIDATED, gsoType,
-                        gsoSize))
-                    {
-                        break;
-                    }
-                    seqs[flow] = seq + 1;
-                    n++;
-                    flow += queues;
-                    if (flow >= flows)
-                    {
-                        flow = q;
-                    }
-                }
-                nextFlow[q] = flow;
-                sent += n;
-            }
-            return sent;
-        }
-
-        /**
-         * @return whether the flow may send another frame: fewer than a window unacknowledged, or its window was
-         *         given up on after {@link #RTO_NANOS}.
-         */
-        private boolean windowOpen(final int flow, final long now)
-        {
-            final int ack = receiver.acked.get(flow);
-            if (ack - base[flow] > 0)
-            {
-                base[flow] = ack;
-            }
-            if (seqs[flow] - base[flow] < GSO_WINDOW_FRAMES)
-            {
-                fullSince[flow] = 0;
-                return true;
-            }
-            if (fullSince[flow] == 0)
-            {
-                fullSince[flow] = now;
-            }
-            else if (now - fullSince[flow] > RTO_NANOS)
-            {
-                base[flow] = seqs[flow];
-                fullSince[flow] = 0;
-                return true;
-            }
-            return false;
-        }
-
-        Result run(final long warmupNanos, final long measureNanos, final LongSupplier externalCpu)
-        {
-            final long start = System.nanoTime();
-            long phaseEnd = start + warmupNanos;
-            boolean measuring = false;
-            long sentAtStart = 0;
-            long rxFramesStart = 0;
-            long rxBytesStart = 0;
-            long lostStart = 0;
-            long[] perQueueStart = new long[queues];
-            long cpuStart = 0;
-            long rxCpuStart = 0;
-            long externalStart = 0;
-            long allocatedStart = 0;
-            long measureStart = start;
-            long sent = 0;
-            while (null == front.violation())
-            {
-                final long now = System.nanoTime();
-                if (now - phaseEnd >= 0)
-                {
-                    if (measuring)
-                    {
-                        final long elapsed = now - measureStart;
-                        final long allocatedEnd = allocated();
-                        final long externalEnd = externalCpu.getAsLong();
-                        final long rxCpuEnd = threads.getThreadCpuTime(receiverThread.getId());
-                        final long cpuEnd = threads.getCurrentThreadCpuTime();
-                        final long frames = receiver.publishedFrames - rxFramesStart;
-                        final long bytes = receiver.publishedBytes - rxBytesStart;
-                        final long lost = receiver.publishedLost - lostStart;
-                        final long[] perQueue = new long[queues];
-                        for (int q = 0; q < queues; q++)
-                        {
-                            perQueue[q] = receiver.framesPerQueue(q) - perQueueStart[q];
-                        }
-                        receiver.stop = true;
-                        final long errors = receiver.publishedErrors + front.txErrors() + front.txDropped();
-                        return new Result(frames, bytes, frames * shape.payload(), sent - sentAtStart, lost,
-                            errors, receiver.firstError(front), elapsed, cpuEnd - cpuStart, rxCpuEnd - rxCpuStart,
-                            externalEnd - externalStart, queues, perQueue,
-                            allocatedStart < 0 || allocatedEnd < 0 ? -1 : allocatedEnd - allocatedStart);
-                    }
-                    measuring = true;
-                    measureStart = now;
-                    phaseEnd = now + measureNanos;
-                    sentAtStart = sent;
-                    rxFramesStart = receiver.publishedFrames;
-                    rxBytesStart = receiver.publishedBytes;
-                    lostStart = receiver.publishedLost;
-                    for (int q = 0; q < queues; q++)
-                    {
-                        perQueueStart[q] = receiver.framesPerQueue(q);
-                    }
-                    cpuStart = threads.getCurrentThreadCpuTime();
-                    rxCpuStart = threads.getThreadCpuTime(receiverThread.getId());
-                    externalStart = externalCpu.getAsLong();
-                    allocatedStart = allocated();
-                }
-                final int n = sendBatch(now);
-                sent += n;
-                final int responses = front.poll(this);
-                if (n == 0 && responses == 0)
-                {
-                    // The TX rings are full and nothing came back yet: sleep until the backend answers.
-                    front.awaitEvent(AWAIT_NANOS);
-                }
-            }
-            receiver.stop = true;
-            throw new IllegalStateException("the backend broke the protocol: " + front.violation());
-        }
-    }
-
-    /**
-     * The receiver guest's loop, on its own thread; counters published for the sender's thread to read.
-     */
-    static final class Receiver implements SimNetfront.FrameHandler
-    {
-        final CountDownLatch ready = new CountDownLatch(1);
-        final int flows;
-        volatile boolean stop;
-        volatile long publishedFrames;
-        volatile long publishedBytes;
-        volatile long publishedLost;
-        volatile long publishedErrors;
-        private final Shape shape;
-        private final int payloadOffset;
-        private final int checksumOffset;
-        private final int[] expected;
-        private final UnsafeBuffer[] templates;
-        private final long[] perQueue = new long[SimNetfront.MAX_QUEUES];
-        private final AtomicLongArray publishedPerQueue = new AtomicLongArray(SimNetfront.MAX_QUEUES);
-        final AtomicIntegerArray acked;
-        private long frames;
-        private long bytes;
-        private long lost;
-        private long errors;
-        private volatile String firstError;
-        private long rxErrorsSeen;
-
-        Receiver(final Shape shape, final int flows)
-        {
-            this.shape = shape;
-            this.flows = flows;
-            this.payloadOffset = shape.payloadOffset();
-            this.checksumOffset = L4_OFFSET + (shape.gso() ? TCP_CHECKSUM : UDP_CHECKSUM);
-            this.expected = new int[flows];
-            this.templates = new UnsafeBuffer[flows];
-            this.acked = new AtomicIntegerArray(flows);
-        }
-
-        long framesPerQueue(final int q)
-        {
-            return publishedPerQueue.get(q);
-        }
-
-        String firstError(final SimNetfront senderFront)
-        {
-            if (null != firstError)
-            {
-                return firstError;
-            }
-            if (senderFront.txErrors() + senderFront.txDropped() > 0)
-            {
-                return "the backend answered " + senderFront.txErrors() + " TX requests with an error and dropped " +
-                    senderFront.txDropped();
-            }
-            return rxErrorsSeen > 0 ? rxErrorsSeen + " frames marked in error by the backend" : null;
-        }
-
-        /**
-         * Builds the templates the samples are compared with.
-         *
-         * @param mac the receiver's MAC (the frames' destination).
-         */
-        void prepare(final long mac)
-        {
-            for (int f = 0; f < flows; f++)
-            {
-                templates[f] = template(shape, f, 0, mac);
-            }
-        }
-
-        long frames()
-        {
-            return frames;
-        }
-
-        long lost()
-        {
-            return lost;
-        }
-
-        long errors()
-        {
-            return errors;
-        }
-
-        String firstError()
-        {
-            return firstError;
-        }
-
-        Integer run(final SimNetfront front)
-        {
-            prepare(front.mac());
-            ready.countDown();
-            while (!stop && null == front.violation())
-            {
-                final int n = front.poll(this);
-                if (n == 0)
-                {
-                    front.awaitEvent(AWAIT_NANOS);
-                    continue;
-                }
-                rxErrorsSeen = front.rxErrors();
-                for (int q = 0; q < front.queueCount(); q++)
-                {
-                    publishedPerQueue.lazySet(q, perQueue[q]);
-                }
-                for (int f = 0; f < flows; f++)
-                {
-                    acked.lazySet(f, expected[f]);
-                }
-                publishedLost = lost;
-                publishedErrors = errors + rxErrorsSeen;
-                publishedBytes = bytes;
-                publishedFrames = frames;
-            }
-            if (null != front.violation())
-            {
-                fail("the backend broke the protocol: " + front.violation());
-            }
-            return 0;
-        }
-
-        private void fail(final String what)
-        {
-            errors++;
-            if (null == firstError)
-            {
-                firstError = what;
-            }
-        }
-
-        @Override
-        public void onFrame(
-            final int queue, final DirectBuffer frame, final int length, final int rxFlags, final int gsoType,
-            final int gsoSize)
-        {
-            if (length != shape.length())
-            {
-                fail("a frame of " + length + " bytes, " + shape.length() + " sent");
-                return;
-            }
-            final int port = frame.getShort(L4_OFFSET, ByteOrder.BIG_ENDIAN) & 0xFFFF;
-            final int flow = (port - SRC_PORT_BASE) / PORT_STRIDE;
-            if (port < SRC_PORT_BASE || flow >= flows || (port - SRC_PORT_BASE) % PORT_STRIDE != 0)
-            {
-                fail("a frame of an unknown flow (source port " + port + ")");
-                return;
-            }
-            final int seq = frame.getInt(payloadOffset + SEQ_OFFSET, ByteOrder.BIG_ENDIAN);
-            if (frame.getInt(payloadOffset + TAG_OFFSET, ByteOrder.BIG_ENDIAN) != tag(flow, seq))
-            {
-                fail("flow " + flow + ": a frame whose tag does not match its sequence number " + seq);
-                return;
-            }
-            if (shape.gso() && (gsoType != XEN_NETIF_GSO_TYPE_TCPV4 || gsoSize != MSS))
-            {
-                fail("flow " + flow + ": GSO type " + gsoType + " size " + gsoSize + " received, TCPv4/" + MSS +
-                    " sent");
-                return;
-            }
-            final int want = expected[flow];
-            if (seq - want < 0)
-            {
-                fail("flow " + flow + ": sequence number " + seq + " after " + (want - 1));
-                return;
-            }
-            lost += seq - want;
-            expected[flow] = seq + 1;
-            if ((seq & (SAMPLE_EVERY - 1)) == 0 && !checkSample(flow, seq, frame, length, rxFlags))
-            {
-                return;
-            }
-            frames++;
-            bytes += length;
-            perQueue[queue]++;
-        }
-
-        /**
-         * @return whether the frame is byte for byte what was sent (else it is counted wrong).
-         */
-        private boolean checkSample(
-            final int flow, final int seq, final DirectBuffer frame, final int length, final int rxFlags)
-        {
-            final UnsafeBuffer t = templates[flow];
-            stamp(t, shape, flow, seq);
-            // The source MAC is the sender's: take it from the frame (the template does not know it).
-            for (int i = 6; i < 12; i++)
-            {
-                t.putByte(i, frame.getByte(i));
-            }
-            for (int i = 0; i < length; i++)
-            {
-                if (i == checksumOffset || i == checksumOffset + 1)
-                {
-                    continue;
-                }
-                if (frame.getByte(i) != t.getByte(i))
-                {
-                    fail("flow " + flow + " frame " + seq + ": byte " + i + " is " + (frame.getByte(i) & 0xFF) +
-                        ", " + (t.getByte(i) & 0xFF) + " sent");
-                    return false;
-                }
-            }
-            final int l4Length = length - L4_OFFSET;
-            final int protocol = shape.gso() ? PROTO_TCP : PROTO_UDP;
-            final int field = frame.getShort(checksumOffset, ByteOrder.BIG_ENDIAN) & 0xFFFF;
-            final boolean good = (rxFlags & NETRXF_CSUM_BLANK) != 0 ?
-                field == InternetChecksum.partial(SENDER_IP, RECEIVER_IP, protocol, l4Length) :
-                InternetChecksum.verify(frame, L4_OFFSET, l4Length,
-                    InternetChecksum.pseudoHeader(SENDER_IP, RECEIVER_IP, protocol, l4Length));
-            if (!good)
-            {
-                fail("flow " + flow + " frame " + seq + ": wrong " + (shape.gso() ? "TCP" : "UDP") + " checksum");
-            }
-            return good;
         }
     }
 }

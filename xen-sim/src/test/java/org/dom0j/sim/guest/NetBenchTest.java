@@ -12,8 +12,9 @@ import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_GSO_TYPE_NONE;
 import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_GSO_TYPE_TCPV4;
 
 /**
- * {@link NetBench}'s receiver checks, fed frames directly: what a broken path does to frames (drops, reorders,
- * stale or corrupted bytes, lost GSO metadata, a wrong checksum) is counted, so that it cannot look fast.
+ * {@link NetBench}'s receiver checks ({@link NetBenchReceiver}), fed frames directly: what a broken path does to
+ * frames (drops, reorders, stale or corrupted bytes, lost GSO metadata, a wrong checksum) is counted, so that it
+ * cannot look fast.
  */
 @Timeout(10)
 class NetBenchTest
@@ -22,21 +23,21 @@ class NetBenchTest
     private static final long RECEIVER_MAC = 0x00163E_000200L;
     private static final NetBench.Shape SMALL = NetBench.Shape.udp(64);
 
-    private static NetBench.Receiver receiver(final NetBench.Shape shape, final int flows)
+    private static NetBenchReceiver receiver(final NetBench.Shape shape, final int flows)
     {
-        final NetBench.Receiver r = new NetBench.Receiver(shape, flows);
+        final NetBenchReceiver r = new NetBenchReceiver(shape, flows);
         r.prepare(RECEIVER_MAC);
         return r;
     }
 
     private static UnsafeBuffer frame(final NetBench.Shape shape, final int flow, final int seq)
     {
-        final UnsafeBuffer f = NetBench.template(shape, flow, SENDER_MAC, RECEIVER_MAC);
-        NetBench.stamp(f, shape, flow, seq);
+        final UnsafeBuffer f = NetBenchFrames.template(shape, flow, SENDER_MAC, RECEIVER_MAC);
+        NetBenchFrames.stamp(f, shape, flow, seq);
         return f;
     }
 
-    private static void deliver(final NetBench.Receiver r, final NetBench.Shape shape, final UnsafeBuffer f)
+    private static void deliver(final NetBenchReceiver r, final NetBench.Shape shape, final UnsafeBuffer f)
     {
         r.onFrame(0, f, f.capacity(), NETRXF_CSUM_BLANK, shape.gso() ? XEN_NETIF_GSO_TYPE_TCPV4 :
             XEN_NETIF_GSO_TYPE_NONE, shape.gso() ? NetBench.MSS : 0);
@@ -45,7 +46,7 @@ class NetBenchTest
     @Test
     void shouldCountFramesInOrderAndAGapAsLostFramesPerFlow()
     {
-        final NetBench.Receiver r = receiver(SMALL, 2);
+        final NetBenchReceiver r = receiver(SMALL, 2);
         for (final int seq : new int[]{ 0, 1, 2, 5 })
         {
             deliver(r, SMALL, frame(SMALL, 0, seq));
@@ -61,7 +62,7 @@ class NetBenchTest
     @Test
     void shouldCountASequenceNumberGoingBackAsWrong()
     {
-        final NetBench.Receiver r = receiver(SMALL, 1);
+        final NetBenchReceiver r = receiver(SMALL, 1);
         deliver(r, SMALL, frame(SMALL, 0, 0));
         deliver(r, SMALL, frame(SMALL, 0, 1));
         deliver(r, SMALL, frame(SMALL, 0, 1));
@@ -74,7 +75,7 @@ class NetBenchTest
     @Test
     void shouldCountAFrameWhoseTagDoesNotMatchItsSequenceNumberAsWrong()
     {
-        final NetBench.Receiver r = receiver(SMALL, 1);
+        final NetBenchReceiver r = receiver(SMALL, 1);
         final UnsafeBuffer stale = frame(SMALL, 0, 7);
         // A path that rewrote the sequence number but left an older frame's bytes behind it.
         stale.putInt(NetFrames.L4_OFFSET + NetFrames.UDP_HLEN, 8, ByteOrder.BIG_ENDIAN);
@@ -88,7 +89,7 @@ class NetBenchTest
     @Test
     void shouldCatchACorruptedByteInASampledFrame()
     {
-        final NetBench.Receiver r = receiver(NetBench.Shape.udp(1514), 1);
+        final NetBenchReceiver r = receiver(NetBench.Shape.udp(1514), 1);
         final UnsafeBuffer f = frame(NetBench.Shape.udp(1514), 0, NetBench.SAMPLE_EVERY);
         f.putByte(1000, (byte)(f.getByte(1000) ^ 0x40));
         deliver(r, NetBench.Shape.udp(1514), f);
@@ -101,7 +102,7 @@ class NetBenchTest
     @Test
     void shouldCountAFrameOfAnotherLengthAsWrong()
     {
-        final NetBench.Receiver r = receiver(SMALL, 1);
+        final NetBenchReceiver r = receiver(SMALL, 1);
         final UnsafeBuffer f = frame(SMALL, 0, 0);
         r.onFrame(0, f, 60, NETRXF_CSUM_BLANK, XEN_NETIF_GSO_TYPE_NONE, 0);
 
@@ -113,7 +114,7 @@ class NetBenchTest
     void shouldCountAGsoFrameThatLostItsGsoMetadataAsWrong()
     {
         final NetBench.Shape gso = NetBench.Shape.gsoTcp();
-        final NetBench.Receiver r = receiver(gso, 1);
+        final NetBenchReceiver r = receiver(gso, 1);
         deliver(r, gso, frame(gso, 0, 0));
         final UnsafeBuffer second = frame(gso, 0, 1);
         r.onFrame(0, second, second.capacity(), NETRXF_CSUM_BLANK, XEN_NETIF_GSO_TYPE_NONE, 0);
@@ -127,7 +128,7 @@ class NetBenchTest
     @Test
     void shouldVerifyTheWholeChecksumOfASampledFrameThatCameWithoutCsumBlank()
     {
-        final NetBench.Receiver r = receiver(SMALL, 1);
+        final NetBenchReceiver r = receiver(SMALL, 1);
         // The template's checksum is partial: without NETRXF_csum_blank it must be a whole, correct one.
         final UnsafeBuffer partial = frame(SMALL, 0, 0);
         r.onFrame(0, partial, 64, 0, XEN_NETIF_GSO_TYPE_NONE, 0);
