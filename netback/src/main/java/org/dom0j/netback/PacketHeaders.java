@@ -195,7 +195,11 @@ final class PacketHeaders
         {
             h = h * 31 + buffer.getInt(offset + l4Offset);
         }
-        h *= 0x9E3779B1;
+        // MurmurHash3's finaliser: every input bit reaches the low bits that pick a queue (adjacent ports spread).
+        h ^= h >>> 16;
+        h *= 0x85EBCA6B;
+        h ^= h >>> 13;
+        h *= 0xC2B2AE35;
         return h ^ h >>> 16;
     }
 
