@@ -253,6 +253,36 @@ class BackRingTest
     }
 
     @Test
+    void shouldZeroEveryByteOfAResponseOfAnyLengthAndNoMore()
+    {
+        for (final int length : new int[]{ 1, 2, 3, 4, 5, 7, 8, 12, 13, 15, 16, 24 })
+        {
+            final RingLayout layout = RingLayout.of(32, length, 1);
+            final UnsafeBuffer ring = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+            ring.setMemory(0, 4096, (byte)0x5A);
+            final FrontRing f = new FrontRing(layout, ring).init(0);
+            final BackRing b = new BackRing(layout, ring);
+            for (int i = 0; i < 2; i++)
+            {
+                f.claimRequest();
+                f.commitRequest();
+            }
+            f.pushRequests();
+            b.consumeRequests((buffer, offset, index) -> { }, new UnsafeBuffer(new byte[32]), 0, 2);
+            ring.setMemory(layout.slotOffset(0), 2 * layout.slotLength(), (byte)0x5A);
+
+            final int offset = b.claimResponse();
+
+            for (int i = 0; i < layout.slotLength(); i++)
+            {
+                assertThat(ring.getByte(offset + i)).as("length %d, byte %d", length, i)
+                    .isEqualTo(i < length ? (byte)0 : (byte)0x5A);
+            }
+            assertThat(ring.getByte(offset + layout.slotLength())).as("the next slot").isEqualTo((byte)0x5A);
+        }
+    }
+
+    @Test
     void shouldRefuseToAnswerMoreRequestsThanWereTaken()
     {
         back.attach(0);
