@@ -20,6 +20,10 @@ import java.nio.ByteOrder;
  * MAC addresses are held in a {@code long}, first byte in bits 47..40; IPv4 addresses in an {@code int}, first
  * byte in bits 31..24.
  * <p>
+ * This class holds the layouts and writes the Ethernet, ARP and IPv4 headers; {@link NetAddresses} reads, writes,
+ * parses and formats addresses, {@link TransportHeaders} writes ICMP, UDP and TCP headers with their checksums,
+ * and {@link TcpSegmenter} cuts GSO frames into segments.
+ * <p>
  * Stateless: any thread.
  */
 public final class NetFrames
@@ -148,8 +152,7 @@ public final class NetFrames
      */
     public static long getMac(final DirectBuffer buffer, final int offset)
     {
-        return (buffer.getInt(offset, ByteOrder.BIG_ENDIAN) & 0xFFFF_FFFFL) << 16 |
-            buffer.getShort(offset + 4, ByteOrder.BIG_ENDIAN) & 0xFFFF;
+        return NetAddresses.getMac(buffer, offset);
     }
 
     /**
@@ -159,8 +162,7 @@ public final class NetFrames
      */
     public static void putMac(final MutableDirectBuffer buffer, final int offset, final long mac)
     {
-        buffer.putInt(offset, (int)(mac >>> 16), ByteOrder.BIG_ENDIAN);
-        buffer.putShort(offset + 4, (short)mac, ByteOrder.BIG_ENDIAN);
+        NetAddresses.putMac(buffer, offset, mac);
     }
 
     /**
@@ -172,34 +174,7 @@ public final class NetFrames
      */
     public static long parseMac(final String text)
     {
-        if (null == text)
-        {
-            return -1;
-        }
-        final String[] parts = text.trim().split(":", -1);
-        if (parts.length != 6)
-        {
-            return -1;
-        }
-        long mac = 0;
-        for (final String part : parts)
-        {
-            if (part.isEmpty() || part.length() > 2)
-            {
-                return -1;
-            }
-            final int v;
-            try
-            {
-                v = Integer.parseInt(part, 16);
-            }
-            catch (final NumberFormatException ex)
-            {
-                return -1;
-            }
-            mac = mac << 8 | v;
-        }
-        return mac;
+        return NetAddresses.parseMac(text);
     }
 
     /**
@@ -208,17 +183,7 @@ public final class NetFrames
      */
     public static String formatMac(final long mac)
     {
-        final StringBuilder sb = new StringBuilder(17);
-        for (int i = 5; i >= 0; i--)
-        {
-            final int b = (int)(mac >>> (8 * i)) & 0xFF;
-            sb.append(Character.forDigit(b >>> 4, 16)).append(Character.forDigit(b & 0xF, 16));
-            if (i > 0)
-            {
-                sb.append(':');
-            }
-        }
-        return sb.toString();
+        return NetAddresses.formatMac(mac);
     }
 
     /**
@@ -228,30 +193,7 @@ public final class NetFrames
      */
     public static int parseIpv4(final String text)
     {
-        final String[] parts = text.trim().split("\\.", -1);
-        if (parts.length != 4)
-        {
-            throw new IllegalArgumentException("not an IPv4 address: " + text);
-        }
-        int ip = 0;
-        for (final String part : parts)
-        {
-            final int v;
-            try
-            {
-                v = Integer.parseInt(part);
-            }
-            catch (final NumberFormatException ex)
-            {
-                throw new IllegalArgumentException("not an IPv4 address: " + text, ex);
-            }
-            if (v < 0 || v > 255 || part.isEmpty() || part.length() > 3)
-            {
-                throw new IllegalArgumentException("not an IPv4 address: " + text);
-            }
-            ip = ip << 8 | v;
-        }
-        return ip;
+        return NetAddresses.parseIpv4(text);
     }
 
     /**
@@ -260,7 +202,7 @@ public final class NetFrames
      */
     public static String formatIpv4(final int ip)
     {
-        return (ip >>> 24) + "." + (ip >>> 16 & 0xFF) + "." + (ip >>> 8 & 0xFF) + "." + (ip & 0xFF);
+        return NetAddresses.formatIpv4(ip);
     }
 
     /**
@@ -361,13 +303,7 @@ public final class NetFrames
         final int sequence,
         final int payloadLength)
     {
-        buffer.putByte(L4_OFFSET, (byte)type);
-        buffer.putByte(L4_OFFSET + 1, (byte)0);
-        buffer.putShort(L4_OFFSET + ICMP_CHECKSUM, (short)0);
-        buffer.putShort(L4_OFFSET + ICMP_ID, (short)identifier, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + ICMP_SEQ, (short)sequence, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + ICMP_CHECKSUM,
-            (short)InternetChecksum.checksum(buffer, L4_OFFSET, ICMP_HLEN + payloadLength), ByteOrder.BIG_ENDIAN);
+        TransportHeaders.icmpEcho(buffer, type, identifier, sequence, payloadLength);
     }
 
     /**
@@ -387,10 +323,7 @@ public final class NetFrames
         final int udpLength,
         final boolean partial)
     {
-        buffer.putShort(L4_OFFSET, (short)srcPort, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + 2, (short)dstPort, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + UDP_LENGTH, (short)udpLength, ByteOrder.BIG_ENDIAN);
-        finishL4(buffer, PROTO_UDP, UDP_CHECKSUM, udpLength, partial);
+        TransportHeaders.udp(buffer, srcPort, dstPort, udpLength, partial);
     }
 
     /**
@@ -418,43 +351,7 @@ public final class NetFrames
         final int tcpLength,
         final boolean partial)
     {
-        buffer.putShort(L4_OFFSET, (short)srcPort, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + 2, (short)dstPort, ByteOrder.BIG_ENDIAN);
-        buffer.putInt(L4_OFFSET + TCP_SEQ, seq, ByteOrder.BIG_ENDIAN);
-        buffer.putInt(L4_OFFSET + TCP_ACK, ack, ByteOrder.BIG_ENDIAN);
-        buffer.putByte(L4_OFFSET + TCP_DATA_OFFSET, (byte)((TCP_HLEN / 4) << 4));
-        buffer.putByte(L4_OFFSET + TCP_FLAGS, (byte)flags);
-        buffer.putShort(L4_OFFSET + TCP_WINDOW, (short)0xFFFF, ByteOrder.BIG_ENDIAN);
-        buffer.putInt(L4_OFFSET + TCP_CHECKSUM, 0);
-        // NOP, NOP, timestamp (kind 8, length 10): what Linux puts on every segment.
-        buffer.putInt(L4_OFFSET + TCP_OPTIONS, 0x0101080A, ByteOrder.BIG_ENDIAN);
-        buffer.putInt(L4_OFFSET + TCP_OPTIONS + 4, tsval, ByteOrder.BIG_ENDIAN);
-        buffer.putInt(L4_OFFSET + TCP_OPTIONS + 8, 0);
-        finishL4(buffer, PROTO_TCP, TCP_CHECKSUM, tcpLength, partial);
-    }
-
-    private static void finishL4(
-        final MutableDirectBuffer buffer, final int protocol, final int checksumOffset, final int length,
-        final boolean partial)
-    {
-        final int src = buffer.getInt(IP_OFFSET + IP_SRC, ByteOrder.BIG_ENDIAN);
-        final int dst = buffer.getInt(IP_OFFSET + IP_DST, ByteOrder.BIG_ENDIAN);
-        buffer.putShort(L4_OFFSET + checksumOffset, (short)0);
-        int checksum;
-        if (partial)
-        {
-            checksum = InternetChecksum.partial(src, dst, protocol, length);
-        }
-        else
-        {
-            checksum = InternetChecksum.checksum(InternetChecksum.add(
-                InternetChecksum.pseudoHeader(src, dst, protocol, length), buffer, L4_OFFSET, length));
-            if (protocol == PROTO_UDP && checksum == 0)
-            {
-                checksum = 0xFFFF;
-            }
-        }
-        buffer.putShort(L4_OFFSET + checksumOffset, (short)checksum, ByteOrder.BIG_ENDIAN);
+        TransportHeaders.tcp(buffer, srcPort, dstPort, seq, ack, flags, tsval, tcpLength, partial);
     }
 
     /**
@@ -464,7 +361,7 @@ public final class NetFrames
      */
     public static int segmentCount(final int payload, final int mss)
     {
-        return payload == 0 ? 1 : (payload + mss - 1) / mss;
+        return TcpSegmenter.segmentCount(payload, mss);
     }
 
     /**
@@ -489,26 +386,6 @@ public final class NetFrames
         final MutableDirectBuffer out,
         final boolean partial)
     {
-        final int payload = length - TCP_FRAME_HEADERS;
-        final int segments = segmentCount(payload, mss);
-        if (index < 0 || index >= segments)
-        {
-            throw new IllegalArgumentException("segment " + index + " of " + segments);
-        }
-        final int from = index * mss;
-        final int size = Math.min(mss, payload - from);
-        out.putBytes(0, gso, 0, TCP_FRAME_HEADERS);
-        out.putBytes(TCP_FRAME_HEADERS, gso, TCP_FRAME_HEADERS + from, size);
-        final int id = gso.getShort(IP_OFFSET + IP_ID, ByteOrder.BIG_ENDIAN) + index;
-        final int src = gso.getInt(IP_OFFSET + IP_SRC, ByteOrder.BIG_ENDIAN);
-        final int dst = gso.getInt(IP_OFFSET + IP_DST, ByteOrder.BIG_ENDIAN);
-        ipv4(out, IP_HLEN + TCP_HLEN + size, id, PROTO_TCP, src, dst);
-        final int flags = gso.getByte(L4_OFFSET + TCP_FLAGS) & 0xFF;
-        final int last = index == segments - 1 ? flags : flags & ~(TCP_PSH | TCP_FIN);
-        out.putInt(L4_OFFSET + TCP_SEQ, gso.getInt(L4_OFFSET + TCP_SEQ, ByteOrder.BIG_ENDIAN) + from,
-            ByteOrder.BIG_ENDIAN);
-        out.putByte(L4_OFFSET + TCP_FLAGS, (byte)last);
-        finishL4(out, PROTO_TCP, TCP_CHECKSUM, TCP_HLEN + size, partial);
-        return TCP_FRAME_HEADERS + size;
+        return TcpSegmenter.tcpSegment(gso, length, mss, index, out, partial);
     }
 }

@@ -24,11 +24,9 @@ import static org.dom0j.protocol.netif.NetifDescriptor.CTRL_RESPONSE_LENGTH;
  */
 final class NetfrontCtrl implements RingEntryHandler
 {
-    private final SimDomain guest;
     private final EventChannels evtchn;
     private final int port;
-    private final int ringFrame;
-    private final int ringRef;
+    private final GrantedRingPage ringPage;
     private final UnsafeBuffer ringBuffer;
     private final FrontRing ring;
     private final int[] types;
@@ -43,12 +41,10 @@ final class NetfrontCtrl implements RingEntryHandler
 
     NetfrontCtrl(final SimDomain guest, final int backendDomid, final EventChannels evtchn, final int port)
     {
-        this.guest = guest;
         this.evtchn = evtchn;
         this.port = port;
-        ringFrame = guest.allocatePage();
-        ringRef = guest.grantAccess(backendDomid, ringFrame, false);
-        ringBuffer = guest.page(ringFrame);
+        ringPage = new GrantedRingPage(guest, backendDomid);
+        ringBuffer = ringPage.buffer();
         ring = new FrontRing(RingLayout.of(CTRL_REQUEST_LENGTH, CTRL_RESPONSE_LENGTH, 1), ringBuffer).init(0);
         types = new int[ring.size()];
         answered = new boolean[ring.size()];
@@ -59,7 +55,7 @@ final class NetfrontCtrl implements RingEntryHandler
 
     int ringRef()
     {
-        return ringRef;
+        return ringPage.ref();
     }
 
     int port()
@@ -179,11 +175,6 @@ final class NetfrontCtrl implements RingEntryHandler
 
     int release()
     {
-        if (null == SimNetfront.endAccess(guest, ringRef))
-        {
-            guest.freePage(ringFrame);
-            return 0;
-        }
-        return 1;
+        return ringPage.release();
     }
 }

@@ -11,8 +11,6 @@ import org.dom0j.ring.RingEntryHandler;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.sim.SimDomain;
 
-import java.util.Arrays;
-
 import static org.dom0j.protocol.netif.NetifConstants.NETIF_RSP_DROPPED;
 import static org.dom0j.protocol.netif.NetifConstants.NETIF_RSP_ERROR;
 import static org.dom0j.protocol.netif.NetifConstants.NETRXF_CSUM_BLANK;
@@ -60,19 +58,15 @@ final class NetfrontRx implements RingEntryHandler
     private static final int EXPECT_EXTRA = 1;
     private static final int EXPECT_DATA = 2;
 
-    private final SimDomain guest;
-    private final int backendDomid;
     private final int queue;
     private final EventChannels evtchn;
     private final int port;
-    private final int ringFrame;
-    private final int ringRef;
+    private final GrantedRingPage ringPage;
     private final UnsafeBuffer ringBuffer;
     private final FrontRing ring;
     private final int mask;
-    private final int bufferFrame;
+    private final GrantedPagePool pool;
     private final UnsafeBuffer buffers;
-    private final int[] grefs;
     private final UnsafeBuffer copy = new UnsafeBuffer(new byte[RX_RESPONSE_LENGTH]);
     private final NetifRxResponseFlyweight response = new NetifRxResponseFlyweight();
     private final NetifExtraInfoFlyweight extra = new NetifExtraInfoFlyweight();
@@ -102,25 +96,20 @@ final class NetfrontRx implements RingEntryHandler
     NetfrontRx(
         final SimDomain guest, final int backendDomid, final int queue, final EventChannels evtchn, final int port)
     {
-        this.guest = guest;
-        this.backendDomid = backendDomid;
         this.queue = queue;
         this.evtchn = evtchn;
         this.port = port;
-        ringFrame = guest.allocatePage();
-        ringRef = guest.grantAccess(backendDomid, ringFrame, false);
-        ringBuffer = guest.page(ringFrame);
+        ringPage = new GrantedRingPage(guest, backendDomid);
+        ringBuffer = ringPage.buffer();
         ring = new FrontRing(RingLayout.of(RX_REQUEST_LENGTH, RX_RESPONSE_LENGTH, 1), ringBuffer).init(0);
         mask = ring.size() - 1;
-        bufferFrame = guest.allocateContiguous(ring.size());
-        buffers = guest.pages(bufferFrame, ring.size());
-        grefs = new int[ring.size()];
-        Arrays.fill(grefs, -1);
+        pool = new GrantedPagePool(guest, backendDomid, ring.size(), false);
+        buffers = pool.pages();
     }
 
     int ringRef()
     {
-        return ringRef;
+        return ringPage.ref();
     }
 
     int port()
@@ -190,12 +179,11 @@ final class NetfrontRx implements RingEntryHandler
         while (ring.freeRequests() > 0)
         {
             final int id = ring.reqProdPvt() & mask;
-            if (grefs[id] >= 0)
+            if (pool.isGranted(id))
             {
                 break;
             }
-            final int ref = guest.grantAccess(backendDomid, bufferFrame + id, false);
-            grefs[id] = ref;
+            final int ref = pool.grant(id);
             request.wrap(ringBuffer, ring.claimRequest()).id(id).gref(ref);
             ring.commitRequest();
             posted++;
@@ -259,20 +247,18 @@ final class NetfrontRx implements RingEntryHandler
             return;
         }
         final int id = index & mask;
-        final int ref = grefs[id];
-        if (ref < 0)
+        if (!pool.isGranted(id))
         {
             stop("response at ring index " + Integer.toUnsignedString(index) + " for slot " + id +
                 " that was not posted");
             return;
         }
-        final String busy = SimNetfront.endAccess(guest, ref);
+        final String busy = pool.end(id);
         if (null != busy)
         {
             stop(busy);
             return;
         }
-        grefs[id] = -1;
         if (state == EXPECT_EXTRA)
         {
             // An extra info overlays the response, id included: only its slot identifies it (netif.h).
@@ -398,33 +384,6 @@ final class NetfrontRx implements RingEntryHandler
      */
     int release()
     {
-        int leaked = 0;
-        for (int id = 0; id < grefs.length; id++)
-        {
-            if (grefs[id] >= 0)
-            {
-                if (null == SimNetfront.endAccess(guest, grefs[id]))
-                {
-                    grefs[id] = -1;
-                }
-                else
-                {
-                    leaked++;
-                }
-            }
-            if (grefs[id] < 0)
-            {
-                guest.freePage(bufferFrame + id);
-            }
-        }
-        if (null == SimNetfront.endAccess(guest, ringRef))
-        {
-            guest.freePage(ringFrame);
-        }
-        else
-        {
-            leaked++;
-        }
-        return leaked;
+        return pool.release() + ringPage.release();
     }
 }

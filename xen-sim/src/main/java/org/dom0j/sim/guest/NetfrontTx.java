@@ -43,20 +43,16 @@ import static org.dom0j.protocol.netif.NetifDescriptor.TX_RESPONSE_LENGTH;
  */
 final class NetfrontTx implements RingEntryHandler
 {
-    private final SimDomain guest;
-    private final int backendDomid;
     private final int queue;
     private final EventChannels evtchn;
     private final int port;
     private final int firstOffset;
     private final boolean sg;
-    private final int ringFrame;
-    private final int ringRef;
+    private final GrantedRingPage ringPage;
     private final UnsafeBuffer ringBuffer;
     private final FrontRing ring;
-    private final int pageFrame;
+    private final GrantedPagePool pool;
     private final UnsafeBuffer pages;
-    private final int[] grefs;
     private final boolean[] pending;
     private final boolean[] head;
     private final int[] free;
@@ -81,34 +77,29 @@ final class NetfrontTx implements RingEntryHandler
         final int firstOffset,
         final boolean sg)
     {
-        this.guest = guest;
-        this.backendDomid = backendDomid;
         this.queue = queue;
         this.evtchn = evtchn;
         this.port = port;
         this.firstOffset = firstOffset;
         this.sg = sg;
-        ringFrame = guest.allocatePage();
-        ringRef = guest.grantAccess(backendDomid, ringFrame, false);
-        ringBuffer = guest.page(ringFrame);
+        ringPage = new GrantedRingPage(guest, backendDomid);
+        ringBuffer = ringPage.buffer();
         ring = new FrontRing(RingLayout.of(TX_REQUEST_LENGTH, TX_RESPONSE_LENGTH, 1), ringBuffer).init(0);
         final int size = ring.size();
-        pageFrame = guest.allocateContiguous(size);
-        pages = guest.pages(pageFrame, size);
-        grefs = new int[size];
+        pool = new GrantedPagePool(guest, backendDomid, size, true);
+        pages = pool.pages();
         pending = new boolean[size];
         head = new boolean[size];
         free = new int[size];
         for (int i = 0; i < size; i++)
         {
-            grefs[i] = -1;
             free[freeCount++] = size - 1 - i;
         }
     }
 
     int ringRef()
     {
-        return ringRef;
+        return ringPage.ref();
     }
 
     int port()
@@ -205,7 +196,7 @@ final class NetfrontTx implements RingEntryHandler
         int chunk = Math.min(length, PAGE_SIZE - start);
         pages.putBytes(id * PAGE_SIZE + start, frame, offset, chunk);
         request.wrap(ringBuffer, ring.claimRequest())
-            .gref(grant(id))
+            .gref(pool.grant(id))
             .pageOffset(start)
             .flags((txFlags & (NETTXF_CSUM_BLANK | NETTXF_DATA_VALIDATED)) | (gso ? NETTXF_EXTRA_INFO : 0) |
                 (slots > 1 ? NETTXF_MORE_DATA : 0))
@@ -230,7 +221,7 @@ final class NetfrontTx implements RingEntryHandler
             pages.putBytes(id * PAGE_SIZE, frame, offset + done, chunk);
             done += chunk;
             request.wrap(ringBuffer, ring.claimRequest())
-                .gref(grant(id))
+                .gref(pool.grant(id))
                 .pageOffset(0)
                 .flags(done < length ? NETTXF_MORE_DATA : 0)
                 .id(id)
@@ -270,13 +261,6 @@ final class NetfrontTx implements RingEntryHandler
         final int id = free[--freeCount];
         pending[id] = true;
         return id;
-    }
-
-    private int grant(final int id)
-    {
-        final int ref = guest.grantAccess(backendDomid, pageFrame + id, true);
-        grefs[id] = ref;
-        return ref;
     }
 
     private void push()
@@ -336,15 +320,11 @@ final class NetfrontTx implements RingEntryHandler
             stop("response for inactive request id " + id);
             return;
         }
-        if (grefs[id] >= 0)
+        final String busy = pool.end(id);
+        if (null != busy)
         {
-            final String busy = SimNetfront.endAccess(guest, grefs[id]);
-            if (null != busy)
-            {
-                stop(busy);
-                return;
-            }
-            grefs[id] = -1;
+            stop(busy);
+            return;
         }
         pending[id] = false;
         free[freeCount++] = id;
@@ -373,33 +353,6 @@ final class NetfrontTx implements RingEntryHandler
      */
     int release()
     {
-        int leaked = 0;
-        for (int id = 0; id < grefs.length; id++)
-        {
-            if (grefs[id] >= 0)
-            {
-                if (null == SimNetfront.endAccess(guest, grefs[id]))
-                {
-                    grefs[id] = -1;
-                }
-                else
-                {
-                    leaked++;
-                }
-            }
-            if (grefs[id] < 0)
-            {
-                guest.freePage(pageFrame + id);
-            }
-        }
-        if (null == SimNetfront.endAccess(guest, ringRef))
-        {
-            guest.freePage(ringFrame);
-        }
-        else
-        {
-            leaked++;
-        }
-        return leaked;
+        return pool.release() + ringPage.release();
     }
 }

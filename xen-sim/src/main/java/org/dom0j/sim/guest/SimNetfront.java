@@ -2,12 +2,9 @@ package org.dom0j.sim.guest;
 
 import org.agrona.DirectBuffer;
 import org.dom0j.backend.XenbusState;
-import org.dom0j.common.Errno;
 import org.dom0j.evtchn.EventChannels;
-import org.dom0j.gnttab.GrantTableException;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.xenstore.XenStore;
-import org.dom0j.xenstore.XenStoreTransaction;
 
 import java.util.concurrent.TimeoutException;
 
@@ -47,6 +44,10 @@ import static org.dom0j.protocol.netif.NetifConstants.XEN_NETIF_MAX_TX_SIZE;
  * NETIF_RSP_DROPPED, which drop the packet and count as errors; an RX data response must carry its slot's id
  * (Linux ignores the id); TX requests take ids from a free list and pages from a pool made at connect (Linux
  * grants the skb's own pages).
+ * <p>
+ * The parts: {@link NetfrontXenbus} (the xenstore side of connect and close), {@link NetfrontQueues} (a
+ * {@link NetfrontTx} and a {@link NetfrontRx} per queue), {@link NetfrontCtrl}, and the granted pages they lend the
+ * backend ({@link GrantedRingPage}, {@link GrantedPagePool}).
  * <p>
  * Not thread safe: one guest thread drives it.
  */
@@ -175,11 +176,8 @@ public final class SimNetfront implements AutoCloseable
         void onFrame(int queue, DirectBuffer frame, int length, int rxFlags, int gsoType, int gsoSize);
     }
 
-    private final SimDomain guest;
-    private final XenStore xs;
     private final String frontendPath;
     private final String backendPath;
-    private final int backendDomid;
     private final Options options;
     private final NetbackFeatures backend;
     private final long mac;
@@ -188,17 +186,14 @@ public final class SimNetfront implements AutoCloseable
     private final boolean sg;
     private final boolean multicastRequested;
     private final EventChannels evtchn;
-    private final NetfrontTx[] tx;
-    private final NetfrontRx[] rx;
+    private final NetfrontQueues queues;
     private final NetfrontCtrl ctrl;
-    private final XenbusWaiter backendState;
-    private final long closeTimeoutMs;
+    private final NetfrontXenbus xenbus;
     private boolean closed;
     private int leakedGrants;
 
     private SimNetfront(
         final SimDomain guest,
-        final XenStore xs,
         final String frontendPath,
         final String backendPath,
         final int backendDomid,
@@ -206,34 +201,21 @@ public final class SimNetfront implements AutoCloseable
         final NetbackFeatures backend,
         final long mac,
         final int mtu,
-        final XenbusWaiter backendState,
-        final long closeTimeoutMs)
+        final NetfrontXenbus xenbus)
     {
-        this.guest = guest;
-        this.xs = xs;
         this.frontendPath = frontendPath;
         this.backendPath = backendPath;
-        this.backendDomid = backendDomid;
         this.options = options;
         this.backend = backend;
         this.mac = mac;
-        this.backendState = backendState;
-        this.closeTimeoutMs = closeTimeoutMs;
+        this.xenbus = xenbus;
         this.split = options.splitEventChannels() && backend.splitEventChannels();
         this.sg = options.sg() && backend.sg();
         this.mtu = sg ? mtu : Math.min(mtu, 1500);
         this.multicastRequested = options.multicastControl() && backend.multicastControl();
-        final int queues = Math.max(1, Math.min(options.queues(), backend.maxQueues()));
+        final int count = Math.max(1, Math.min(options.queues(), backend.maxQueues()));
         this.evtchn = guest.openEventChannels();
-        this.tx = new NetfrontTx[queues];
-        this.rx = new NetfrontRx[queues];
-        for (int q = 0; q < queues; q++)
-        {
-            final int txPort = evtchn.bindUnboundPort(backendDomid);
-            final int rxPort = split ? evtchn.bindUnboundPort(backendDomid) : txPort;
-            tx[q] = new NetfrontTx(guest, backendDomid, q, evtchn, txPort, options.txFirstOffset(), sg);
-            rx[q] = new NetfrontRx(guest, backendDomid, q, evtchn, rxPort);
-        }
+        this.queues = new NetfrontQueues(guest, backendDomid, evtchn, count, split, options.txFirstOffset(), sg);
         ctrl = options.ctrlRing() && backend.ctrlRing() ?
             new NetfrontCtrl(guest, backendDomid, evtchn, evtchn.bindUnboundPort(backendDomid)) : null;
     }
@@ -265,25 +247,21 @@ public final class SimNetfront implements AutoCloseable
         }
         final long mtuKey = NetbackFeatures.readNumber(xs, fe + "/mtu", 1500);
         final int mtu = (int)Math.max(68, Math.min(XEN_NETIF_MAX_TX_SIZE, mtuKey));
-        final XenbusWaiter waiter = new XenbusWaiter(xs, be + "/state", "netfront-" + devid);
+        final NetfrontXenbus xenbus = new NetfrontXenbus(xs, fe, be, "netfront-" + devid, timeoutMs);
         SimNetfront front = null;
         try
         {
-            waiter.await(s -> s == XenbusState.INIT_WAIT, timeoutMs);
+            xenbus.awaitBackend(XenbusState.INIT_WAIT);
             final NetbackFeatures features = NetbackFeatures.read(xs, be);
             if (!features.rxCopy())
             {
                 throw new IllegalStateException("backend " + be + " does not support copying receive path " +
                     "(no feature-rx-copy)");
             }
-            front = new SimNetfront(guest, xs, fe, be, backendDomid, options, features, mac, mtu, waiter, timeoutMs);
-            front.publish();
-            for (final NetfrontRx r : front.rx)
-            {
-                r.refill();
-            }
-            xs.write(fe + "/state", XenbusState.CONNECTED.wireValue());
-            waiter.await(s -> s == XenbusState.CONNECTED, timeoutMs);
+            front = new SimNetfront(guest, fe, be, backendDomid, options, features, mac, mtu, xenbus);
+            xenbus.publish(options, features, front.queues, front.ctrl, front.split, front.multicastRequested);
+            front.queues.refill();
+            xenbus.connect();
             return front;
         }
         catch (final TimeoutException | InterruptedException | RuntimeException ex)
@@ -295,95 +273,7 @@ public final class SimNetfront implements AutoCloseable
             }
             else
             {
-                waiter.close();
-            }
-            throw ex;
-        }
-    }
-
-    private void publish()
-    {
-        xs.transaction(t ->
-        {
-            if (backend.maxQueues() > 0)
-            {
-                t.write(frontendPath + "/multi-queue-num-queues", Integer.toString(tx.length));
-            }
-            if (tx.length == 1)
-            {
-                writeQueue(t, frontendPath, 0);
-            }
-            else
-            {
-                for (int q = 0; q < tx.length; q++)
-                {
-                    writeQueue(t, frontendPath + "/queue-" + q, q);
-                }
-            }
-            t.write(frontendPath + "/request-rx-copy", "1");
-            t.write(frontendPath + "/feature-rx-notify", "1");
-            t.write(frontendPath + "/feature-sg", bit(options.sg()));
-            t.write(frontendPath + "/feature-gso-tcpv4", bit(options.gsoTcpv4()));
-            t.write(frontendPath + "/feature-gso-tcpv6", bit(options.gsoTcpv6()));
-            t.write(frontendPath + "/feature-ipv6-csum-offload", bit(options.ipv6CsumOffload()));
-            if (!options.csumOffload())
-            {
-                t.write(frontendPath + "/feature-no-csum-offload", "1");
-            }
-            if (null != ctrl)
-            {
-                t.write(frontendPath + "/ctrl-ring-ref", Integer.toString(ctrl.ringRef()));
-                t.write(frontendPath + "/event-channel-ctrl", Integer.toString(ctrl.port()));
-            }
-            if (multicastRequested)
-            {
-                t.write(frontendPath + "/request-multicast-control", "1");
-            }
-            if (backend.xdpHeadroom())
-            {
-                t.write(frontendPath + "/xdp-headroom", "0");
-            }
-            return null;
-        });
-    }
-
-    private void writeQueue(final XenStoreTransaction t, final String dir, final int q)
-    {
-        t.write(dir + "/tx-ring-ref", Integer.toString(tx[q].ringRef()));
-        t.write(dir + "/rx-ring-ref", Integer.toString(rx[q].ringRef()));
-        if (split)
-        {
-            t.write(dir + "/event-channel-tx", Integer.toString(tx[q].port()));
-            t.write(dir + "/event-channel-rx", Integer.toString(rx[q].port()));
-        }
-        else
-        {
-            t.write(dir + "/event-channel", Integer.toString(tx[q].port()));
-        }
-    }
-
-    private static String bit(final boolean on)
-    {
-        return on ? "1" : "0";
-    }
-
-    /**
-     * Ends a grant as gnttab_end_foreign_access_ref does.
-     *
-     * @return null, or why it could not (the backend still holds it).
-     */
-    static String endAccess(final SimDomain guest, final int ref)
-    {
-        try
-        {
-            guest.endAccess(ref);
-            return null;
-        }
-        catch (final GrantTableException ex)
-        {
-            if (ex.errno() == Errno.EBUSY.number())
-            {
-                return "grant " + ref + " still in use by the backend domain";
+                xenbus.close();
             }
             throw ex;
         }
@@ -443,7 +333,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public int queueCount()
     {
-        return tx.length;
+        return queues.count();
     }
 
     /**
@@ -500,7 +390,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public boolean canSend(final int queue, final int length, final boolean gso)
     {
-        return null == violation(queue) && tx[queue].hasRoom(length, gso);
+        return null == violation(queue) && queues.tx(queue).hasRoom(length, gso);
     }
 
     /**
@@ -520,9 +410,9 @@ public final class SimNetfront implements AutoCloseable
         final int queue, final DirectBuffer frame, final int offset, final int length, final int txFlags,
         final int gsoType, final int gsoSize)
     {
-        if (queue < 0 || queue >= tx.length)
+        if (queue < 0 || queue >= queues.count())
         {
-            throw new IllegalArgumentException("no queue " + queue + " (" + tx.length + " in use)");
+            throw new IllegalArgumentException("no queue " + queue + " (" + queues.count() + " in use)");
         }
         if (length < 1 || length > XEN_NETIF_MAX_TX_SIZE || (!sg && length > PAGE_SIZE))
         {
@@ -537,7 +427,7 @@ public final class SimNetfront implements AutoCloseable
         {
             return false;
         }
-        return tx[queue].send(frame, offset, length, txFlags, gsoType, gsoSize);
+        return queues.tx(queue).send(frame, offset, length, txFlags, gsoType, gsoSize);
     }
 
     /**
@@ -555,7 +445,7 @@ public final class SimNetfront implements AutoCloseable
         {
             throw new IllegalStateException("backend " + backendPath + " has no feature-multicast-control");
         }
-        return null == violation(0) && tx[0].sendMulticastControl(add, address);
+        return null == violation(0) && queues.tx(0).sendMulticastControl(add, address);
     }
 
     /**
@@ -627,18 +517,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public int poll(final FrameHandler handler)
     {
-        int work = 0;
-        for (int q = 0; q < tx.length; q++)
-        {
-            if (null == violation(q))
-            {
-                work += tx[q].collect();
-            }
-            if (null == violation(q))
-            {
-                work += rx[q].poll(handler);
-            }
-        }
+        int work = queues.poll(handler);
         if (null != ctrl)
         {
             work += ctrl.poll();
@@ -674,13 +553,10 @@ public final class SimNetfront implements AutoCloseable
      */
     public String violation()
     {
-        for (int q = 0; q < tx.length; q++)
+        final String v = queues.firstViolation();
+        if (null != v)
         {
-            final String v = violation(q);
-            if (null != v)
-            {
-                return v;
-            }
+            return v;
         }
         return null == ctrl ? null : ctrl.violation();
     }
@@ -691,7 +567,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public String violation(final int queue)
     {
-        return null != tx[queue].violation() ? tx[queue].violation() : rx[queue].violation();
+        return queues.violation(queue);
     }
 
     /**
@@ -699,12 +575,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long txPackets()
     {
-        long n = 0;
-        for (final NetfrontTx t : tx)
-        {
-            n += t.packets();
-        }
-        return n;
+        return queues.sumTx(NetfrontTx::packets);
     }
 
     /**
@@ -712,12 +583,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long txBytes()
     {
-        long n = 0;
-        for (final NetfrontTx t : tx)
-        {
-            n += t.bytes();
-        }
-        return n;
+        return queues.sumTx(NetfrontTx::bytes);
     }
 
     /**
@@ -725,12 +591,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long txOkay()
     {
-        long n = 0;
-        for (final NetfrontTx t : tx)
-        {
-            n += t.okay();
-        }
-        return n;
+        return queues.sumTx(NetfrontTx::okay);
     }
 
     /**
@@ -738,12 +599,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long txErrors()
     {
-        long n = 0;
-        for (final NetfrontTx t : tx)
-        {
-            n += t.errors();
-        }
-        return n;
+        return queues.sumTx(NetfrontTx::errors);
     }
 
     /**
@@ -751,12 +607,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long txDropped()
     {
-        long n = 0;
-        for (final NetfrontTx t : tx)
-        {
-            n += t.dropped();
-        }
-        return n;
+        return queues.sumTx(NetfrontTx::dropped);
     }
 
     /**
@@ -765,7 +616,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public int txOutstanding(final int queue)
     {
-        return tx[queue].outstanding();
+        return queues.tx(queue).outstanding();
     }
 
     /**
@@ -773,12 +624,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long rxPackets()
     {
-        long n = 0;
-        for (final NetfrontRx r : rx)
-        {
-            n += r.frames();
-        }
-        return n;
+        return queues.sumRx(NetfrontRx::frames);
     }
 
     /**
@@ -786,12 +632,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long rxBytes()
     {
-        long n = 0;
-        for (final NetfrontRx r : rx)
-        {
-            n += r.bytes();
-        }
-        return n;
+        return queues.sumRx(NetfrontRx::bytes);
     }
 
     /**
@@ -799,12 +640,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public long rxErrors()
     {
-        long n = 0;
-        for (final NetfrontRx r : rx)
-        {
-            n += r.errors();
-        }
-        return n;
+        return queues.sumRx(NetfrontRx::errors);
     }
 
     /**
@@ -813,7 +649,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public int rxPosted(final int queue)
     {
-        return rx[queue].posted();
+        return queues.rx(queue).posted();
     }
 
     /**
@@ -822,7 +658,7 @@ public final class SimNetfront implements AutoCloseable
      */
     public int rxLastHash(final int queue)
     {
-        return rx[queue].lastHash();
+        return queues.rx(queue).lastHash();
     }
 
     /**
@@ -849,27 +685,7 @@ public final class SimNetfront implements AutoCloseable
         closed = true;
         try
         {
-            if (xs.exists(frontendPath))
-            {
-                xs.write(frontendPath + "/state", XenbusState.CLOSING.wireValue());
-                backendState.await(s -> s == XenbusState.CLOSING || s == XenbusState.CLOSED ||
-                    s == XenbusState.UNKNOWN, closeTimeoutMs);
-                xs.write(frontendPath + "/state", XenbusState.CLOSED.wireValue());
-                backendState.await(s -> s == XenbusState.CLOSED || s == XenbusState.UNKNOWN, closeTimeoutMs);
-            }
-        }
-        catch (final TimeoutException ex)
-        {
-            // The backend did not answer: tear down anyway, as netfront gives up after its timeout.
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-        }
-        catch (final RuntimeException ex)
-        {
-            // xenstore went away under us (the toolstack removed the device, or the connection closed): the
-            // handshake cannot finish, the teardown still must.
+            xenbus.disconnect();
         }
         finally
         {
@@ -879,17 +695,10 @@ public final class SimNetfront implements AutoCloseable
 
     private void release()
     {
-        backendState.close();
+        xenbus.close();
         try
         {
-            for (int q = 0; q < tx.length; q++)
-            {
-                evtchn.unbind(tx[q].port());
-                if (rx[q].port() != tx[q].port())
-                {
-                    evtchn.unbind(rx[q].port());
-                }
-            }
+            queues.unbind();
             if (null != ctrl)
             {
                 evtchn.unbind(ctrl.port());
@@ -899,12 +708,7 @@ public final class SimNetfront implements AutoCloseable
         {
             evtchn.close();
         }
-        int leaked = 0;
-        for (int q = 0; q < tx.length; q++)
-        {
-            leaked += tx[q].release();
-            leaked += rx[q].release();
-        }
+        int leaked = queues.release();
         if (null != ctrl)
         {
             leaked += ctrl.release();

@@ -48,7 +48,7 @@ class SimNetfrontTest
     private SimDomain guest;
     private XenStore guestStore;
     private LoopbackNetback backend;
-    private LoopbackNetback.Vif vif;
+    private LoopbackVif vif;
     private SimNetfront front;
     private int grantsBefore;
     private int portsBefore;
