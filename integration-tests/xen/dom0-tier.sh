@@ -505,8 +505,11 @@ net_setup() {
     mkdir -p "$ND"
     err=$( { ip link add xenbr0 type bridge stp_state 0 forward_delay 0 &&
         ip addr add "$NET_PEER/24" dev xenbr0 && ip link set xenbr0 up; } 2>&1)
+    # more addresses of dom0's, so that dom0 can ping a guest over several flows (ping_from_dom0)
+    for i in $(seq 11 18); do err+=$(ip addr add "10.88.0.$i/24" dev xenbr0 2>&1); done
     [ -e /sys/class/net/xenbr0/bridge ] && ip -4 -o addr show dev xenbr0 | grep -q "inet $NET_PEER/24"
-    check_if xenbr0 $? "bridge xenbr0 $NET_PEER/24 up in dom0 (stp off, forward delay 0)" "bridge setup failed: $(oneline <<< "$err")"
+    check_if xenbr0 $? "bridge xenbr0 $NET_PEER/24 (and 10.88.0.11-18) up in dom0 (stp off, forward delay 0)" \
+        "bridge setup failed: $(oneline <<< "$err")"
     dd if=/dev/urandom of="$ND/to-guest.bin" bs=1M count="$NET_MIB" 2>/dev/null
     TO_SUM=$(md5sum "$ND/to-guest.bin" | cut -d' ' -f1)
     # the receiving listener's input: a FIFO held open here, so that nc never sees its end (busybox nc shuts its
@@ -535,6 +538,49 @@ net_diag() {
     info "$label: diagnostics in $f"
 }
 
+# icmp_counts: dom0's "InEchos OutEchoReps" (columns found by name in /proc/net/snmp)
+icmp_counts() {
+    awk '/^Icmp: [A-Z]/ { for (i = 2; i <= NF; i++) col[$i] = i; next }
+        /^Icmp: [0-9]/ { print $col["InEchos"], $col["OutEchoReps"] }' /proc/net/snmp
+}
+
+# net_sampler DEV OUT SECONDS: every 0.2 s for SECONDS, "<dom0 uptime> <rx_packets> <tx_packets>" of DEV, the vif's
+# dom0 end (rx: frames from the guest, tx: frames dom0 handed it for the guest), when they change. Builtins only
+# (the timed read on the held FIFO is the sleep): no process per sample.
+net_sampler() {
+    local dev=$1 out=$2 n=$(($3 * 5)) u _ rx tx last=""
+    while [ $n -gt 0 ]; do
+        if read -r rx < "/sys/class/net/$dev/statistics/rx_packets" 2>/dev/null &&
+            read -r tx < "/sys/class/net/$dev/statistics/tx_packets" 2>/dev/null && [ "$rx $tx" != "$last" ]; then
+            read -r u _ < /proc/uptime
+            echo "$u $rx $tx" >> "$out"
+            last="$rx $tx"
+        fi
+        read -r -t 0.2 -u 7 _
+        n=$((n - 1))
+    done
+}
+
+# ping_from_dom0 LABEL GUEST GUEST-IP: dom0 pings the guest from 8 addresses of its own at once (8 flows, 3
+# echo requests each); run_net then connects to the guest's port FROM+1 so that it goes on; "LABEL-ping-from-dom0" compares the
+# answers with the echo requests the guest says reached it. A flow's first frames to the guest are the ones dom0
+# starts (the guest's own ping and nc connections start from the guest's side).
+ping_from_dom0() {
+    local label=$1 g=$2 ip=$3 i pids=() got answered=0 per="" t
+    t=$(up)
+    for i in $(seq 11 18); do
+        busybox ping -c 3 -i 0.2 -w 20 -I "10.88.0.$i" "$ip" > "$ND/$g-ping-from-$i.out" 2>&1 &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    for i in $(seq 11 18); do
+        got=$(sed -n 's/.* \([0-9]*\) packets received.*/\1/p' "$ND/$g-ping-from-$i.out")
+        per+="${got:-?} "
+        answered=$((answered + ${got:-0}))
+    done
+    PF_ANSWERED=$answered PF_PER=$per PF_SECS=$(since "$t")
+}
+
 # run_net LABEL GUEST-IP PORT-TO PORT-FROM TAP(yes|no): the network workload in a guest whose vif is served by
 # whoever serves backend/vif now; TAP=yes expects dom0j's drop-in TAP (and says so from serve's log)
 run_net() {
@@ -547,9 +593,14 @@ run_net() {
     l1=$!
     timeout -k 5 "$NET_DEADLINE" busybox nc -l -p "$pfrom" < "$ND/hold" > "$ND/from-guest.bin" 2> "$ND/$g-nc-from.err" &
     l2=$!
+    # dom0's echo counters: between here and the guest's transfers the guest's ping is the only one
+    local ie0 or0 ie1="" or1=""
+    read -r ie0 or0 < <(icmp_counts)
     t0=$(up)
     # the clock dom0j serve's log uses, against the uptimes of the watcher's log
-    info "$label: xl create at dom0 uptime ${t0}s, dom0 clock $(date +%T.%3N)"
+    local clock0
+    clock0=$(date +%s.%3N)
+    info "$label: xl create at dom0 uptime ${t0}s, dom0 clock $(date -d "@$clock0" +%T.%3N) ($clock0)"
     timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
     rc=$?
     domid=$(xl domid "$g" 2>/dev/null)
@@ -567,6 +618,20 @@ run_net() {
     dev=vif$domid.0
     # connected: both ends Connected (4), the interface a port of xenbr0 and up
     local bst fst hs end
+    # the vif's frame counts over the guest's first minute (net_sampler, in the background)
+    net_sampler "$dev" "$R/$label-frames.txt" 60 &
+    local sampler=$!
+    # the frontend's state changes, as the backends' are in backend-watch.log
+    ( timeout -k 2 120 xenstore-watch "$fe/state" 2>/dev/null | while read -r _ _; do
+        echo "$(up) $(xenstore-read "$fe/state" 2>/dev/null)"; done > "$R/$label-frontend-state.txt" ) &
+    local fwatch=$!
+    # ARP and ICMP on the vif's dom0 end over the guest's first minute, when the host has dumpcap (tshark)
+    local capture=""
+    if [ -x /usr/bin/dumpcap ]; then
+        /usr/bin/dumpcap -q -i "$dev" -f "arp or icmp" -s 128 -a duration:60 -w "$R/$label-arp-icmp.pcapng" \
+            > "$R/$label-dumpcap.err" 2>&1 &
+        capture=$!
+    fi
     now_s
     end=$((NOW + 90))
     while :; do
@@ -613,15 +678,36 @@ run_net() {
     fi
     local before
     before=$(ports_while_alive "$domid")
-    # the guest runs its workload and powers off
+    # the guest runs its workload and powers off; once it has sent its data (dom0's receiving listener ended),
+    # dom0 pings it
+    local pinged=no
+    PF_ANSWERED="" PF_PER="" PF_SECS=""
     now_s
     end=$((NOW + NET_DEADLINE - ${t_conn%.*}))
     while ! gone "$g"; do
+        if [ $pinged = no ] && ! kill -0 "$l2" 2>/dev/null; then
+            read -r ie1 or1 < <(icmp_counts)
+            ip -s -s -d link show "$dev" > "$R/$label-links-after-transfers.txt" 2>&1
+            ping_from_dom0 "$label" "$g" "$ip"
+            # a lost echo with dom0j serving: its own counters (rx_dropped, rx_stalls...), read while the vif is
+            # still connected (the guest waits for the signal below); a JVM start, so only then
+            if [ "$tap" = yes ] && have top && { [ "${PF_ANSWERED:-0}" != 24 ] ||
+                ! guestlog "$g" | grep -q '^DOMU-NET: ping 5 5 '; }; then
+                dom0j top --once --platform xen
+                printf '%s\n' "$DJ_OUT" > "$R/$label-top.txt"
+                info "$label: dom0j top --once (${DJ_SECS}s): $(grep -iE 'drop|stall|error' <<< "$DJ_OUT" | oneline)"
+            fi
+            for i in $(seq 30); do busybox nc -w 5 "$ip" $((pfrom + 1)) < /dev/null > /dev/null 2>&1 && break; sleep 1; done
+            pinged=yes
+        fi
         now_s
         [ "$NOW" -ge "$end" ] && break
         sleep 1
     done
     local t_gone=$(since "$t0")
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null
+    [ -n "$capture" ] && { kill "$capture" 2>/dev/null; wait "$capture" 2>/dev/null; }
+    kill "$fwatch" 2>/dev/null; wait "$fwatch" 2>/dev/null
     if ! gone "$g"; then
         info "$label: the guest was still running ${t_gone}s after xl create: destroyed"
         bad=1
@@ -633,12 +719,44 @@ run_net() {
     kill "$l1" "$l2" 2>/dev/null
     wait "$l1" "$l2" 2>/dev/null
     guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
-    local n_sent n_got p_secs rtt
+    local n_sent n_got p_secs rtt f_secs f_ok f_tries
     read -r _ _ n_sent n_got p_secs rtt < <(guestlog "$g" | grep -m1 '^DOMU-NET: ping ')
-    if [ "${n_sent:-0}" = 5 ] && [ "${n_got:-0}" = 5 ]; then
-        check "$label-ping" PASS "the guest ($ip) pinged dom0 ($NET_PEER on xenbr0): 5 of 5 answered (0.2 s apart) in ${p_secs}s, round-trip $rtt"
+    read -r _ _ f_secs f_ok f_tries < <(guestlog "$g" | grep -m1 '^DOMU-NET: first-answer ')
+    f_tries=${f_tries#tries=}
+    # the link's start-up: the backend went Connected this long after the frontend (both as xenstore watches saw
+    # them); dom0j serve also says how long its connect took
+    local fe_up be_up conn_ms="" link
+    fe_up=$(awk '$2 == 4 { print $1; exit }' "$R/$label-frontend-state.txt" 2>/dev/null)
+    be_up=$(awk -v p="$be/state" '$2 == p && $3 == 4 { print $1; exit }' "$WLOG")
+    [ "$tap" = yes ] && conn_ms=$(sed -n "s|.* vif $domid/0: connected, .* in \([0-9]*\) ms.*|\1|p" "$R/dom0j-serve.log" | head -1)
+    link="backend Connected $(awk -v f="$fe_up" -v b="$be_up" 'BEGIN { if (f != "" && b != "") printf "%.2fs", b - f; else printf "?s" }')"
+    link+=" after the frontend${conn_ms:+ (dom0j serve connected it in ${conn_ms} ms)}"
+    LINK_UP="first answer ${f_secs:-?}s, $link"
+    local dom0_saw="dom0 counted $([ -n "$ie1" ] && echo "$((ie1 - ie0)) echo requests in and $((or1 - or0)) replies out" ||
+        echo "nothing (the transfers never ended)")"
+    if [ "${f_ok:-}" = ok ] && [ "${n_sent:-0}" = 5 ] && [ "${n_got:-0}" = 5 ]; then
+        check "$label-ping" PASS "the guest ($ip) pinged dom0 ($NET_PEER on xenbr0): first answer ${f_secs}s after" \
+            "the carrier came (echo request ${f_tries:-?}, one at a time; $link), then 5 of 5 answered (0.2 s" \
+            "apart) in ${p_secs}s, round-trip $rtt; $dom0_saw"
     else
-        check "$label-ping" FAIL "sent ${n_sent:-?} answered ${n_got:-?}; guest: $(guestlog "$g" | grep -E '^DOMU(-NET)?: (ping|eth0)' | tail -4 | oneline)"
+        check "$label-ping" FAIL "first answer: ${f_ok:-never} after ${f_secs:-?}s (${f_tries:-?} echo requests, one" \
+            "at a time; $link); then sent ${n_sent:-?} answered ${n_got:-?} ($dom0_saw); the guest's ping:" \
+            "$(guestlog "$g" | grep -E '^DOMU: ping: (64 bytes|[0-9]+ packets|round)' | sed 's/^DOMU: ping: //' | oneline)"
+        bad=1
+    fi
+    # dom0 -> guest, started by dom0: 8 flows of 3 echo requests; the guest counted those that reached it
+    local ib ia
+    ib=$(guestlog "$g" | sed -n 's/^DOMU-NET: icmp-before InEchos=\([0-9]*\).*/\1/p' | head -1)
+    ia=$(guestlog "$g" | sed -n 's/^DOMU-NET: icmp-after InEchos=\([0-9]*\).*/\1/p' | head -1)
+    local reached="?"
+    [ -n "$ib" ] && [ -n "$ia" ] && reached=$((ia - ib))
+    if [ "${PF_ANSWERED:-0}" = 24 ]; then
+        check "$label-ping-from-dom0" PASS "dom0 pinged the guest from 8 addresses (8 flows x 3): 24 of 24 answered" \
+            "in ${PF_SECS}s; $reached echo requests reached the guest"
+    else
+        check "$label-ping-from-dom0" FAIL "dom0 pinged the guest from 8 addresses (8 flows x 3): ${PF_ANSWERED:-none} of" \
+            "24 answered (per flow: ${PF_PER:-not run}) in ${PF_SECS:-?}s; $reached echo requests reached the guest" \
+            "(its /proc/net/snmp InEchos)"
         bad=1
     fi
     # dom0 -> guest: dom0's sum was made before; the guest summed what it received
@@ -670,7 +788,7 @@ run_net() {
     rm -f "$ND/from-guest.bin"
     NET_SECS=""
     [ -n "$to_s" ] && [ -n "$from_s" ] && NET_SECS=$(awk -v a="$to_s" -v b="$from_s" 'BEGIN { printf "%.2f", a + b }')
-    info "timing $label: ping ${p_secs:-?}s, to-guest ${to_s:-failed}s, from-guest ${from_s:-failed}s ($NET_MIB MiB each);" \
+    info "timing $label: $LINK_UP; ping ${p_secs:-?}s, to-guest ${to_s:-failed}s, from-guest ${from_s:-failed}s ($NET_MIB MiB each);" \
         "connected ${t_conn}s and domain gone ${t_gone}s after xl create"
     # teardown: the backend directory and the interface are gone, and libxl did not time out
     local removed=1 ifgone=1 timeouts
@@ -833,7 +951,7 @@ xl list > "$R/xl-list-end.txt" 2>&1
 cp /tmp/xl-*.log /var/log/xen/xl-*.log "$R/" 2>/dev/null
 mkdir -p "$R/console" && cp "$CON"/* "$R/console/" 2>/dev/null
 dmesg > "$R/dom0-dmesg.txt"
-cp "$ND"/*.err "$R/" 2>/dev/null
+cp "$ND"/*.err "$ND"/*.out "$R/" 2>/dev/null
 if [ $FAILN -gt 0 ] && [ -s "$DLOG" ]; then
     echo "DOM0J-TIER: tail of the dom0j log:"
     tail -20 "$DLOG" | sed 's/^/DOM0J-LOG: /'

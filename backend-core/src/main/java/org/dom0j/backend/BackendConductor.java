@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.dom0j.backend.XenbusState.CLOSED;
@@ -603,6 +604,7 @@ public final class BackendConductor implements Agent
     {
         final DeviceContext context = device.context;
         device.connectAttempted = true;
+        final long started = System.nanoTime();
         try
         {
             final List<QueueConfig> configs = device.type.readFrontend(context);
@@ -642,7 +644,8 @@ public final class BackendConductor implements Agent
                 resources.started = true;
             }
             setState(device, CONNECTED);
-            LOG.log(System.Logger.Level.INFO, context + ": connected, " + configs.size() + " queue(s)");
+            LOG.log(System.Logger.Level.INFO, context + ": connected, " + configs.size() + " queue(s), in " +
+                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
         }
         catch (final InvalidFrontendException ex)
         {
