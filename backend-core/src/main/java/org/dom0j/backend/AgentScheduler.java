@@ -57,12 +57,14 @@ public interface AgentScheduler extends AutoCloseable
      * @param maxWaitNanos longest single wait on an event channel.
      * @param errorHandler receives exceptions thrown by agents.
      * @return a scheduler that gives each agent its own thread and idles each {@link RingAgent} by blocking on its
-     *         event channel ({@link EventChannelIdleStrategy}); other agents back off.
+     *         event channel ({@link EventChannelIdleStrategy}) for at most {@code maxWaitNanos}, or for what its
+     *         handler says it may wait ({@link QueueHandler#idleWaitNanos}); other agents back off.
      */
     static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
     {
         return new Dedicated((agent) -> agent instanceof RingAgent ?
-            new EventChannelIdleStrategy(((RingAgent)agent).queue().eventChannels(), 100, 10, maxWaitNanos) :
+            new EventChannelIdleStrategy(((RingAgent)agent).queue().eventChannels(), 100, 10, maxWaitNanos,
+                ((RingAgent)agent)::idleWaitNanos) :
             new BackoffIdleStrategy(), errorHandler);
     }
 
@@ -116,8 +118,17 @@ public interface AgentScheduler extends AutoCloseable
             final AgentRunner runner = runners.remove(agent);
             if (runner != null)
             {
-                // An agent blocked in its idle strategy (an event channel wait) is interrupted after 100 ms.
-                runner.close(100, (thread) -> { });
+                if (agent instanceof RingAgent)
+                {
+                    // Blocked in its idle strategy (an event channel wait, perhaps a long one): woken every
+                    // millisecond until it has seen that it must stop.
+                    final RingAgent ring = (RingAgent)agent;
+                    runner.close(1, (thread) -> ring.queue().eventChannels().wakeup());
+                }
+                else
+                {
+                    runner.close(100, (thread) -> { });
+                }
             }
         }
 

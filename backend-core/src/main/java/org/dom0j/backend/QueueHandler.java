@@ -31,6 +31,22 @@ public interface QueueHandler
     }
 
     /**
+     * How long the agent may sleep on its event channels (no event, no wake-up) before this handler has work that
+     * only time brings: a timeout running, a rate limit's next credit. An event-driven agent's idle strategy waits
+     * at most this long. A handler whose every piece of work comes with an event or an
+     * {@link org.dom0j.evtchn.EventChannels#wakeup} may say so with a long wait while nothing is due, so that an idle
+     * queue costs no wake-ups.
+     *
+     * @param queue    the queue.
+     * @param nowNanos the current {@link System#nanoTime()}.
+     * @return nanoseconds, or a negative value (the default) for the scheduler's own longest wait.
+     */
+    default long idleWaitNanos(final ConnectedQueue queue, final long nowNanos)
+    {
+        return -1;
+    }
+
+    /**
      * Called on the agent's thread when the agent stops, before the ring is unmapped: release what the handler
      * holds for this queue (persistent grants, buffers).
      *

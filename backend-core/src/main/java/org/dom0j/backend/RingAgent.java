@@ -132,6 +132,26 @@ public final class RingAgent implements Agent
     }
 
     /**
+     * The longest its idle strategy may wait now: the handler's {@link QueueHandler#idleWaitNanos}, or the
+     * scheduler's own bound, and no longer than until held ports are due to be unmasked. Called on the agent's
+     * thread, between passes.
+     *
+     * @param schedulerNanos the scheduler's longest wait.
+     * @return nanoseconds to wait at most.
+     */
+    public long idleWaitNanos(final long schedulerNanos)
+    {
+        final long now = System.nanoTime();
+        final long handlerNanos = handler.idleWaitNanos(queue, now);
+        long wait = handlerNanos < 0 ? schedulerNanos : handlerNanos;
+        if (heldCount > 0)
+        {
+            wait = Math.min(wait, Math.max(0, unmaskAt - now));
+        }
+        return wait;
+    }
+
+    /**
      * Takes the pending events: unmasks their ports at once, or, while the queue's events are held back, keeps them
      * masked until the backoff ends.
      *

@@ -26,6 +26,8 @@ final class EchoDeviceType implements DeviceType
 
     int disconnects;
     int removes;
+    /** What each queue's handler answers to {@link QueueHandler#idleWaitNanos}: negative for the scheduler's. */
+    long idleWaitNanos = -1;
     RuntimeException advertiseFailure;
 
     @Override
@@ -67,7 +69,7 @@ final class EchoDeviceType implements DeviceType
     @Override
     public QueueHandler connect(final DeviceContext device, final ConnectedQueue queue)
     {
-        return new Handler(queue);
+        return new Handler(queue, idleWaitNanos);
     }
 
     @Override
@@ -87,10 +89,18 @@ final class EchoDeviceType implements DeviceType
         private final UnsafeBuffer copy = new UnsafeBuffer(new byte[REQUEST_LENGTH]);
         private final UnsafeBuffer response = new UnsafeBuffer(new byte[RESPONSE_LENGTH]);
         private final ConnectedQueue queue;
+        private final long idleWaitNanos;
 
-        Handler(final ConnectedQueue queue)
+        Handler(final ConnectedQueue queue, final long idleWaitNanos)
         {
             this.queue = queue;
+            this.idleWaitNanos = idleWaitNanos;
+        }
+
+        @Override
+        public long idleWaitNanos(final ConnectedQueue queue, final long nowNanos)
+        {
+            return idleWaitNanos;
         }
 
         @Override

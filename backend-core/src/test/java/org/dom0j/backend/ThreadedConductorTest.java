@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ThreadedConductorTest
 {
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = { "dedicated", "shared", "event-driven" })
+    @ValueSource(strings = { "dedicated", "shared", "event-driven", "event-driven, handlers idle for 60 s" })
     void shouldServeOnRealThreadsAndCloseEveryDeviceOnShutdown(final String mode, @TempDir final Path dir)
         throws Exception
     {
@@ -36,9 +36,18 @@ class ThreadedConductorTest
         {
             case "dedicated" -> AgentScheduler.dedicated(YieldingIdleStrategy::new, errors::add);
             case "event-driven" -> AgentScheduler.eventDriven(TimeUnit.SECONDS.toNanos(5), errors::add);
+            case "event-driven, handlers idle for 60 s" ->
+                AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors::add);
             default -> AgentScheduler.shared(2, YieldingIdleStrategy::new, errors::add);
         };
         final EchoDeviceType echo = new EchoDeviceType();
+        // The handlers say they may sleep for a minute: only the guests' events (and, to stop, the scheduler's
+        // wake-up) may end a wait, so the requests below are answered and the agents stop well within the test.
+        final boolean longIdle = mode.contains("60 s");
+        if (longIdle)
+        {
+            echo.idleWaitNanos = TimeUnit.SECONDS.toNanos(60);
+        }
         final List<EchoGuest> guests = new ArrayList<>();
         try (CountersFile counters = CountersFile.create(dir.resolve("counters"), 256))
         {
@@ -107,7 +116,16 @@ class ThreadedConductorTest
             finally
             {
                 runner.close();
+                final long stopping = System.nanoTime();
                 scheduler.close();
+                if (longIdle)
+                {
+                    // 6 agents each asleep for up to 60 s. The fake hypervisor's waits also end on the interrupt
+                    // that AgentRunner sends; on Xen and the simulator (poll(2), a futex, through JNA) only the
+                    // scheduler's wake-up ends them.
+                    assertThat(System.nanoTime() - stopping).as("stopping agents asleep in a long wait")
+                        .isLessThan(TimeUnit.SECONDS.toNanos(30));
+                }
             }
             for (final EchoGuest guest : guests)
             {

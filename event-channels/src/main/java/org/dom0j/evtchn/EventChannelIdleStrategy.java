@@ -2,10 +2,13 @@ package org.dom0j.evtchn;
 
 import org.agrona.concurrent.IdleStrategy;
 
+import java.util.function.LongUnaryOperator;
+
 /**
  * An Agrona {@link IdleStrategy} for an agent whose work arrives as events on one {@link EventChannels} handle:
  * when idle it spins, then yields, then blocks in {@link EventChannels#awaitEvent} for at most
- * {@code maxParkNanos} (so the agent still runs its periodic duties), and any work done resets it.
+ * {@code maxParkNanos} (so the agent still runs its periodic duties), or for what the agent says it may wait now
+ * (its next timed duty, which may be longer), and any work done resets it.
  * <p>
  * The agent itself calls {@link EventChannels#pending()} in its duty cycle; this strategy never takes events.
  * <p>
@@ -18,6 +21,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     private final int maxSpins;
     private final int maxYields;
     private final long maxParkNanos;
+    private final LongUnaryOperator parkNanos;
     private int spins;
     private int yields;
 
@@ -30,6 +34,21 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     public EventChannelIdleStrategy(
         final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxParkNanos)
     {
+        this(evtchn, maxSpins, maxYields, maxParkNanos, LongUnaryOperator.identity());
+    }
+
+    /**
+     * @param evtchn       the handle the agent takes its events from.
+     * @param maxSpins     busy spins before yielding.
+     * @param maxYields    yields before blocking.
+     * @param maxParkNanos the default longest block in one idle call.
+     * @param parkNanos    given {@code maxParkNanos}, how long to block now (called on the agent's thread before
+     *                     each block; a value below 1 ms blocks for 1 ms at most, 0 does not block).
+     */
+    public EventChannelIdleStrategy(
+        final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxParkNanos,
+        final LongUnaryOperator parkNanos)
+    {
         if (maxSpins < 0 || maxYields < 0 || maxParkNanos <= 0)
         {
             throw new IllegalArgumentException("spins and yields must be >= 0 and the park time positive");
@@ -38,6 +57,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         this.maxSpins = maxSpins;
         this.maxYields = maxYields;
         this.maxParkNanos = maxParkNanos;
+        this.parkNanos = parkNanos;
     }
 
     /**
@@ -76,7 +96,11 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         }
         else
         {
-            evtchn.awaitEvent(maxParkNanos);
+            final long park = parkNanos.applyAsLong(maxParkNanos);
+            if (park > 0)
+            {
+                evtchn.awaitEvent(park);
+            }
         }
     }
 

@@ -138,6 +138,15 @@ final class CtrlRingHandler implements QueueHandler
         return taken;
     }
 
+    /**
+     * Every request comes with the frontend's notification: nothing is ever due on time.
+     */
+    @Override
+    public long idleWaitNanos(final ConnectedQueue connected, final long nowNanos)
+    {
+        return VifQueue.IDLE_WAIT_NANOS;
+    }
+
     private void onRequest(final MutableDirectBuffer copy, final int offset, final int index)
     {
         request.wrap(copy, offset);

@@ -344,6 +344,14 @@ final class RxAdmission
         return address;
     }
 
+    /**
+     * @return whether a frame waits because the guest has posted too few buffers (its timeouts are running).
+     */
+    boolean isBlocked()
+    {
+        return blockedSince != NO_FRAME_WAITING;
+    }
+
     void blocked()
     {
         if (blockedSince == NO_FRAME_WAITING)

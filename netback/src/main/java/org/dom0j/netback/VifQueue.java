@@ -44,6 +44,13 @@ final class VifQueue implements QueueHandler
     private static final int MAX_TAP_FRAME_NO_GSO = 65535 + 18;
     private static final int TAP_BUDGET = 64;
     private static final long CLOSE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+    /**
+     * How long an idle queue sleeps at most while nothing is due: everything else comes with an event (the guest's
+     * notifications) or a wake-up (frames offered, the TAP readable, packets of its own copied by other queues).
+     */
+    static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** While a timeout runs or the rate limit holds a packet back: how often the queue looks. */
+    static final long DUTY_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
     private static final System.Logger LOG = System.getLogger(VifQueue.class.getName());
 
     private final Vif vif;
@@ -358,6 +365,19 @@ final class VifQueue implements QueueHandler
     public boolean takesWaitingRequests(final ConnectedQueue connected)
     {
         return !tx.isRateLimited();
+    }
+
+    /**
+     * Sleeps long while idle, so that a quiet vif costs no wake-ups; looks every millisecond while a frame waits for
+     * the guest's buffers (the drain and stall timeouts), the rate limit holds a packet back (its next credit), or
+     * packets of this guest are held by other queues.
+     */
+    @Override
+    public long idleWaitNanos(final ConnectedQueue connected, final long nowNanos)
+    {
+        final boolean due = tx.isRateLimited() || admission.isBlocked() || tx.completions().outstanding() > 0 ||
+            (null != inbox && (!inbox.isEmpty() || !parked.isEmpty()));
+        return due ? DUTY_WAIT_NANOS : IDLE_WAIT_NANOS;
     }
 
     @Override

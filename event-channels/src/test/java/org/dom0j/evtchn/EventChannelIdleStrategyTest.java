@@ -1,0 +1,128 @@
+package org.dom0j.evtchn;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The idle strategy spins, yields, then blocks on the handle for as long as the agent says it may, and starts over
+ * after work.
+ */
+class EventChannelIdleStrategyTest
+{
+    private static final long DEFAULT_PARK = 1_000_000L;
+
+    private final RecordingEventChannels evtchn = new RecordingEventChannels();
+
+    @Test
+    void shouldBlockForTheDefaultWaitAfterItsSpinsAndYields()
+    {
+        final EventChannelIdleStrategy idle = new EventChannelIdleStrategy(evtchn, 3, 2, DEFAULT_PARK);
+        for (int i = 0; i < 5; i++)
+        {
+            idle.idle(0);
+        }
+        assertThat(evtchn.waits).as("3 spins and 2 yields first").isEmpty();
+        idle.idle(0);
+        idle.idle(0);
+        assertThat(evtchn.waits).containsExactly(DEFAULT_PARK, DEFAULT_PARK);
+    }
+
+    @Test
+    void shouldBlockForWhatTheAgentSaysItMayWaitGivenTheDefault()
+    {
+        final List<Long> asked = new ArrayList<>();
+        final long[] answer = { 60_000_000_000L };
+        final EventChannelIdleStrategy idle = new EventChannelIdleStrategy(evtchn, 0, 0, DEFAULT_PARK, (max) ->
+        {
+            asked.add(max);
+            return answer[0];
+        });
+        idle.idle(0);
+        answer[0] = 250_000L;
+        idle.idle(0);
+        answer[0] = 0;
+        idle.idle(0);
+        assertThat(asked).containsExactly(DEFAULT_PARK, DEFAULT_PARK, DEFAULT_PARK);
+        assertThat(evtchn.waits).as("a wait of 0 does not block").containsExactly(60_000_000_000L, 250_000L);
+    }
+
+    @Test
+    void shouldSpinAgainAfterWork()
+    {
+        final EventChannelIdleStrategy idle = new EventChannelIdleStrategy(evtchn, 1, 0, DEFAULT_PARK);
+        idle.idle(0);
+        idle.idle(0);
+        assertThat(evtchn.waits).hasSize(1);
+        idle.idle(1);
+        idle.idle(0);
+        assertThat(evtchn.waits).as("the spin after work does not block").hasSize(1);
+    }
+
+    /** Records the waits; no events ever come. */
+    private static final class RecordingEventChannels implements EventChannels
+    {
+        final List<Long> waits = new ArrayList<>();
+
+        @Override
+        public int bindInterdomain(final int remoteDomid, final int remotePort)
+        {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int bindUnboundPort(final int remoteDomid)
+        {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void unbind(final int port)
+        {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public void notify(final int port)
+        {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public int pending()
+        {
+            return -1;
+        }
+
+        @Override
+        public int pending(final long timeoutNanos)
+        {
+            return -1;
+        }
+
+        @Override
+        public boolean awaitEvent(final long timeoutNanos)
+        {
+            waits.add(timeoutNanos);
+            return false;
+        }
+
+        @Override
+        public void wakeup()
+        {
+        }
+
+        @Override
+        public void unmask(final int port)
+        {
+        }
+
+        @Override
+        public void close()
+        {
+        }
+    }
+}
