@@ -24,7 +24,7 @@ import static org.dom0j.sim.guest.NetFrames.UDP_HLEN;
  * number and a tag derived from it (and for TCP the sequence number in the header), so nothing is allocated per frame
  * and the guest's own cost stays what a packet generator's is. Flow {@code f} goes out on queue {@code f % queues};
  * with several queues there are {@link #FLOWS_PER_QUEUE} flows per queue, so that the backend's flow hash spreads them
- * over the receiver's queues too (source ports 40000 + 2f: see {@code NetBenchFrames.PORT_STRIDE}).
+ * over the receiver's queues too (source ports 40000 + 5f: see {@code NetBenchFrames.PORT_STRIDE}).
  * <p>
  * <b>Flow control</b>: UDP frames are blasted with nothing to hold them back, as {@code iperf3 -u -b 0} or a
  * packet generator does; what the path cannot carry is dropped on the way and shows as lost. A TCP flow keeps at most
