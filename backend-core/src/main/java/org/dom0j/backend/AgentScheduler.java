@@ -120,15 +120,13 @@ public interface AgentScheduler extends AutoCloseable
             {
                 if (agent instanceof RingAgent)
                 {
-                    // Blocked in its idle strategy (an event channel wait, perhaps a long one): woken every
-                    // millisecond until it has seen that it must stop.
-                    final RingAgent ring = (RingAgent)agent;
-                    runner.close(1, (thread) -> ring.queue().eventChannels().wakeup());
+                    // It may be asleep in a long event channel wait (poll(2) or a futex through JNA, which an
+                    // interrupt does not end): woken, and from now on it does not sleep, so it sees at once that
+                    // it must stop.
+                    ((RingAgent)agent).stopping();
                 }
-                else
-                {
-                    runner.close(100, (thread) -> { });
-                }
+                // An agent still running after 100 ms is interrupted.
+                runner.close(100, (thread) -> { });
             }
         }
 

@@ -53,6 +53,7 @@ public final class RingAgent implements Agent
     private boolean violationReported;
     private final int[] countedReqCons;
     private final int[] countedRspProd;
+    private volatile boolean stopping;
 
     /**
      * @param roleName   thread/role name, e.g. "vbd-5-51712-q0".
@@ -133,14 +134,18 @@ public final class RingAgent implements Agent
 
     /**
      * The longest its idle strategy may wait now: the handler's {@link QueueHandler#idleWaitNanos}, or the
-     * scheduler's own bound, and no longer than until held ports are due to be unmasked. Called on the agent's
-     * thread, between passes.
+     * scheduler's own bound, no longer than until held ports are due to be unmasked, and 0 once it is
+     * {@link #stopping}. Called on the agent's thread, between passes.
      *
      * @param schedulerNanos the scheduler's longest wait.
      * @return nanoseconds to wait at most.
      */
     public long idleWaitNanos(final long schedulerNanos)
     {
+        if (stopping)
+        {
+            return 0;
+        }
         final long now = System.nanoTime();
         final long handlerNanos = handler.idleWaitNanos(queue, now);
         long wait = handlerNanos < 0 ? schedulerNanos : handlerNanos;
@@ -149,6 +154,16 @@ public final class RingAgent implements Agent
             wait = Math.min(wait, Math.max(0, unmaskAt - now));
         }
         return wait;
+    }
+
+    /**
+     * Its scheduler is about to stop it (any thread): it is woken from its wait and no longer sleeps, so that it
+     * leaves as soon as its runner says so.
+     */
+    public void stopping()
+    {
+        stopping = true;
+        queue.eventChannels().wakeup();
     }
 
     /**

@@ -336,9 +336,10 @@ final class FakeHypervisor implements XenPlatform
         @Override
         public boolean awaitEvent(final long timeoutNanos)
         {
+            // As poll(2) on the evtchn device and the simulator's futex (both through JNA): an interrupt does not
+            // end the wait; an event, a wake-up or the timeout does.
             final long deadline = System.nanoTime() + timeoutNanos;
-            while (pendingPorts.isEmpty() && System.nanoTime() < deadline && !Thread.currentThread().isInterrupted() &&
-                !woken.getAndSet(false))
+            while (pendingPorts.isEmpty() && System.nanoTime() < deadline && !woken.getAndSet(false))
             {
                 java.util.concurrent.locks.LockSupport.parkNanos(Math.min(100_000, deadline - System.nanoTime()));
             }

@@ -120,9 +120,9 @@ class ThreadedConductorTest
                 scheduler.close();
                 if (longIdle)
                 {
-                    // 6 agents each asleep for up to 60 s. The fake hypervisor's waits also end on the interrupt
-                    // that AgentRunner sends; on Xen and the simulator (poll(2), a futex, through JNA) only the
-                    // scheduler's wake-up ends them.
+                    // 6 agents each asleep for up to 60 s; like poll(2) and a futex through JNA, the fake
+                    // hypervisor's wait does not end on the interrupt AgentRunner sends: only the wake-up of
+                    // RingAgent.stopping does.
                     assertThat(System.nanoTime() - stopping).as("stopping agents asleep in a long wait")
                         .isLessThan(TimeUnit.SECONDS.toNanos(30));
                 }
