@@ -67,6 +67,8 @@ class BlkbackQueueTest
     private SimDomain dom0;
     private Path diskFile;
     private final List<AutoCloseable> closeables = new ArrayList<>();
+    /** The persistent-grant bound of the queues made from here on. */
+    private int persistentMax = PersistentGrants.DEFAULT_MAX;
     private final CountersManager countersManager = new CountersManager(
         new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)), new UnsafeBuffer(ByteBuffer.allocateDirect(16 * 1024)));
 
@@ -108,7 +110,7 @@ class BlkbackQueueTest
             final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
                 false);
             queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
-                validator, path, persistent ? new PersistentGrants(PersistentGrants.DEFAULT_MAX) : null,
+                validator, path, persistent ? new PersistentGrants(persistentMax) : null,
                 new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine, mapped);
             assertThat(queue.ioEngine()).as("io_uring refused here").isEqualTo(engine);
             assertThat(queue.readsFromPageCache()).as("reads from the mapped page cache")
@@ -277,6 +279,31 @@ class BlkbackQueueTest
         assertThat(p.queue.counters().readSectors()).isEqualTo(24);
         assertThat(p.gnttab.mappedPageCount()).as("only the ring (and persistent grants of reads) stay mapped")
             .isEqualTo(1 + (persistent ? 3 : 0));
+    }
+
+    @Test
+    void shouldKeepNoMoreGrantsMappedThanThePersistentBound() throws IOException
+    {
+        // A guest that offers new grants with every request: 15 distinct pages, a bound of 4. Linux's is 1056
+        // (PersistentGrants.DEFAULT_MAX); PersistentGrantsTest checks that bound and the purge.
+        persistentMax = 4;
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.MAP, true, false, null);
+        p.write(1, 16, 3, 40);
+        p.serve();
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        for (int id = 2; id <= 5; id++)
+        {
+            final int[][] pages = p.read(id, 16, 3);
+            p.serve();
+            assertThat(p.last()).isEqualTo(new TestBlkfront.Response(id, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+            for (int i = 0; i < 3; i++)
+            {
+                assertThat(checksum(p.front.guest.page(pages[i][0]))).as("request %d page %d", id, i)
+                    .isEqualTo(checksum(40 + i));
+            }
+        }
+        assertThat(p.gnttab.mappedPageCount()).as("the ring and 4 persistent grants; the others were unmapped")
+            .isEqualTo(1 + 4);
     }
 
     @Test
