@@ -9,15 +9,12 @@ import org.dom0j.sim.guest.SimNetfront;
 import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.IOException;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,19 +42,14 @@ class NetbackTapHashTest
     Path dir;
 
     private ThreadedNetback net;
-    private final String namespace = "dh" + ProcessHandle.current().pid() % 100000;
+    private TestNamespace namespace;
     private final int domid = 260 + (int)(ProcessHandle.current().pid() % 50);
     private final List<AutoCloseable> open = new ArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception
     {
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "/dev/net/tun is missing; drop-in mode untested");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/ping")) || Files.isExecutable(Path.of("/bin/ping")),
-            "ping is missing (install iputils-ping); drop-in mode untested");
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-            "drop-in mode needs root for TAP devices and network namespaces; untested");
-        Assumptions.assumeTrue(run("ip", "netns", "add", namespace) == 0, "cannot create a network namespace here");
+        namespace = TestNamespace.create("dh");
         net = new ThreadedNetback(dir, (gnttab, counters) -> NetbackDeviceType.withTaps(
             NetbackConfiguration.fromSystemProperties().withMaxQueues(2).withCtrlRing(true), gnttab, counters));
     }
@@ -74,7 +66,10 @@ class NetbackTapHashTest
             net.close();
             assertThat(net.errors).as("errors raised by agents").isEmpty();
         }
-        run("ip", "netns", "delete", namespace);
+        if (namespace != null)
+        {
+            namespace.close();
+        }
     }
 
     @Test
@@ -101,9 +96,7 @@ class NetbackTapHashTest
         assertThat(call(front, XEN_NETIF_CTRL_TYPE_SET_HASH_KEY, keyRef, 40)).isEqualTo(XEN_NETIF_CTRL_STATUS_SUCCESS);
 
         final String vif = "vif" + domid + ".0";
-        assertThat(run("ip", "link", "set", vif, "netns", namespace)).isZero();
-        assertThat(inNamespace("ip", "addr", "add", HOST_IP + "/24", "dev", vif)).isZero();
-        assertThat(inNamespace("ip", "link", "set", vif, "up")).isZero();
+        assertThat(namespace.moveIn(vif, HOST_IP + "/24")).as("moved into the namespace, addressed, up").isTrue();
         final int guestIp = NetFrames.parseIpv4(GUEST_IP);
         final int hostIp = NetFrames.parseIpv4(HOST_IP);
         final SimNetStack stack = new SimNetStack(front.mac(), guestIp, 1, SimNetStack.Config.defaults(),
@@ -119,8 +112,7 @@ class NetbackTapHashTest
             }
             stack.receive(frame, length, rxFlags, gsoType, gsoSize);
         };
-        final Process ping = new ProcessBuilder("ip", "netns", "exec", namespace, "ping", "-c", "10", "-i", "0.05",
-            "-W", "5", GUEST_IP).redirectErrorStream(true).start();
+        final Process ping = namespace.start("ping", "-c", "10", "-i", "0.05", "-W", "5", GUEST_IP);
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (ping.isAlive() && System.nanoTime() < deadline)
         {
@@ -156,19 +148,5 @@ class NetbackTapHashTest
         final int status = front.ctrlStatus(id);
         front.ctrlForget(id);
         return status;
-    }
-
-    private int inNamespace(final String... command) throws IOException, InterruptedException
-    {
-        final List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
-        full.addAll(List.of(command));
-        return run(full.toArray(new String[0]));
-    }
-
-    private static int run(final String... command) throws IOException, InterruptedException
-    {
-        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
     }
 }

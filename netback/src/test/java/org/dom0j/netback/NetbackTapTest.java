@@ -6,7 +6,6 @@ import org.dom0j.sim.guest.NetStats;
 import org.dom0j.sim.guest.SimNetStack;
 import org.dom0j.sim.guest.SimNetfront;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -14,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,18 +37,13 @@ class NetbackTapTest
     Path dir;
 
     private ThreadedNetback net;
-    private final String namespace = "dj" + ProcessHandle.current().pid() % 100000;
+    private TestNamespace namespace;
     private final int domid = 200 + (int)(ProcessHandle.current().pid() % 50);
 
     @BeforeEach
     void setUp() throws Exception
     {
-        Assumptions.assumeTrue(Files.exists(Path.of("/dev/net/tun")), "/dev/net/tun is missing; drop-in mode untested");
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/ping")) || Files.isExecutable(Path.of("/bin/ping")),
-            "ping is missing (install iputils-ping); drop-in mode untested");
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
-            "drop-in mode needs root for TAP devices and network namespaces; untested");
-        Assumptions.assumeTrue(run("ip", "netns", "add", namespace) == 0, "cannot create a network namespace here");
+        namespace = TestNamespace.create("dj");
     }
 
     @AfterEach
@@ -61,7 +54,10 @@ class NetbackTapTest
             net.close();
             assertThat(net.errors).as("errors raised by agents").isEmpty();
         }
-        run("ip", "netns", "delete", namespace);
+        if (namespace != null)
+        {
+            namespace.close();
+        }
     }
 
     @Test
@@ -75,7 +71,7 @@ class NetbackTapTest
         assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
         assertThat(stats.checksumErrors).isZero();
         assertThat(Path.of("/sys/class/net", vif)).as("not in dom0's namespace").doesNotExist();
-        assertThat(run("ip", "netns", "exec", namespace, "ip", "link", "show", vif))
+        assertThat(namespace.exec("ip", "link", "show", vif))
             .as("the TAP went away with the device").isNotZero();
     }
 
@@ -109,17 +105,16 @@ class NetbackTapTest
             NetGuest.defaultMac(domid, "0"), SimNetfront.Options.linuxDefaults(), front -> unchecked(() ->
             {
                 assertThat(Path.of("/sys/class/net", vif)).as("the TAP exists in dom0").exists();
-                assertThat(run("ip", "link", "set", vif, "netns", namespace)).isZero();
-                assertThat(inNamespace("ip", "addr", "add", HOST_IP + "/24", "dev", vif)).isZero();
-                assertThat(inNamespace("ip", "link", "set", vif, "up")).isZero();
+                assertThat(namespace.moveIn(vif, HOST_IP + "/24")).as("moved into the namespace, addressed, up")
+                    .isTrue();
                 final SimNetStack stack = new SimNetStack(front.mac(), guestIp, 1,
                     SimNetStack.Config.defaults().withOffload(true),
                     (flow, frame, length, txFlags, gsoType, gsoSize) ->
                         front.send(0, frame, 0, length, txFlags, gsoType, gsoSize));
                 final SimNetfront.FrameHandler receive = (queue, frame, length, rxFlags, gsoType, gsoSize) ->
                     stack.receive(frame, length, rxFlags, gsoType, gsoSize);
-                final Process ping = new ProcessBuilder("ip", "netns", "exec", namespace, "ping", "-c", "20",
-                    "-i", "0.05", "-s", "1400", "-W", "5", GUEST_IP).redirectErrorStream(true).start();
+                final Process ping = namespace.start("ping", "-c", "20", "-i", "0.05", "-s", "1400", "-W", "5",
+                    GUEST_IP);
                 final List<String> output = new ArrayList<>();
                 final Thread reader = new Thread(() -> readLines(ping, output));
                 reader.start();
@@ -165,20 +160,6 @@ class NetbackTapTest
         {
             throw new IllegalStateException(ex);
         }
-    }
-
-    private int inNamespace(final String... command) throws IOException, InterruptedException
-    {
-        final List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace));
-        full.addAll(List.of(command));
-        return run(full.toArray(new String[0]));
-    }
-
-    private static int run(final String... command) throws IOException, InterruptedException
-    {
-        final Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getInputStream().readAllBytes();
-        return p.waitFor(30, TimeUnit.SECONDS) ? p.exitValue() : -1;
     }
 
     private static void readLines(final Process process, final List<String> into)
