@@ -322,8 +322,9 @@ final class LoopbackNetback implements AutoCloseable
                 errors.add(ex);
                 return 1;
             }
-            xs.write(vif.be + "/state", XenbusState.CONNECTED.wireValue());
+            // The phase first: a frontend that sees Connected in xenstore (and a test that then asks) finds it.
             vif.phase = XenbusState.CONNECTED;
+            xs.write(vif.be + "/state", XenbusState.CONNECTED.wireValue());
             return 1;
         }
         if ((state == XenbusState.CLOSING || state == XenbusState.CLOSED || state == XenbusState.UNKNOWN) &&
@@ -334,11 +335,11 @@ final class LoopbackNetback implements AutoCloseable
                 vif.disconnect(evtchn);
             }
             final XenbusState next = state == XenbusState.CLOSING ? XenbusState.CLOSING : XenbusState.CLOSED;
+            vif.phase = next;
             if (xs.exists(vif.be))
             {
                 xs.write(vif.be + "/state", next.wireValue());
             }
-            vif.phase = next;
             return 1;
         }
         return 0;
