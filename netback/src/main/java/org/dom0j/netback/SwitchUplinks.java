@@ -94,7 +94,6 @@ final class SwitchUplinks implements AutoCloseable
         }
     }
 
-
     /**
      * Closes the uplinks, then the Aeron client and the media driver.
      */

@@ -225,8 +225,6 @@ final class VifQueue implements QueueHandler
         return work;
     }
 
-
-
     private ControlledMessageHandler.Action onParkedFrame(
         final int msgTypeId, final MutableDirectBuffer buffer, final int index, final int length)
     {
@@ -292,9 +290,6 @@ final class VifQueue implements QueueHandler
         return true;
     }
 
-
-
-
     /**
      * Reads frames from the TAP while the guest has buffers posted for the largest frame the TAP may hand out.
      */
@@ -349,14 +344,6 @@ final class VifQueue implements QueueHandler
         }
         return frames;
     }
-
-
-
-
-
-
-
-
 
     /**
      * While the rate limit holds a packet back the agent idles instead of spinning on it.
