@@ -695,6 +695,20 @@ public final class BackendConductor implements Agent
                 }
                 resources.started = false;
             }
+            else if (resources.agent != null)
+            {
+                // Made but never started (a later queue of the device failed to connect): no scheduler closes it,
+                // so its handler's resources (blkback's io_uring and bounce pages) would wait for the GC.
+                try
+                {
+                    resources.agent.onClose();
+                }
+                catch (final RuntimeException ex)
+                {
+                    LOG.log(System.Logger.Level.ERROR, device.context + ": closing an agent never started", ex);
+                }
+            }
+            resources.agent = null;
         }
         if (device.connectAttempted)
         {
