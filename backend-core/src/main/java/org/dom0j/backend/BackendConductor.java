@@ -810,10 +810,20 @@ public final class BackendConductor implements Agent
 
     private void setState(final Device device, final XenbusState target)
     {
+        final String backendPath = device.context.backendPath();
         try
         {
-            device.state.transitionTo(target,
-                (s) -> xenStore.write(device.context.backendPath() + "/state", s.wireValue()));
+            // Only into a directory that is still there (Linux's xenbus_switch_state likewise reads the node in the
+            // transaction that writes it): a device failed or closed after the toolstack removed its directory must
+            // not make it again, with a state nobody will ever remove.
+            device.state.transitionTo(target, (s) -> xenStore.transaction(tx ->
+            {
+                if (tx.exists(backendPath))
+                {
+                    tx.write(backendPath + "/state", s.wireValue());
+                }
+                return null;
+            }));
         }
         catch (final XenStoreException ex)
         {

@@ -348,6 +348,33 @@ class BackendConductorTest
     }
 
     @Test
+    void shouldNotMakeAgainABackendDirectoryTheToolstackRemovedWhenItFailsTheDeviceLate()
+    {
+        // Found by BlkbackRingFuzzTest: a guest broke its ring just as it was destroyed; the conductor failed the
+        // device after xl had removed its directories, and its state writes (Closing, then Closed when the frontend
+        // was seen gone) made /local/domain/0/backend/vbd/<domid>/<devid>/state again, for good.
+        final EchoGuest guest = guest(5).plug();
+        guest.offerRings(1, 1).state(XenbusState.CONNECTED);
+        pump();
+        guest.rings.get(0).buffer().putIntVolatile(REQ_PROD_OFFSET, 1_000_000);
+        guest.channels.get(0).notifyBackend();
+        invoker.invokeAll();
+        // xl destroy removes both directories; the conductor takes the violation before the watch events come.
+        xs.rmHoldingWatchEvents(guest.backendPath);
+        xs.rmHoldingWatchEvents(guest.frontendPath);
+        conductor.doWork();
+        xs.fireRemoval(guest.backendPath);
+        xs.fireRemoval(guest.frontendPath);
+
+        pump();
+
+        assertThat(xs.exists(guest.backendPath)).as("the removed backend directory stays removed").isFalse();
+        assertThat(xs.readOrNull("/local/domain/0/error/backend/echo/5/0/error")).contains("ring protocol violation");
+        assertThat(hypervisor.mappedPages()).isZero();
+        assertThat(invoker.agentCount()).isZero();
+    }
+
+    @Test
     void shouldCloseEveryHandlerOnceWhenItsDeviceDisconnects()
     {
         final EchoGuest guest = guest(5).plug();
