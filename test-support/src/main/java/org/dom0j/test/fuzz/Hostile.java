@@ -40,15 +40,6 @@ public final class Hostile
     }
 
     /**
-     * @return a generator of its own, seeded from this one's next draw (for a helper that must not shift this
-     *         generator's later draws).
-     */
-    public Hostile split()
-    {
-        return new Hostile(random.nextLong());
-    }
-
-    /**
      * @param bound exclusive, positive.
      * @return 0 to bound - 1.
      */
@@ -225,22 +216,6 @@ public final class Hostile
     public static boolean certainlyOverflows(final int index, final int consumed, final int size)
     {
         return Integer.compareUnsigned(index - consumed, 2 * size + 1) >= 0;
-    }
-
-    /**
-     * A xenstore value a frontend might write where {@code good} belongs: usually {@code good}, else something
-     * close to it or nothing like it.
-     *
-     * @param good the value an honest frontend writes.
-     * @return the value to write.
-     */
-    public String value(final String good)
-    {
-        if (random.nextInt(3) > 0)
-        {
-            return good;
-        }
-        return mutatedValue(good);
     }
 
     /**
