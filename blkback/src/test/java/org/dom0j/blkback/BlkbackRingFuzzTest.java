@@ -123,7 +123,7 @@ class BlkbackRingFuzzTest
         startService(BlkbackConfiguration.fromSystemProperties().withDataPath(path));
         good = new GoodGuest(machine, dir.resolve("good.img"));
 
-        final FuzzRun run = FuzzRun.configure("blkback rings " + path, 0xB1C0_0000L + path.ordinal(), 30, 7);
+        final FuzzRun run = FuzzRun.configure("blkback rings " + path, 0xB1C0_0000L + path.ordinal(), 30, 6);
         final long[] heapBefore = new long[1];
         final FuzzRun.Summary summary = run.run((in, iteration) ->
         {

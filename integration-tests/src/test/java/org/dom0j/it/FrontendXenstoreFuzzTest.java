@@ -132,7 +132,7 @@ class FrontendXenstoreFuzzTest
         startService();
         startGoodGuests();
 
-        final FuzzRun run = FuzzRun.configure("frontend xenstore", 0x5E7_0000L, 60, 14);
+        final FuzzRun run = FuzzRun.configure("frontend xenstore", 0x5E7_0000L, 60, 9);
         final long[] heapBefore = new long[1];
         final FuzzRun.Summary summary = run.run((in, iteration) ->
         {

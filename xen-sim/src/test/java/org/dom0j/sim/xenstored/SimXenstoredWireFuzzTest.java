@@ -286,7 +286,7 @@ class SimXenstoredWireFuzzTest
         guest.watch("data/w", "good", (path, token) -> guestEvents.incrementAndGet());
         final long nodesQuota = config.quotas().get(SimXenstoredConfig.NODES);
 
-        final FuzzRun run = FuzzRun.configure("xs_wire", 0x5157_0000L, 100, 7);
+        final FuzzRun run = FuzzRun.configure("xs_wire", 0x5157_0000L, 100, 5);
         final long[] heapBefore = new long[1];
         final long[] messages = new long[2];
         final FuzzRun.Summary summary = run.run((in, iteration) ->
