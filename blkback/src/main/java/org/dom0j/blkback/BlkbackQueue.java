@@ -603,6 +603,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     {
         final BlkifRequest r = incoming;
         r.decode(copy, offset, abi);
+        r.journalEntry(ring.lastJournalEntry());
         final int op = r.ioOperation();
         if (dataPath == DataPath.COPY && (op == BLKIF_OP_READ || op == BLKIF_OP_WRITE))
         {
@@ -1215,13 +1216,13 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
             }
         }
         // Linux answers with the operation performed: an indirect request's indirect_op, which blkfront checks.
-        respond(r.id(), r.ioOperation(), verdict.status());
+        respond(r.journalEntry(), r.id(), r.ioOperation(), verdict.status());
     }
 
-    private void respond(final long id, final int operation, final short status)
+    private void respond(final int journalEntry, final long id, final int operation, final short status)
     {
         // The ring zeroes the whole response before it is handed over: no stale bytes reach the guest (XSA-216).
-        final int at = ring.claimResponse();
+        final int at = ring.claimResponse(journalEntry);
         ringBuffer.putLong(at, id, LE);
         ringBuffer.putByte(at + 8, (byte)operation);
         ringBuffer.putShort(at + 10, status, LE);

@@ -151,9 +151,26 @@ final class ServeCommand implements Callable<Integer>
             "/run/dom0j/console).")
     private Path consoleRunDirectory;
 
+    @Option(names = "--state-dir", paramLabel = "DIR",
+        description = "Where the ring journals live, which let the next 'dom0j serve' take connected disks over " +
+            "after this one is killed or restarted, without the guests noticing (default: <sim dir>/state, or " +
+            "/run/dom0j). Keep it on tmpfs: it must outlive the process, not the host.")
+    private Path stateDirectory;
+
+    @Option(names = "--on-exit", paramLabel = "detach|close", defaultValue = "detach",
+        description = "What stopping (SIGTERM, Ctrl-C) does to connected devices: detach leaves them Connected for " +
+            "the next 'dom0j serve' to adopt (a restart or an upgrade: the guests see a pause); close closes " +
+            "every device, as taking the backend away for good. Default: ${DEFAULT-VALUE}.")
+    private String onExit;
+
     @Override
     public Integer call() throws Exception
     {
+        if (!"detach".equals(onExit) && !"close".equals(onExit))
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--on-exit must be detach or close: " + onExit);
+        }
         final PrintWriter out = spec.commandLine().getOut();
         if ("yes".equals(primaryConsoles) && !SimPlatformProvider.NAME.equals(ConsolePaths.platformName(root)))
         {
@@ -226,6 +243,9 @@ final class ServeCommand implements Callable<Integer>
                     .grantTables(gnttab)
                     .scheduler(scheduler)
                     .countersManager(countersFile.manager())
+                    .stateDirectory(null != stateDirectory ? stateDirectory :
+                        defaultStateDirectory(platform.name(), root.environment()))
+                    .detachOnClose("detach".equals(onExit))
                     .deviceType(vbd)
                     .deviceType(vif)
                     .deviceType(new ConsoleDeviceType(consoles)));
@@ -250,7 +270,9 @@ final class ServeCommand implements Callable<Integer>
                         "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops");
                     out.flush();
                     barrier.await();
-                    out.println("dom0j serve: stopping, closing every device");
+                    out.println("detach".equals(onExit) ?
+                        "dom0j serve: stopping; connected devices stay connected for the next 'dom0j serve' " +
+                            "(--on-exit close closes them)" : "dom0j serve: stopping, closing every device");
                     out.flush();
                 }
             }
@@ -332,6 +354,17 @@ final class ServeCommand implements Callable<Integer>
             return -1;
         }
         return -1;
+    }
+
+    /**
+     * @param platform    the platform's name.
+     * @param environment the environment (for the simulator's directory).
+     * @return where serve keeps its ring journals by default.
+     */
+    static Path defaultStateDirectory(final String platform, final PlatformEnvironment environment)
+    {
+        return SimPlatformProvider.NAME.equals(platform) ?
+            SimPlatformProvider.hostDirectory(environment).resolve("state") : Path.of("/run/dom0j");
     }
 
     /**

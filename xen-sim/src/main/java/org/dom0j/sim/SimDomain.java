@@ -240,6 +240,10 @@ public final class SimDomain
                 throw new GrantTableException(Errno.EINVAL.number(),
                     "end access to grant ref " + ref + " of sim domain " + domid() + ": it is not granted");
             }
+            if ((flags & (GTF_READING | GTF_WRITING)) != 0 && reclaimDeadPins() > 0)
+            {
+                continue;
+            }
             if ((flags & (GTF_READING | GTF_WRITING)) != 0)
             {
                 throw new GrantTableException(Errno.EBUSY.number(), "end access to grant ref " + ref +
@@ -251,6 +255,19 @@ public final class SimDomain
             }
         }
         freeRef(ref);
+    }
+
+    private int reclaimDeadPins()
+    {
+        state.lock();
+        try
+        {
+            return state.reclaimDeadPins();
+        }
+        finally
+        {
+            state.unlock();
+        }
     }
 
     /**

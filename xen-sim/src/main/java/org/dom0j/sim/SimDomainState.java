@@ -48,6 +48,8 @@ final class SimDomainState implements AutoCloseable
     private final UnsafeBuffer memory;
     private final int maxPages;
     private int memoryFd = -1;
+    private MappedByteBuffer ledgerMap;
+    private UnsafeBuffer ledger;
 
     SimDomainState(final SimHost host, final int domid, final Path directory)
     {
@@ -325,8 +327,84 @@ final class SimDomainState implements AutoCloseable
             frame = control.getInt(active + ACTIVE_FRAME);
         }
         control.putIntVolatile(active + ACTIVE_PINS, pins + (writable ? WRITE_PIN : READ_PIN));
+        final UnsafeBuffer mine = ledger();
+        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) + (writable ? WRITE_PIN : READ_PIN));
         frames[index] = frame;
         return PIN_OK;
+    }
+
+    /**
+     * This process's pins of this domain's grants, one word per grant as {@code ACTIVE_PINS} counts them, in
+     * {@code pins.<pid>} beside the control file: what gntdev and the grant copy hypercall would give back if the
+     * process died ({@link #reclaimDeadPins}).
+     */
+    private UnsafeBuffer ledger()
+    {
+        if (null == ledger)
+        {
+            final java.io.File file = directory.resolve("pins." + PID).toFile();
+            // An old file of a dead process that had this pid keeps its counts: they are given back with ours.
+            ledgerMap = IoUtil.mapNewFile(file, (long)NR_GRANT_ENTRIES * Integer.BYTES, false);
+            ledger = new UnsafeBuffer(ledgerMap);
+        }
+        return ledger;
+    }
+
+    /**
+     * Gives back the pins of processes that died holding them (a killed backend's mappings and the copy it was in the
+     * middle of), as Linux's gntdev unmaps when the process's file is released. Caller holds the lock.
+     *
+     * @return how many pins were given back.
+     */
+    int reclaimDeadPins()
+    {
+        int released = 0;
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directory, "pins.*"))
+        {
+            for (final Path file : files)
+            {
+                final int pid;
+                try
+                {
+                    pid = Integer.parseInt(file.getFileName().toString().substring("pins.".length()));
+                }
+                catch (final NumberFormatException ex)
+                {
+                    continue;
+                }
+                if (pid == PID || SimHost.isAlive(pid))
+                {
+                    continue;
+                }
+                final MappedByteBuffer map = IoUtil.mapExistingFile(file.toFile(), "sim pins");
+                try
+                {
+                    final UnsafeBuffer dead = new UnsafeBuffer(map);
+                    for (int ref = 0; ref < NR_GRANT_ENTRIES && (ref + 1) * Integer.BYTES <= dead.capacity(); ref++)
+                    {
+                        final int held = dead.getIntVolatile(ref * Integer.BYTES);
+                        if (held != 0)
+                        {
+                            final int active = activeOffset(ref);
+                            final int pins = control.getIntVolatile(active + ACTIVE_PINS) - held;
+                            control.putIntVolatile(active + ACTIVE_PINS, pins);
+                            clearInUseBits(grantEntryOffset(ref), pins);
+                            released += (held & 0xFFFF) + (held >>> 16);
+                        }
+                    }
+                }
+                finally
+                {
+                    IoUtil.unmap(map);
+                }
+                Files.deleteIfExists(file);
+            }
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException("pins of dead processes in " + directory, ex);
+        }
+        return released;
     }
 
     /**
@@ -337,6 +415,8 @@ final class SimDomainState implements AutoCloseable
         final int active = activeOffset(ref);
         final int pins = control.getIntVolatile(active + ACTIVE_PINS) - (writable ? WRITE_PIN : READ_PIN);
         control.putIntVolatile(active + ACTIVE_PINS, pins);
+        final UnsafeBuffer mine = ledger();
+        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) - (writable ? WRITE_PIN : READ_PIN));
         clearInUseBits(grantEntryOffset(ref), pins);
     }
 
@@ -670,6 +750,19 @@ final class SimDomainState implements AutoCloseable
             memoryFd = -1;
         }
         IoUtil.unmap(memoryMap);
+        if (null != ledgerMap)
+        {
+            boolean held = false;
+            for (int ref = 0; ref < NR_GRANT_ENTRIES && !held; ref++)
+            {
+                held = ledger.getIntVolatile(ref * Integer.BYTES) != 0;
+            }
+            IoUtil.unmap(ledgerMap);
+            if (!held)
+            {
+                IoUtil.deleteIfExists(directory.resolve("pins." + PID).toFile());
+            }
+        }
         IoUtil.unmap(grantMap);
         IoUtil.unmap(controlMap);
     }
