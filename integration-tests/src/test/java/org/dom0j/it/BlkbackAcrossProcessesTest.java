@@ -241,7 +241,8 @@ class BlkbackAcrossProcessesTest
                     // An upgrade: SIGTERM, and the next serve takes over what this one detached.
                     serve.destroy();
                     assertThat(serve.waitFor(30, TimeUnit.SECONDS)).as("serve stopped on SIGTERM").isTrue();
-                    assertThat(Files.readString(serveLog)).contains("stopped cleanly", "connected devices stay connected");
+                    assertThat(Files.readString(serveLog))
+                        .contains("stopped cleanly", "connected devices stay connected");
                 }
                 else
                 {
