@@ -38,8 +38,9 @@ import static org.dom0j.sim.SimDomainDescriptor.STATE_DYING;
  * guest process, it only sets the flag that {@code DomainControl} reports; grant table v2, transitive and
  * sub-page grants, grant transfer; the grant table size is fixed (2048 entries); event channel VIRQs, PIRQs,
  * IPIs, FIFO ABI and vCPU binding; per-domain memory is at most 1 GiB and never ballooned; a process that dies
- * keeps its grant pins (no unmap notify on crash) until the domain is destroyed, though its event channel handles
- * are reclaimed; a page shared with gntshr whose grant is still mapped when unshared stays allocated for good;
+ * keeps its grant pins until the granting guest finds them in its way (ending access to a grant a dead process
+ * still pins gives them back, from that process's {@code pins.<pid>} record) and its event channel handles until
+ * a new handle is opened; no unmap notify is sent for a dead process's mappings; a page shared with gntshr whose grant is still mapped when unshared stays allocated for good;
  * isolation: the hypervisor's state is in files that any process of the same user can write, so a simulated guest
  * is trusted not to write them except through {@link SimDomain}; Xen's XSM/FLASK policy. Everything else in
  * docs/grants-and-events.md behaves as Xen 4.17 does.
