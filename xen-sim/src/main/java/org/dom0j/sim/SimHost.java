@@ -40,7 +40,8 @@ import static org.dom0j.sim.SimDomainDescriptor.STATE_DYING;
  * IPIs, FIFO ABI and vCPU binding; per-domain memory is at most 1 GiB and never ballooned; a process that dies
  * keeps its grant pins until the granting guest finds them in its way (ending access to a grant a dead process
  * still pins gives them back, from that process's {@code pins.<pid>} record) and its event channel handles until
- * a new handle is opened; no unmap notify is sent for a dead process's mappings; a page shared with gntshr whose grant is still mapped when unshared stays allocated for good;
+ * a new handle is opened; no unmap notify is sent for a dead process's mappings; a page shared with gntshr whose
+ * grant is still mapped when unshared stays allocated for good;
  * isolation: the hypervisor's state is in files that any process of the same user can write, so a simulated guest
  * is trusted not to write them except through {@link SimDomain}; Xen's XSM/FLASK policy. Everything else in
  * docs/grants-and-events.md behaves as Xen 4.17 does.
