@@ -126,6 +126,13 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     }
 
     @Override
+    public boolean journalsRequests()
+    {
+        // Every TX, RX and control slot is answered by its journal record (TxResponses, RxPath, CtrlRingHandler).
+        return true;
+    }
+
+    @Override
     public Map<String, String> advertise(final DeviceContext device) throws InvalidFrontendException
     {
         final String macValue = device.readBackend("mac");

@@ -44,6 +44,8 @@ public final class BackRing
     private RingJournal.Recovery replay;
     private int replayed;
     private int lastEntry = -1;
+    private MutableDirectBuffer peekedCopy;
+    private int peekedOffset;
 
     /**
      * {@code BACK_RING_INIT}: a back ring over mapped ring pages, with both private indices at 0.
@@ -80,7 +82,8 @@ public final class BackRing
     }
 
     /**
-     * Keeps a journal of the requests taken (by {@link #consumeRequests}) and not yet answered, so that another
+     * Keeps a journal of the requests taken (by {@link #consumeRequests}, {@link #copyRequest} or
+     * {@link #takePeekedRequest}) and not yet answered, so that another
      * process can take the ring over after this one dies ({@link #adopt}). The caller then answers each request with
      * {@link #claimResponse(int)}, naming the record {@link #lastJournalEntry()} gave for it.
      *
@@ -96,7 +99,8 @@ public final class BackRing
     /**
      * Takes over a ring whose backend process died (or stopped): the private indices come from the shared
      * {@code rsp_prod} and the journal's {@code req_cons}, and the requests that were taken but whose answers the
-     * frontend has not seen are handed out again, in ring order, by {@link #consumeRequests} before any new one.
+     * frontend has not seen are handed out again, in ring order, by {@link #consumeRequests} (or {@link #copyRequest},
+     * {@link #peekRequest}) before any new one; {@link #unconsumedRequests()} counts them.
      * Without a usable journal the ring is rejoined at {@code rsp_prod}, as {@code BACK_RING_ATTACH} does.
      *
      * @param journal the journal the old process kept for this ring, or null.
@@ -254,13 +258,33 @@ public final class BackRing
      */
     public int unconsumedRequests()
     {
-        if (null != replay)
-        {
-            return replay.count() - replayed;
-        }
         final int req = sharedReqProd() - reqCons;
         final int rsp = size - (reqCons - rspProdPvt);
-        return Integer.compareUnsigned(req, rsp) < 0 ? req : rsp;
+        return replayRemaining() + (Integer.compareUnsigned(req, rsp) < 0 ? req : rsp);
+    }
+
+    /**
+     * @return requests of an {@link #adopt adopted} ring still to be handed out again before the ring's own; a caller
+     *         that counts the ring's requests itself (from {@code req_prod}) adds these.
+     */
+    public int replayRemaining()
+    {
+        return null == replay ? 0 : replay.count() - replayed;
+    }
+
+    /**
+     * Hands out the next request to serve again: copies it from the journal and takes it.
+     */
+    private int replayNext(final MutableDirectBuffer copy, final int copyOffset)
+    {
+        final int entry = replay.entry(replayed++);
+        if (replayed == replay.count())
+        {
+            replay = null;
+        }
+        journal.copyRequest(entry, copy, copyOffset);
+        lastEntry = entry;
+        return journal.index(entry);
     }
 
     /**
@@ -302,15 +326,9 @@ public final class BackRing
         int taken = 0;
         while (null != replay && taken < limit)
         {
-            final int entry = replay.entry(replayed++);
-            if (replayed == replay.count())
-            {
-                replay = null;
-            }
-            journal.copyRequest(entry, copy, copyOffset);
-            lastEntry = entry;
+            final int index = replayNext(copy, copyOffset);
             taken++;
-            handler.onEntry(copy, copyOffset, journal.index(entry));
+            handler.onEntry(copy, copyOffset, index);
         }
         int rc = reqCons;
         while (rc != rp && taken < limit)
@@ -343,12 +361,20 @@ public final class BackRing
      */
     public int copyRequest(final MutableDirectBuffer copy, final int copyOffset)
     {
+        if (null != replay)
+        {
+            return replayNext(copy, copyOffset);
+        }
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
         }
         // RING_COPY_REQUEST: the one read of this slot.
         buffer.getBytes(layout.slotOffset(reqCons), copy, copyOffset, requestLength);
+        if (null != journal)
+        {
+            lastEntry = journal.record(reqCons, copy, copyOffset);
+        }
         return reqCons++;
     }
 
@@ -364,6 +390,14 @@ public final class BackRing
      */
     public int peekRequest(final MutableDirectBuffer copy, final int copyOffset)
     {
+        if (null != replay)
+        {
+            final int entry = replay.entry(replayed);
+            journal.copyRequest(entry, copy, copyOffset);
+            return journal.index(entry);
+        }
+        peekedCopy = copy;
+        peekedOffset = copyOffset;
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
@@ -380,9 +414,23 @@ public final class BackRing
      */
     public int takePeekedRequest()
     {
+        if (null != replay)
+        {
+            final int entry = replay.entry(replayed++);
+            if (replayed == replay.count())
+            {
+                replay = null;
+            }
+            lastEntry = entry;
+            return journal.index(entry);
+        }
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
+        }
+        if (null != journal)
+        {
+            lastEntry = journal.record(reqCons, peekedCopy, peekedOffset);
         }
         return reqCons++;
     }

@@ -103,7 +103,32 @@ class RingJournalTest
 
         void take(final int limit)
         {
-            ring.consumeRequests(this::onRequest, copy, 0, limit);
+            take(limit, 0);
+        }
+
+        /** Mode 0: consumeRequests; 1: copyRequest; 2: peekRequest then takePeekedRequest (netback's ways). */
+        void take(final int limit, final int mode)
+        {
+            if (mode == 0)
+            {
+                ring.consumeRequests(this::onRequest, copy, 0, limit);
+                return;
+            }
+            for (int n = 0; n < limit && ring.unconsumedRequests() > 0; n++)
+            {
+                if (mode == 1)
+                {
+                    final int index = ring.copyRequest(copy, 0);
+                    onRequest(copy, 0, index);
+                }
+                else
+                {
+                    final int peeked = ring.peekRequest(copy, 0);
+                    final int index = ring.takePeekedRequest();
+                    assertThat(index).isEqualTo(peeked);
+                    onRequest(copy, 0, index);
+                }
+            }
         }
 
         private void onRequest(final MutableDirectBuffer buffer, final int offset, final int index)
@@ -211,7 +236,8 @@ class RingJournalTest
                 }
                 else if (action < 5)
                 {
-                    back.take(1 + random.nextInt(16));
+                    final int limit = 1 + random.nextInt(16);
+                    back.take(limit, random.nextInt(3));
                 }
                 else if (action < 8 && !back.taken.isEmpty())
                 {
@@ -247,7 +273,7 @@ class RingJournalTest
             }
             for (int round = 0; round < 1000 && (!front.outstanding.isEmpty() || !back.taken.isEmpty()); round++)
             {
-                back.take(16);
+                back.take(16, round % 3);
                 while (!back.taken.isEmpty())
                 {
                     back.answer(random.nextInt(back.taken.size()), true);
