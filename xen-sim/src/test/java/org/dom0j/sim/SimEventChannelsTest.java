@@ -135,19 +135,27 @@ class SimEventChannelsTest
     void shouldReturnFromAwaitEventWhenAnotherThreadWakesTheHandleWithNoEventPending() throws Exception
     {
         front.bindUnboundPort(0);
-        final java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
-        final CompletableFuture<Long> woke = CompletableFuture.supplyAsync(() ->
+        final CompletableFuture<Boolean> woke = new CompletableFuture<>();
+        // Up to 60 s, twice the test's timeout: only the wake-up can end this wait.
+        final Thread waiter = new Thread(() ->
         {
-            final long start = System.nanoTime();
-            waiting.countDown();
-            // Up to 60 s: only the wake-up can end it before the test's timeout. A wake-up that lands before the
-            // wait starts makes the wait return at once (the doorbell's sequence changed), so no sleep is needed.
-            front.awaitEvent(60 * SECOND);
-            return System.nanoTime() - start;
-        });
-        assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
+            try
+            {
+                woke.complete(front.awaitEvent(60 * SECOND));
+            }
+            catch (final Throwable ex)
+            {
+                woke.completeExceptionally(ex);
+            }
+        }, "evtchn-waiter");
+        waiter.setDaemon(true);
+        waiter.start();
+        Await.until("the waiter counted on its handle and asleep in Futex.await", WAIT_MS,
+            () -> guest.state().eventWaiters() == 1 && inFutexWait(waiter));
+
         front.wakeup();
-        assertThat(woke.get(20, TimeUnit.SECONDS)).isLessThan(20 * SECOND);
+        Await.until("the wake-up to end the waiter's wait", WAIT_MS, woke::isDone);
+        assertThat(woke.join()).as("awaitEvent's answer: an event is deliverable").isFalse();
         assertThat(front.pending()).as("a wake-up is not an event").isEqualTo(-1);
     }
 
