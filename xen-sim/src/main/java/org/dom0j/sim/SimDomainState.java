@@ -711,6 +711,20 @@ final class SimDomainState implements AutoCloseable
     }
 
     /**
+     * @return how many threads, in any process, are in a wait on this domain's event channel handles (tests use
+     *         it to know that a waiter sleeps before they notify).
+     */
+    int eventWaiters()
+    {
+        int waiters = 0;
+        for (int h = 1; h <= MAX_HANDLES; h++)
+        {
+            waiters += control.getIntVolatile(handleOffset(h) + HANDLE_WAITERS);
+        }
+        return waiters;
+    }
+
+    /**
      * Wakes the handle: bumps its sequence (a futex word) and calls futex wake only when someone sleeps on it.
      */
     void ring(final int handle)
