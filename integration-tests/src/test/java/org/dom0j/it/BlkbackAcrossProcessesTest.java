@@ -10,11 +10,9 @@ import org.dom0j.ring.FrontRing;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.XenbusWaiter;
-import org.dom0j.test.Await;
 import org.dom0j.test.CProgram;
 import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
@@ -28,7 +26,6 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -53,8 +50,7 @@ class BlkbackAcrossProcessesTest
 {
     private Path dir;
     private SimMachine machine;
-    private Process serve;
-    private Path serveLog;
+    private SimServe serve;
     private Path disk;
 
     @BeforeEach
@@ -68,31 +64,7 @@ class BlkbackAcrossProcessesTest
 
     private void startServe(final String logName) throws Exception
     {
-        serveLog = dir.resolve(logName);
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), "org.dom0j.cli.Dom0j", "--platform=sim", "serve", "-v"));
-        final ProcessBuilder pb =
-            new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(serveLog.toFile());
-        pb.environment().put(SimPlatformProvider.DIR_ENV, dir.toString());
-        serve = pb.start();
-        // 40 s: within JUnit's default timeout (60 s, which bounds this method too), so a slow start says so.
-        Await.until("dom0j serve ready (\"dom0j serve: serving\" in its log), or ended", 40_000,
-            () -> serveLog().contains("dom0j serve: serving") || !serve.isAlive());
-        assertThat(serveLog()).as("serve's log (it ended: %s)", !serve.isAlive()).contains("dom0j serve: serving");
-    }
-
-    private String serveLog()
-    {
-        try
-        {
-            return Files.readString(serveLog, StandardCharsets.UTF_8);
-        }
-        catch (final IOException ex)
-        {
-            throw new UncheckedIOException(ex);
-        }
+        serve = SimServe.start(dir, dir.resolve(logName));
     }
 
     @AfterEach
@@ -100,7 +72,7 @@ class BlkbackAcrossProcessesTest
     {
         if (null != serve)
         {
-            serve.destroyForcibly();
+            serve.process().destroyForcibly();
         }
         machine.close();
         IoUtil.delete(dir.toFile(), true);
@@ -207,7 +179,7 @@ class BlkbackAcrossProcessesTest
             assertThat(workload.stats().flushes).isPositive();
 
             // kill -9 while requests are still in flight: nothing acknowledged may be lost.
-            serve.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            serve.kill();
             serve = null;
             front.poll(workload);
             assertThat(workload.firstMismatch()).as("seed %d", seed).isNull();
@@ -250,14 +222,14 @@ class BlkbackAcrossProcessesTest
                 if (graceful)
                 {
                     // An upgrade: SIGTERM, and the next serve takes over what this one detached.
-                    serve.destroy();
-                    assertThat(serve.waitFor(30, TimeUnit.SECONDS)).as("serve stopped on SIGTERM").isTrue();
-                    assertThat(Files.readString(serveLog))
+                    serve.process().destroy();
+                    assertThat(serve.process().waitFor(30, TimeUnit.SECONDS)).as("serve stopped on SIGTERM").isTrue();
+                    assertThat(serve.log())
                         .contains("stopped cleanly", "connected devices stay connected");
                 }
                 else
                 {
-                    serve.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                    serve.kill();
                 }
                 final long killed = System.nanoTime();
                 // The guest goes on posting while nothing serves it.
@@ -267,7 +239,7 @@ class BlkbackAcrossProcessesTest
                 startServe("serve-" + kill + ".log");
                 run(front, workload, done + 1, false);
                 pausesMs.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed));
-                replayed.add(replayedIn(Files.readString(serveLog)));
+                replayed.add(replayedIn(serve.log()));
                 assertThat(outstanding + front.outstanding()).as("requests in flight across kill %d", kill)
                     .isPositive();
             }
@@ -284,7 +256,7 @@ class BlkbackAcrossProcessesTest
             // One event when the watch was set, and one per write after it: the state was never written again.
             assertThat(states).as("backend state at the watch's first event, then at each write, seed %d", seed)
                 .containsExactly(XenbusState.CONNECTED.wireValue());
-            assertThat(Files.readString(serveLog)).contains("adopted, 2 queue(s)");
+            assertThat(serve.log()).contains("adopted, 2 queue(s)");
             assertThat(verifyDisk(workload, seed)).as("blocks made durable by an acknowledged flush").isPositive();
         }
     }

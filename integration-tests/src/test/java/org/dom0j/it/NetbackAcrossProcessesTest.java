@@ -2,7 +2,6 @@ package org.dom0j.it;
 
 import org.agrona.IoUtil;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.sim.guest.NetFrames;
 import org.dom0j.sim.guest.NetGuest;
 import org.dom0j.sim.guest.SimNetStack;
@@ -15,9 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -41,8 +38,7 @@ class NetbackAcrossProcessesTest
 
     private Path dir;
     private SimMachine machine;
-    private Process serve;
-    private Path serveLog;
+    private SimServe serve;
 
     @BeforeEach
     void setUp() throws Exception
@@ -57,7 +53,7 @@ class NetbackAcrossProcessesTest
     {
         if (null != serve)
         {
-            serve.destroyForcibly();
+            serve.process().destroyForcibly();
         }
         machine.close();
         IoUtil.delete(dir.toFile(), true);
@@ -65,29 +61,7 @@ class NetbackAcrossProcessesTest
 
     private void startServe(final String logName) throws Exception
     {
-        serveLog = dir.resolve(logName);
-        final List<String> command = new ArrayList<>(List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "--add-exports", "java.base/jdk.internal.misc=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
-            "-cp", System.getProperty("java.class.path"), "org.dom0j.cli.Dom0j", "--platform=sim", "serve", "-v",
-            "--primary-consoles", "no"));
-        final ProcessBuilder pb =
-            new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(serveLog.toFile());
-        pb.environment().put(SimPlatformProvider.DIR_ENV, dir.toString());
-        serve = pb.start();
-        awaitLog("dom0j serve: serving");
-    }
-
-    private void awaitLog(final String text) throws Exception
-    {
-        final long deadline = System.nanoTime() + WAIT_NANOS;
-        while (!Files.readString(serveLog).contains(text))
-        {
-            assertThat(serve.isAlive()).as("serve: %s", Files.readString(serveLog)).isTrue();
-            assertThat(System.nanoTime()).as("'%s' in serve's log in 60 s: %s", text, Files.readString(serveLog))
-                .isLessThan(deadline);
-            Thread.sleep(20);
-        }
+        serve = SimServe.start(dir, dir.resolve(logName), "--primary-consoles", "no");
     }
 
     /** One guest pinging its peer every 5 ms until told to stop; counts the replies. */
@@ -143,12 +117,12 @@ class NetbackAcrossProcessesTest
 
             for (int kill = 1; kill <= 2; kill++)
             {
-                serve.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+                serve.kill();
                 final long before5 = replies5.get();
                 final long before6 = replies6.get();
                 startServe("serve-" + (kill + 1) + ".log");
-                awaitLog("vif 5/0: adopted");
-                awaitLog("vif 6/0: adopted");
+                serve.awaitLog("vif 5/0: adopted", 60_000);
+                serve.awaitLog("vif 6/0: adopted", 60_000);
                 awaitReplies(replies5, replies6, Math.max(before5, before6) + 20);
             }
             watch.close();
@@ -176,7 +150,7 @@ class NetbackAcrossProcessesTest
         while (a.get() < atLeast || b.get() < atLeast)
         {
             assertThat(System.nanoTime()).as("both guests had %d ping replies in 60 s (%d and %d): %s", atLeast,
-                a.get(), b.get(), Files.readString(serveLog)).isLessThan(deadline);
+                a.get(), b.get(), serve.log()).isLessThan(deadline);
             Thread.sleep(10);
         }
     }
