@@ -297,8 +297,8 @@ kill_and_adopt() {
     pause=$(since "$t")
     replayed=$(grep -E "vbd $domid/51712: adopted" "$R/dom0j-serve.log" | tail -1 |
         sed -n 's/.*, \([0-9]*\) request(s) taken before.*/\1/p')
-    check_if "$label-restart-$n" $ok "serve killed (SIGKILL, java pid $jpid) $when; the new serve adopted the disk" \
-        "${pause}s after the kill (JVM start included), ${replayed:-?} request(s) the old one had taken served again" \
+    check_if "$label-restart-$n" $ok "serve killed (SIGKILL, java pid $jpid) $when; the new serve adopted the disk\
+ ${pause}s after the kill (JVM start included), ${replayed:-?} request(s) the old one had taken served again" \
         "no 'vbd $domid/51712: adopted' line ${pause}s after the kill: $(tail -3 "$R/dom0j-serve.log" | oneline)"
     RESTART_PAUSES+="${pause}s "
 }
@@ -343,7 +343,7 @@ run_workload() {
             kill_and_adopt "$label" 1 "$domid" "as the guest began its pattern writes"
         elif [ $killed = 1 ] && [ $kills -ge 2 ] && guestlog "$g" | grep -q '^DOMU-TEST: pattern'; then
             killed=2; RESTART_KILLS=2
-            kill_and_adopt "$label" 2 "as the guest began mke2fs and its ext4 files"
+            kill_and_adopt "$label" 2 "$domid" "as the guest began mke2fs and its ext4 files"
         fi
         sleep 0.2
     done
