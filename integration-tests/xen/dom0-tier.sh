@@ -281,7 +281,7 @@ verify_backing() {
 # kill_and_adopt LABEL N DOMID WHEN: SIGKILL to the java process of dom0j serve (not its timeout(1) wrapper) while
 # the guest's workload runs, a new serve started at once; it must adopt the disk (no state change) and say so.
 kill_and_adopt() {
-    local label=$1 n=$2 domid=$3 when=$4 jpid t ok=1 pause replayed
+    local label=$1 n=$2 domid=$3 when="$4${5:+ $5}" jpid t ok=1 pause replayed
     jpid=$(pgrep -P "$SERVE_PID" -x java || echo "$SERVE_PID")
     t=$(up)
     kill -9 "$jpid"
@@ -295,6 +295,7 @@ kill_and_adopt() {
         sleep 0.1
     done
     pause=$(since "$t")
+    ADOPTED_AT=$(up)
     replayed=$(grep -E "vbd $domid/51712: adopted" "$R/dom0j-serve.log" | tail -1 |
         sed -n 's/.*, \([0-9]*\) request(s) taken before.*/\1/p')
     check_if "$label-restart-$n" $ok "serve killed (SIGKILL, java pid $jpid) $when; the new serve adopted the disk\
@@ -341,9 +342,13 @@ run_workload() {
         if [ $killed = 0 ] && [ $kills -ge 1 ] && guestlog "$g" | grep -q '^DOMU-TEST: disk-size'; then
             killed=1; RESTART_KILLS=1
             kill_and_adopt "$label" 1 "$domid" "as the guest began its pattern writes"
-        elif [ $killed = 1 ] && [ $kills -ge 2 ] && guestlog "$g" | grep -q '^DOMU-TEST: pattern'; then
+        elif [ $killed = 1 ] && [ $kills -ge 2 ] &&
+            awk -v a="$ADOPTED_AT" -v b="$(up)" 'BEGIN { exit !(b - a >= 3) }'; then
+            # 3 s into the adopted serve's work: the guest is in its read-back or its ext4 phase (its console, which
+            # serve carries too, lags behind, so no line of it can say when)
             killed=2; RESTART_KILLS=2
-            kill_and_adopt "$label" 2 "$domid" "as the guest began mke2fs and its ext4 files"
+            kill_and_adopt "$label" 2 "$domid" "3 s after the first adoption (the guest's last line then:" \
+                "$(guestlog "$g" | grep -E '^DOMU' | tail -1 | cut -c1-60))"
         fi
         sleep 0.2
     done
