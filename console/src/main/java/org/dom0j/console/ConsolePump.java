@@ -19,6 +19,12 @@ import org.dom0j.protocol.console.XenconsDescriptor;
  */
 public final class ConsolePump implements QueueHandler
 {
+    /**
+     * Longest sleep of a quiet secondary console's agent: the guest's output and its taking of input come with its
+     * events, and input from clients with a wake-up ({@link ConsoleSession#onInput}).
+     */
+    static final long IDLE_WAIT_NANOS = 1_000_000_000L;
+
     private final ConsoleRing ring;
     private final ConsoleSession session;
     private final ConsoleRateLimit rateLimit;
@@ -100,7 +106,24 @@ public final class ConsolePump implements QueueHandler
     @Override
     public void onClose(final ConnectedQueue queue)
     {
+        session.onInput(null);
         drainOutput();
+    }
+
+    /**
+     * Sleeps long while idle (a hundred secondary consoles polled every millisecond took most of a CPU of dom0j
+     * serve): the guest notifies when it writes output or takes input, and input from clients wakes the agent
+     * ({@link ConsoleSession#onInput}, set by {@link ConsoleDeviceType}). Output the rate limit holds back goes on
+     * when the period ends, which no event announces: until then.
+     */
+    @Override
+    public long idleWaitNanos(final ConnectedQueue queue, final long nowNanos)
+    {
+        if (rateLimit.spent(nowNanos) && ring.unreadOutput() > 0)
+        {
+            return rateLimit.periodLeftNanos(nowNanos);
+        }
+        return IDLE_WAIT_NANOS;
     }
 
     @Override

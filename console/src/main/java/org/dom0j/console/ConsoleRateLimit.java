@@ -81,6 +81,15 @@ final class ConsoleRateLimit
     }
 
     /**
+     * @param nowNanos the time.
+     * @return how long the period running now has left, 0 when none is running.
+     */
+    long periodLeftNanos(final long nowNanos)
+    {
+        return running ? Math.max(0, periodStart + periodNanos - nowNanos) : 0;
+    }
+
+    /**
      * Notes that output was left waiting because the allowance is spent.
      *
      * @return true the first time in a period, so that each throttled period is counted once.

@@ -59,6 +59,7 @@ public final class ConsoleSession implements AutoCloseable
     private int inputLength;
     private volatile boolean closed;
     private volatile PtyEndpoint pty;
+    private volatile Runnable inputListener;
 
     /** One attached client. */
     private final class Client
@@ -464,6 +465,15 @@ public final class ConsoleSession implements AutoCloseable
     }
 
     /**
+     * @param listener told (on the thread that brought it) whenever input is held for the guest, so that the agent
+     *                 pumping this console need not poll for it; null for none. Must not block.
+     */
+    public void onInput(final Runnable listener)
+    {
+        inputListener = listener;
+    }
+
+    /**
      * Holds input for the guest, waiting while the buffer is full. Client reader threads (and tests).
      *
      * @param data   the bytes.
@@ -489,6 +499,11 @@ public final class ConsoleSession implements AutoCloseable
             System.arraycopy(data, offset + done, input, inputLength, n);
             inputLength += n;
             done += n;
+            final Runnable listener = inputListener;
+            if (null != listener)
+            {
+                listener.run();
+            }
         }
     }
 

@@ -164,6 +164,22 @@ class ConsolePumpTest
     /**
      * @return numbered lines, so that a piece of the flood says where it came from.
      */
+    @Test
+    void shouldSleepUntilTheGuestsNextEventUnlessItsOutputWaitsForTheNextPeriod() throws Exception
+    {
+        // A hundred secondary consoles woken every millisecond took most of a CPU of dom0j serve.
+        final ConsolePump pump = pump(new ConsoleConfiguration(0, 1024, 200));
+        assertThat(pump.idleWaitNanos(null, 0)).isEqualTo(ConsolePump.IDLE_WAIT_NANOS);
+        guestWrite(floodOf(2048), 0, 2048);
+
+        assertThat(pump.transfer(0)).isEqualTo(1024);
+        // The other 1024 bytes wait for the next period, 200 ms after the first look: no event will say so.
+        assertThat(pump.idleWaitNanos(null, TimeUnit.MILLISECONDS.toNanos(50)))
+            .isEqualTo(TimeUnit.MILLISECONDS.toNanos(150));
+        assertThat(pump.transfer(PERIOD_NANOS)).isEqualTo(1024);
+        assertThat(pump.idleWaitNanos(null, PERIOD_NANOS)).isEqualTo(ConsolePump.IDLE_WAIT_NANOS);
+    }
+
     private static byte[] floodOf(final int length)
     {
         final StringBuilder sb = new StringBuilder(length + 32);

@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.dom0j.protocol.console.XenconsDescriptor.IN_CONS_OFFSET;
@@ -102,6 +103,27 @@ class ConsoleSessionTest
                 return typist.isDone() && page.getInt(IN_PROD_OFFSET) == lots.length;
             }, WAIT_MS);
             typist.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Test
+    void shouldTellItsListenerWhenItHoldsInputForTheGuest() throws Exception
+    {
+        // The pump's agent sleeps until the guest's next event; typed input must wake it (ConsoleDeviceType).
+        final UnsafeBuffer page = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+        final ConsoleRing ring = new ConsoleRing(page);
+        final AtomicInteger told = new AtomicInteger();
+        try (ConsoleSession session = open(); TestClient client = attach(session))
+        {
+            session.onInput(told::incrementAndGet);
+            client.write("ls\r", WAIT_MS);
+            Waits.until("the listener told of held input", () -> told.get() > 0, WAIT_MS);
+            assertThat(session.takeInput(ring)).isEqualTo(3);
+
+            session.onInput(null);
+            final int before = told.get();
+            session.offerInput(new byte[]{ 'x' }, 0, 1);
+            assertThat(told.get()).as("no listener once it is taken away").isEqualTo(before);
         }
     }
 

@@ -65,6 +65,13 @@ import java.util.concurrent.atomic.AtomicLong;
         "                                       bigger console logs, and twice xenconsoled's rate per guest" })
 final class ServeCommand implements Callable<Integer>
 {
+    /**
+     * Counters serve's file has room for: a guest with a disk, a network interface and a console takes 44 (each
+     * queue's, each device type's and each console's own), so 4096 stopped serve at 93 such guests; this is room for
+     * about 1,500. The file is sparse: only the pages of counters in use take memory.
+     */
+    static final int MAX_COUNTERS = 65_536;
+
     @ParentCommand
     private Dom0j root;
 
@@ -259,7 +266,7 @@ final class ServeCommand implements Callable<Integer>
             final Path run = null != consoleRunDirectory ? consoleRunDirectory :
                 ConsolePaths.runDirectory(platform.name(), root.environment());
             final NetbackConfiguration net = netConfiguration(sim);
-            try (CountersFile countersFile = CountersFile.create(counters, 4096);
+            try (CountersFile countersFile = CountersFile.create(counters, MAX_COUNTERS);
                 XenStore xs = platform.openXenStore();
                 GrantTables gnttab = platform.openGrantTables();
                 AgentScheduler scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors);

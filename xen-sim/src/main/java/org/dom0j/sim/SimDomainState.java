@@ -13,6 +13,7 @@ import java.io.File;
 import java.nio.MappedByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.dom0j.sim.SimDomainDescriptor.*;
 
@@ -20,6 +21,9 @@ import static org.dom0j.sim.SimDomainDescriptor.*;
  * One simulated domain as this process sees it: its three files mapped, and the hypervisor's operations on them
  * (pinning grants, event channel ports, doorbells). Every process that touches the domain has its own
  * {@code SimDomainState} over the same files; they agree through atomic operations and the domain lock.
+ * <p>
+ * A view is counted in uses ({@link SimHost#acquire} takes one, {@link #release} gives it back) and unmapped when the
+ * last goes; nothing of it may be touched without a use.
  * <p>
  * Threads: any; multi-step operations take the domain lock, which also excludes other processes.
  */
@@ -50,6 +54,9 @@ final class SimDomainState implements AutoCloseable
     private int memoryFd = -1;
     private MappedByteBuffer ledgerMap;
     private UnsafeBuffer ledger;
+    /** Uses of this view; it is unmapped when they reach 0, and never taken again after that. */
+    private final AtomicInteger users = new AtomicInteger(1);
+    private boolean closed;
 
     SimDomainState(final SimHost host, final int domid, final Path directory)
     {
@@ -112,6 +119,44 @@ final class SimDomainState implements AutoCloseable
     int domid()
     {
         return domid;
+    }
+
+    /**
+     * Takes another use of this view, unless its last use is gone (it is being unmapped).
+     *
+     * @return whether a use was taken.
+     */
+    boolean acquire()
+    {
+        while (true)
+        {
+            final int n = users.get();
+            if (n <= 0)
+            {
+                return false;
+            }
+            if (users.compareAndSet(n, n + 1))
+            {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Gives back a use; the last one unmaps the view.
+     */
+    void release()
+    {
+        final int n = users.decrementAndGet();
+        if (n == 0)
+        {
+            host.unused(this);
+            close();
+        }
+        else if (n < 0)
+        {
+            throw new IllegalStateException("sim domain " + domid + ": a use given back twice");
+        }
     }
 
     Path directory()
@@ -562,31 +607,41 @@ final class SimDomainState implements AutoCloseable
             {
                 return false;
             }
-            final SimDomainState remote = state == ECS_INTERDOMAIN ? host.stateOrNull(portRemoteDomid(port)) : this;
-            final SimDomainState other = null == remote ? this : remote;
-            lockPair(this, other);
+            final SimDomainState remote = state == ECS_INTERDOMAIN ? host.acquire(portRemoteDomid(port)) : null;
             try
             {
-                if (portState(port) != state || (state == ECS_INTERDOMAIN && other != this &&
-                    portRemoteDomid(port) != other.domid))
+                final SimDomainState other = null == remote ? this : remote;
+                lockPair(this, other);
+                try
                 {
-                    continue;
-                }
-                if (state == ECS_INTERDOMAIN && null != remote)
-                {
-                    final int rport = portRemotePort(port);
-                    if (remote.portState(rport) == ECS_INTERDOMAIN && remote.portRemoteDomid(rport) == domid &&
-                        remote.portRemotePort(rport) == port)
+                    if (portState(port) != state || (state == ECS_INTERDOMAIN && other != this &&
+                        portRemoteDomid(port) != other.domid))
                     {
-                        remote.setPort(rport, ECS_UNBOUND, domid, 0);
+                        continue;
                     }
+                    if (null != remote)
+                    {
+                        final int rport = portRemotePort(port);
+                        if (remote.portState(rport) == ECS_INTERDOMAIN && remote.portRemoteDomid(rport) == domid &&
+                            remote.portRemotePort(rport) == port)
+                        {
+                            remote.setPort(rport, ECS_UNBOUND, domid, 0);
+                        }
+                    }
+                    freePort(port);
+                    return true;
                 }
-                freePort(port);
-                return true;
+                finally
+                {
+                    unlockPair(this, other);
+                }
             }
             finally
             {
-                unlockPair(this, other);
+                if (null != remote)
+                {
+                    remote.release();
+                }
             }
         }
     }
@@ -616,11 +671,22 @@ final class SimDomainState implements AutoCloseable
             final int state = portState(port);
             if (state == ECS_INTERDOMAIN)
             {
-                final SimDomainState remote = portRemoteDomid(port) == domid ?
-                    this : host.stateOrNull(portRemoteDomid(port));
+                if (portRemoteDomid(port) == domid)
+                {
+                    setPending(portRemotePort(port));
+                    return true;
+                }
+                final SimDomainState remote = host.acquire(portRemoteDomid(port));
                 if (null != remote)
                 {
-                    remote.setPending(portRemotePort(port));
+                    try
+                    {
+                        remote.setPending(portRemotePort(port));
+                    }
+                    finally
+                    {
+                        remote.release();
+                    }
                 }
                 return true;
             }
@@ -755,9 +821,17 @@ final class SimDomainState implements AutoCloseable
         }
     }
 
+    /**
+     * Unmaps the view: when its last use is given back, or when the host closes (whatever still holds it).
+     */
     @Override
     public synchronized void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         if (memoryFd >= 0)
         {
             Linux.close(memoryFd);

@@ -15,6 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -218,6 +220,48 @@ class SimEventChannelsTest
     }
 
     @Test
+    void shouldOpenAHandlePerQueueForAHundredGuestsWithThreeDevicesEach()
+    {
+        // dom0j serve opens a handle per ring queue; the simulator once allowed 64 per domain, 21 such guests.
+        final List<EventChannels> handles = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                final EventChannels handle = platform.openEventChannels();
+                handles.add(handle);
+                handle.bindUnboundPort(GUEST);
+            }
+            assertThat(platform.localDomain().boundPortCount()).isEqualTo(300);
+        }
+        finally
+        {
+            handles.forEach(EventChannels::close);
+        }
+        assertThat(platform.localDomain().boundPortCount()).isZero();
+    }
+
+    @Test
+    void shouldRefuseAHandleBeyondTheDomainsLimitWithEmfile()
+    {
+        final List<EventChannels> handles = new ArrayList<>();
+        try
+        {
+            // The setUp's two handles are one on each domain; dom0 has MAX_HANDLES - 1 left.
+            for (int i = 1; i < SimDomainDescriptor.MAX_HANDLES; i++)
+            {
+                handles.add(platform.openEventChannels());
+            }
+            assertErrno(platform::openEventChannels, Errno.EMFILE);
+        }
+        finally
+        {
+            handles.forEach(EventChannels::close);
+        }
+        platform.openEventChannels().close();
+    }
+
+    @Test
     void shouldHandOutPortsPerDomainFromOne()
     {
         final EventChannels second = guest.openEventChannels();
@@ -241,7 +285,7 @@ class SimEventChannelsTest
         final int threads = 4;
         final int each = 60;
         final java.util.List<CompletableFuture<int[]>> results = new java.util.ArrayList<>();
-        final java.util.List<EventChannels> handles = new java.util.ArrayList<>();
+        final List<EventChannels> handles = new ArrayList<>();
         for (int t = 0; t < threads; t++)
         {
             final EventChannels h = guest.openEventChannels();
