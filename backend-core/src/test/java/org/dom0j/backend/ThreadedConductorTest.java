@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ThreadedConductorTest
 {
     /** Bounds each wait for the agents; generous, since only a failing test waits it out. */
-    private static final long WAIT_MS = 10_000;
+    private static final long WAIT_MS = 30_000;
 
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = { "dedicated", "shared", "event-driven", "event-driven, handlers idle for 60 s" })
