@@ -294,7 +294,8 @@ kill_and_adopt() {
     # (a process substitution, so that the wait ends with grep's match, not with tail)
     grep -m1 -qE "vbd $domid/51712: adopted" < <(timeout 300 tail -c +$((size + 1)) -F "$R/dom0j-serve.log" 2>/dev/null) &&
         ok=0
-    kill $! 2>/dev/null
+    # that tail, by name: $! may still be serve's (a SIGTERM to it stopped serve in one run)
+    pkill -f "tail -c +$((size + 1)) -F $R/dom0j-serve.log" 2>/dev/null
     pause=$(since "$t")
     replayed=$(grep -E "vbd $domid/51712: adopted" "$R/dom0j-serve.log" | tail -1 |
         sed -n 's/.*, \([0-9]*\) request(s) taken before.*/\1/p')
