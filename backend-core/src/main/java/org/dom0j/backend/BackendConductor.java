@@ -723,6 +723,20 @@ public final class BackendConductor implements Agent
                 }
                 resources.started = false;
             }
+            else if (resources.agent != null)
+            {
+                // Made but never started (a later queue of the device failed to connect): no scheduler closes it,
+                // so its handler's resources (blkback's io_uring and bounce pages) would wait for the GC.
+                try
+                {
+                    resources.agent.onClose();
+                }
+                catch (final RuntimeException ex)
+                {
+                    LOG.log(System.Logger.Level.ERROR, device.context + ": closing an agent never started", ex);
+                }
+            }
+            resources.agent = null;
         }
         if (device.connectAttempted)
         {
@@ -804,10 +818,20 @@ public final class BackendConductor implements Agent
 
     private void setState(final Device device, final XenbusState target)
     {
+        final String backendPath = device.context.backendPath();
         try
         {
-            device.state.transitionTo(target,
-                (s) -> xenStore.write(device.context.backendPath() + "/state", s.wireValue()));
+            // Only into a directory that is still there (Linux's xenbus_switch_state likewise reads the node in the
+            // transaction that writes it): a device failed or closed after the toolstack removed its directory must
+            // not make it again, with a state nobody will ever remove.
+            device.state.transitionTo(target, (s) -> xenStore.transaction(tx ->
+            {
+                if (tx.exists(backendPath))
+                {
+                    tx.write(backendPath + "/state", s.wireValue());
+                }
+                return null;
+            }));
         }
         catch (final XenStoreException ex)
         {

@@ -48,7 +48,8 @@ public interface QueueHandler
 
     /**
      * Called on the agent's thread when the agent stops, before the ring is unmapped: release what the handler
-     * holds for this queue (persistent grants, buffers).
+     * holds for this queue (persistent grants, buffers). A queue whose agent never started (a later queue of the same
+     * device failed to connect) is closed the same way, on the conductor's thread.
      *
      * @param queue the queue.
      */

@@ -326,6 +326,71 @@ class BackendConductorTest
     }
 
     @Test
+    void shouldCloseTheHandlersOfQueuesMadeBeforeALaterQueueFailedToConnect()
+    {
+        // Found by BlkbackRingFuzzTest: blkback's queues q0 and q1 kept their io_uring descriptors (and bounce
+        // pages) until a garbage collection, when q2's ring was refused; a guest reconnecting in a loop could pile
+        // them up.
+        final EchoGuest guest = guest(5).plug();
+        guest.offerRings(3, 1);
+        guest.rings.get(2).buffer().putIntVolatile(REQ_PROD_OFFSET, 5000);
+        guest.state(XenbusState.CONNECTED);
+
+        pump();
+
+        assertThat(guest.backendState()).isEqualTo("5");
+        assertThat(xs.readOrNull("/local/domain/0/error/backend/echo/5/0/error"))
+            .contains("queue q2 ring indices impossible");
+        assertThat(echo.handlersMade).as("q0 and q1 were connected before q2 was refused").isEqualTo(2);
+        assertThat(echo.handlersOpen).as("their handlers, made but never started, are closed").isZero();
+        assertThat(hypervisor.mappedPages()).isZero();
+        assertThat(invoker.agentCount()).isZero();
+    }
+
+    @Test
+    void shouldNotMakeAgainABackendDirectoryTheToolstackRemovedWhenItFailsTheDeviceLate()
+    {
+        // Found by BlkbackRingFuzzTest: a guest broke its ring just as it was destroyed; the conductor failed the
+        // device after xl had removed its directories, and its state writes (Closing, then Closed when the frontend
+        // was seen gone) made /local/domain/0/backend/vbd/<domid>/<devid>/state again, for good.
+        final EchoGuest guest = guest(5).plug();
+        guest.offerRings(1, 1).state(XenbusState.CONNECTED);
+        pump();
+        guest.rings.get(0).buffer().putIntVolatile(REQ_PROD_OFFSET, 1_000_000);
+        guest.channels.get(0).notifyBackend();
+        invoker.invokeAll();
+        // xl destroy removes both directories; the conductor takes the violation before the watch events come.
+        xs.rmHoldingWatchEvents(guest.backendPath);
+        xs.rmHoldingWatchEvents(guest.frontendPath);
+        conductor.doWork();
+        xs.fireRemoval(guest.backendPath);
+        xs.fireRemoval(guest.frontendPath);
+
+        pump();
+
+        assertThat(xs.exists(guest.backendPath)).as("the removed backend directory stays removed").isFalse();
+        assertThat(xs.readOrNull("/local/domain/0/error/backend/echo/5/0/error")).contains("ring protocol violation");
+        assertThat(hypervisor.mappedPages()).isZero();
+        assertThat(invoker.agentCount()).isZero();
+    }
+
+    @Test
+    void shouldCloseEveryHandlerOnceWhenItsDeviceDisconnects()
+    {
+        final EchoGuest guest = guest(5).plug();
+        guest.offerRings(2, 1).state(XenbusState.CONNECTED);
+        pump();
+        assertThat(echo.handlersOpen).isEqualTo(2);
+
+        guest.state(XenbusState.CLOSED);
+        pump();
+
+        assertThat(guest.backendState()).isEqualTo("6");
+        assertThat(echo.handlersMade).isEqualTo(2);
+        assertThat(echo.handlersOpen).isZero();
+    }
+
+    @Test
     void shouldCloseADeviceWhoseFrontendVanishes()
     {
         final EchoGuest guest = guest(5).plug();

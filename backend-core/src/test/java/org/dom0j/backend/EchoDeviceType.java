@@ -26,6 +26,9 @@ final class EchoDeviceType implements DeviceType
 
     int disconnects;
     int removes;
+    /** Handlers made by {@link #connect}, and those of them not yet closed ({@link QueueHandler#onClose}). */
+    int handlersMade;
+    int handlersOpen;
     /** What each queue's handler answers to {@link QueueHandler#idleWaitNanos}: negative for the scheduler's. */
     long idleWaitNanos = -1;
     RuntimeException advertiseFailure;
@@ -69,7 +72,9 @@ final class EchoDeviceType implements DeviceType
     @Override
     public QueueHandler connect(final DeviceContext device, final ConnectedQueue queue)
     {
-        return new Handler(queue, idleWaitNanos);
+        handlersMade++;
+        handlersOpen++;
+        return new Handler(this, queue, idleWaitNanos);
     }
 
     @Override
@@ -88,13 +93,21 @@ final class EchoDeviceType implements DeviceType
     {
         private final UnsafeBuffer copy = new UnsafeBuffer(new byte[REQUEST_LENGTH]);
         private final UnsafeBuffer response = new UnsafeBuffer(new byte[RESPONSE_LENGTH]);
+        private final EchoDeviceType type;
         private final ConnectedQueue queue;
         private final long idleWaitNanos;
 
-        Handler(final ConnectedQueue queue, final long idleWaitNanos)
+        Handler(final EchoDeviceType type, final ConnectedQueue queue, final long idleWaitNanos)
         {
+            this.type = type;
             this.queue = queue;
             this.idleWaitNanos = idleWaitNanos;
+        }
+
+        @Override
+        public void onClose(final ConnectedQueue queue)
+        {
+            type.handlersOpen--;
         }
 
         @Override

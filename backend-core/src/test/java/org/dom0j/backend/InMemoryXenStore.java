@@ -338,6 +338,28 @@ final class InMemoryXenStore implements XenStore
         watches.clear();
     }
 
+    /**
+     * Removes a subtree as {@link #rm} does but holds its watch events back, as a real xenstored's are on their way
+     * while the watcher goes on with what it was doing; {@link #fireRemoval} delivers them.
+     *
+     * @param path the subtree.
+     */
+    void rmHoldingWatchEvents(final String path)
+    {
+        synchronized (this)
+        {
+            nodes.keySet().removeIf((p) -> p.equals(path) || p.startsWith(path + "/"));
+        }
+    }
+
+    /**
+     * @param path a subtree removed with {@link #rmHoldingWatchEvents}: its watch events arrive now.
+     */
+    void fireRemoval(final String path)
+    {
+        fire(path, true);
+    }
+
     private void fire(final String path, final boolean removal)
     {
         for (final Watch w : watches)

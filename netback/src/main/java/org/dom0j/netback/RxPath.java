@@ -24,7 +24,9 @@ import static org.dom0j.protocol.netif.NetifConstants.*;
  * A frame is added only when enough requests are posted for it ({@link #reserve}); otherwise the queue asks to be
  * notified when the guest posts more ({@code req_event = req_prod + 1}) and the frame waits where it is. Each posted
  * request is copied out of the ring once. A copy that fails (a bad receive grant) puts the negative GNTST status in
- * that slot's response, as Linux does, and counts an error.
+ * that slot's response, as Linux does, and counts an error; but a copy straight from another guest's page, which
+ * fails as well when the sender's grant is bad (never checked by the sender's queue, or ended since), answers
+ * NETIF_RSP_DROPPED and counts a drop: the receiver is not told its own grant failed.
  * <p>
  * Agent thread only. No allocation per frame.
  */
@@ -352,6 +354,7 @@ final class RxPath
             gnttab.copy(copies);
         }
         int errors = 0;
+        int dropped = 0;
         for (int i = 0; i < planned; i++)
         {
             final int offset = ring.claimResponse(rspEntry[i]);
@@ -362,8 +365,18 @@ final class RxPath
                 {
                     if (copies.status(op) != GrantCopyBatch.GNTST_OKAY)
                     {
-                        status = copies.status(op);
-                        errors++;
+                        // A copy straight from the sender's page fails for the sender's grant as well as for this
+                        // guest's: the frame was lost on its way, not refused by this guest's buffer.
+                        if (copies.foreignToForeign(op))
+                        {
+                            status = NETIF_RSP_DROPPED;
+                            dropped++;
+                        }
+                        else
+                        {
+                            status = copies.status(op);
+                            errors++;
+                        }
                         break;
                     }
                 }
@@ -394,6 +407,10 @@ final class RxPath
         if (errors > 0)
         {
             counters.rxErrors.getAndAddRelease(errors);
+        }
+        if (dropped > 0)
+        {
+            counters.rxDropped.getAndAddRelease(dropped);
         }
         planned = 0;
         frames = 0;

@@ -223,6 +223,27 @@ class NetbackHostileGuestTest
     }
 
     @Test
+    void shouldAnswerTheReceiverDroppedNotItsOwnGrantErrorWhenTheSendersPageCannotBeRead()
+    {
+        // Found by NetbackRingFuzzTest: a packet going to another guest by reference is copied from the sender's
+        // pages only when the receiver takes it; a following slot naming a ref never granted made that copy fail,
+        // and the receiver's RX response carried GNTST_bad_gntref (-3), an error about its own grant, which a careful
+        // frontend takes for a broken backend and stops its queue for.
+        final byte[] data = frame(1000);
+        hostile.txRequest(hostile.grantTxPage(data, 0), 0, NETTXF_MORE_DATA, 0, 1500);
+        hostile.txRequest(31_000, 0, 0, 1, 500);
+        hostile.pushTx();
+        net.pump();
+
+        assertThat(peer.rxPackets).hasSize(1);
+        assertThat(peer.rxPackets.get(0).status()).as("the packet was dropped on its way, not refused by the " +
+            "receiver's grant").isEqualTo(NETIF_RSP_DROPPED);
+        assertThat(net.vif.counters(peer.backendPath).get(0).rxErrors()).isZero();
+        assertThat(net.vif.counters(peer.backendPath).get(0).rxDropped()).isEqualTo(1);
+        assertVifGoesOn();
+    }
+
+    @Test
     void shouldAnswerErrorForAGrantThatCannotBeRead()
     {
         hostile.txRequest(31_000, 0, 0, 0, 200);
