@@ -326,7 +326,9 @@ restart_checks() {
 # (1 or 2), dom0j serve is killed and started again during it (kill_and_adopt)
 run_workload() {
     local label=$1 spec=$2 img=$3 kills=${4:-0} g=$1-work t0 rc domid i killed=0
-    domcfg "$g" workload "$spec" > "/tmp/$g.cfg"
+    # with kills the guest writes and reads its pattern 3 times over, so that it is still at work when the second
+    # kill comes (its console, carried by serve, tells dom0 where it is only seconds late)
+    domcfg "$g" workload "$spec" "" "$([ "$kills" -gt 0 ] && echo dom0j.passes=3)" > "/tmp/$g.cfg"
     t0=$(up)
     timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
     rc=$?
