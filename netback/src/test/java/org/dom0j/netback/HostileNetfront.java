@@ -589,7 +589,8 @@ final class HostileNetfront implements AutoCloseable
     {
         final int id = tx.buffer.getShort(at, LE) & 0xFFFF;
         final short status = tx.buffer.getShort(at + 2, LE);
-        if (!tx.ids.contains(id))
+        // Past a wild req_prod the backend may take stale slots, responses among them: their ids are what lies there.
+        if (!tx.wild && !tx.ids.contains(id))
         {
             return "id " + id + ", which no slot carried";
         }
@@ -622,7 +623,7 @@ final class HostileNetfront implements AutoCloseable
         final int flags = rx.buffer.getShort(at + 4, LE) & 0xFFFF;
         final short status = rx.buffer.getShort(at + 6, LE);
         rx.expectExtra = (flags & NETRXF_EXTRA_INFO) != 0;
-        if (!rx.ids.contains(id))
+        if (!rx.wild && !rx.ids.contains(id))
         {
             return "id " + id + ", which no RX request carried";
         }

@@ -25,6 +25,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * time budget runs out first, which bounds the CI run on a slow machine. Seeds are printed in hex and read in hex
  * ({@code 0x...}) or decimal.
  * <p>
+ * A failing case also prints every thread's stack (not in the error's message): what the service was doing when a
+ * wait timed out, say.
+ * <p>
  * A case is independent of the cases before it only as far as its target makes it so (a fresh device per case on a
  * service that keeps running); a failure therefore also prints how to replay the run up to it.
  * <p>
@@ -322,6 +325,11 @@ public final class FuzzRun
             message.append("\n").append(stall.get());
         }
         System.out.println(message);
+        if (null == stall.get())
+        {
+            // What the service's threads were doing when the property broke (a wait that timed out, say).
+            System.out.println(threadDump().replace("threads at the stall:", "threads when it failed:"));
+        }
         throw new AssertionError(message.toString(), failure);
     }
 
