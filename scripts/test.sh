@@ -31,7 +31,7 @@ if [ "${DOM0J_XEN_TIER:-1}" = 1 ] && [ $build -eq 0 ]; then
             echo "==== real-Xen tier, attempt $attempt"
             log=$(mktemp)
             # With every dom0j check the boot takes about 400 s of the tier's 540 s default; leave room.
-            TIMEOUT="${TIMEOUT:-840}" integration-tests/xen/run-tier.sh 2>&1 | tee "$log"
+            TIMEOUT="${TIMEOUT:-1200}" integration-tests/xen/run-tier.sh 2>&1 | tee "$log"
             tier=${PIPESTATUS[0]}
             out=$(tail -1 "$log")
             rm -f "$log"

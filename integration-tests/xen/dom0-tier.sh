@@ -278,10 +278,57 @@ verify_backing() {
     fi
 }
 
-# run_workload LABEL DISKSPEC IMG: a guest runs the disk workload (init-domU) and powers off
+# kill_and_adopt LABEL N DOMID WHEN: SIGKILL to the java process of dom0j serve (not its timeout(1) wrapper) while
+# the guest's workload runs, a new serve started at once; it must adopt the disk (no state change) and say so.
+kill_and_adopt() {
+    local label=$1 n=$2 domid=$3 when="$4${5:+ $5}" jpid t ok=1 pause replayed size
+    jpid=$(pgrep -P "$SERVE_PID" -x java || echo "$SERVE_PID")
+    t=$(up)
+    kill -9 "$jpid"
+    for _ in $(seq 100); do kill -0 "$jpid" 2>/dev/null || break; sleep 0.1; done
+    wait "$SERVE_PID" 2>/dev/null
+    echo "==== dom0j serve (java pid $jpid) killed with SIGKILL at uptime $t, $when; started again" >> "$R/dom0j-serve.log"
+    size=$(stat -c %s "$R/dom0j-serve.log")
+    start_serve $((n + 1))
+    # one blocking reader of what the new serve writes (a poll loop of greps lags by many seconds under TCG)
+    # (a process substitution, so that the wait ends with grep's match, not with tail)
+    grep -m1 -qE "vbd $domid/51712: adopted" < <(timeout 300 tail -c +$((size + 1)) -F "$R/dom0j-serve.log" 2>/dev/null) &&
+        ok=0
+    # that tail, by name: $! may still be serve's (a SIGTERM to it stopped serve in one run)
+    pkill -f "tail -c +$((size + 1)) -F $R/dom0j-serve.log" 2>/dev/null
+    pause=$(since "$t")
+    replayed=$(grep -E "vbd $domid/51712: adopted" "$R/dom0j-serve.log" | tail -1 |
+        sed -n 's/.*, \([0-9]*\) request(s) taken before.*/\1/p')
+    check_if "$label-restart-$n" $ok "serve killed (SIGKILL, java pid $jpid) $when; the new serve adopted the disk\
+ ${pause}s after the kill (JVM start included), ${replayed:-?} request(s) the old one had taken served again" \
+        "no 'vbd $domid/51712: adopted' line ${pause}s after the kill: $(tail -3 "$R/dom0j-serve.log" | oneline)"
+    RESTART_PAUSES+="${pause}s "
+}
+
+# restart_checks LABEL DOMID G: after a workload with kills, the backend never left Connected until the guest
+# closed it, and the guest's kernel logged no I/O error
+restart_checks() {
+    local label=$1 domid=$2 g=$3 b=/local/domain/0/backend/vbd/$2/51712 seq errs
+    seq=$(awk -v p="$b/state" '$2 == p { print $3 }' "$WLOG" | tr '\n' ' ')
+    if awk -v s="$seq" 'BEGIN { n = split(s, a, " "); c = 0; for (i = 1; i <= n; i++) { if (a[i] == 4) c = 1;
+            else if (c && (a[i] == 5 || a[i] == 6)) exit 0; else if (c) exit 1 } exit !c }'; then
+        check "$label-restart-state" PASS "backend states $seq: Connected (4) from connect to the guest's close," \
+            "through $RESTART_KILLS kills; pauses ${RESTART_PAUSES}"
+    else
+        check "$label-restart-state" FAIL "backend states $seq: it left Connected before the guest closed it"
+    fi
+    errs=$(guestlog "$g" | grep -ciE 'I/O error|blk_update_request|end_request|Buffer I/O|EXT4-fs error|blkfront.*(error|fail)')
+    check_if "$label-restart-no-io-error" "$errs" "the guest's kernel logged no I/O error through the kills" \
+        "the guest's console shows $errs I/O error line(s): $(guestlog "$g" | grep -iE 'I/O error|blk_update_request|Buffer I/O|EXT4-fs error|blkfront' | head -3 | oneline)"
+}
+
+# run_workload LABEL DISKSPEC IMG [KILLS]: a guest runs the disk workload (init-domU) and powers off; with KILLS
+# (1 or 2), dom0j serve is killed and started again during it (kill_and_adopt)
 run_workload() {
-    local label=$1 spec=$2 img=$3 g=$1-work t0 rc domid i
-    domcfg "$g" workload "$spec" > "/tmp/$g.cfg"
+    local label=$1 spec=$2 img=$3 kills=${4:-0} g=$1-work t0 rc domid i killed=0
+    # with kills the guest writes and reads its pattern 3 times over, so that it is still at work when the second
+    # kill comes (its console, carried by serve, tells dom0 where it is only seconds late)
+    domcfg "$g" workload "$spec" "" "$([ "$kills" -gt 0 ] && echo dom0j.passes=3)" > "/tmp/$g.cfg"
     t0=$(up)
     timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
     rc=$?
@@ -291,7 +338,24 @@ run_workload() {
     [ $rc = 0 ] || { xl destroy "$g" 2>/dev/null; return 1; }
     local before
     before=$(ports_while_alive "$domid")
-    for i in $(seq 900); do gone "$g" && break; sleep 0.4; done
+    RESTART_PAUSES=""
+    RESTART_KILLS=0
+    for i in $(seq 900); do
+        gone "$g" && break
+        if [ $killed = 0 ] && [ $kills -ge 1 ] && guestlog "$g" | grep -q '^DOMU-TEST: disk-size'; then
+            killed=1; RESTART_KILLS=1
+            kill_and_adopt "$label" 1 "$domid" "once the guest's console showed its disk check (its pattern writes follow)"
+            if [ $kills -ge 2 ]; then
+                # at once after the first adoption: the guest, paused meanwhile, has just resumed its workload (tens
+                # of seconds more); its console, carried by serve too, lags too far behind to time this
+                killed=2; RESTART_KILLS=2
+                kill_and_adopt "$label" 2 "$domid" "right after the first adoption (the guest's last console line then:" \
+                    "$(guestlog "$g" | grep -E '^DOMU' | tail -1 | cut -c1-60))"
+            fi
+        fi
+        sleep 0.2
+    done
+    [ $kills -gt $killed ] && check "$label-restart-$((killed + 1))" FAIL "the guest finished before kill $((killed + 1)) could be made"
     local t_gone
     t_gone=$(since "$t0")
     guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
@@ -307,6 +371,7 @@ run_workload() {
     TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
     info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
     if [ -n "$domid" ]; then
+        [ $kills -gt 0 ] && restart_checks "$label" "$domid" "$g"
         teardown_check "$label" "$domid" poweroff "$t0"
         leak_check "$label" "$domid" "$before"
     fi
@@ -852,6 +917,38 @@ if want net; then
     fi
 fi
 
+# start_serve N: dom0j serve in the background (SERVE_PID, the timeout(1) wrapper), its log appended to
+# $R/dom0j-serve.log; waits until the log holds N "serving" lines; ok=0 when it did
+start_serve() {
+    local t n=$1
+    t=$(up)
+    # the default --net-mode (auto: tap on Xen): each vif gets a TAP vif<domid>.<handle> that vif-bridge bridges
+    # -v: its INFO records (new device, connected, primary console...), which the checks below read. Without -v
+    # serve logs only warnings, except that its "org.dom0j" logger is held weakly (java.util.logging), so after a
+    # GC it falls back to the root logger's INFO: whether INFO lines appeared depended on GC timing.
+    # One line per log record, with milliseconds (java.util.logging's SimpleFormatter).
+    timeout -k 5 900 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
+        -jar "$JAR" serve -v --platform xen --primary-consoles yes \
+        --console-log-dir "$CON" --console-run-dir "$CONSOLE_RUN" >> "$R/dom0j-serve.log" 2>&1 &
+    SERVE_PID=$!
+    ok=1
+    for _ in $(seq 240); do
+        [ "$(grep -ciE "${DOM0J_SERVE_READY:-ready|serving|watching}" "$R/dom0j-serve.log")" -ge "$n" ] && { ok=0; break; }
+        kill -0 $SERVE_PID 2>/dev/null || break
+        sleep 0.25
+    done
+    [ $n = 1 ] || return 0
+    if [ $ok = 0 ]; then
+        check dom0j-serve-start PASS "dom0j serve is up after $(since "$t")s"
+    elif kill -0 $SERVE_PID 2>/dev/null; then
+        check dom0j-serve-start FAIL "no line matching '${DOM0J_SERVE_READY:-ready|serving|watching}' in 60 s:" \
+            "$(tail -5 "$R/dom0j-serve.log" | oneline)"
+    else
+        wait $SERVE_PID
+        check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
+    fi
+}
+
 # ---- the attach point of a userspace backend: kernel blkback gone, script=/bin/true ------------------------
 rmmod xen-blkback
 check_if rmmod-xen-blkback $? "the kernel no longer serves backend/vbd" "rmmod xen-blkback failed"
@@ -878,33 +975,10 @@ if have serve; then
     check_if xenconsoled-stopped $? "dom0j serve serves the primary consoles from here on" "xenconsoled did not exit"
     rm -f /run/xenconsoled.pid
     CONSOLE_RUN=/run/dom0j/console
-    t=$(up)
-    # the default --net-mode (auto: tap on Xen): each vif gets a TAP vif<domid>.<handle> that vif-bridge bridges
-    # -v: its INFO records (new device, connected, primary console...), which the checks below read. Without -v
-    # serve logs only warnings, except that its "org.dom0j" logger is held weakly (java.util.logging), so after a
-    # GC it falls back to the root logger's INFO: whether INFO lines appeared depended on GC timing.
-    # One line per log record, with milliseconds (java.util.logging's SimpleFormatter).
-    timeout -k 5 900 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
-        -jar "$JAR" serve -v --platform xen --primary-consoles yes \
-        --console-log-dir "$CON" --console-run-dir "$CONSOLE_RUN" > "$R/dom0j-serve.log" 2>&1 &
-    SERVE_PID=$!
-    ok=1
-    for _ in $(seq 120); do
-        grep -qiE "${DOM0J_SERVE_READY:-ready|serving|watching}" "$R/dom0j-serve.log" && { ok=0; break; }
-        kill -0 $SERVE_PID 2>/dev/null || break
-        sleep 0.5
-    done
-    if [ $ok = 0 ]; then
-        check dom0j-serve-start PASS "dom0j serve is up after $(since "$t")s"
-    elif kill -0 $SERVE_PID 2>/dev/null; then
-        check dom0j-serve-start FAIL "no line matching '${DOM0J_SERVE_READY:-ready|serving|watching}' in 60 s:" \
-            "$(tail -5 "$R/dom0j-serve.log" | oneline)"
-    else
-        wait $SERVE_PID
-        check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
-    fi
+    : > "$R/dom0j-serve.log"
+    start_serve 1
     if [ $ok = 0 ] && want blk; then
-        run_workload dom0j "$USPEC" "$IMG_D"
+        run_workload dom0j "$USPEC" "$IMG_D" "${DOM0J_TIER_KILLS:-2}"
         D_TIMES=$TIMES
         console_output_check dom0j-work
         verify_backing dom0j "$IMG_D" dom0j-work
@@ -917,8 +991,9 @@ if have serve; then
         esac
         truncate -s 64M /run/disk-dom0j2.img
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
-        awk -v k="$K_TIMES" -v d="$D_TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ");
-            if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)\n", b[8] / a[8], b[8], a[8] }'
+        rnote=""; [ "${RESTART_KILLS:-0}" -gt 0 ] && rnote=", dom0j's with $RESTART_KILLS restarts of serve in it"
+        awk -v k="$K_TIMES" -v d="$D_TIMES" -v r="$rnote" 'BEGIN { split(k, a, " "); split(d, b, " ");
+            if (a[8] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): total %.2f (%.2fs vs %.2fs)%s\n", b[8] / a[8], b[8], a[8], r }'
     fi
     if [ $ok = 0 ] && want net; then
         # the same network workload, the vif served by dom0j (drop-in: its TAP on xenbr0 through vif-bridge)

@@ -5,14 +5,9 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
 import org.agrona.concurrent.status.CountersReader;
-import org.dom0j.evtchn.EventChannels;
-import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
-import org.dom0j.ring.BackRing;
-import org.dom0j.ring.RingLayout;
-import org.dom0j.ring.SharedRingDescriptor;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreException;
 import org.dom0j.xenstore.XsWatch;
@@ -54,6 +49,14 @@ import static org.dom0j.backend.XenbusState.INIT_WAIT;
  *       {@code <home>/error/backend/<type>/<domid>/<devid>/error} (as {@code xenbus_dev_fatal}), goes to Closing,
  *       and stays failed until the frontend closes; the service goes on.</li>
  * </ul>
+ * <b>Restarts</b>: a device whose backend and frontend both say Connected when the conductor first sees it was
+ * connected by an earlier process of the service, killed or stopped: it is adopted without a state change (its
+ * advertised keys are left as the frontend negotiated them), its rings mapped and its event channels bound again,
+ * and the requests the old process took and never answered are served again in ring order from the ring journals
+ * ({@link Context#stateDirectory}, {@link QueueConnector}); the frontend sees a pause. With
+ * {@link Context#detachOnClose} closing the conductor leaves every device as the frontend sees it, for the next
+ * process.
+ * <p>
  * Disconnecting is idempotent and happens in a safe order: stop the agents (their rings are no longer touched),
  * let the type disconnect, unbind the ports, unmap the rings, free the counters.
  * <p>
@@ -83,6 +86,8 @@ public final class BackendConductor implements Agent
         private AgentScheduler scheduler;
         private CountersManager countersManager;
         private int watchQueueCapacity = 1024;
+        private java.nio.file.Path stateDirectory;
+        private boolean detachOnClose;
 
         /**
          * @param platform opens event channel handles (one per queue) and says which features exist.
@@ -146,6 +151,29 @@ public final class BackendConductor implements Agent
         }
 
         /**
+         * @param directory where ring journals live ({@code <dir>/rings}), so that a later process of the service
+         *                  can take connected devices over; null (the default) keeps none.
+         * @return this.
+         */
+        public Context stateDirectory(final java.nio.file.Path directory)
+        {
+            this.stateDirectory = directory;
+            return this;
+        }
+
+        /**
+         * @param detach true: closing the conductor leaves every device as its frontend sees it (Connected stays
+         *               Connected, ring journals stay) for the next process of the service to adopt, as a restart
+         *               or an upgrade wants; false (the default): closing closes every device.
+         * @return this.
+         */
+        public Context detachOnClose(final boolean detach)
+        {
+            this.detachOnClose = detach;
+            return this;
+        }
+
+        /**
          * Property {@code dom0j.conductor.watchQueueCapacity}, default 1024 (a power of two): watch events held
          * before coalescing into a rescan.
          *
@@ -159,41 +187,24 @@ public final class BackendConductor implements Agent
         }
     }
 
-    /** One queue's resources, filled in as they are acquired so that a half-done connect can be undone. */
-    private static final class QueueResources
-    {
-        final GrantMapping[] mappings;
-        EventChannels eventChannels;
-        final int[] localPorts;
-        QueueCounters counters;
-        RingAgent agent;
-        boolean started;
-
-        QueueResources(final QueueConfig config)
-        {
-            mappings = new GrantMapping[config.ringCount()];
-            localPorts = new int[config.portCount()];
-            java.util.Arrays.fill(localPorts, -1);
-        }
-    }
-
     /** The conductor's record of one device. */
     private static final class Device
     {
         final DeviceType type;
         final DeviceContext context;
-        final BackendStateMachine state = new BackendStateMachine(INITIALISING);
-        final List<QueueResources> queues = new ArrayList<>();
+        final BackendStateMachine state;
+        final List<QueueConnector.Resources> queues = new ArrayList<>();
         XsWatch frontendWatch;
         boolean frontendSeen;
         boolean failed;
         boolean connectAttempted;
         boolean advertised;
 
-        Device(final DeviceType type, final DeviceContext context)
+        Device(final DeviceType type, final DeviceContext context, final XenbusState initial)
         {
             this.type = type;
             this.context = context;
+            this.state = new BackendStateMachine(initial);
         }
     }
 
@@ -203,9 +214,9 @@ public final class BackendConductor implements Agent
 
     private final XenPlatform platform;
     private final XenStore xenStore;
-    private final GrantTables grantTables;
     private final AgentScheduler scheduler;
-    private final CountersManager countersManager;
+    private final QueueConnector connector;
+    private final boolean detachOnClose;
     private final Map<String, DeviceType> types = new LinkedHashMap<>();
     private final Set<PlatformFeature> features;
     private final String home;
@@ -228,11 +239,13 @@ public final class BackendConductor implements Agent
         }
         this.platform = context.platform;
         this.xenStore = context.xenStore;
-        this.grantTables = context.grantTables;
         this.scheduler = context.scheduler;
-        this.countersManager = context.countersManager != null ? context.countersManager : new CountersManager(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.METADATA_LENGTH)),
-            new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.COUNTER_LENGTH)));
+        this.connector = new QueueConnector(platform, context.grantTables,
+            context.countersManager != null ? context.countersManager : new CountersManager(
+                new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.METADATA_LENGTH)),
+                new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.COUNTER_LENGTH))),
+            context.stateDirectory);
+        this.detachOnClose = context.detachOnClose;
         for (final DeviceType type : context.deviceTypes)
         {
             if (types.put(type.name(), type) != null)
@@ -295,6 +308,17 @@ public final class BackendConductor implements Agent
         typeWatches.clear();
         for (final Device device : new ArrayList<>(devices.values()))
         {
+            if (detachOnClose)
+            {
+                // Left to the next process as the frontend sees it: a connected frontend stays connected, its
+                // requests wait in the ring; the next process adopts it (or, not connected, sets it up again).
+                LOG.log(System.Logger.Level.INFO, device.context + ": detached in state " + device.state.current() +
+                    ", for the next process of the service");
+                disconnect(device, true);
+                closeQuietly(device.frontendWatch);
+                devices.remove(device.context.backendPath());
+                continue;
+            }
             disconnect(device);
             setState(device, CLOSED);
             forget(device);
@@ -495,21 +519,34 @@ public final class BackendConductor implements Agent
         catch (final InvalidFrontendException ex)
         {
             final Device broken = new Device(type, new DeviceContext(
-                type.name(), domid, devid, backendPath, "", features, xenStore));
+                type.name(), domid, devid, backendPath, "", features, xenStore), INITIALISING);
             devices.put(backendPath, broken);
             fail(broken, ex.reason());
             return null;
         }
 
-        final Device device = new Device(type, context);
+        final boolean adopt = isAdoptable(backendPath, frontendPath);
+        final Device device = new Device(type, context, adopt ? CONNECTED : INITIALISING);
         devices.put(backendPath, device);
-        LOG.log(System.Logger.Level.INFO, context + ": new device, frontend " + frontendPath);
+        LOG.log(System.Logger.Level.INFO, context + (adopt ? ": adopting a device left Connected by an earlier " +
+            "process of the service" : ": new device") + ", frontend " + frontendPath);
         try
         {
             device.advertised = true;
             for (final Map.Entry<String, String> e : type.advertise(context).entrySet())
             {
-                xenStore.write(backendPath + "/" + e.getKey(), e.getValue());
+                final String key = backendPath + "/" + e.getKey();
+                if (!adopt)
+                {
+                    xenStore.write(key, e.getValue());
+                }
+                else if (!e.getValue().equals(xenStore.readOrNull(key)))
+                {
+                    // The frontend negotiated with what is written; changing it under a connected frontend breaks it.
+                    LOG.log(System.Logger.Level.WARNING, context + ": " + e.getKey() + " stays " +
+                        xenStore.readOrNull(key) + " (this service would offer " + e.getValue() + "): the " +
+                        "frontend connected with it; reconnect the device to change it");
+                }
             }
         }
         catch (final InvalidFrontendException ex)
@@ -527,11 +564,29 @@ public final class BackendConductor implements Agent
             fail(device, "could not set the device up: " + ex.getMessage());
             return null;
         }
-        xenStore.write(backendPath + "/hotplug-status", "connected");
-        setState(device, INIT_WAIT);
+        if (adopt)
+        {
+            connect(device, true);
+        }
+        else
+        {
+            xenStore.write(backendPath + "/hotplug-status", "connected");
+            setState(device, INIT_WAIT);
+        }
         device.frontendWatch = xenStore.watch(
             frontendPath + "/state", FRONTEND_TOKEN + backendPath, this::onWatchEvent);
         return device;
+    }
+
+    /**
+     * A device this conductor has not seen whose backend and frontend both say Connected was connected by an earlier
+     * process of the service (killed, or stopped with {@link Context#detachOnClose}): it is adopted, served again
+     * without a state change, so that the frontend sees only a pause.
+     */
+    private boolean isAdoptable(final String backendPath, final String frontendPath)
+    {
+        return CONNECTED == XenbusState.parse(xenStore.readOrNull(backendPath + "/state")) &&
+            CONNECTED == XenbusState.parse(xenStore.readOrNull(frontendPath + "/state"));
     }
 
     private void step(final Device device)
@@ -558,7 +613,7 @@ public final class BackendConductor implements Agent
                 device.frontendSeen = true;
                 if (backend != CONNECTED && backend != CLOSING && !device.failed)
                 {
-                    connect(device);
+                    connect(device, false);
                 }
                 break;
 
@@ -600,7 +655,7 @@ public final class BackendConductor implements Agent
         }
     }
 
-    private void connect(final Device device)
+    private void connect(final Device device, final boolean adopt)
     {
         final DeviceContext context = device.context;
         device.connectAttempted = true;
@@ -612,39 +667,20 @@ public final class BackendConductor implements Agent
             {
                 throw new InvalidFrontendException(context.frontendPath(), null, "no rings offered");
             }
+            int replayed = 0;
             for (final QueueConfig config : configs)
             {
-                final QueueResources resources = new QueueResources(config);
-                device.queues.add(resources);
-                final BackRing[] rings = new BackRing[config.ringCount()];
-                for (int r = 0; r < config.ringCount(); r++)
-                {
-                    final QueueConfig.Ring ring = config.ring(r);
-                    final int[] refs = ring.refs();
-                    resources.mappings[r] = grantTables.map(context.frontendDomid(), refs, refs.length, true);
-                    rings[r] = ring.layout() == null ? null :
-                        attachRing(context, config, ring.layout(), resources.mappings[r]);
-                }
-                resources.eventChannels = platform.openEventChannels();
-                for (int p = 0; p < config.portCount(); p++)
-                {
-                    resources.localPorts[p] = resources.eventChannels.bindInterdomain(
-                        context.frontendDomid(), config.remotePort(p));
-                }
-                resources.counters = new QueueCounters(countersManager, context + " " + config.name());
-                final ConnectedQueue queue = new ConnectedQueue(context, config, resources.mappings, rings,
-                    resources.eventChannels, resources.localPorts, resources.counters);
-                final QueueHandler handler = device.type.connect(context, queue);
-                resources.agent = new RingAgent(context.type() + "-" + context.frontendDomid() + "-" +
-                    context.devid() + "-" + config.name(), queue, handler, this::onRingViolation);
+                replayed += Math.max(0, connector.connect(
+                    device.type, context, config, adopt, device.queues, this::onRingViolation).replayed);
             }
-            for (final QueueResources resources : device.queues)
+            for (final QueueConnector.Resources resources : device.queues)
             {
                 scheduler.start(resources.agent);
                 resources.started = true;
             }
             setState(device, CONNECTED);
-            LOG.log(System.Logger.Level.INFO, context + ": connected, " + configs.size() + " queue(s), in " +
+            LOG.log(System.Logger.Level.INFO, context + (adopt ? ": adopted, " : ": connected, ") + configs.size() +
+                " queue(s)" + (adopt ? ", " + replayed + " request(s) taken before served again" : "") + ", in " +
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
         }
         catch (final InvalidFrontendException ex)
@@ -659,29 +695,21 @@ public final class BackendConductor implements Agent
         }
     }
 
-    private static BackRing attachRing(
-        final DeviceContext context, final QueueConfig config, final RingLayout layout, final GrantMapping mapping)
-        throws InvalidFrontendException
-    {
-        final BackRing ring = new BackRing(layout, mapping.buffer());
-        final int rspProd = mapping.buffer().getIntVolatile(SharedRingDescriptor.RSP_PROD_OFFSET);
-        final int reqProd = mapping.buffer().getIntVolatile(SharedRingDescriptor.REQ_PROD_OFFSET);
-        if (Integer.compareUnsigned(reqProd - rspProd, layout.size()) > 0)
-        {
-            throw new InvalidFrontendException(context.frontendPath(), null, "queue " + config.name() +
-                " ring indices impossible: req_prod " + Integer.toUnsignedString(reqProd) + " rsp_prod " +
-                Integer.toUnsignedString(rspProd));
-        }
-        // BACK_RING_ATTACH at the shared rsp_prod, as Linux's blkback does, so a ring already in use is rejoined.
-        return ring.attach(rspProd);
-    }
-
     /**
-     * Idempotent: stops agents, lets the type disconnect, unbinds, unmaps, frees counters; never throws.
+     * Idempotent: stops agents, lets the type disconnect, unbinds, unmaps, frees counters, deletes the ring journals;
+     * never throws.
      */
     private void disconnect(final Device device)
     {
-        for (final QueueResources resources : device.queues)
+        disconnect(device, false);
+    }
+
+    /**
+     * @param keepJournals true when the service stops and leaves the device for its next process to adopt.
+     */
+    private void disconnect(final Device device, final boolean keepJournals)
+    {
+        for (final QueueConnector.Resources resources : device.queues)
         {
             if (resources.started)
             {
@@ -724,27 +752,7 @@ public final class BackendConductor implements Agent
         }
         for (int i = device.queues.size() - 1; i >= 0; i--)
         {
-            final QueueResources resources = device.queues.get(i);
-            for (final int port : resources.localPorts)
-            {
-                if (port >= 0)
-                {
-                    try
-                    {
-                        resources.eventChannels.unbind(port);
-                    }
-                    catch (final RuntimeException ex)
-                    {
-                        LOG.log(System.Logger.Level.WARNING, device.context + ": unbind " + port, ex);
-                    }
-                }
-            }
-            closeQuietly(resources.eventChannels);
-            for (final GrantMapping mapping : resources.mappings)
-            {
-                closeQuietly(mapping);
-            }
-            closeQuietly(resources.counters);
+            connector.release(device.context, device.queues.get(i), keepJournals);
         }
         device.queues.clear();
     }
@@ -769,7 +777,7 @@ public final class BackendConductor implements Agent
     {
         for (final Device device : devices.values())
         {
-            for (final QueueResources resources : device.queues)
+            for (final QueueConnector.Resources resources : device.queues)
             {
                 if (resources.agent == violation.agent())
                 {

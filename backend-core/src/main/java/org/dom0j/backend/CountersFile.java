@@ -2,6 +2,7 @@ package org.dom0j.backend;
 
 import org.agrona.IoUtil;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.status.ConcurrentCountersManager;
 import org.agrona.concurrent.status.CountersManager;
 import org.agrona.concurrent.status.CountersReader;
 
@@ -23,8 +24,9 @@ import java.nio.file.StandardOpenOption;
  *   4096   metadata buffer (512 bytes per counter: state, type id, key, label)
  *   4096 + metadata length: values buffer (128 bytes per counter)
  * </pre>
- * <b>Threads</b>: the conductor allocates and frees counters; any agent may update the counters it was given
- * (each {@code AtomicCounter} is written by one thread); readers in other processes only read.
+ * <b>Threads</b>: counters are allocated and freed by the conductor, and by agents that open devices of their own
+ * (the primary consoles), so the manager is a {@link ConcurrentCountersManager}; any agent may update the counters
+ * it was given (each {@code AtomicCounter} is written by one thread); readers in other processes only read.
  */
 public final class CountersFile implements AutoCloseable
 {
@@ -56,7 +58,7 @@ public final class CountersFile implements AutoCloseable
         final UnsafeBuffer values = new UnsafeBuffer(whole, HEADER_LENGTH + metadataLength, valuesLength);
         if (writable)
         {
-            manager = new CountersManager(metadata, values, StandardCharsets.US_ASCII);
+            manager = new ConcurrentCountersManager(metadata, values, StandardCharsets.US_ASCII);
             reader = manager;
         }
         else

@@ -75,6 +75,20 @@ public interface DeviceType
     void disconnect(DeviceContext device);
 
     /**
+     * Whether the type's queues answer each request through {@code BackRing.claimResponse(int)}, naming the journal
+     * record {@code BackRing.lastJournalEntry()} gave when the request was taken. The conductor then keeps a ring
+     * journal for each ring (when it has a state directory), so that a later process of the service adopts a
+     * connected device without losing or repeating an answer. False by default: an adopted ring then rejoins at its
+     * shared {@code rsp_prod}, right for a type that answers in ring order and pushes at once.
+     *
+     * @return true when requests are answered by journal record.
+     */
+    default boolean journalsRequests()
+    {
+        return false;
+    }
+
+    /**
      * Called once when the conductor forgets the device (its backend directory went away, it closed while offline,
      * or the service stops), after {@link #disconnect}: release what {@link #advertise} set up for the device's whole
      * life (netback's vif interface in dom0), also when {@link #advertise} failed part way. Nothing by default.

@@ -3,6 +3,7 @@ package org.dom0j.backend;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.YieldingIdleStrategy;
+import org.dom0j.test.Await;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -24,6 +24,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(60)
 class ThreadedConductorTest
 {
+    /** Bounds each wait for the agents; generous, since only a failing test waits it out. */
+    private static final long WAIT_MS = 30_000;
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = { "dedicated", "shared", "event-driven", "event-driven, handlers idle for 60 s" })
     void shouldServeOnRealThreadsAndCloseEveryDeviceOnShutdown(final String mode, @TempDir final Path dir)
@@ -71,7 +74,8 @@ class ThreadedConductorTest
                 }
                 for (final EchoGuest guest : guests)
                 {
-                    await(() -> "4".equals(guest.backendState()));
+                    Await.until("guest " + guest.domid + "'s backend Connected", WAIT_MS,
+                        () -> "4".equals(guest.backendState()));
                 }
                 for (final EchoGuest guest : guests)
                 {
@@ -82,7 +86,7 @@ class ThreadedConductorTest
                 {
                     final List<Integer> q0 = new ArrayList<>();
                     final List<Integer> q1 = new ArrayList<>();
-                    await(() ->
+                    Await.until("guest " + guest.domid + "'s 3 responses on queue 0 and 1 on queue 1", WAIT_MS, () ->
                     {
                         q0.addAll(guest.responses(0));
                         q1.addAll(guest.responses(1));
@@ -94,7 +98,7 @@ class ThreadedConductorTest
                 // Counted by the ring agents from the rings' indices (the echo handler counts nothing itself), just
                 // after the handler's pass that pushed the responses.
                 final long[] served = new long[2];
-                await(() ->
+                Await.until("12 requests and 12 responses counted", WAIT_MS, () ->
                 {
                     served[0] = 0;
                     served[1] = 0;
@@ -136,18 +140,5 @@ class ThreadedConductorTest
             assertThat(counters.manager().available()).as("counters freed").isEqualTo(256);
         }
         assertThat(errors).isEmpty();
-    }
-
-    private static void await(final BooleanSupplier condition) throws InterruptedException
-    {
-        final long deadline = System.nanoTime() + 30_000_000_000L;
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-            {
-                throw new AssertionError("condition not reached in 30 s");
-            }
-            Thread.sleep(1);
-        }
     }
 }

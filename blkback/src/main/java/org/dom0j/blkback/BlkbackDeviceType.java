@@ -121,6 +121,12 @@ public final class BlkbackDeviceType implements DeviceType
     }
 
     @Override
+    public boolean journalsRequests()
+    {
+        return true;
+    }
+
+    @Override
     public Map<String, String> advertise(final DeviceContext device) throws InvalidFrontendException
     {
         final String params = device.readBackend("params");

@@ -48,6 +48,7 @@ public final class BlkifRequest
     private int discardFlag;
     private long discardNrSectors;
     private int segmentsLoaded;
+    private int journalEntry = -1;
 
     /**
      * @param maxSegments the most segments a request may carry: 11, or the advertised indirect maximum.
@@ -183,6 +184,22 @@ public final class BlkifRequest
     public int handle()
     {
         return handle;
+    }
+
+    /**
+     * @param entry the ring journal's record of this request (-1 without a journal).
+     */
+    public void journalEntry(final int entry)
+    {
+        journalEntry = entry;
+    }
+
+    /**
+     * @return the ring journal's record of this request, named when it is answered.
+     */
+    public int journalEntry()
+    {
+        return journalEntry;
     }
 
     /**

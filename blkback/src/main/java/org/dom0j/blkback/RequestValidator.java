@@ -178,7 +178,9 @@ public final class RequestValidator
             }
             sectors += last - first + 1;
         }
-        return inRange(request.sectorNumber(), sectors) ? RequestVerdict.OK : RequestVerdict.BEYOND_END;
+        // As Linux's blkback (xen_vbd_translate): only a request that carries sectors has a range to check. A flush
+        // or barrier without data comes from Linux's blkfront with sector_number 2^64-1 (the block layer's -1).
+        return n == 0 || inRange(request.sectorNumber(), sectors) ? RequestVerdict.OK : RequestVerdict.BEYOND_END;
     }
 
     private boolean inRange(final long sector, final long sectors)

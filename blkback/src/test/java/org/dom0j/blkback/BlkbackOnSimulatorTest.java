@@ -260,7 +260,7 @@ class BlkbackOnSimulatorTest
         final AtomicInteger connectedEvents = new AtomicInteger();
         try (var watch = guestStore.watch(be + "/state", "resize", (p, t) -> connectedEvents.incrementAndGet()))
         {
-            assertThat(Await.until(() -> connectedEvents.get() >= 1, 5_000)).isTrue();
+            Await.until("the watch's first event on the backend's state", 5_000, () -> connectedEvents.get() >= 1);
             final int initial = connectedEvents.get();
             try (var f = org.dom0j.blkback.jna.NativeFile.open(disk, false, false))
             {
@@ -293,14 +293,15 @@ class BlkbackOnSimulatorTest
         final XenStore guestStore = machine.connectAsGuest(8);
         final String fe = XenbusDevices.frontendPath(8, "vbd", "51712");
         final String be = XenbusDevices.backendPath(0, "vbd", 8, "51712");
-        assertThat(Await.until(() -> "2".equals(machine.xenStore().readOrNull(be + "/state")), 10_000)).isTrue();
+        Await.until("the backend in InitWait (2)", 10_000,
+            () -> "2".equals(machine.xenStore().readOrNull(be + "/state")));
         guestStore.write(fe + "/multi-queue-num-queues", "99");
         guestStore.write(fe + "/queue-0/ring-ref", "8");
         guestStore.write(fe + "/queue-0/event-channel", "1");
         guestStore.write(fe + "/state", XenbusState.INITIALISED.wireValue());
 
-        assertThat(Await.until(() -> null != machine.xenStore().readOrNull(
-            "/local/domain/0/error/backend/vbd/8/51712/error"), 10_000)).isTrue();
+        Await.until("the backend's error node for too many queues", 10_000,
+            () -> null != machine.xenStore().readOrNull("/local/domain/0/error/backend/vbd/8/51712/error"));
         assertThat(machine.xenStore().read("/local/domain/0/error/backend/vbd/8/51712/error"))
             .contains("multi-queue-num-queues");
         assertThat(machine.xenStore().read(be + "/state")).isNotEqualTo("4");

@@ -282,6 +282,38 @@ class BlkbackQueueTest
     }
 
     @Test
+    void shouldLetAnIdleQueueSleepUntilItsNextTimedDuty() throws IOException
+    {
+        // A hundred idle disks polled every millisecond took a CPU of dom0j serve: every request comes with an event.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.write(1, 16, 2, 7);
+        p.serve();
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
+
+        // Watching the disk's size: until the next check, at most a second away.
+        p.queue.watchDiskSize(sectors -> { });
+        p.serve();
+        final long wait = p.queue.idleWaitNanos(null, System.nanoTime());
+        assertThat(wait).isPositive().isLessThanOrEqualTo(BlkbackQueue.SIZE_CHECK_INTERVAL_NANOS);
+        assertThat(p.queue.idleWaitNanos(null, System.nanoTime() + BlkbackQueue.SIZE_CHECK_INTERVAL_NANOS)).isZero();
+    }
+
+    @Test
+    void shouldWakeForThePurgeWhileItHoldsPersistentGrants() throws IOException
+    {
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.MAP, true, false, null);
+        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
+        p.write(1, 16, 2, 7);
+        p.serve();
+        p.read(2, 16, 2);
+        p.serve();
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(2, BLKIF_OP_READ, BLKIF_RSP_OKAY));
+        assertThat(p.gnttab.mappedPageCount()).as("the ring and 2 persistent grants").isEqualTo(3);
+        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(PersistentGrants.PURGE_INTERVAL_NANOS);
+    }
+
+    @Test
     void shouldKeepNoMoreGrantsMappedThanThePersistentBound() throws IOException
     {
         // A guest that offers new grants with every request: 15 distinct pages, a bound of 4. Linux's is 1056

@@ -8,6 +8,8 @@ import org.dom0j.backend.QueueConfig;
 import org.dom0j.backend.QueueHandler;
 import org.dom0j.backend.RingProtocol;
 import org.dom0j.backend.XenbusValues;
+import org.dom0j.evtchn.EventChannelException;
+import org.dom0j.evtchn.EventChannels;
 
 import java.io.IOException;
 import java.util.List;
@@ -83,6 +85,19 @@ public final class ConsoleDeviceType implements DeviceType
         try
         {
             final ConsoleSession session = hub.open(device.frontendDomid(), device.devid(), name);
+            final EventChannels agent = queue.eventChannels();
+            // Typed input wakes the console's agent, which otherwise sleeps until the guest's next event.
+            session.onInput(() ->
+            {
+                try
+                {
+                    agent.wakeup();
+                }
+                catch (final EventChannelException ex)
+                {
+                    // The queue is being disconnected: nothing to wake.
+                }
+            });
             return new ConsolePump(new ConsoleRing(queue.mapping().buffer()), session);
         }
         catch (final IOException ex)

@@ -1,5 +1,7 @@
 package org.dom0j.console;
 
+import org.agrona.concurrent.status.CountersManager;
+
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,24 +15,60 @@ import java.util.Map;
  *       {@code guest-<name>-<devid>.log} for secondary console {@code devid}; {@code name} is the domain's
  *       {@code /local/domain/<domid>/name}, reduced to {@code [A-Za-z0-9._-]}, or {@code domid} without one;</li>
  *   <li>socket: {@code <runDirectory>/<domid>.sock} for the primary console, {@code <domid>-<devid>.sock} for a
- *       secondary one; {@code dom0j console <domid> [--devid N]} connects to it.</li>
+ *       secondary one; {@code dom0j console <domid> [--devid N]} connects to it;</li>
+ *   <li>counters: {@code console <domid> <name>} for the primary console, {@code console <domid>/<devid> <name>}
+ *       for a secondary one ({@link ConsoleCounters}).</li>
  * </ul>
- * <b>Threads</b>: any; opening and closing are synchronized.
+ * Every session gets the hub's {@link ConsoleConfiguration}: its log's cap and its pump's rate limit.
+ * <p>
+ * <b>Threads</b>: any; opening and closing are synchronized (the conductor opens secondary consoles, the
+ * {@link PrimaryConsoles} agent primary ones).
  */
 public final class ConsoleHub implements AutoCloseable
 {
     private final Path logDirectory;
     private final Path runDirectory;
+    private final ConsoleConfiguration configuration;
+    private final CountersManager countersManager;
     private final Map<String, ConsoleSession> sessions = new HashMap<>();
 
     /**
+     * A hub with the settings from system properties, whose consoles keep their counters to themselves.
+     *
      * @param logDirectory where the per-domain logs go (created when needed).
      * @param runDirectory where the sockets go (created when needed).
      */
     public ConsoleHub(final Path logDirectory, final Path runDirectory)
     {
+        this(logDirectory, runDirectory, ConsoleConfiguration.fromSystemProperties(), null);
+    }
+
+    /**
+     * @param logDirectory    where the per-domain logs go (created when needed).
+     * @param runDirectory    where the sockets go (created when needed).
+     * @param configuration   every console's log cap and rate limit.
+     * @param countersManager where the consoles' counters go (for {@code dom0j top}), or null to keep them in each
+     *                        session; consoles are opened on two threads, so one shared with the conductor must be
+     *                        a {@link org.agrona.concurrent.status.ConcurrentCountersManager} (a CountersFile's is).
+     */
+    public ConsoleHub(
+        final Path logDirectory,
+        final Path runDirectory,
+        final ConsoleConfiguration configuration,
+        final CountersManager countersManager)
+    {
         this.logDirectory = logDirectory;
         this.runDirectory = runDirectory;
+        this.configuration = configuration;
+        this.countersManager = countersManager;
+    }
+
+    /**
+     * @return every console's log cap and rate limit.
+     */
+    public ConsoleConfiguration configuration()
+    {
+        return configuration;
     }
 
     /**
@@ -80,6 +118,16 @@ public final class ConsoleHub implements AutoCloseable
     }
 
     /**
+     * @param domid the guest.
+     * @param devid null for the primary console, else the secondary console's device id.
+     * @return the prefix of the console's counter labels, e.g. "console 7" or "console 7/1".
+     */
+    public static String countersPrefix(final int domid, final String devid)
+    {
+        return "console " + (null == devid ? Integer.toString(domid) : domid + "/" + devid);
+    }
+
+    /**
      * Opens a console's session, or returns the one already open.
      *
      * @param domid the guest.
@@ -95,8 +143,11 @@ public final class ConsoleHub implements AutoCloseable
         ConsoleSession session = sessions.get(key);
         if (null == session)
         {
+            final String prefix = countersPrefix(domid, devid);
+            final ConsoleCounters counters = null == countersManager ? ConsoleCounters.detached(prefix) :
+                new ConsoleCounters(countersManager, prefix);
             session = new ConsoleSession(key, logPath(logDirectory, name, domid, devid),
-                socketPath(runDirectory, domid, devid));
+                socketPath(runDirectory, domid, devid), configuration, counters);
             sessions.put(key, session);
         }
         return session;

@@ -4,12 +4,10 @@ import java.io.IOException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Arrays;
 import java.util.List;
@@ -22,9 +20,11 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The dom0 side of one console: its log file and the {@code dom0j console} clients attached through its Unix
- * socket. Guest output goes to the log and to every client; input from any client is held in a bounded buffer until
- * the guest has room for it.
+ * The dom0 side of one console: its log file ({@link ConsoleLog}, capped and rotated) and the {@code dom0j console}
+ * clients attached through its Unix socket. Guest output goes to the log and to every client; input from any client
+ * is held in a bounded buffer until the guest has room for it. How fast output is taken from the guest is the
+ * pump's business ({@link ConsolePump}, with the session's {@link #configuration}); what it took, and what was held
+ * back or lost, is counted in the session's {@link ConsoleCounters}.
  * <p>
  * The local channel is a Unix stream socket (mode 0600, in a directory created 0700) carrying raw bytes both ways:
  * what the guest writes, and what the user types. Nothing is framed; the client keeps Ctrl-] to itself. Several
@@ -47,9 +47,10 @@ public final class ConsoleSession implements AutoCloseable
     private static final Logger LOG = Logger.getLogger(ConsoleSession.class.getName());
 
     private final String label;
-    private final Path logPath;
+    private final ConsoleConfiguration configuration;
+    private final ConsoleCounters counters;
     private final Path socketPath;
-    private final FileChannel log;
+    private final ConsoleLog log;
     private final ServerSocketChannel server;
     private final Thread acceptor;
     private final List<Client> clients = new CopyOnWriteArrayList<>();
@@ -58,6 +59,7 @@ public final class ConsoleSession implements AutoCloseable
     private int inputLength;
     private volatile boolean closed;
     private volatile PtyEndpoint pty;
+    private volatile Runnable inputListener;
 
     /** One attached client. */
     private final class Client
@@ -224,7 +226,7 @@ public final class ConsoleSession implements AutoCloseable
     }
 
     /**
-     * Opens the log (appending) and starts listening on the socket (a stale socket file is replaced).
+     * A session with the settings from system properties and counters of its own.
      *
      * @param label      for thread names and messages, e.g. "7" or "7-1".
      * @param logPath    the log file.
@@ -233,14 +235,44 @@ public final class ConsoleSession implements AutoCloseable
      */
     public ConsoleSession(final String label, final Path logPath, final Path socketPath) throws IOException
     {
+        this(label, logPath, socketPath, ConsoleConfiguration.fromSystemProperties(),
+            ConsoleCounters.detached("console " + label));
+    }
+
+    /**
+     * Opens the log (appending) and starts listening on the socket (a stale socket file is replaced).
+     *
+     * @param label         for thread names and messages, e.g. "7" or "7-1".
+     * @param logPath       the log file.
+     * @param socketPath    the socket.
+     * @param configuration the log's cap and the pump's rate limit.
+     * @param counters      the console's counters, freed when the session closes (or fails to open).
+     * @throws IOException when either cannot be created.
+     */
+    public ConsoleSession(
+        final String label,
+        final Path logPath,
+        final Path socketPath,
+        final ConsoleConfiguration configuration,
+        final ConsoleCounters counters) throws IOException
+    {
         this.label = label;
-        this.logPath = logPath;
+        this.configuration = configuration;
+        this.counters = counters;
         this.socketPath = socketPath;
-        Files.createDirectories(logPath.toAbsolutePath().getParent());
-        // Only the service's user may reach the sockets (a directory it creates is 0700).
-        Files.createDirectories(socketPath.toAbsolutePath().getParent(),
-            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        log = FileChannel.open(logPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        try
+        {
+            Files.createDirectories(logPath.toAbsolutePath().getParent());
+            // Only the service's user may reach the sockets (a directory it creates is 0700).
+            Files.createDirectories(socketPath.toAbsolutePath().getParent(),
+                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            log = new ConsoleLog(label, logPath, configuration.logMaxBytes(), counters.logRotations());
+        }
+        catch (final IOException | RuntimeException ex)
+        {
+            counters.close();
+            throw ex;
+        }
         try
         {
             Files.deleteIfExists(socketPath);
@@ -251,6 +283,7 @@ public final class ConsoleSession implements AutoCloseable
         catch (final IOException | RuntimeException ex)
         {
             log.close();
+            counters.close();
             throw ex;
         }
         acceptor = new Thread(this::acceptLoop, "console-" + label + "-accept");
@@ -316,7 +349,31 @@ public final class ConsoleSession implements AutoCloseable
      */
     public Path logPath()
     {
-        return logPath;
+        return log.path();
+    }
+
+    /**
+     * @return where the log goes when it reaches its cap ({@code <log>.1}).
+     */
+    public Path rotatedLogPath()
+    {
+        return log.rotatedPath();
+    }
+
+    /**
+     * @return the log's cap and the rate limit for this console's pump.
+     */
+    public ConsoleConfiguration configuration()
+    {
+        return configuration;
+    }
+
+    /**
+     * @return the console's counters (valid until the session closes).
+     */
+    public ConsoleCounters counters()
+    {
+        return counters;
     }
 
     /**
@@ -355,18 +412,8 @@ public final class ConsoleSession implements AutoCloseable
         {
             return;
         }
-        try
-        {
-            final ByteBuffer buffer = ByteBuffer.wrap(data, 0, length);
-            while (buffer.hasRemaining())
-            {
-                log.write(buffer);
-            }
-        }
-        catch (final IOException ex)
-        {
-            LOG.log(Level.WARNING, "console " + label + ": cannot write " + logPath, ex);
-        }
+        counters.outputBytes().getAndAddRelease(length);
+        log.write(data, length);
         final PtyEndpoint endpoint = pty;
         if (!clients.isEmpty() || null != endpoint)
         {
@@ -383,6 +430,8 @@ public final class ConsoleSession implements AutoCloseable
                 droppedOutput.incrementAndGet();
             }
         }
+        // Published by this thread only: the pty's writer also counts, and may still do so after close().
+        counters.droppedOutput().setRelease(droppedOutput.get());
     }
 
     /**
@@ -405,6 +454,23 @@ public final class ConsoleSession implements AutoCloseable
             notifyAll();
         }
         return n;
+    }
+
+    /**
+     * @return bytes of input held for the guest now (at most {@link #INPUT_CAPACITY}).
+     */
+    public synchronized int heldInput()
+    {
+        return inputLength;
+    }
+
+    /**
+     * @param listener told (on the thread that brought it) whenever input is held for the guest, so that the agent
+     *                 pumping this console need not poll for it; null for none. Must not block.
+     */
+    public void onInput(final Runnable listener)
+    {
+        inputListener = listener;
     }
 
     /**
@@ -433,11 +499,17 @@ public final class ConsoleSession implements AutoCloseable
             System.arraycopy(data, offset + done, input, inputLength, n);
             inputLength += n;
             done += n;
+            final Runnable listener = inputListener;
+            if (null != listener)
+            {
+                listener.run();
+            }
         }
     }
 
     /**
-     * Stops listening, detaches every client, closes the pty, closes the log and removes the socket. Idempotent.
+     * Stops listening, detaches every client, closes the pty, closes the log, frees the counters and removes the
+     * socket. Idempotent. The agent must no longer pump this console.
      */
     @Override
     public void close()
@@ -468,9 +540,10 @@ public final class ConsoleSession implements AutoCloseable
         {
             endpoint.close();
         }
+        log.close();
+        counters.close();
         try
         {
-            log.close();
             Files.deleteIfExists(socketPath);
         }
         catch (final IOException ex)

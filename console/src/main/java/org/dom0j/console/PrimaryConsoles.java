@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 
 /**
  * Serves every domain's primary console, as xenconsoled does: no xenbus device and no state machine, just the keys
@@ -42,6 +43,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <b>Threads</b>: an {@link Agent}: everything runs on its thread; watch callbacks only raise a flag. One event
  * channel handle serves every primary console; each pass pumps every console (the number of domains is small), so
  * an idle strategy waiting on {@link #eventChannels()} with a short bound keeps input latency low.
+ * <p>
+ * <b>A flooding guest</b> costs only itself: its {@link ConsolePump} takes no more than the rate limit allows, and
+ * while it has spent its allowance its pump reports no work and its port stays masked (as xenconsoled leaves a
+ * domain over its allowance masked until the next period), so its events neither count as work nor wake the
+ * thread, and the pass goes on to the other consoles.
  */
 public final class PrimaryConsoles implements Agent
 {
@@ -57,8 +63,10 @@ public final class PrimaryConsoles implements Agent
     private final boolean ringRefIsGrant;
     private final XenbusValues values;
     private final EventChannels eventChannels;
+    private final LongSupplier nanoClock;
     private final AtomicBoolean rescan = new AtomicBoolean(true);
     private final Map<Integer, Primary> consoles = new HashMap<>();
+    private final Map<Integer, Primary> byPort = new HashMap<>();
     private final Map<Integer, String> failed = new HashMap<>();
     private final Map<Integer, XsWatch> domainWatches = new HashMap<>();
     private final List<XsWatch> watches = new ArrayList<>();
@@ -71,6 +79,7 @@ public final class PrimaryConsoles implements Agent
         final GrantMapping mapping;
         final int localPort;
         final ConsolePump pump;
+        boolean portHeld;
 
         Primary(final int domid, final String keys, final GrantMapping mapping, final int localPort,
             final ConsolePump pump)
@@ -97,12 +106,32 @@ public final class PrimaryConsoles implements Agent
         final ConsoleHub hub,
         final boolean ringRefIsGrant)
     {
+        this(platform, xenStore, grantTables, hub, ringRefIsGrant, System::nanoTime);
+    }
+
+    /**
+     * @param platform       the local domain, and the event channel handle.
+     * @param xenStore       a privileged connection (not closed here).
+     * @param grantTables    maps the pages (not closed here).
+     * @param hub            where sessions are opened.
+     * @param ringRefIsGrant true on the simulator (ring-ref is a grant ref); false on Xen (map ref 0).
+     * @param nanoClock      the time for the rate limits ({@link System#nanoTime()}; tests drive their own).
+     */
+    PrimaryConsoles(
+        final XenPlatform platform,
+        final XenStore xenStore,
+        final GrantTables grantTables,
+        final ConsoleHub hub,
+        final boolean ringRefIsGrant,
+        final LongSupplier nanoClock)
+    {
         this.platform = platform;
         this.xenStore = xenStore;
         this.grantTables = grantTables;
         this.hub = hub;
         this.ringRefIsGrant = ringRefIsGrant;
         this.values = new XenbusValues(xenStore::readOrNull);
+        this.nanoClock = nanoClock;
         this.eventChannels = platform.openEventChannels();
     }
 
@@ -144,15 +173,29 @@ public final class PrimaryConsoles implements Agent
             scan();
             work++;
         }
+        final long now = nanoClock.getAsLong();
         int port;
         while ((port = eventChannels.pending()) >= 0)
         {
-            eventChannels.unmask(port);
-            work++;
+            final Primary console = byPort.get(port);
+            if (null != console && console.pump.throttled(now))
+            {
+                console.portHeld = true;
+            }
+            else
+            {
+                eventChannels.unmask(port);
+                work++;
+            }
         }
         for (final Primary console : new ArrayList<>(consoles.values()))
         {
-            final int moved = console.pump.transfer();
+            final int moved = console.pump.transfer(now);
+            if (console.portHeld && !console.pump.throttled(now))
+            {
+                console.portHeld = false;
+                eventChannels.unmask(console.localPort);
+            }
             final String violation = console.pump.ring().violation();
             if (null != violation)
             {
@@ -267,8 +310,10 @@ public final class PrimaryConsoles implements Agent
             final String name = xenStore.readOrNull("/local/domain/" + domid + "/name");
             final ConsoleSession session = hub.open(domid, null, name);
             final String tty = publishPty(domid, dir, session);
-            consoles.put(domid, new Primary(domid, keys, mapping, localPort,
-                new ConsolePump(new ConsoleRing(mapping.buffer()), session)));
+            final Primary console = new Primary(domid, keys, mapping, localPort,
+                new ConsolePump(new ConsoleRing(mapping.buffer()), session));
+            consoles.put(domid, console);
+            byPort.put(localPort, console);
             LOG.log(System.Logger.Level.INFO, "primary console of domain " + domid + ": connected, log " +
                 session.logPath() + ", socket " + session.socketPath() + (null == tty ? "" : ", tty " + tty));
         }
@@ -314,6 +359,7 @@ public final class PrimaryConsoles implements Agent
         {
             return;
         }
+        byPort.remove(console.localPort);
         console.pump.drainOutput();
         final String tty = console.pump.session().ptyPath();
         final String ttyKey = "/local/domain/" + domid + "/console/tty";

@@ -1,7 +1,5 @@
 package org.dom0j.console;
 
-import org.dom0j.test.Await;
-
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -10,16 +8,14 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.dom0j.protocol.console.XenconsDescriptor.IN_CONS_OFFSET;
@@ -27,11 +23,13 @@ import static org.dom0j.protocol.console.XenconsDescriptor.IN_PROD_OFFSET;
 
 /**
  * The dom0 side of a console without a guest: the socket, fan-out to several clients, held input and its bound,
- * and {@link ConsoleClient}'s Ctrl-].
+ * the log's cap and rotation, and {@link ConsoleClient}'s Ctrl-].
  */
 @Timeout(20)
 class ConsoleSessionTest
 {
+    private static final long WAIT_MS = 10_000;
+
     @TempDir
     Path dir;
 
@@ -40,25 +38,30 @@ class ConsoleSessionTest
         return new ConsoleSession("t", dir.resolve("logs/guest-t.log"), dir.resolve("run/t.sock"));
     }
 
-    private SocketChannel attach(final ConsoleSession session) throws Exception
+    private ConsoleSession open(final ConsoleConfiguration configuration) throws IOException
     {
-        final SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+        return new ConsoleSession("t", dir.resolve("logs/guest-t.log"), dir.resolve("run/t.sock"), configuration,
+            ConsoleCounters.detached("console t"));
+    }
+
+    private TestClient attach(final ConsoleSession session) throws Exception
+    {
         final int before = session.clientCount();
-        channel.connect(UnixDomainSocketAddress.of(session.socketPath()));
-        assertThat(Await.until(() -> session.clientCount() == before + 1, 10_000)).isTrue();
-        return channel;
+        final TestClient client = TestClient.connect(session.socketPath());
+        Waits.until("the session to count client " + (before + 1), () -> session.clientCount() == before + 1, WAIT_MS);
+        return client;
     }
 
     @Test
     void shouldSendOutputToTheLogAndEveryClient() throws Exception
     {
-        try (ConsoleSession session = open(); SocketChannel a = attach(session); SocketChannel b = attach(session))
+        try (ConsoleSession session = open(); TestClient a = attach(session); TestClient b = attach(session))
         {
             final byte[] text = "boot ok\n".getBytes(StandardCharsets.US_ASCII);
             session.output(text, text.length);
 
-            assertThat(read(a, text.length)).isEqualTo("boot ok\n");
-            assertThat(read(b, text.length)).isEqualTo("boot ok\n");
+            assertThat(a.readUntil("boot ok\n", WAIT_MS)).isEqualTo("boot ok\n");
+            assertThat(b.readUntil("boot ok\n", WAIT_MS)).isEqualTo("boot ok\n");
             assertThat(Files.readString(session.logPath())).isEqualTo("boot ok\n");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(session.socketPath())))
                 .isEqualTo("rw-------");
@@ -86,18 +89,41 @@ class ConsoleSessionTest
                     throw new IllegalStateException(ex);
                 }
             });
-            assertThat(Await.until(() -> session.takeInput(ring) > 0, 10_000)).isTrue();
-            Thread.sleep(50);
-            assertThat(typist).as("the held input and the guest's ring are full").isNotDone();
+            Waits.until("input to reach the guest's ring", () -> session.takeInput(ring) > 0, WAIT_MS);
+            Waits.until("the held input to fill", () -> session.heldInput() == ConsoleSession.INPUT_CAPACITY,
+                WAIT_MS);
+            // The ring (1024) and the held input (4096) are full and the guest reads nothing: 10 bytes cannot go.
+            assertThat(typist).as("the typist, with the held input and the guest's ring full").isNotDone();
 
             // The guest reads whatever is there, again and again: everything typed gets through, in full.
-            assertThat(Await.until(() ->
+            Waits.until("everything typed to reach the guest", () ->
             {
                 page.putIntRelease(IN_CONS_OFFSET, page.getInt(IN_PROD_OFFSET));
                 session.takeInput(ring);
                 return typist.isDone() && page.getInt(IN_PROD_OFFSET) == lots.length;
-            }, 10_000)).isTrue();
-            typist.get(5, TimeUnit.SECONDS);
+            }, WAIT_MS);
+            typist.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    @Test
+    void shouldTellItsListenerWhenItHoldsInputForTheGuest() throws Exception
+    {
+        // The pump's agent sleeps until the guest's next event; typed input must wake it (ConsoleDeviceType).
+        final UnsafeBuffer page = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
+        final ConsoleRing ring = new ConsoleRing(page);
+        final AtomicInteger told = new AtomicInteger();
+        try (ConsoleSession session = open(); TestClient client = attach(session))
+        {
+            session.onInput(told::incrementAndGet);
+            client.write("ls\r", WAIT_MS);
+            Waits.until("the listener told of held input", () -> told.get() > 0, WAIT_MS);
+            assertThat(session.takeInput(ring)).isEqualTo(3);
+
+            session.onInput(null);
+            final int before = told.get();
+            session.offerInput(new byte[]{ 'x' }, 0, 1);
+            assertThat(told.get()).as("no listener once it is taken away").isEqualTo(before);
         }
     }
 
@@ -105,12 +131,12 @@ class ConsoleSessionTest
     void shouldDetachClientsAndRemoveTheSocketOnClose() throws Exception
     {
         final ConsoleSession session = open();
-        try (SocketChannel client = attach(session))
+        try (TestClient client = attach(session))
         {
             session.close();
             session.close();
 
-            assertThat(client.read(ByteBuffer.allocate(16))).isEqualTo(-1);
+            client.awaitEndOfStream(WAIT_MS);
             assertThat(session.socketPath()).doesNotExist();
         }
     }
@@ -129,22 +155,91 @@ class ConsoleSessionTest
                 new ByteArrayInputStream(new byte[]{ 'a', 'b', ConsoleClient.ESCAPE, 'c' }), screen);
 
             assertThat(end).isEqualTo(ConsoleClient.End.ESCAPE);
-            assertThat(Await.until(() -> session.takeInput(ring) == 2 || page.getInt(IN_PROD_OFFSET) == 2,
-                10_000)).isTrue();
+            Waits.until("'ab' to reach the guest's ring", () ->
+            {
+                session.takeInput(ring);
+                return page.getInt(IN_PROD_OFFSET) == 2;
+            }, WAIT_MS);
             assertThat((char)page.getByte(0)).isEqualTo('a');
             assertThat((char)page.getByte(1)).isEqualTo('b');
-            assertThat(Await.until(() -> session.clientCount() == 0, 10_000)).isTrue();
+            Waits.until("the client to detach", () -> session.clientCount() == 0, WAIT_MS);
         }
     }
 
-    private static String read(final SocketChannel channel, final int length) throws IOException
+    @Test
+    void shouldRenameAFullLogToDotOneAndBeginANewOne() throws Exception
     {
-        final ByteBuffer buffer = ByteBuffer.allocate(length);
-        while (buffer.hasRemaining() && channel.read(buffer) >= 0)
+        final ConsoleConfiguration capped = ConsoleConfiguration.defaults().withLogMaxBytes(4096);
+        try (ConsoleSession session = open(capped))
         {
-            Thread.onSpinWait();
+            final Path log = session.logPath();
+            final Path old = session.rotatedLogPath();
+            assertThat(old.getFileName().toString()).isEqualTo("guest-t.log.1");
+
+            for (char c = 'a'; c <= 'd'; c++)
+            {
+                output(session, String.valueOf(c).repeat(1000));
+            }
+            assertThat(Files.size(log)).isEqualTo(4000);
+            assertThat(old).doesNotExist();
+
+            // 1000 more would take it past 4096: the log moves aside whole, and the chunk begins a new one.
+            output(session, "e".repeat(1000));
+            assertThat(Files.readString(old)).isEqualTo("a".repeat(1000) + "b".repeat(1000) + "c".repeat(1000) +
+                "d".repeat(1000));
+            assertThat(Files.readString(log)).isEqualTo("e".repeat(1000));
+
+            // The next rotation replaces .1: one old log is kept, never more.
+            for (char c = 'f'; c <= 'i'; c++)
+            {
+                output(session, String.valueOf(c).repeat(1000));
+            }
+            assertThat(Files.readString(old)).isEqualTo("e".repeat(1000) + "f".repeat(1000) + "g".repeat(1000) +
+                "h".repeat(1000));
+            assertThat(Files.readString(log)).isEqualTo("i".repeat(1000));
+            assertThat(session.counters().logRotations().get()).isEqualTo(2);
+            assertThat(session.counters().outputBytes().get()).isEqualTo(9000);
+            try (var files = Files.list(log.getParent()))
+            {
+                assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("guest-t.log",
+                    "guest-t.log.1");
+            }
         }
-        return new String(buffer.array(), 0, buffer.position(), StandardCharsets.US_ASCII);
     }
 
+    @Test
+    void shouldRotateALogLeftOverFromBeforeThatIsAlreadyPastTheCap() throws Exception
+    {
+        Files.createDirectories(dir.resolve("logs"));
+        Files.writeString(dir.resolve("logs/guest-t.log"), "x".repeat(10_000));
+        try (ConsoleSession session = open(ConsoleConfiguration.defaults().withLogMaxBytes(4096)))
+        {
+            output(session, "after restart\n");
+
+            assertThat(Files.readString(session.logPath())).isEqualTo("after restart\n");
+            assertThat(Files.size(session.rotatedLogPath())).isEqualTo(10_000);
+        }
+    }
+
+    @Test
+    void shouldLetALogWithoutACapGrow() throws Exception
+    {
+        try (ConsoleSession session = open(ConsoleConfiguration.defaults().withLogMaxBytes(0)))
+        {
+            for (int i = 0; i < 10; i++)
+            {
+                output(session, "z".repeat(2000));
+            }
+
+            assertThat(Files.size(session.logPath())).isEqualTo(20_000);
+            assertThat(session.rotatedLogPath()).doesNotExist();
+            assertThat(session.counters().logRotations().get()).isZero();
+        }
+    }
+
+    private static void output(final ConsoleSession session, final String text)
+    {
+        final byte[] bytes = text.getBytes(StandardCharsets.US_ASCII);
+        session.output(bytes, bytes.length);
+    }
 }

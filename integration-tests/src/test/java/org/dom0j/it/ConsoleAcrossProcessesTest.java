@@ -87,7 +87,8 @@ class ConsoleAcrossProcessesTest
         try (SimMachine machine = SimMachine.start(simDir))
         {
             final Path serveLog = dir.resolve("serve.txt");
-            final Process serve = dom0j(simDir, serveLog, "serve", "--counters", dir.resolve("counters").toString());
+            final Process serve = dom0j(simDir, serveLog, "serve", "--on-exit", "close", "--counters",
+                dir.resolve("counters").toString());
             assertThat(Await.until(() -> read(serveLog).contains("Ctrl-C stops"),
                 WAIT_MS)).as(() -> read(serveLog)).isTrue();
 
@@ -136,6 +137,73 @@ class ConsoleAcrossProcessesTest
             assertThat(simDir.resolve("console/5-1.sock")).doesNotExist();
             assertThat(machine.xenStore().read(XenbusDevices.backendPath(0, "console", 5, "1") + "/state"))
                 .isEqualTo("6");
+            primary.close();
+            secondary.close();
+            guestStore.close();
+        }
+    }
+
+    /**
+     * Issue 14: the console backend survives serve's death as blkback does. serve is killed with SIGKILL while a guest
+     * has a primary and a secondary console; what the guest writes while nothing serves it reaches the logs once a
+     * new serve runs, the secondary console's backend state is never written again, and typing still reaches the
+     * guest.
+     */
+    @Test
+    void shouldKeepServingBothConsolesWhenServeIsKilledAndStartedAgain() throws Exception
+    {
+        final Path simDir = dir.resolve("sim");
+        try (SimMachine machine = SimMachine.start(simDir))
+        {
+            final Path firstLog = dir.resolve("serve-1.txt");
+            final Process first = dom0j(simDir, firstLog, "serve", "-v", "--counters",
+                dir.resolve("counters").toString());
+            assertThat(Await.until(() -> read(firstLog).contains("Ctrl-C stops"), WAIT_MS)).as(() -> read(firstLog))
+                .isTrue();
+            final SimDomain guest = machine.createGuest(6, "phoenix", 256);
+            final SimConsoleFront primary = SimConsoleFront.primary(guest, machine.xenStore(), 0);
+            XenbusDevices.attach(machine.xenStore(), 0, "console", 6, "1", Map.of("protocol", "vt100"), Map.of());
+            final XenStore guestStore = machine.connectAsGuest(6);
+            final SimConsoleFront secondary = SimConsoleFront.connect(guest, guestStore, "1", WAIT_MS);
+            final Path log = simDir.resolve("console-logs/guest-phoenix.log");
+            final Path log1 = simDir.resolve("console-logs/guest-phoenix-1.log");
+            primary.writeFully("before\n", WAIT_MS);
+            secondary.writeFully("before 1\n", WAIT_MS);
+            assertThat(Await.until(() -> read(log).contains("before\n") && read(log1).contains("before 1\n"),
+                WAIT_MS)).as(() -> read(firstLog)).isTrue();
+            final String be = XenbusDevices.backendPath(0, "console", 6, "1");
+            final List<String> states = new java.util.concurrent.CopyOnWriteArrayList<>();
+            final org.dom0j.xenstore.XsWatch watch = machine.xenStore().watch(be + "/state", "phoenix",
+                (path, token) -> states.add(String.valueOf(machine.xenStore().readOrNull(be + "/state"))));
+
+            first.destroyForcibly();
+            assertThat(first.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).isTrue();
+            primary.writeFully("during\n", WAIT_MS);
+            secondary.writeFully("during 1\n", WAIT_MS);
+            final Path secondLog = dir.resolve("serve-2.txt");
+            final Process second = dom0j(simDir, secondLog, "serve", "-v", "--counters",
+                dir.resolve("counters").toString());
+
+            assertThat(Await.until(() -> read(log).contains("during\n") && read(log1).contains("during 1\n"),
+                WAIT_MS)).as(() -> read(secondLog)).isTrue();
+            assertThat(Await.until(() -> read(secondLog).contains("console 6/1: adopted"), WAIT_MS))
+                .as(() -> read(secondLog)).isTrue();
+            primary.writeFully("after\n", WAIT_MS);
+            assertThat(Await.until(() -> read(log).contains("after\n"), WAIT_MS)).isTrue();
+            final Process client = dom0j(simDir, null, "console", "6");
+            final OutputStream keyboard = client.getOutputStream();
+            keyboard.write("typed\r".getBytes(StandardCharsets.US_ASCII));
+            keyboard.flush();
+            assertThat(primary.readUntil("typed\r", WAIT_MS)).isEqualTo("typed\r");
+            keyboard.write(0x1d);
+            keyboard.flush();
+            assertThat(client.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).as("Ctrl-] leaves").isTrue();
+            watch.close();
+            // One event when the watch was set, one per write after it: the state was never written again.
+            assertThat(states).containsExactly("4");
+            assertThat(read(log)).as("each line once").containsOnlyOnce("before\n").containsOnlyOnce("during\n");
+
+            second.destroyForcibly();
             primary.close();
             secondary.close();
             guestStore.close();

@@ -55,6 +55,8 @@ public final class TapDevice implements AutoCloseable
 
     /** _IOW('T', 202, int). */
     static final long TUNSETIFF = 0x400454caL;
+    /** _IOW('T', 203, int): keep the interface when its last descriptor closes. */
+    static final long TUNSETPERSIST = 0x400454cbL;
     /** _IOW('T', 208, unsigned int): the argument is the flags themselves, not a pointer. */
     static final long TUNSETOFFLOAD = 0x400454d0L;
     /** _IOW('T', 216, int). */
@@ -230,6 +232,21 @@ public final class TapDevice implements AutoCloseable
     public String name()
     {
         return name;
+    }
+
+    /**
+     * Keeps the interface (with its addresses, bridge port and link state) when the last descriptor closes, also when
+     * the process dies, so that a restarted service attaches to it again with {@link #open} ({@code TUNSETPERSIST});
+     * false lets closing delete it again.
+     *
+     * @param persistent whether the interface outlives its descriptors.
+     */
+    public void persist(final boolean persistent)
+    {
+        if (LibC.ioctl(fds[0], TUNSETPERSIST, persistent ? 1L : 0L) < 0)
+        {
+            throw new LinuxException(LibC.errno(), "TUNSETPERSIST " + (persistent ? 1 : 0) + " on " + name);
+        }
     }
 
     /**

@@ -135,6 +135,29 @@ class TapDeviceTest
     }
 
     @Test
+    void shouldKeepAPersistentInterfaceWhenClosedAndAttachToItAgain() throws Exception
+    {
+        final String name = newName();
+        final Path sys = Path.of("/sys/class/net", name);
+        final int ifindex;
+        try (TapDevice tap = open(name, 2, true))
+        {
+            tap.setMtu(1400);
+            tap.persist(true);
+            ifindex = tap.ifindex();
+        }
+        assertThat(Files.exists(sys)).as("a persistent interface outlives its descriptors").isTrue();
+
+        try (TapDevice again = open(name, 2, true))
+        {
+            assertThat(again.ifindex()).as("the same interface").isEqualTo(ifindex);
+            assertThat(Files.readString(sys.resolve("mtu")).trim()).isEqualTo("1400");
+            again.persist(false);
+        }
+        assertThat(Await.until(() -> !Files.exists(sys), 5_000)).as("deleted once no longer persistent").isTrue();
+    }
+
+    @Test
     void shouldLetTheKernelNumberTheInterfaceFromAPattern() throws Exception
     {
         try (TapDevice tap = open("dj" + ProcessHandle.current().pid() % 10000 + "p%d", 1, false))

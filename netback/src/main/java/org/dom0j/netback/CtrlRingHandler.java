@@ -193,8 +193,10 @@ final class CtrlRingHandler implements QueueHandler
         {
             queue.counters().errors().incrementRelease();
         }
-        // The whole slot is written: claimResponse zeroes it, then every field is set.
-        response.wrap(ring.buffer(), ring.claimResponse()).id(request.id()).type(type).status(status).data(data);
+        // The whole slot is written: claimResponse zeroes it, then every field is set. The request is answered as it
+        // is taken, so its journal record is the ring's last.
+        response.wrap(ring.buffer(), ring.claimResponse(ring.lastJournalEntry())).id(request.id()).type(type)
+            .status(status).data(data);
         ring.commitResponse();
     }
 

@@ -126,6 +126,13 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
     }
 
     @Override
+    public boolean journalsRequests()
+    {
+        // Every TX, RX and control slot is answered by its journal record (TxResponses, RxPath, CtrlRingHandler).
+        return true;
+    }
+
+    @Override
     public Map<String, String> advertise(final DeviceContext device) throws InvalidFrontendException
     {
         final String macValue = device.readBackend("mac");
@@ -149,7 +156,10 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         {
             // The interface exists before InitWait, so that the toolstack's hotplug script (vif-bridge, run when the
             // backend reaches InitWait) finds it, as it finds Linux's netdev. Down, with Linux's vif address.
+            // Persistent: a service that is killed or restarted leaves the interface (and its bridge port, which
+            // vif-bridge set up once) for the next process, which attaches to it again here.
             state.tap = TapDevice.open(vif.name(), configuration.maxQueues(), true);
+            state.tap.persist(true);
             state.tap.setMacAddress(VIF_MAC);
             vif.tap(state.tap);
         }
@@ -322,7 +332,14 @@ public final class NetbackDeviceType implements DeviceType, AutoCloseable
         }
         if (state.tap != null)
         {
-            state.tap.close();
+            try
+            {
+                state.tap.persist(false);
+            }
+            finally
+            {
+                state.tap.close();
+            }
         }
     }
 

@@ -56,6 +56,7 @@ final class RxPath
     // The planned responses, one per request taken, in ring order.
     private final int[] kind;
     private final int[] rspId;
+    private final int[] rspEntry;
     private final int[] rspOffset;
     private final int[] rspFlags;
     private final int[] rspBytes;
@@ -91,6 +92,7 @@ final class RxPath
         final int n = ring.size();
         kind = new int[n];
         rspId = new int[n];
+        rspEntry = new int[n];
         rspOffset = new int[n];
         rspFlags = new int[n];
         rspBytes = new int[n];
@@ -271,6 +273,7 @@ final class RxPath
         rxReq.wrap(request, 0);
         final int slot = planned++;
         rspId[slot] = rxReq.id();
+        rspEntry[slot] = ring.lastJournalEntry();
         return slot;
     }
 
@@ -354,7 +357,7 @@ final class RxPath
         int dropped = 0;
         for (int i = 0; i < planned; i++)
         {
-            final int offset = ring.claimResponse();
+            final int offset = ring.claimResponse(rspEntry[i]);
             if (kind[i] == KIND_DATA)
             {
                 int status = rspBytes[i];

@@ -30,9 +30,10 @@ final class TxCompletions
         /**
          * @param ids      the response ids (-1 for a NULL response).
          * @param statuses their statuses.
+         * @param entries  the ring journal's records of the slots answered (-1 without a journal).
          * @param count    how many.
          */
-        void write(int[] ids, short[] statuses, int count);
+        void write(int[] ids, short[] statuses, int[] entries, int count);
     }
 
     private static final int BIAS = 1 << 24;
@@ -45,6 +46,7 @@ final class TxCompletions
     private final int[] generation;
     private final int[][] ids;
     private final short[][] statuses;
+    private final int[][] entries;
     private final int[] counts;
     private final int[] free;
     private int freeCount;
@@ -64,6 +66,7 @@ final class TxCompletions
         generation = new int[capacity];
         ids = new int[capacity][MAX_RESPONSES];
         statuses = new short[capacity][MAX_RESPONSES];
+        entries = new int[capacity][MAX_RESPONSES];
         counts = new int[capacity];
         free = new int[capacity];
         for (int i = 0; i < capacity; i++)
@@ -89,16 +92,18 @@ final class TxCompletions
      *
      * @param respIds     response ids (-1 for NULL).
      * @param respStatus  their statuses.
+     * @param respEntries their slots' ring journal records.
      * @param from        the packet's first response.
      * @param to          one past its last.
      * @return the token receivers complete it with.
      */
-    int open(final int[] respIds, final short[] respStatus, final int from, final int to)
+    int open(final int[] respIds, final short[] respStatus, final int[] respEntries, final int from, final int to)
     {
         final int slot = free[--freeCount];
         final int count = to - from;
         System.arraycopy(respIds, from, ids[slot], 0, count);
         System.arraycopy(respStatus, from, statuses[slot], 0, count);
+        System.arraycopy(respEntries, from, entries[slot], 0, count);
         counts[slot] = count;
         refs.set(slot, BIAS);
         open++;
@@ -127,7 +132,7 @@ final class TxCompletions
     void take(final int token, final ResponseWriter writer)
     {
         final int slot = token & SLOT_MASK;
-        writer.write(ids[slot], statuses[slot], counts[slot]);
+        writer.write(ids[slot], statuses[slot], entries[slot], counts[slot]);
         recycle(slot);
     }
 
@@ -179,7 +184,7 @@ final class TxCompletions
 
     private void release(final int slot)
     {
-        writer.write(ids[slot], statuses[slot], counts[slot]);
+        writer.write(ids[slot], statuses[slot], entries[slot], counts[slot]);
         recycle(slot);
     }
 

@@ -112,7 +112,8 @@ final class TxPacketParser
     {
         final int produced = rp - ring.reqCons();
         final int free = ring.size() - (ring.reqCons() - ring.rspProdPvt());
-        return Integer.compareUnsigned(produced, free) < 0 ? produced : free;
+        // An adopted ring first hands out again what the service's previous process took and never answered.
+        return ring.replayRemaining() + (Integer.compareUnsigned(produced, free) < 0 ? produced : free);
     }
 
     /**

@@ -366,7 +366,8 @@ final class TxPath
             return;
         }
         // By reference: the packet is answered when the last receiver has copied it.
-        final int token = completions.open(responses.ids(), responses.statuses(), pktRespStart[p], pktRespEnd[p]);
+        final int token = completions.open(responses.ids(), responses.statuses(), responses.entries(),
+            pktRespStart[p], pktRespEnd[p]);
         responses.skip(pktRespStart[p], pktRespEnd[p]);
         frame.completion(endpoint, token);
         final int delivered = sink.send(frame);

@@ -20,6 +20,7 @@ final class TxResponses implements TxCompletions.ResponseWriter
     private final NetifTxResponseFlyweight txRsp = new NetifTxResponseFlyweight();
     private final int[] ids;
     private final short[] statuses;
+    private final int[] entries;
     private final boolean[] skipped;
     private int count;
     private boolean responded;
@@ -32,6 +33,7 @@ final class TxResponses implements TxCompletions.ResponseWriter
         this.ring = ring;
         ids = new int[ring.size()];
         statuses = new short[ring.size()];
+        entries = new int[ring.size()];
         skipped = new boolean[ring.size()];
     }
 
@@ -53,6 +55,11 @@ final class TxResponses implements TxCompletions.ResponseWriter
         return statuses;
     }
 
+    int[] entries()
+    {
+        return entries;
+    }
+
     /**
      * Plans a response.
      *
@@ -63,6 +70,8 @@ final class TxResponses implements TxCompletions.ResponseWriter
     {
         ids[count] = id;
         statuses[count] = status;
+        // Each slot is planned right after it is taken: the ring's last journal record is this slot's.
+        entries[count] = ring.lastJournalEntry();
         count++;
     }
 
@@ -139,23 +148,23 @@ final class TxResponses implements TxCompletions.ResponseWriter
                 skipped[i] = false;
                 continue;
             }
-            write(ids[i], statuses[i]);
+            write(ids[i], statuses[i], entries[i]);
         }
         count = 0;
     }
 
     @Override
-    public void write(final int[] responseIds, final short[] responseStatuses, final int n)
+    public void write(final int[] responseIds, final short[] responseStatuses, final int[] journalEntries, final int n)
     {
         for (int i = 0; i < n; i++)
         {
-            write(responseIds[i], responseStatuses[i]);
+            write(responseIds[i], responseStatuses[i], journalEntries[i]);
         }
     }
 
-    private void write(final int id, final short status)
+    private void write(final int id, final short status, final int entry)
     {
-        final int offset = ring.claimResponse();
+        final int offset = ring.claimResponse(entry);
         txRsp.wrap(ring.buffer(), offset).status(status);
         if (id >= 0)
         {

@@ -61,11 +61,12 @@ class CreditLimiterTest
         // The cap is at least 128 KiB, so credit accumulates up to a 64 KiB packet over the windows.
         long now = 1_000 * MS;
         int windows = 0;
-        while (!credit.tryTake(65535, now))
+        // Bounded, so that a limiter that never lets it pass fails here instead of looping forever.
+        while (!credit.tryTake(65535, now) && windows <= 1000)
         {
             now += 10 * MS;
             windows++;
         }
-        assertThat(windows).isBetween(65, 67);
+        assertThat(windows).as("10 ms windows until a 64 KiB packet passes").isBetween(65, 67);
     }
 }

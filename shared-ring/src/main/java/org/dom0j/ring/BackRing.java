@@ -40,6 +40,12 @@ public final class BackRing
     private int rspProdPvt;
     private int reqCons;
     private String violation;
+    private RingJournal journal;
+    private RingJournal.Recovery replay;
+    private int replayed;
+    private int lastEntry = -1;
+    private MutableDirectBuffer peekedCopy;
+    private int peekedOffset;
 
     /**
      * {@code BACK_RING_INIT}: a back ring over mapped ring pages, with both private indices at 0.
@@ -73,6 +79,66 @@ public final class BackRing
         reqCons = index;
         violation = null;
         return this;
+    }
+
+    /**
+     * Keeps a journal of the requests taken (by {@link #consumeRequests}, {@link #copyRequest} or
+     * {@link #takePeekedRequest}) and not yet answered, so that another
+     * process can take the ring over after this one dies ({@link #adopt}). The caller then answers each request with
+     * {@link #claimResponse(int)}, naming the record {@link #lastJournalEntry()} gave for it.
+     *
+     * @param journal a journal made for this ring at the current {@code req_cons}.
+     * @return this.
+     */
+    public BackRing journal(final RingJournal journal)
+    {
+        this.journal = journal;
+        return this;
+    }
+
+    /**
+     * Takes over a ring whose backend process died (or stopped): the private indices come from the shared
+     * {@code rsp_prod} and the journal's {@code req_cons}, and the requests that were taken but whose answers the
+     * frontend has not seen are handed out again, in ring order, by {@link #consumeRequests} (or {@link #copyRequest},
+     * {@link #peekRequest}) before any new one; {@link #unconsumedRequests()} counts them.
+     * Without a usable journal the ring is rejoined at {@code rsp_prod}, as {@code BACK_RING_ATTACH} does.
+     *
+     * @param journal the journal the old process kept for this ring, or null.
+     * @return the number of requests to serve again, or -1 when there was no usable journal (none is kept then:
+     *         give the ring a new one).
+     */
+    public int adopt(final RingJournal journal)
+    {
+        final int rspProd = buffer.getIntVolatile(RSP_PROD_OFFSET);
+        attach(rspProd);
+        this.journal = journal;
+        this.replay = null;
+        this.replayed = 0;
+        final RingJournal.Recovery recovery = null == journal ? null : journal.recover(rspProd, sharedReqProd());
+        if (null == recovery)
+        {
+            this.journal = null;
+            return -1;
+        }
+        reqCons = recovery.reqCons();
+        replay = recovery.count() > 0 ? recovery : null;
+        return recovery.count();
+    }
+
+    /**
+     * @return the journal record of the request last handed to a handler (-1 without a journal).
+     */
+    public int lastJournalEntry()
+    {
+        return lastEntry;
+    }
+
+    /**
+     * @return the journal kept, or null.
+     */
+    public RingJournal journal()
+    {
+        return journal;
     }
 
     /**
@@ -194,7 +260,31 @@ public final class BackRing
     {
         final int req = sharedReqProd() - reqCons;
         final int rsp = size - (reqCons - rspProdPvt);
-        return Integer.compareUnsigned(req, rsp) < 0 ? req : rsp;
+        return replayRemaining() + (Integer.compareUnsigned(req, rsp) < 0 ? req : rsp);
+    }
+
+    /**
+     * @return requests of an {@link #adopt adopted} ring still to be handed out again before the ring's own; a caller
+     *         that counts the ring's requests itself (from {@code req_prod}) adds these.
+     */
+    public int replayRemaining()
+    {
+        return null == replay ? 0 : replay.count() - replayed;
+    }
+
+    /**
+     * Hands out the next request to serve again: copies it from the journal and takes it.
+     */
+    private int replayNext(final MutableDirectBuffer copy, final int copyOffset)
+    {
+        final int entry = replay.entry(replayed++);
+        if (replayed == replay.count())
+        {
+            replay = null;
+        }
+        journal.copyRequest(entry, copy, copyOffset);
+        lastEntry = entry;
+        return journal.index(entry);
     }
 
     /**
@@ -233,8 +323,14 @@ public final class BackRing
             return PROTOCOL_VIOLATION;
         }
 
-        int rc = reqCons;
         int taken = 0;
+        while (null != replay && taken < limit)
+        {
+            final int index = replayNext(copy, copyOffset);
+            taken++;
+            handler.onEntry(copy, copyOffset, index);
+        }
+        int rc = reqCons;
         while (rc != rp && taken < limit)
         {
             if (isRequestConsOverflow(rc))
@@ -243,6 +339,11 @@ public final class BackRing
             }
             // RING_COPY_REQUEST: the one read of this slot; everything after works on the private copy.
             buffer.getBytes(layout.slotOffset(rc), copy, copyOffset, requestLength);
+            if (null != journal)
+            {
+                // Recorded before anything can overwrite the slot with a response.
+                lastEntry = journal.record(rc, copy, copyOffset);
+            }
             reqCons = ++rc;
             taken++;
             handler.onEntry(copy, copyOffset, rc - 1);
@@ -260,12 +361,20 @@ public final class BackRing
      */
     public int copyRequest(final MutableDirectBuffer copy, final int copyOffset)
     {
+        if (null != replay)
+        {
+            return replayNext(copy, copyOffset);
+        }
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
         }
         // RING_COPY_REQUEST: the one read of this slot.
         buffer.getBytes(layout.slotOffset(reqCons), copy, copyOffset, requestLength);
+        if (null != journal)
+        {
+            lastEntry = journal.record(reqCons, copy, copyOffset);
+        }
         return reqCons++;
     }
 
@@ -281,6 +390,14 @@ public final class BackRing
      */
     public int peekRequest(final MutableDirectBuffer copy, final int copyOffset)
     {
+        if (null != replay)
+        {
+            final int entry = replay.entry(replayed);
+            journal.copyRequest(entry, copy, copyOffset);
+            return journal.index(entry);
+        }
+        peekedCopy = copy;
+        peekedOffset = copyOffset;
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
@@ -297,18 +414,50 @@ public final class BackRing
      */
     public int takePeekedRequest()
     {
+        if (null != replay)
+        {
+            final int entry = replay.entry(replayed++);
+            if (replayed == replay.count())
+            {
+                replay = null;
+            }
+            lastEntry = entry;
+            return journal.index(entry);
+        }
         if (isRequestConsOverflow(reqCons))
         {
             throw new IllegalStateException("no response slot free for request " + Integer.toUnsignedString(reqCons));
         }
+        if (null != journal)
+        {
+            lastEntry = journal.record(reqCons, peekedCopy, peekedOffset);
+        }
         return reqCons++;
+    }
+
+    /**
+     * {@link #claimResponse()} for the request of a journal record: the journal notes the answer first.
+     *
+     * @param journalEntry the request's record ({@link #lastJournalEntry()} when it was handed out).
+     * @return the byte offset of the slot in {@link #buffer()}.
+     */
+    public int claimResponse(final int journalEntry)
+    {
+        if (null != journal && reqCons != rspProdPvt)
+        {
+            journal.answered(journalEntry, rspProdPvt);
+            // The journal knows the request is being answered before its slot is overwritten (a kill in between
+            // leaves the request to be served again, never lost).
+            VarHandle.storeStoreFence();
+        }
+        return claimResponse();
     }
 
     /**
      * Claims the slot of the next response ({@code RING_GET_RESPONSE(rsp_prod_pvt)}) and zeroes the response there,
      * so that a flyweight wrapped on {@link #buffer()} at the returned offset writes into a clean slot. Bytes past
      * {@code responseLength} (when requests are longer) hold the guest's own request and are not ours to leak.
-     * Finish with {@link #commitResponse()}.
+     * Finish with {@link #commitResponse()}. With a {@link #journal}, use {@link #claimResponse(int)}.
      *
      * @return the byte offset of the slot in {@link #buffer()}.
      * @throws IllegalStateException when every request taken has been answered (a bug in the caller).
@@ -385,6 +534,10 @@ public final class BackRing
     {
         // Release (xen_wmb): the frontend sees the response slots before the new rsp_prod.
         buffer.putIntRelease(RSP_PROD_OFFSET, rspProdPvt);
+        if (null != journal)
+        {
+            journal.pushed();
+        }
     }
 
     /**
@@ -401,6 +554,10 @@ public final class BackRing
         final int newProd = rspProdPvt;
         // Release (xen_wmb): the frontend sees the response slots before the new rsp_prod.
         buffer.putIntRelease(RSP_PROD_OFFSET, newProd);
+        if (null != journal)
+        {
+            journal.pushed();
+        }
         // Full fence (xen_mb): the new rsp_prod is visible before we read rsp_event, so a frontend that sets
         // rsp_event and then re-checks rsp_prod cannot miss both the responses and the notification.
         VarHandle.fullFence();

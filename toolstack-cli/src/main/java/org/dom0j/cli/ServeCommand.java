@@ -10,6 +10,7 @@ import org.dom0j.backend.CountersFile;
 import org.dom0j.blkback.BlkbackConfiguration;
 import org.dom0j.blkback.BlkbackDeviceType;
 import org.dom0j.blkback.DataPath;
+import org.dom0j.console.ConsoleConfiguration;
 import org.dom0j.console.ConsoleDeviceType;
 import org.dom0j.console.ConsoleHub;
 import org.dom0j.console.PrimaryConsoles;
@@ -42,7 +43,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * every device (the frontends see Closed) and releases every mapping and port. Serves block devices (vbd), network
  * interfaces (vif: a TAP per vif in dom0, or a switch inside the service) and secondary consoles (console) through
  * the conductor, and, on its own agent thread, the domains' primary consoles (xenconsoled's job: on by default on the
- * simulator only). Console sockets and logs: see {@link ConsolePaths}.
+ * simulator only). Console sockets and logs: see {@link ConsolePaths}; each console's log is capped and its output
+ * rate limited ({@link ConsoleConfiguration}).
  */
 @Command(
     name = "serve",
@@ -58,9 +60,18 @@ import java.util.concurrent.atomic.AtomicLong;
         "      --aeron-publish aeron:udp?endpoint=host-b:40456     the switch, dom0's stack and host-b's switch",
         "  dom0j --platform sim serve           on the simulator started by 'dom0j sim start'",
         "  dom0j serve --data-path map          map guest pages (persistent grants) instead of grant copy",
-        "  dom0j serve --primary-consoles yes   also serve primary consoles on Xen (stop xenconsoled first)" })
+        "  dom0j serve --primary-consoles yes   also serve primary consoles on Xen (stop xenconsoled first)",
+        "  dom0j serve --console-log-max 16M --console-rate-limit 128K/200",
+        "                                       bigger console logs, and twice xenconsoled's rate per guest" })
 final class ServeCommand implements Callable<Integer>
 {
+    /**
+     * Counters serve's file has room for: a guest with a disk, a network interface and a console takes 44 (each
+     * queue's, each device type's and each console's own), so 4096 stopped serve at 93 such guests; this is room for
+     * about 1,500. The file is sparse: only the pages of counters in use take memory.
+     */
+    static final int MAX_COUNTERS = 65_536;
+
     @ParentCommand
     private Dom0j root;
 
@@ -146,15 +157,60 @@ final class ServeCommand implements Callable<Integer>
             "/var/log/dom0j/console).")
     private Path consoleLogDirectory;
 
+    @Option(names = "--console-log-max", paramLabel = "SIZE",
+        description = "Cap on each console's log: a log that is full becomes <log>.1 (replacing the last one) and a " +
+            "new log begins, so a console keeps at most twice SIZE on disk. Bytes, or with K, M or G (KiB, MiB, " +
+            "GiB); 0 = no cap (rotation left to logrotate, as with xenconsoled). Default: 4M " +
+            "(dom0j.console.logMaxBytes).")
+    private String consoleLogMax;
+
+    @Option(names = "--console-rate-limit", paramLabel = "BYTES[/MS]",
+        description = "Output taken from each console per period of MS milliseconds (200 when not given): a guest " +
+            "that writes more waits for the next period, as xenconsoled throttles it, and is counted in " +
+            "'console <domid> throttled' (dom0j top). BYTES may end in K or M; 0 = no limit. Default: 60K/200, " +
+            "xenconsoled's ceiling of 30 rings of 2 KiB per 200 ms (dom0j.console.rateLimitBytes, " +
+            "dom0j.console.rateLimitPeriodMs).")
+    private String consoleRateLimit;
+
     @Option(names = "--console-run-dir", paramLabel = "DIR",
         description = "Where console sockets go, for 'dom0j console' (default: <sim dir>/console, or " +
             "/run/dom0j/console).")
     private Path consoleRunDirectory;
 
+    @Option(names = "--state-dir", paramLabel = "DIR",
+        description = "Where the ring journals live, which let the next 'dom0j serve' take connected disks over " +
+            "after this one is killed or restarted, without the guests noticing (default: <sim dir>/state, or " +
+            "/run/dom0j). Keep it on tmpfs: it must outlive the process, not the host.")
+    private Path stateDirectory;
+
+    @Option(names = "--on-exit", paramLabel = "detach|close", defaultValue = "detach",
+        description = "What stopping (SIGTERM, Ctrl-C) does to connected devices: detach leaves them Connected for " +
+            "the next 'dom0j serve' to adopt (a restart or an upgrade: the guests see a pause); close closes " +
+            "every device, as taking the backend away for good. Default: ${DEFAULT-VALUE}.")
+    private String onExit;
+
     @Override
     public Integer call() throws Exception
     {
+        if (!"detach".equals(onExit) && !"close".equals(onExit))
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--on-exit must be detach or close: " + onExit);
+        }
         final PrintWriter out = spec.commandLine().getOut();
+        final ConsoleConfiguration consoleConfiguration;
+        try
+        {
+            consoleConfiguration = consoleConfiguration(ConsoleConfiguration.fromSystemProperties(), consoleLogMax,
+                consoleRateLimit);
+        }
+        catch (final IllegalArgumentException ex)
+        {
+            final PrintWriter err = spec.commandLine().getErr();
+            err.println("dom0j serve: " + ex.getMessage());
+            err.flush();
+            return ExitCodes.USAGE;
+        }
         if ("yes".equals(primaryConsoles) && !SimPlatformProvider.NAME.equals(ConsolePaths.platformName(root)))
         {
             final long xenconsoled = processNamed(root.environment().resolve("/proc"), "xenconsoled");
@@ -177,7 +233,7 @@ final class ServeCommand implements Callable<Integer>
         // The barrier's signal handler waits for its close(), so every device is closed before the JVM exits.
         try (ShutdownSignalBarrier barrier = new ShutdownSignalBarrier())
         {
-            serve(out, errors, barrier);
+            serve(out, errors, barrier, consoleConfiguration);
             out.println("dom0j serve: stopped cleanly" +
                 (agentErrors.get() > 0 ? " (" + agentErrors.get() + " agent errors were logged)" : ""));
             out.flush();
@@ -185,8 +241,11 @@ final class ServeCommand implements Callable<Integer>
         return agentErrors.get() == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
     }
 
-    private void serve(final PrintWriter out, final ErrorHandler errors, final ShutdownSignalBarrier barrier)
-        throws Exception
+    private void serve(
+        final PrintWriter out,
+        final ErrorHandler errors,
+        final ShutdownSignalBarrier barrier,
+        final ConsoleConfiguration consoleConfiguration) throws Exception
     {
         try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment()))
         {
@@ -207,11 +266,11 @@ final class ServeCommand implements Callable<Integer>
             final Path run = null != consoleRunDirectory ? consoleRunDirectory :
                 ConsolePaths.runDirectory(platform.name(), root.environment());
             final NetbackConfiguration net = netConfiguration(sim);
-            try (CountersFile countersFile = CountersFile.create(counters, 4096);
+            try (CountersFile countersFile = CountersFile.create(counters, MAX_COUNTERS);
                 XenStore xs = platform.openXenStore();
                 GrantTables gnttab = platform.openGrantTables();
                 AgentScheduler scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors);
-                ConsoleHub consoles = new ConsoleHub(logs, run);
+                ConsoleHub consoles = new ConsoleHub(logs, run, consoleConfiguration, countersFile.manager());
                 NetbackDeviceType vif = net.mode() == NetbackConfiguration.Mode.TAP ?
                     NetbackDeviceType.withTaps(net, gnttab, countersFile.manager()) :
                     NetbackDeviceType.withSwitch(net, gnttab, countersFile.manager()))
@@ -226,6 +285,9 @@ final class ServeCommand implements Callable<Integer>
                     .grantTables(gnttab)
                     .scheduler(scheduler)
                     .countersManager(countersFile.manager())
+                    .stateDirectory(null != stateDirectory ? stateDirectory :
+                        defaultStateDirectory(platform.name(), root.environment()))
+                    .detachOnClose("detach".equals(onExit))
                     .deviceType(vbd)
                     .deviceType(vif)
                     .deviceType(new ConsoleDeviceType(consoles)));
@@ -250,7 +312,9 @@ final class ServeCommand implements Callable<Integer>
                         "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops");
                     out.flush();
                     barrier.await();
-                    out.println("dom0j serve: stopping, closing every device");
+                    out.println("detach".equals(onExit) ?
+                        "dom0j serve: stopping; connected devices stay connected for the next 'dom0j serve' " +
+                            "(--on-exit close closes them)" : "dom0j serve: stopping, closing every device");
                     out.flush();
                 }
             }
@@ -303,6 +367,67 @@ final class ServeCommand implements Callable<Integer>
     }
 
     /**
+     * @param base     the settings before the options (system properties, or the defaults).
+     * @param logMax   {@code --console-log-max}, or null.
+     * @param rate     {@code --console-rate-limit}, or null.
+     * @return the console settings.
+     * @throws IllegalArgumentException naming the option, when a value is not understood or out of range.
+     */
+    static ConsoleConfiguration consoleConfiguration(
+        final ConsoleConfiguration base, final String logMax, final String rate)
+    {
+        ConsoleConfiguration configuration = base;
+        if (null != logMax)
+        {
+            try
+            {
+                configuration = configuration.withLogMaxBytes(parseBytes(logMax));
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException("--console-log-max " + logMax + ": " + ex.getMessage(), ex);
+            }
+        }
+        if (null != rate)
+        {
+            try
+            {
+                final int slash = rate.indexOf('/');
+                final long bytes = parseBytes(slash < 0 ? rate : rate.substring(0, slash));
+                if (bytes > Integer.MAX_VALUE)
+                {
+                    throw new IllegalArgumentException("more than " + Integer.MAX_VALUE + " bytes");
+                }
+                final long periodMs = slash < 0 ? configuration.rateLimitPeriodMs() :
+                    Long.parseLong(rate.substring(slash + 1).strip());
+                configuration = configuration.withRateLimit((int)bytes, periodMs);
+            }
+            catch (final IllegalArgumentException ex)
+            {
+                throw new IllegalArgumentException("--console-rate-limit " + rate + ": " + ex.getMessage(), ex);
+            }
+        }
+        return configuration;
+    }
+
+    /**
+     * @param text e.g. "4194304", "64K", "4M", "1G" (binary multiples).
+     * @return bytes.
+     * @throws NumberFormatException when it is not such a number.
+     */
+    static long parseBytes(final String text)
+    {
+        final String value = text.strip().toUpperCase(java.util.Locale.ROOT);
+        final int shift = value.endsWith("K") ? 10 : value.endsWith("M") ? 20 : value.endsWith("G") ? 30 : 0;
+        final long number = Long.parseLong(shift == 0 ? value : value.substring(0, value.length() - 1));
+        if (number < 0 || number > (Long.MAX_VALUE >> shift))
+        {
+            throw new NumberFormatException("not a size in bytes: " + text);
+        }
+        return number << shift;
+    }
+
+    /**
      * @param proc the proc file system.
      * @param name a command name as /proc/PID/comm gives it.
      * @return the pid of a process of that name, or -1.
@@ -332,6 +457,17 @@ final class ServeCommand implements Callable<Integer>
             return -1;
         }
         return -1;
+    }
+
+    /**
+     * @param platform    the platform's name.
+     * @param environment the environment (for the simulator's directory).
+     * @return where serve keeps its ring journals by default.
+     */
+    static Path defaultStateDirectory(final String platform, final PlatformEnvironment environment)
+    {
+        return SimPlatformProvider.NAME.equals(platform) ?
+            SimPlatformProvider.hostDirectory(environment).resolve("state") : Path.of("/run/dom0j");
     }
 
     /**

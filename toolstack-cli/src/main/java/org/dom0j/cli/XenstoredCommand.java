@@ -41,7 +41,7 @@ final class XenstoredCommand implements Callable<Integer>
 
     @Option(names = "--quota", paramLabel = "NAME=VALUE",
         description = "Change a quota for unprivileged domains (nodes, watches, outstanding, transactions, " +
-            "node-size, permissions); C xenstored's defaults otherwise.")
+            "transaction-nodes, node-size, permissions); C xenstored's defaults otherwise.")
     private Map<String, Long> quotas = new LinkedHashMap<>();
 
     @Option(names = "--domain-socket-dir", paramLabel = "DIR",

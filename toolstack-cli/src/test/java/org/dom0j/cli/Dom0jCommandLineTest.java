@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.console.ConsoleConfiguration;
 import org.dom0j.platform.PlatformEnvironment;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -123,6 +124,41 @@ class Dom0jCommandLineTest
         assertThat(err.toString()).contains("xenconsoled (pid 4242) serves the domains' primary consoles")
             .contains("stop it first");
         assertThat(ServeCommand.processNamed(root.resolve("proc"), "xenstored")).isEqualTo(-1);
+    }
+
+    @Test
+    void serveShouldTakeEachConsolesLogCapAndRateLimitFromItsOptions()
+    {
+        final ConsoleConfiguration defaults = ConsoleConfiguration.defaults();
+
+        final ConsoleConfiguration both = ServeCommand.consoleConfiguration(defaults, "16M", "128K/100");
+        final ConsoleConfiguration bytesOnly = ServeCommand.consoleConfiguration(defaults, "0", "4096");
+
+        assertThat(both).isEqualTo(new ConsoleConfiguration(16L << 20, 128 << 10, 100));
+        assertThat(bytesOnly).as("no cap; the period stays").isEqualTo(new ConsoleConfiguration(0, 4096, 200));
+        assertThat(ServeCommand.consoleConfiguration(defaults, null, null)).isEqualTo(defaults);
+        assertThat(defaults).isEqualTo(new ConsoleConfiguration(4L << 20, 61_440, 200));
+    }
+
+    @Test
+    void serveShouldRefuseAConsoleLogCapItCannotKeepBeforeServingAnything()
+    {
+        assertThat(run("--platform", "sim", "serve", "--console-log-max", "1K")).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).isEqualTo("dom0j serve: --console-log-max 1K: logMaxBytes must be 0 (no cap) " +
+            "or at least 4096: 1024" + System.lineSeparator());
+
+        err.getBuffer().setLength(0);
+        assertThat(run("--platform", "sim", "serve", "--console-rate-limit", "60K/fast")).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString()).startsWith("dom0j serve: --console-rate-limit 60K/fast: ");
+        assertThat(out.toString()).isEmpty();
+    }
+
+    @Test
+    void serveHelpShouldDescribeTheConsoleBounds()
+    {
+        assertThat(run("serve", "--help")).isEqualTo(ExitCodes.OK);
+        assertThat(out.toString()).contains("--console-log-max=SIZE").contains("--console-rate-limit=BYTES[/MS]")
+            .contains("<log>.1").contains("xenconsoled throttles it");
     }
 
     @Test

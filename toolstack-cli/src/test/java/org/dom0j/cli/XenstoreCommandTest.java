@@ -4,6 +4,7 @@ import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.platform.Platforms;
 import org.dom0j.sim.xenstored.SimXenstored;
 import org.dom0j.sim.xenstored.SimXenstoredConfig;
+import org.dom0j.test.Await;
 import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XsPermission;
 import org.junit.jupiter.api.AfterEach;
@@ -34,6 +35,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(120)
 class XenstoreCommandTest
 {
+    /** Bounds each wait for the command's thread; generous, since only a failing test waits it out. */
+    private static final long WAIT_MS = 10_000;
+
     @TempDir
     Path dir;
 
@@ -187,15 +191,17 @@ class XenstoreCommandTest
             cl.setOut(new PrintWriter(out, true));
             exit.set(cl.execute("xenstore", "watch", "-n", "3", "/wt"));
         });
+        t.setDaemon(true);
         t.start();
-        while (!out.toString().contains("/wt\n"))
-        {
-            TimeUnit.MILLISECONDS.sleep(5);
-        }
+        // xenstored fires a new watch once straight away, for its own path: /wt printed means the watch is in place.
+        Await.until("the watch in place (its first event, /wt, printed) or the command ended", WAIT_MS,
+            () -> out.toString().contains("/wt\n") || !t.isAlive());
+        assertThat(out.toString()).as("watch's first event (exit %d)", exit.get()).isEqualTo("/wt\n");
         xs.write("/wt/a", "1");
         xs.write("/other", "1");
         xs.write("/wt/b", "1");
-        t.join();
+        t.join(WAIT_MS);
+        assertThat(t.isAlive()).as("watch -n 3 ended after its third event; it printed %s", out).isFalse();
         assertThat(exit.get()).isZero();
         assertThat(out.toString()).isEqualTo("/wt\n/wt/a\n/wt/b\n");
     }
@@ -212,11 +218,11 @@ class XenstoreCommandTest
             cl.setOut(new PrintWriter(out, true));
             exit.set(cl.execute("xenstored", "--socket", socket.toString(), "--quota", "nodes=5"));
         });
+        t.setDaemon(true);
         t.start();
-        while (!out.toString().contains("listening"))
-        {
-            TimeUnit.MILLISECONDS.sleep(5);
-        }
+        Await.until("xenstored listening, or its command ended", WAIT_MS,
+            () -> out.toString().contains("listening") || !t.isAlive());
+        assertThat(out.toString()).as("xenstored's output (exit %d)", exit.get()).contains("listening");
         try (XenStoreClient c = XenStoreClient.connect(socket))
         {
             c.write("/fg", "yes");
@@ -224,7 +230,8 @@ class XenstoreCommandTest
             assertThat(c.getQuota(-1, "nodes")).isEqualTo(5);
         }
         t.interrupt();
-        t.join();
+        t.join(WAIT_MS);
+        assertThat(t.isAlive()).as("xenstored stopped by the interrupt").isFalse();
         assertThat(exit.get()).isZero();
         assertThat(Files.exists(socket)).isFalse();
     }

@@ -19,7 +19,8 @@ import static org.dom0j.sim.SimDomainDescriptor.*;
  * grant mapped), and opens event channel handles for its own ports.
  * <p>
  * Obtained from {@link SimHost#createDomain} or {@link SimHost#domain}. Valid until the domain is destroyed or the
- * host closed.
+ * host closed. It holds a use of this process's view of the domain until the host is closed, since the pages it
+ * hands out may be used anywhere in the process, even after the domain is destroyed.
  * <p>
  * <b>Threads</b>: any thread; page and ref allocation take the guest's allocation lock (shared by every process
  * acting for this domain).
@@ -31,6 +32,10 @@ public final class SimDomain
     /** Where the next ref search starts (a word of the ref bitmap); a hint only, guarded by the guest lock. */
     private int refCursor;
 
+    /**
+     * @param host  the host.
+     * @param state the domain's view, with a use taken that this handle keeps.
+     */
     SimDomain(final SimHost host, final SimDomainState state)
     {
         this.host = host;
@@ -240,6 +245,10 @@ public final class SimDomain
                 throw new GrantTableException(Errno.EINVAL.number(),
                     "end access to grant ref " + ref + " of sim domain " + domid() + ": it is not granted");
             }
+            if ((flags & (GTF_READING | GTF_WRITING)) != 0 && reclaimDeadPins() > 0)
+            {
+                continue;
+            }
             if ((flags & (GTF_READING | GTF_WRITING)) != 0)
             {
                 throw new GrantTableException(Errno.EBUSY.number(), "end access to grant ref " + ref +
@@ -251,6 +260,19 @@ public final class SimDomain
             }
         }
         freeRef(ref);
+    }
+
+    private int reclaimDeadPins()
+    {
+        state.lock();
+        try
+        {
+            return state.reclaimDeadPins();
+        }
+        finally
+        {
+            state.unlock();
+        }
     }
 
     /**
@@ -302,7 +324,7 @@ public final class SimDomain
      */
     public EventChannels openEventChannels()
     {
-        return new SimEventChannels(host, domid());
+        return new SimEventChannels(host, this);
     }
 
     /**

@@ -8,6 +8,7 @@ import org.dom0j.domctl.DomainInfo;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 import static org.dom0j.sim.SimDomainDescriptor.*;
 
@@ -46,10 +47,17 @@ final class SimDomainControl implements DomainControl
         final List<DomainInfo> result = new ArrayList<>();
         for (final int domid : host.domainIds())
         {
-            final SimDomainState state = host.stateOrNull(domid);
+            final SimDomainState state = host.acquire(domid);
             if (null != state)
             {
-                result.add(info(state));
+                try
+                {
+                    result.add(info(state));
+                }
+                finally
+                {
+                    state.release();
+                }
             }
         }
         return result;
@@ -58,19 +66,27 @@ final class SimDomainControl implements DomainControl
     @Override
     public DomainInfo info(final int domid)
     {
-        return info(state(domid, "get info of domain "));
+        return withState(domid, "get info of domain ", SimDomainControl::info);
     }
 
     @Override
     public void pause(final int domid)
     {
-        state(domid, "pause domain ").setStateFlags(STATE_PAUSED, 0);
+        withState(domid, "pause domain ", state ->
+        {
+            state.setStateFlags(STATE_PAUSED, 0);
+            return null;
+        });
     }
 
     @Override
     public void unpause(final int domid)
     {
-        state(domid, "unpause domain ").setStateFlags(0, STATE_PAUSED);
+        withState(domid, "unpause domain ", state ->
+        {
+            state.setStateFlags(0, STATE_PAUSED);
+            return null;
+        });
     }
 
     @Override
@@ -80,7 +96,10 @@ final class SimDomainControl implements DomainControl
         {
             throw new DomainControlException(Errno.EINVAL.number(), "destroy domain " + domid + ": it is this domain");
         }
-        state(domid, "destroy domain ");
+        if (!host.exists(domid))
+        {
+            throw new DomainControlException(Errno.ESRCH.number(), "destroy domain " + domid);
+        }
         try
         {
             host.destroyDomain(domid);
@@ -91,14 +110,21 @@ final class SimDomainControl implements DomainControl
         }
     }
 
-    private SimDomainState state(final int domid, final String what)
+    private <T> T withState(final int domid, final String what, final Function<SimDomainState, T> operation)
     {
-        final SimDomainState state = host.stateOrNull(domid);
+        final SimDomainState state = host.acquire(domid);
         if (null == state)
         {
             throw new DomainControlException(Errno.ESRCH.number(), what + domid);
         }
-        return state;
+        try
+        {
+            return operation.apply(state);
+        }
+        finally
+        {
+            state.release();
+        }
     }
 
     @Override

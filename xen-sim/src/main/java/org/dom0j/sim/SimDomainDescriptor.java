@@ -25,7 +25,8 @@ package org.dom0j.sim;
 final class SimDomainDescriptor
 {
     static final int MAGIC = 0x534A3044; // "D0JS"
-    static final int VERSION = 1;
+    /** 2: room for {@link #MAX_HANDLES} handles (1024; it was 64). */
+    static final int VERSION = 2;
 
     /**
      * Grant table size: 64 grant frames of 512 v1 entries, Xen's default limit (max_grant_frames 64), which a
@@ -54,8 +55,12 @@ final class SimDomainDescriptor
     static final int ECS_UNBOUND = 1;
     static final int ECS_INTERDOMAIN = 2;
 
-    /** Event channel handles that may be open on one domain at once. */
-    static final int MAX_HANDLES = 64;
+    /**
+     * Event channel handles that may be open on one domain at once. Linux's /dev/xen/evtchn has no such limit (each
+     * open is a file); a backend service opens one per ring queue, so a dom0 serving a hundred guests with a disk,
+     * a network interface and a console holds 300. One per port: every handle a backend uses binds a port.
+     */
+    static final int MAX_HANDLES = NR_PORTS;
 
     /** Largest simulated memory: 1 GiB, so that one mapping of it fits a Java buffer. */
     static final int MAX_PAGES = 262_144;

@@ -13,6 +13,7 @@ import java.io.File;
 import java.nio.MappedByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.dom0j.sim.SimDomainDescriptor.*;
 
@@ -20,6 +21,9 @@ import static org.dom0j.sim.SimDomainDescriptor.*;
  * One simulated domain as this process sees it: its three files mapped, and the hypervisor's operations on them
  * (pinning grants, event channel ports, doorbells). Every process that touches the domain has its own
  * {@code SimDomainState} over the same files; they agree through atomic operations and the domain lock.
+ * <p>
+ * A view is counted in uses ({@link SimHost#acquire} takes one, {@link #release} gives it back) and unmapped when the
+ * last goes; nothing of it may be touched without a use.
  * <p>
  * Threads: any; multi-step operations take the domain lock, which also excludes other processes.
  */
@@ -48,6 +52,11 @@ final class SimDomainState implements AutoCloseable
     private final UnsafeBuffer memory;
     private final int maxPages;
     private int memoryFd = -1;
+    private MappedByteBuffer ledgerMap;
+    private UnsafeBuffer ledger;
+    /** Uses of this view; it is unmapped when they reach 0, and never taken again after that. */
+    private final AtomicInteger users = new AtomicInteger(1);
+    private boolean closed;
 
     SimDomainState(final SimHost host, final int domid, final Path directory)
     {
@@ -110,6 +119,44 @@ final class SimDomainState implements AutoCloseable
     int domid()
     {
         return domid;
+    }
+
+    /**
+     * Takes another use of this view, unless its last use is gone (it is being unmapped).
+     *
+     * @return whether a use was taken.
+     */
+    boolean acquire()
+    {
+        while (true)
+        {
+            final int n = users.get();
+            if (n <= 0)
+            {
+                return false;
+            }
+            if (users.compareAndSet(n, n + 1))
+            {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * Gives back a use; the last one unmaps the view.
+     */
+    void release()
+    {
+        final int n = users.decrementAndGet();
+        if (n == 0)
+        {
+            host.unused(this);
+            close();
+        }
+        else if (n < 0)
+        {
+            throw new IllegalStateException("sim domain " + domid + ": a use given back twice");
+        }
     }
 
     Path directory()
@@ -325,8 +372,84 @@ final class SimDomainState implements AutoCloseable
             frame = control.getInt(active + ACTIVE_FRAME);
         }
         control.putIntVolatile(active + ACTIVE_PINS, pins + (writable ? WRITE_PIN : READ_PIN));
+        final UnsafeBuffer mine = ledger();
+        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) + (writable ? WRITE_PIN : READ_PIN));
         frames[index] = frame;
         return PIN_OK;
+    }
+
+    /**
+     * This process's pins of this domain's grants, one word per grant as {@code ACTIVE_PINS} counts them, in
+     * {@code pins.<pid>} beside the control file: what gntdev and the grant copy hypercall would give back if the
+     * process died ({@link #reclaimDeadPins}).
+     */
+    private UnsafeBuffer ledger()
+    {
+        if (null == ledger)
+        {
+            final java.io.File file = directory.resolve("pins." + PID).toFile();
+            // An old file of a dead process that had this pid keeps its counts: they are given back with ours.
+            ledgerMap = IoUtil.mapNewFile(file, (long)NR_GRANT_ENTRIES * Integer.BYTES, false);
+            ledger = new UnsafeBuffer(ledgerMap);
+        }
+        return ledger;
+    }
+
+    /**
+     * Gives back the pins of processes that died holding them (a killed backend's mappings and the copy it was in the
+     * middle of), as Linux's gntdev unmaps when the process's file is released. Caller holds the lock.
+     *
+     * @return how many pins were given back.
+     */
+    int reclaimDeadPins()
+    {
+        int released = 0;
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directory, "pins.*"))
+        {
+            for (final Path file : files)
+            {
+                final int pid;
+                try
+                {
+                    pid = Integer.parseInt(file.getFileName().toString().substring("pins.".length()));
+                }
+                catch (final NumberFormatException ex)
+                {
+                    continue;
+                }
+                if (pid == PID || SimHost.isAlive(pid))
+                {
+                    continue;
+                }
+                final MappedByteBuffer map = IoUtil.mapExistingFile(file.toFile(), "sim pins");
+                try
+                {
+                    final UnsafeBuffer dead = new UnsafeBuffer(map);
+                    for (int ref = 0; ref < NR_GRANT_ENTRIES && (ref + 1) * Integer.BYTES <= dead.capacity(); ref++)
+                    {
+                        final int held = dead.getIntVolatile(ref * Integer.BYTES);
+                        if (held != 0)
+                        {
+                            final int active = activeOffset(ref);
+                            final int pins = control.getIntVolatile(active + ACTIVE_PINS) - held;
+                            control.putIntVolatile(active + ACTIVE_PINS, pins);
+                            clearInUseBits(grantEntryOffset(ref), pins);
+                            released += (held & 0xFFFF) + (held >>> 16);
+                        }
+                    }
+                }
+                finally
+                {
+                    IoUtil.unmap(map);
+                }
+                Files.deleteIfExists(file);
+            }
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException("pins of dead processes in " + directory, ex);
+        }
+        return released;
     }
 
     /**
@@ -337,6 +460,8 @@ final class SimDomainState implements AutoCloseable
         final int active = activeOffset(ref);
         final int pins = control.getIntVolatile(active + ACTIVE_PINS) - (writable ? WRITE_PIN : READ_PIN);
         control.putIntVolatile(active + ACTIVE_PINS, pins);
+        final UnsafeBuffer mine = ledger();
+        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) - (writable ? WRITE_PIN : READ_PIN));
         clearInUseBits(grantEntryOffset(ref), pins);
     }
 
@@ -482,31 +607,41 @@ final class SimDomainState implements AutoCloseable
             {
                 return false;
             }
-            final SimDomainState remote = state == ECS_INTERDOMAIN ? host.stateOrNull(portRemoteDomid(port)) : this;
-            final SimDomainState other = null == remote ? this : remote;
-            lockPair(this, other);
+            final SimDomainState remote = state == ECS_INTERDOMAIN ? host.acquire(portRemoteDomid(port)) : null;
             try
             {
-                if (portState(port) != state || (state == ECS_INTERDOMAIN && other != this &&
-                    portRemoteDomid(port) != other.domid))
+                final SimDomainState other = null == remote ? this : remote;
+                lockPair(this, other);
+                try
                 {
-                    continue;
-                }
-                if (state == ECS_INTERDOMAIN && null != remote)
-                {
-                    final int rport = portRemotePort(port);
-                    if (remote.portState(rport) == ECS_INTERDOMAIN && remote.portRemoteDomid(rport) == domid &&
-                        remote.portRemotePort(rport) == port)
+                    if (portState(port) != state || (state == ECS_INTERDOMAIN && other != this &&
+                        portRemoteDomid(port) != other.domid))
                     {
-                        remote.setPort(rport, ECS_UNBOUND, domid, 0);
+                        continue;
                     }
+                    if (null != remote)
+                    {
+                        final int rport = portRemotePort(port);
+                        if (remote.portState(rport) == ECS_INTERDOMAIN && remote.portRemoteDomid(rport) == domid &&
+                            remote.portRemotePort(rport) == port)
+                        {
+                            remote.setPort(rport, ECS_UNBOUND, domid, 0);
+                        }
+                    }
+                    freePort(port);
+                    return true;
                 }
-                freePort(port);
-                return true;
+                finally
+                {
+                    unlockPair(this, other);
+                }
             }
             finally
             {
-                unlockPair(this, other);
+                if (null != remote)
+                {
+                    remote.release();
+                }
             }
         }
     }
@@ -536,11 +671,22 @@ final class SimDomainState implements AutoCloseable
             final int state = portState(port);
             if (state == ECS_INTERDOMAIN)
             {
-                final SimDomainState remote = portRemoteDomid(port) == domid ?
-                    this : host.stateOrNull(portRemoteDomid(port));
+                if (portRemoteDomid(port) == domid)
+                {
+                    setPending(portRemotePort(port));
+                    return true;
+                }
+                final SimDomainState remote = host.acquire(portRemoteDomid(port));
                 if (null != remote)
                 {
-                    remote.setPending(portRemotePort(port));
+                    try
+                    {
+                        remote.setPending(portRemotePort(port));
+                    }
+                    finally
+                    {
+                        remote.release();
+                    }
                 }
                 return true;
             }
@@ -631,6 +777,20 @@ final class SimDomainState implements AutoCloseable
     }
 
     /**
+     * @return how many threads, in any process, are in a wait on this domain's event channel handles (tests use
+     *         it to know that a waiter sleeps before they notify).
+     */
+    int eventWaiters()
+    {
+        int waiters = 0;
+        for (int h = 1; h <= MAX_HANDLES; h++)
+        {
+            waiters += control.getIntVolatile(handleOffset(h) + HANDLE_WAITERS);
+        }
+        return waiters;
+    }
+
+    /**
      * Wakes the handle: bumps its sequence (a futex word) and calls futex wake only when someone sleeps on it.
      */
     void ring(final int handle)
@@ -661,15 +821,36 @@ final class SimDomainState implements AutoCloseable
         }
     }
 
+    /**
+     * Unmaps the view: when its last use is given back, or when the host closes (whatever still holds it).
+     */
     @Override
     public synchronized void close()
     {
+        if (closed)
+        {
+            return;
+        }
+        closed = true;
         if (memoryFd >= 0)
         {
             Linux.close(memoryFd);
             memoryFd = -1;
         }
         IoUtil.unmap(memoryMap);
+        if (null != ledgerMap)
+        {
+            boolean held = false;
+            for (int ref = 0; ref < NR_GRANT_ENTRIES && !held; ref++)
+            {
+                held = ledger.getIntVolatile(ref * Integer.BYTES) != 0;
+            }
+            IoUtil.unmap(ledgerMap);
+            if (!held)
+            {
+                IoUtil.deleteIfExists(directory.resolve("pins." + PID).toFile());
+            }
+        }
         IoUtil.unmap(grantMap);
         IoUtil.unmap(controlMap);
     }

@@ -40,11 +40,17 @@ final class SimEventChannels implements EventChannels
     private volatile boolean closed;
     private final java.util.concurrent.atomic.AtomicBoolean woken = new java.util.concurrent.atomic.AtomicBoolean();
 
-    SimEventChannels(final SimHost host, final int domid)
+    /**
+     * @param host   the host.
+     * @param domain the domain whose ports the handle serves; its view stays mapped as long as the handle is used,
+     *               since a {@link SimDomain} holds it until the host closes (a thread may still be leaving a wait
+     *               on this handle's doorbell after {@link #close}).
+     */
+    SimEventChannels(final SimHost host, final SimDomain domain)
     {
         this.host = host;
-        this.domid = domid;
-        this.state = host.state(domid);
+        this.domid = domain.domid();
+        this.state = domain.state();
         this.control = state.control();
         this.handle = state.allocateHandle();
         if (handle < 0)
@@ -87,34 +93,41 @@ final class SimEventChannels implements EventChannels
     {
         checkOpen();
         final String what = "bind to port " + remotePort + " of domain " + remoteDomid;
-        final SimDomainState remote = host.stateOrNull(remoteDomid);
-        if (null == remote)
-        {
-            throw new EventChannelException(Errno.ESRCH.number(), what + ": no such domain");
-        }
         if (remotePort <= 0 || remotePort >= NR_PORTS)
         {
             throw new EventChannelException(Errno.EINVAL.number(), what + ": port out of range");
         }
+        final SimDomainState remote = host.acquire(remoteDomid);
+        if (null == remote)
+        {
+            throw new EventChannelException(Errno.ESRCH.number(), what + ": no such domain");
+        }
         final int port;
-        SimDomainState.lockPair(state, remote);
         try
         {
-            if (remote.portState(remotePort) != ECS_UNBOUND || remote.portRemoteDomid(remotePort) != domid)
+            SimDomainState.lockPair(state, remote);
+            try
             {
-                throw new EventChannelException(Errno.EINVAL.number(),
-                    what + ": it is not an unbound port offered to domain " + domid);
+                if (remote.portState(remotePort) != ECS_UNBOUND || remote.portRemoteDomid(remotePort) != domid)
+                {
+                    throw new EventChannelException(Errno.EINVAL.number(),
+                        what + ": it is not an unbound port offered to domain " + domid);
+                }
+                port = state.allocatePort(ECS_INTERDOMAIN, remoteDomid, remotePort, handle);
+                if (port < 0)
+                {
+                    throw new EventChannelException(Errno.ENOSPC.number(), what + ": all ports are in use");
+                }
+                remote.setPort(remotePort, ECS_INTERDOMAIN, domid, port);
             }
-            port = state.allocatePort(ECS_INTERDOMAIN, remoteDomid, remotePort, handle);
-            if (port < 0)
+            finally
             {
-                throw new EventChannelException(Errno.ENOSPC.number(), what + ": all ports are in use");
+                SimDomainState.unlockPair(state, remote);
             }
-            remote.setPort(remotePort, ECS_INTERDOMAIN, domid, port);
         }
         finally
         {
-            SimDomainState.unlockPair(state, remote);
+            remote.release();
         }
         addPort(port);
         // Xen conservatively raises the new local port, since events sent to the unbound port were lost.

@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Grants of one domain mapped by {@link SimGrantTables}. Closing clears the notify byte, unmaps, drops the pins
- * (clearing GTF_reading/GTF_writing when the last goes) and sends the notify event, in gntdev's order.
+ * (clearing GTF_reading/GTF_writing when the last goes) and sends the notify event, in gntdev's order. It holds a
+ * use of the granter's view from map to close.
  * <p>
  * Threads: the buffer belongs to its user; close from any thread, once or more.
  */
@@ -75,7 +76,14 @@ final class SimGrantMapping implements GrantMapping
             buffer.putByteVolatile(notifyOffset, (byte)0);
         }
         SimFrames.unmap(address, count);
-        SimGrantTables.unpinAll(granter, refs, count, writable);
+        try
+        {
+            SimGrantTables.unpinAll(granter, refs, count, writable);
+        }
+        finally
+        {
+            granter.release();
+        }
         tables.unmapped(count, notifyPort);
     }
 }

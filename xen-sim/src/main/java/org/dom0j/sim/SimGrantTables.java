@@ -87,48 +87,64 @@ final class SimGrantTables implements GrantTables
             throw new GrantTableException(Errno.ENOMEM.number(), what + ": the handle's limit of " + maxGrants +
                 " mapped grants is reached");
         }
-        final SimDomainState granter = host.stateOrNull(domid);
+        // The mapping holds a use of the granter's view until it is closed.
+        final SimDomainState granter = host.acquire(domid);
         if (null == granter)
         {
             throw new GrantTableException(Errno.EINVAL.number(),
                 what + ": the domain does not exist (GNTST_bad_domain)");
         }
-        final int[] frames = new int[count];
-        final int[] pinned = refs.clone();
-        granter.lock();
+        boolean mapped = false;
         try
         {
-            for (int i = 0; i < count; i++)
+            final int[] frames = new int[count];
+            final int[] pinned = refs.clone();
+            granter.lock();
+            try
             {
-                final int result = granter.pin(pinned[i], localDomid, writable, frames, i);
-                if (result != SimDomainState.PIN_OK)
+                for (int i = 0; i < count; i++)
                 {
-                    for (int j = 0; j < i; j++)
+                    final int result = granter.pin(pinned[i], localDomid, writable, frames, i);
+                    if (result != SimDomainState.PIN_OK)
                     {
-                        granter.unpin(pinned[j], writable);
+                        for (int j = 0; j < i; j++)
+                        {
+                            granter.unpin(pinned[j], writable);
+                        }
+                        throw new GrantTableException(Errno.EINVAL.number(),
+                            "map grant ref " + pinned[i] + " of domain " + domid + ": " +
+                            SimDomainState.pinReason(result));
                     }
-                    throw new GrantTableException(Errno.EINVAL.number(),
-                        "map grant ref " + pinned[i] + " of domain " + domid + ": " +
-                        SimDomainState.pinReason(result));
                 }
             }
+            finally
+            {
+                granter.unlock();
+            }
+            final long address;
+            try
+            {
+                address = SimFrames.map(granter.memoryFd(), frames, count, writable);
+            }
+            catch (final LinuxException ex)
+            {
+                unpinAll(granter, pinned, count, writable);
+                throw new GrantTableException(ex.errno() == 0 ? Errno.ENOMEM.number() : ex.errno(),
+                    what + ": mmap failed");
+            }
+            mappedPages.addAndGet(count);
+            final GrantMapping mapping =
+                new SimGrantMapping(this, granter, pinned, count, writable, address, notifyOffset, notifyPort);
+            mapped = true;
+            return mapping;
         }
         finally
         {
-            granter.unlock();
+            if (!mapped)
+            {
+                granter.release();
+            }
         }
-        final long address;
-        try
-        {
-            address = SimFrames.map(granter.memoryFd(), frames, count, writable);
-        }
-        catch (final LinuxException ex)
-        {
-            unpinAll(granter, pinned, count, writable);
-            throw new GrantTableException(ex.errno() == 0 ? Errno.ENOMEM.number() : ex.errno(), what + ": mmap failed");
-        }
-        mappedPages.addAndGet(count);
-        return new SimGrantMapping(this, granter, pinned, count, writable, address, notifyOffset, notifyPort);
     }
 
     static void unpinAll(final SimDomainState granter, final int[] refs, final int count, final boolean writable)
@@ -152,10 +168,17 @@ final class SimGrantTables implements GrantTables
         mappedPages.addAndGet(-count);
         if (notifyPort >= 0)
         {
-            final SimDomainState local = host.stateOrNull(localDomid);
+            final SimDomainState local = host.acquire(localDomid);
             if (null != local)
             {
-                local.send(notifyPort);
+                try
+                {
+                    local.send(notifyPort);
+                }
+                finally
+                {
+                    local.release();
+                }
             }
         }
     }
@@ -209,13 +232,36 @@ final class SimGrantTables implements GrantTables
             batch.status(i, GrantCopyBatch.GNTST_BAD_COPY_ARG);
             return;
         }
-        final SimDomainState source = host.stateOrNull(batch.sourceDomid(i));
-        final SimDomainState dest = host.stateOrNull(batch.domid(i));
-        if (null == source || null == dest)
+        final SimDomainState source = host.acquire(batch.sourceDomid(i));
+        final SimDomainState dest = null == source ? null : host.acquire(batch.domid(i));
+        if (null == dest)
         {
+            if (null != source)
+            {
+                source.release();
+            }
             batch.status(i, GrantCopyBatch.GNTST_BAD_DOMAIN);
             return;
         }
+        try
+        {
+            copyForeignToForeign(batch, i, source, dest, length, srcOffset);
+        }
+        finally
+        {
+            dest.release();
+            source.release();
+        }
+    }
+
+    private void copyForeignToForeign(
+        final GrantCopyBatch batch,
+        final int i,
+        final SimDomainState source,
+        final SimDomainState dest,
+        final int length,
+        final int srcOffset)
+    {
         final int sourcePin = pinOne(source, batch.sourceRef(i), false, 0);
         if (sourcePin != SimDomainState.PIN_OK)
         {
@@ -275,7 +321,7 @@ final class SimGrantTables implements GrantTables
 
     private void copyRun(final GrantCopyBatch batch, final int from, final int to, final int domid)
     {
-        final SimDomainState granter = host.stateOrNull(domid);
+        final SimDomainState granter = host.acquire(domid);
         if (null == granter)
         {
             for (int i = from; i < to; i++)
@@ -285,6 +331,18 @@ final class SimGrantTables implements GrantTables
             }
             return;
         }
+        try
+        {
+            copyRun(batch, from, to, granter);
+        }
+        finally
+        {
+            granter.release();
+        }
+    }
+
+    private void copyRun(final GrantCopyBatch batch, final int from, final int to, final SimDomainState granter)
+    {
         int pinned = 0;
         granter.lock();
         try

@@ -15,9 +15,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.stream.Stream;
 
 import static org.dom0j.sim.SimDomainDescriptor.MAX_PAGES;
@@ -38,13 +37,22 @@ import static org.dom0j.sim.SimDomainDescriptor.STATE_DYING;
  * guest process, it only sets the flag that {@code DomainControl} reports; grant table v2, transitive and
  * sub-page grants, grant transfer; the grant table size is fixed (2048 entries); event channel VIRQs, PIRQs,
  * IPIs, FIFO ABI and vCPU binding; per-domain memory is at most 1 GiB and never ballooned; a process that dies
- * keeps its grant pins (no unmap notify on crash) until the domain is destroyed, though its event channel handles
- * are reclaimed; a page shared with gntshr whose grant is still mapped when unshared stays allocated for good;
+ * keeps its grant pins until the granting guest finds them in its way (ending access to a grant a dead process
+ * still pins gives them back, from that process's {@code pins.<pid>} record) and its event channel handles until
+ * a new handle is opened; no unmap notify is sent for a dead process's mappings; a page shared with gntshr whose
+ * grant is still mapped when unshared stays allocated for good;
  * isolation: the hypervisor's state is in files that any process of the same user can write, so a simulated guest
  * is trusted not to write them except through {@link SimDomain}; Xen's XSM/FLASK policy. Everything else in
  * docs/grants-and-events.md behaves as Xen 4.17 does.
  * <p>
- * <b>Threads</b>: any thread; domain state is cached in a concurrent map.
+ * <b>This process's view of a domain</b> (its files mapped: control, grant table, all of its memory) lives as long
+ * as something of this process uses the domain: a {@link SimDomain} handle (until the host is closed, since its
+ * pages may be in use anywhere in the process), a grant mapping of its pages, an event channel handle of its own,
+ * or an operation in progress (a grant copy, a notify). Then it is unmapped, so that a service that outlives its
+ * guests (a backend) keeps nothing of a destroyed domain, as with gntdev and the evtchn device, where the memory
+ * of a domain that is gone is freed once its last mapping goes.
+ * <p>
+ * <b>Threads</b>: any thread; views are found through a concurrent map and counted with atomic operations.
  */
 public final class SimHost implements AutoCloseable
 {
@@ -57,8 +65,10 @@ public final class SimHost implements AutoCloseable
 
     private final Path directory;
     private final Path domains;
+    /** This process's view of each domain it uses now, for lookups. */
     private final Map<Integer, SimDomainState> states = new ConcurrentHashMap<>();
-    private final Queue<SimDomainState> retired = new ConcurrentLinkedQueue<>();
+    /** Every view still mapped, cached or not (a destroyed domain's, while something of this process holds it). */
+    private final Set<SimDomainState> mapped = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     private SimHost(final Path directory)
@@ -191,7 +201,13 @@ public final class SimHost implements AutoCloseable
      */
     public boolean exists(final int domid)
     {
-        return null != stateOrNull(domid);
+        final SimDomainState state = acquire(domid);
+        if (null == state)
+        {
+            return false;
+        }
+        state.release();
+        return true;
     }
 
     /**
@@ -233,40 +249,45 @@ public final class SimHost implements AutoCloseable
     public void destroyDomain(final int domid)
     {
         final SimDomainState state = state(domid);
-        state.lock();
         try
         {
-            state.setStateFlags(STATE_DYING, 0);
+            state.lock();
+            try
+            {
+                state.setStateFlags(STATE_DYING, 0);
+            }
+            finally
+            {
+                state.unlock();
+            }
+            state.closeAllPorts();
+            final Path dead = domains.resolve(".dead-" + domid + "-" + System.nanoTime());
+            try
+            {
+                Files.move(state.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
+            }
+            catch (final IOException ex)
+            {
+                throw new XenException(Errno.EIO.number(), "destroy sim domain " + domid + ": " + ex.getMessage(), ex);
+            }
+            deleteTree(dead);
+            states.remove(domid, state);
         }
         finally
         {
-            state.unlock();
-        }
-        state.closeAllPorts();
-        final Path dead = domains.resolve(".dead-" + domid + "-" + System.nanoTime());
-        try
-        {
-            Files.move(state.directory(), dead, StandardCopyOption.ATOMIC_MOVE);
-        }
-        catch (final IOException ex)
-        {
-            throw new XenException(Errno.EIO.number(), "destroy sim domain " + domid + ": " + ex.getMessage(), ex);
-        }
-        deleteTree(dead);
-        if (states.remove(domid, state))
-        {
-            retired.add(state);
+            state.release();
         }
     }
 
     /**
      * @param domid a domain.
-     * @return its state, mapped once per process.
+     * @return this process's view of it, with a use taken that the caller gives back with
+     *         {@link SimDomainState#release()}.
      * @throws XenException ESRCH when it does not exist or is dying.
      */
     SimDomainState state(final int domid)
     {
-        final SimDomainState state = stateOrNull(domid);
+        final SimDomainState state = acquire(domid);
         if (null == state)
         {
             throw new XenException(Errno.ESRCH.number(), "sim domain " + domid + " does not exist");
@@ -274,7 +295,14 @@ public final class SimHost implements AutoCloseable
         return state;
     }
 
-    SimDomainState stateOrNull(final int domid)
+    /**
+     * Finds (mapping it when this process has no view of it in use) a domain, and takes a use of the view.
+     *
+     * @param domid a domain.
+     * @return the view, which the caller gives back with {@link SimDomainState#release()}; null when the domain
+     *         does not exist or is dying.
+     */
+    SimDomainState acquire(final int domid)
     {
         if (closed)
         {
@@ -284,30 +312,28 @@ public final class SimHost implements AutoCloseable
         {
             return null;
         }
-        SimDomainState state = states.get(domid);
-        if (null != state)
+        final SimDomainState cached = states.get(domid);
+        if (null != cached && cached.acquire())
         {
             // Destroying always sets the dying flag before the files go, so the flag alone tells (no stat per call).
-            if (!state.isDying())
+            if (!cached.isDying())
             {
-                return state;
+                return cached;
             }
-            // Destroyed (perhaps recreated) by another process: forget this mapping, but keep it mapped until
-            // close, because objects of this process may still hold it.
-            if (states.remove(domid, state))
-            {
-                retired.add(state);
-            }
+            // Destroyed (perhaps recreated) by another process: forget it; whoever holds it keeps it mapped.
+            states.remove(domid, cached);
+            cached.release();
         }
         final Path dir = domains.resolve(Integer.toString(domid));
         if (!Files.isDirectory(dir))
         {
             return null;
         }
+        SimDomainState state;
         synchronized (states)
         {
             state = states.get(domid);
-            if (null == state)
+            if (null == state || !state.acquire())
             {
                 try
                 {
@@ -318,10 +344,26 @@ public final class SimHost implements AutoCloseable
                     // The directory vanished or is half-made under us.
                     return null;
                 }
+                mapped.add(state);
                 states.put(domid, state);
             }
         }
-        return state.isDying() ? null : state;
+        if (state.isDying())
+        {
+            states.remove(domid, state);
+            state.release();
+            return null;
+        }
+        return state;
+    }
+
+    /**
+     * The last use of a view was given back (the view is closing): forget it.
+     */
+    void unused(final SimDomainState state)
+    {
+        states.remove(state.domid(), state);
+        mapped.remove(state);
     }
 
     private static void checkDomid(final int domid)
@@ -360,15 +402,11 @@ public final class SimHost implements AutoCloseable
     public void close()
     {
         closed = true;
-        for (final SimDomainState state : states.values())
+        for (final SimDomainState state : mapped)
         {
             state.close();
         }
+        mapped.clear();
         states.clear();
-        for (final SimDomainState state : retired)
-        {
-            state.close();
-        }
-        retired.clear();
     }
 }

@@ -89,6 +89,12 @@ public final class SimMachine implements AutoCloseable
         final SimHost host = SimHost.open(directory);
         try
         {
+            if (host.exists(0))
+            {
+                // Guests here notify dom0 at every request: a dom0 handle keeps this process's view of dom0 mapped
+                // until the host closes, rather than for each notify (as start() keeps it).
+                host.domain(0);
+            }
             return new SimMachine(host, null, XenStoreClient.connect(socket));
         }
         catch (final RuntimeException ex)

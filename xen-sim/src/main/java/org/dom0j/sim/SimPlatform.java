@@ -117,7 +117,7 @@ public final class SimPlatform implements XenPlatform
     @Override
     public EventChannels openEventChannels()
     {
-        return new SimEventChannels(host, localDomid);
+        return new SimEventChannels(host, local);
     }
 
     @Override

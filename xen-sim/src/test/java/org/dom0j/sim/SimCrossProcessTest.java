@@ -5,6 +5,7 @@ import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.test.Await;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -24,8 +25,24 @@ class SimCrossProcessTest
 {
     private static final int GUEST = 9;
 
+    /** A guest's wait that only an event can end before the test's timeout. */
+    private static final long LONGER_THAN_THE_TEST_MS = 120_000;
+    /** Bounds the wait for the guest to fall asleep; generous, since only a failing test waits it out. */
+    private static final long WAIT_MS = 10_000;
+
     @TempDir
     Path dir;
+
+    /**
+     * Waits until the guest process sleeps in its event channel wait, so that what the test does next is what
+     * wakes it.
+     */
+    private static void awaitGuestAsleep(final SimPlatform platform) throws InterruptedException
+    {
+        final SimDomainState domain = platform.host().state(GUEST);
+        Await.until("the guest process asleep in its event channel wait", WAIT_MS,
+            () -> domain.eventWaiters() == 1);
+    }
 
     @Test
     void shouldMapAPageGrantedByAnotherProcessAndKeepItsGrantBusyWhileMapped() throws Exception
@@ -81,18 +98,20 @@ class SimCrossProcessTest
                 assertThat(evtchn.pending(TimeUnit.SECONDS.toNanos(1))).isEqualTo(port);
                 evtchn.unmask(port);
 
-                // The guest blocks in futex wait; our notify wakes it.
-                guest.send("wait 10000");
-                Thread.sleep(100);
+                // The guest blocks in futex wait (for longer than the test may run, so only an event ends it); our
+                // notify wakes it, and it answers with the port ("ok -1" would be a timeout).
+                guest.send("wait " + LONGER_THAN_THE_TEST_MS);
+                awaitGuestAsleep(platform);
                 evtchn.notify(port);
-                assertThat(guest.reply()).isEqualTo("ok " + guestPort);
+                assertThat(guest.reply()).as("the guest's wait, ended by our notify").isEqualTo("ok " + guestPort);
 
                 // And back: the guest echoes events, we block for them.
                 guest.send("echo " + guestPort + " 20");
                 for (int i = 0; i < 20; i++)
                 {
                     evtchn.notify(port);
-                    assertThat(evtchn.pending(TimeUnit.SECONDS.toNanos(10))).isEqualTo(port);
+                    assertThat(evtchn.pending(TimeUnit.SECONDS.toNanos(10))).as("echo %d from the guest", i)
+                        .isEqualTo(port);
                     evtchn.unmask(port);
                 }
                 assertThat(guest.reply()).isEqualTo("ok 20");
@@ -118,10 +137,11 @@ class SimCrossProcessTest
                 final int port = evtchn.bindInterdomain(GUEST, guestPort);
 
                 final GrantMapping m = gnttab.mapOneWithNotify(GUEST, ref, true, 64, port);
-                guest.send("wait 10000");
-                Thread.sleep(50);
+                guest.send("wait " + LONGER_THAN_THE_TEST_MS);
+                awaitGuestAsleep(platform);
                 m.close();
-                assertThat(guest.reply()).isEqualTo("ok " + guestPort);
+                assertThat(guest.reply()).as("the guest's wait, ended by the unmap's notify")
+                    .isEqualTo("ok " + guestPort);
                 assertThat(guest.ok("read " + frame)).isEqualTo(text.substring(0, 64));
                 assertThat(guest.call("end " + ref)).isEqualTo("ok ");
             }

@@ -4,6 +4,8 @@ import org.dom0j.common.Errno;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannelIdleStrategy;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.linux.Futex;
+import org.dom0j.test.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -13,6 +15,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -25,6 +29,8 @@ class SimEventChannelsTest
 {
     private static final int GUEST = 3;
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+    /** Bounds each wait for another thread; generous, since only a failing test waits it out. */
+    private static final long WAIT_MS = 10_000;
 
     @TempDir
     Path dir;
@@ -102,29 +108,56 @@ class SimEventChannelsTest
     {
         final int unbound = front.bindUnboundPort(0);
         final int local = backend.bindInterdomain(GUEST, unbound);
-        final CompletableFuture<Integer> woke = CompletableFuture.supplyAsync(() -> front.pending(10 * SECOND));
-        Thread.sleep(50);
+        final CompletableFuture<Integer> woke = new CompletableFuture<>();
+        // Up to 60 s, twice the test's timeout: only the notify can end this wait, and a timeout returns -1.
+        final Thread waiter = new Thread(() ->
+        {
+            try
+            {
+                woke.complete(front.pending(60 * SECOND));
+            }
+            catch (final Throwable ex)
+            {
+                woke.completeExceptionally(ex);
+            }
+        }, "evtchn-waiter");
+        waiter.setDaemon(true);
+        waiter.start();
+        Await.until("the waiter counted on its handle and asleep in Futex.await", WAIT_MS,
+            () -> guest.state().eventWaiters() == 1 && inFutexWait(waiter));
+        assertThat(woke).as("the waiter returned before the notify").isNotDone();
+
         backend.notify(local);
-        assertThat(woke.get(10, TimeUnit.SECONDS)).isEqualTo(unbound);
+        Await.until("the notify to end the waiter's wait", WAIT_MS, woke::isDone);
+        assertThat(woke.join()).as("the port the waiter returned (-1 would be a timeout)").isEqualTo(unbound);
+        assertThat(guest.state().eventWaiters()).as("waiters left on the handle").isZero();
     }
 
     @Test
     void shouldReturnFromAwaitEventWhenAnotherThreadWakesTheHandleWithNoEventPending() throws Exception
     {
         front.bindUnboundPort(0);
-        final java.util.concurrent.CountDownLatch waiting = new java.util.concurrent.CountDownLatch(1);
-        final CompletableFuture<Long> woke = CompletableFuture.supplyAsync(() ->
+        final CompletableFuture<Boolean> woke = new CompletableFuture<>();
+        // Up to 60 s, twice the test's timeout: only the wake-up can end this wait.
+        final Thread waiter = new Thread(() ->
         {
-            final long start = System.nanoTime();
-            waiting.countDown();
-            // Up to 60 s: only the wake-up can end it before the test's timeout. A wake-up that lands before the
-            // wait starts makes the wait return at once (the doorbell's sequence changed), so no sleep is needed.
-            front.awaitEvent(60 * SECOND);
-            return System.nanoTime() - start;
-        });
-        assertThat(waiting.await(10, TimeUnit.SECONDS)).isTrue();
+            try
+            {
+                woke.complete(front.awaitEvent(60 * SECOND));
+            }
+            catch (final Throwable ex)
+            {
+                woke.completeExceptionally(ex);
+            }
+        }, "evtchn-waiter");
+        waiter.setDaemon(true);
+        waiter.start();
+        Await.until("the waiter counted on its handle and asleep in Futex.await", WAIT_MS,
+            () -> guest.state().eventWaiters() == 1 && inFutexWait(waiter));
+
         front.wakeup();
-        assertThat(woke.get(20, TimeUnit.SECONDS)).isLessThan(20 * SECOND);
+        Await.until("the wake-up to end the waiter's wait", WAIT_MS, woke::isDone);
+        assertThat(woke.join()).as("awaitEvent's answer: an event is deliverable").isFalse();
         assertThat(front.pending()).as("a wake-up is not an event").isEqualTo(-1);
     }
 
@@ -150,19 +183,22 @@ class SimEventChannelsTest
                 idle.idle(port >= 0 ? 1 : 0);
             }
         }, "evtchn-agent");
+        agent.setDaemon(true);
         agent.start();
         for (int i = 1; i <= 50; i++)
         {
+            final int before = i - 1;
+            Await.until("the agent parked (after " + before + " events)", WAIT_MS,
+                () -> guest.state().eventWaiters() == 1 && inFutexWait(agent));
+            assertThat(events.get()).as("events handled while parked").isEqualTo(before);
             backend.notify(local);
-            while (events.get() < i)
-            {
-                Thread.sleep(1);
-            }
+            final int expected = i;
+            Await.until("notify " + i + " to wake the parked agent", WAIT_MS, () -> events.get() == expected);
         }
         running.set(false);
         backend.notify(local);
-        agent.join(10_000);
-        assertThat(agent.isAlive()).isFalse();
+        agent.join(WAIT_MS);
+        assertThat(agent.isAlive()).as("agent stopped by the notify that ends its park").isFalse();
         // The last notify (sent to end the park) may still be pending.
         final int left = front.pending();
         assertThat(events.get() + (left >= 0 ? 1 : 0)).isEqualTo(51);
@@ -181,6 +217,48 @@ class SimEventChannelsTest
         front.notify(unbound);
         final int again = backend.bindInterdomain(GUEST, unbound);
         assertThat(expectPending(backend, again)).isEqualTo(again);
+    }
+
+    @Test
+    void shouldOpenAHandlePerQueueForAHundredGuestsWithThreeDevicesEach()
+    {
+        // dom0j serve opens a handle per ring queue; the simulator once allowed 64 per domain, 21 such guests.
+        final List<EventChannels> handles = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                final EventChannels handle = platform.openEventChannels();
+                handles.add(handle);
+                handle.bindUnboundPort(GUEST);
+            }
+            assertThat(platform.localDomain().boundPortCount()).isEqualTo(300);
+        }
+        finally
+        {
+            handles.forEach(EventChannels::close);
+        }
+        assertThat(platform.localDomain().boundPortCount()).isZero();
+    }
+
+    @Test
+    void shouldRefuseAHandleBeyondTheDomainsLimitWithEmfile()
+    {
+        final List<EventChannels> handles = new ArrayList<>();
+        try
+        {
+            // The setUp's two handles are one on each domain; dom0 has MAX_HANDLES - 1 left.
+            for (int i = 1; i < SimDomainDescriptor.MAX_HANDLES; i++)
+            {
+                handles.add(platform.openEventChannels());
+            }
+            assertErrno(platform::openEventChannels, Errno.EMFILE);
+        }
+        finally
+        {
+            handles.forEach(EventChannels::close);
+        }
+        platform.openEventChannels().close();
     }
 
     @Test
@@ -207,7 +285,7 @@ class SimEventChannelsTest
         final int threads = 4;
         final int each = 60;
         final java.util.List<CompletableFuture<int[]>> results = new java.util.ArrayList<>();
-        final java.util.List<EventChannels> handles = new java.util.ArrayList<>();
+        final List<EventChannels> handles = new ArrayList<>();
         for (int t = 0; t < threads; t++)
         {
             final EventChannels h = guest.openEventChannels();
@@ -343,6 +421,22 @@ class SimEventChannelsTest
                 }
             }
         }
+    }
+
+    /**
+     * @return whether the thread is in {@link Futex#await}, that is in the futex system call or about to enter it:
+     *         a thread in a JNA call shows as RUNNABLE, so its state cannot tell.
+     */
+    private static boolean inFutexWait(final Thread thread)
+    {
+        for (final StackTraceElement frame : thread.getStackTrace())
+        {
+            if (Futex.class.getName().equals(frame.getClassName()) && "await".equals(frame.getMethodName()))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static int expectPending(final EventChannels evtchn, final int port)

@@ -194,19 +194,38 @@ class NativeFileTest
     @Test
     void shouldNameTheFileAndErrnoWhenOpenFails()
     {
-        final Path missing = dir.resolve("nope");
+        // open(2) itself refuses: procfs cannot do O_DIRECT, so the kernel answers EINVAL, even to root.
+        final Path proc = Path.of("/proc/version");
+        assertThatThrownBy(() -> NativeFile.open(proc, true, true))
+            .isInstanceOf(IOException.class)
+            .hasMessageStartingWith("open on " + proc + " failed: EINVAL");
 
+        // Refused before any system call: no errno, but the path and why.
+        final Path missing = dir.resolve("nope");
         assertThatThrownBy(() -> NativeFile.open(missing, false, false))
             .isInstanceOf(IOException.class)
             .hasMessage(missing + " is neither a regular file nor a block device");
     }
 
+    /**
+     * The harm a second close(2) does is to whoever got the number next: open hands out the lowest free
+     * descriptor, so the file opened after the first close has the same one, and must survive the second.
+     */
     @Test
     void shouldBeSafeToCloseTwice() throws IOException
     {
-        final NativeFile f = NativeFile.open(sparse(4096), true, false);
+        final Path first = sparse(4096);
+        final Path second = sparse(8192);
+        final NativeFile f = NativeFile.open(first, true, false);
+        final int fd = f.fd();
         f.close();
-        f.close();
+        try (NativeFile next = NativeFile.open(second, true, false))
+        {
+            assertThat(next.fd()).as("the next open reuses the closed descriptor").isEqualTo(fd);
+            f.close();
+            assertThat(next.size()).as("the next file, read through that descriptor after the second close")
+                .isEqualTo(8192);
+        }
     }
 
     private void iovec(final int i, final long base, final long length)

@@ -508,7 +508,8 @@ public final class SimBlkfront implements AutoCloseable
      */
     public void submitFlush(final int queue, final long tag)
     {
-        submit(queues[queue], flush ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_WRITE_BARRIER, 0, 0, tag);
+        // Sector -1, as Linux's blkfront sends a flush without data (its block layer's request has no position).
+        submit(queues[queue], flush ? BLKIF_OP_FLUSH_DISKCACHE : BLKIF_OP_WRITE_BARRIER, -1L, 0, tag);
     }
 
     /**

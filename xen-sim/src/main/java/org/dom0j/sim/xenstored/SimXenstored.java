@@ -25,7 +25,6 @@ import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -38,6 +37,11 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import static org.dom0j.sim.xenstored.XsArgs.domid;
+import static org.dom0j.sim.xenstored.XsArgs.joinStrings;
+import static org.dom0j.sim.xenstored.XsArgs.number;
+import static org.dom0j.sim.xenstored.XsArgs.oneArg;
+import static org.dom0j.sim.xenstored.XsArgs.strings;
 import static org.dom0j.xenstore.XsWireDescriptor.HEADER_LENGTH;
 import static org.dom0j.xenstore.XsWireDescriptor.PAYLOAD_MAX;
 
@@ -58,27 +62,34 @@ import static org.dom0j.xenstore.XsWireDescriptor.PAYLOAD_MAX;
  * <b>What it models</b>: READ, WRITE, MKDIR, RM, DIRECTORY, DIRECTORY_PART (with node generations), GET/SET_PERMS
  * (owner; n/r/w/b for others; domain 0 and a domain's SET_TARGET controller privileged; unprivileged domains own
  * what they create, may not give nodes away, EACCES vs ENOENT chosen from the parent as C does), transactions
- * (copy-on-write; EAGAIN at commit when any node the transaction looked at changed; watch events of a transaction
- * fire at commit), watches (fire once when set; fire for the node and its ancestors' watches on change, for every
- * removed descendant's exact watches on RM; filtered by read permission; relative watches get relative paths),
- * "@introduceDomain" / "@releaseDomain" (with their own permissions, n0 by default), RESET_WATCHES,
- * GET_DOMAIN_PATH, INTRODUCE, RELEASE, IS_DOMAIN_INTRODUCED, RESUME, SET_TARGET, CONTROL ("print", "check",
- * "help"), GET/SET_FEATURE and GET/SET_QUOTA (the 4.19 protocol; 4.17's C xenstored would say ENOSYS), and C's quotas
- * for unprivileged domains (see {@link SimXenstoredConfig}; exceeding nodes, transactions, node-size or permissions
- * gives ENOSPC, watches E2BIG).
+ * (copy-on-write; EAGAIN at commit when any node the transaction looked at changed; at commit one watch event per
+ * node the transaction changed, however often, in the order it first looked at them), watches (fire once when set;
+ * fire for the node and its ancestors' watches on change, for every removed descendant's exact watches on RM;
+ * filtered by read permission; relative watches get relative paths), "@introduceDomain" / "@releaseDomain" (with
+ * their own permissions, n0 by default), RESET_WATCHES, GET_DOMAIN_PATH, INTRODUCE, RELEASE, IS_DOMAIN_INTRODUCED,
+ * RESUME, SET_TARGET, CONTROL ("print", "check", "help"), GET/SET_FEATURE and GET/SET_QUOTA (the 4.19 protocol;
+ * 4.17's C xenstored would say ENOSYS), and C's quotas for unprivileged domains, counted per domain over all its
+ * connections (see {@link DomainAccounting} and {@link SimXenstoredConfig}; exceeding nodes, transactions,
+ * transaction-nodes, node-size or permissions gives ENOSPC, watches E2BIG; the node quota is checked again when a
+ * transaction commits).
  * <p>
  * <b>Bad input.</b> An unknown type gets ENOSYS; malformed arguments EINVAL; a privileged type from a guest EACCES;
- * an unknown tx_id ENOENT. A length field above 4096 closes that connection (C marks it ignored). Output is bounded
- * per connection: above {@link SimXenstoredConfig#outputSoftLimit()} bytes queued, or a guest's
- * {@code outstanding} quota of unread replies, the server stops reading that connection's requests until it reads
- * its replies; above {@link SimXenstoredConfig#outputHardLimit()} (watch events still arriving) it closes it. Other
+ * an unknown tx_id ENOENT. A length field above 4096 closes that connection (C marks it ignored). Output is bounded:
+ * above {@link SimXenstoredConfig#outputSoftLimit()} bytes queued for a connection, or when a guest has its
+ * {@code outstanding} quota of unread replies (over all its connections), the server stops reading that
+ * connection's (that guest's) requests until it reads its replies; above {@link SimXenstoredConfig#outputHardLimit()}
+ * bytes queued for a guest, watch events for it are dropped, not queued (C drops them for a domain over its memory
+ * quota). No connection is closed for unread output, and a privileged one's watch events are never dropped. Other
  * connections never wait for one: one thread multiplexes all of them with non-blocking I/O.
  * <p>
  * <b>What it does not model</b>: shared-memory rings and event channels (sockets stand in), the memory quota
- * (bytes per domain), per-transaction node limits, C's dropping of a duplicate watch event still queued, live update,
- * the permission "ignore" flag for entries naming dead domains, watch-event timeouts, persistence (the store starts
- * empty but for {@code /tool/xenstored}), and the check that a domain exists in the hypervisor (any domid below
- * {@code DOMID_FIRST_RESERVED} may be introduced).
+ * (bytes per domain; only queued output is bounded, as above), C's dropping of a duplicate watch event still queued,
+ * C's counting of a guest's request as outstanding until the watch events it caused have been read (so here a
+ * guest is not slowed by a watcher that does not read, and that watcher's queue, if it is privileged, grows without
+ * bound), watch-event timeouts, events for a watcher that may read only the changed node's parent (C
+ * sends them), live update, the permission "ignore" flag for entries naming dead domains, persistence (the store
+ * starts empty but for {@code /tool/xenstored}), and the check that a domain exists in the hypervisor (any domid
+ * below {@code DOMID_FIRST_RESERVED} may be introduced).
  * <p>
  * <b>Threads</b>: one server thread ({@code sim-xenstored}) owns all state. {@link #start}, {@link #close} and
  * {@link #domainSocketPath} may be called from any thread.
@@ -103,8 +114,9 @@ public final class SimXenstored implements AutoCloseable
     private final List<Conn> connections = new ArrayList<>();
     private final Map<Integer, Domain> domains = new HashMap<>();
     private final Map<String, XsPermission[]> specialPerms = new HashMap<>();
-    private final Map<String, Long> quotas;
-    private final Map<Integer, Map<String, Long>> domainQuotas = new HashMap<>();
+    private final DomainAccounting accounting;
+    /** Connections whose requests may be read again because their domain's replies were read: served next. */
+    private final ArrayDeque<Conn> resumable = new ArrayDeque<>();
     private final ConcurrentLinkedQueue<Runnable> commands = new ConcurrentLinkedQueue<>();
     private final XsHeaderFlyweight header = new XsHeaderFlyweight();
     private final UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
@@ -117,7 +129,7 @@ public final class SimXenstored implements AutoCloseable
         this.config = config;
         this.domainDirectory = null != config.domainSocketDirectory() ? config.domainSocketDirectory() :
             this.socketPath.getParent();
-        this.quotas = new LinkedHashMap<>(config.quotas());
+        this.accounting = new DomainAccounting(config);
         for (final String special : List.of(XsPaths.INTRODUCE_DOMAIN, XsPaths.RELEASE_DOMAIN))
         {
             specialPerms.put(special, new XsPermission[]{ new XsPermission(XsPermission.Access.NONE, 0) });
@@ -283,7 +295,7 @@ public final class SimXenstored implements AutoCloseable
             }
             catch (final XsError err)
             {
-                return err.errno;
+                return err.errno();
             }
         });
         if (null != failed)
@@ -374,6 +386,7 @@ public final class SimXenstored implements AutoCloseable
                     handle(key);
                 }
                 selector.selectedKeys().clear();
+                resume();
             }
         }
         catch (final IOException | ClosedSelectorException ex)
@@ -411,6 +424,37 @@ public final class SimXenstored implements AutoCloseable
         catch (final IOException ex)
         {
             LOG.log(Level.WARNING, "closing sim-xenstored", ex);
+        }
+    }
+
+    private void resume()
+    {
+        Conn conn;
+        while (null != (conn = resumable.poll()))
+        {
+            if (!conn.closed)
+            {
+                try
+                {
+                    processInput(conn);
+                }
+                catch (final IOException ex)
+                {
+                    drop(conn, ex.getMessage());
+                }
+            }
+        }
+    }
+
+    /** The domain's replies were read far enough that its connections' requests may be read again. */
+    private void domainUnthrottled(final int domid)
+    {
+        for (final Conn c : connections)
+        {
+            if (c.domid == domid)
+            {
+                resumable.add(c);
+            }
         }
     }
 
@@ -516,11 +560,7 @@ public final class SimXenstored implements AutoCloseable
 
     private boolean throttled(final Conn conn)
     {
-        if (conn.outBytes >= config.outputSoftLimit())
-        {
-            return true;
-        }
-        return conn.domid != 0 && conn.outReplies >= quota(conn.domid, SimXenstoredConfig.OUTSTANDING);
+        return conn.outBytes >= config.outputSoftLimit() || accounting.outstandingFull(conn.domid);
     }
 
     private void updateInterest(final Conn conn)
@@ -558,6 +598,10 @@ public final class SimXenstored implements AutoCloseable
             {
                 conn.outReplies--;
             }
+            if (accounting.outputGone(conn.domid, o.bytes.capacity(), o.reply ? 1 : 0))
+            {
+                domainUnthrottled(conn.domid);
+            }
         }
         if (wasThrottled && !throttled(conn))
         {
@@ -579,10 +623,17 @@ public final class SimXenstored implements AutoCloseable
         }
         conn.closed = true;
         connections.remove(conn);
+        accounting.watchesRemoved(conn.domid, conn.watches.size());
+        accounting.transactionsEnded(conn.domid, conn.transactions.size());
         conn.watches.clear();
         conn.transactions.clear();
-        conn.pendingEvents.clear();
+        if (accounting.outputGone(conn.domid, conn.outBytes, conn.outReplies))
+        {
+            domainUnthrottled(conn.domid);
+        }
         conn.out.clear();
+        conn.outBytes = 0;
+        conn.outReplies = 0;
         try
         {
             conn.channel.close();
@@ -600,21 +651,24 @@ public final class SimXenstored implements AutoCloseable
         {
             return;
         }
-        final ByteBuffer bytes = ByteBuffer.allocate(HEADER_LENGTH + payload.length);
+        final int size = HEADER_LENGTH + payload.length;
+        if (!reply && !accounting.mayQueueWatchEvent(conn.domid, size))
+        {
+            LOG.fine(() -> "dropping a watch event for domain " + conn.domid + ": its unread output is at the limit");
+            return;
+        }
+        final ByteBuffer bytes = ByteBuffer.allocate(size);
         final UnsafeBuffer b = new UnsafeBuffer(bytes);
         new XsHeaderFlyweight().wrap(b, 0).type(type).reqId(reqId).txId(txId).length(payload.length);
         b.putBytes(HEADER_LENGTH, payload);
         conn.out.add(new Out(bytes, reply));
-        conn.outBytes += bytes.capacity();
+        conn.outBytes += size;
         if (reply)
         {
             conn.outReplies++;
         }
-        if (conn.outBytes > config.outputHardLimit())
-        {
-            drop(conn, "more than " + config.outputHardLimit() + " bytes of replies and watch events unread");
-        }
-        else if (conn.key.isValid() && (conn.key.interestOps() & SelectionKey.OP_WRITE) == 0)
+        accounting.outputQueued(conn.domid, size, reply);
+        if (conn.key.isValid() && (conn.key.interestOps() & SelectionKey.OP_WRITE) == 0)
         {
             conn.key.interestOps(conn.key.interestOps() | SelectionKey.OP_WRITE);
         }
@@ -636,7 +690,7 @@ public final class SimXenstored implements AutoCloseable
         catch (final XsError err)
         {
             replyType = XsMessageType.ERROR.code();
-            reply = (XsErrors.nameOf(err.errno.number()) + "\0").getBytes(StandardCharsets.US_ASCII);
+            reply = (XsErrors.nameOf(err.errno().number()) + "\0").getBytes(StandardCharsets.US_ASCII);
         }
         if (reply.length > PAYLOAD_MAX)
         {
@@ -698,8 +752,8 @@ public final class SimXenstored implements AutoCloseable
             case CONTROL -> doControl(payload);
             case GET_FEATURE -> doGetFeature(payload);
             case SET_FEATURE -> doSetFeature(payload);
-            case GET_QUOTA -> doGetQuota(payload);
-            case SET_QUOTA -> doSetQuota(payload);
+            case GET_QUOTA -> accounting.doGetQuota(strings(payload), domains::containsKey);
+            case SET_QUOTA -> accounting.doSetQuota(strings(payload), domains::containsKey);
             default -> throw new XsError(Errno.ENOSYS);
         };
     }
@@ -724,10 +778,7 @@ public final class SimXenstored implements AutoCloseable
         }
         final String path = canonical(ctx.conn, new String(payload, 0, nul, StandardCharsets.UTF_8), false);
         final byte[] value = java.util.Arrays.copyOfRange(payload, nul + 1, payload.length);
-        if (!ctx.conn.privileged() && value.length > quota(ctx.conn.domid, SimXenstoredConfig.NODE_SIZE))
-        {
-            throw new XsError(Errno.ENOSPC);
-        }
+        accounting.checkNodeSize(ctx.conn.domid, value.length);
         final XsStore.Node existing = ctx.view.get(path);
         final XsStore.Node written;
         if (null != existing)
@@ -899,10 +950,7 @@ public final class SimXenstored implements AutoCloseable
             throw new XsError(Errno.EINVAL);
         }
         final int count = args.size() - 1;
-        if (!ctx.conn.privileged() && count > quota(ctx.conn.domid, SimXenstoredConfig.PERMISSIONS))
-        {
-            throw new XsError(Errno.ENOSPC);
-        }
+        accounting.checkPermissions(ctx.conn.domid, count);
         final XsPermission[] perms = new XsPermission[count];
         for (int i = 0; i < count; i++)
         {
@@ -942,6 +990,10 @@ public final class SimXenstored implements AutoCloseable
 
     private XsStore.Node create(final Ctx ctx, final String path, final byte[] value)
     {
+        if (null != ctx.tx)
+        {
+            ctx.tx.nodeCreated();
+        }
         final List<String> missing = new ArrayList<>();
         String p = path;
         XsStore.Node parent;
@@ -959,11 +1011,8 @@ public final class SimXenstored implements AutoCloseable
         XsStore.Node made = null;
         for (int i = missing.size() - 1; i >= 0; i--)
         {
-            if (!ctx.conn.privileged() &&
-                ctx.view.owned(ctx.conn.domid) >= quota(ctx.conn.domid, SimXenstoredConfig.NODES))
-            {
-                throw new XsError(Errno.ENOSPC);
-            }
+            // the committed count, as C's create_node: a transaction's own new nodes are checked at its commit
+            accounting.checkNodeCreation(ctx.conn.domid, store.owned(ctx.conn.domid));
             final String name = missing.get(i);
             final XsPermission[] perms = parent.perms().clone();
             if (!ctx.conn.privileged())
@@ -1062,10 +1111,7 @@ public final class SimXenstored implements AutoCloseable
                 throw new XsError(Errno.EEXIST);
             }
         }
-        if (!conn.privileged() && conn.watches.size() >= quota(conn.domid, SimXenstoredConfig.WATCHES))
-        {
-            throw new XsError(Errno.E2BIG);
-        }
+        accounting.addWatch(conn.domid);
         final String relativePrefix = given.startsWith("/") || given.startsWith("@") ? null :
             XsPaths.LOCAL_DOMAIN + conn.domid + "/";
         conn.watches.add(new Watch(given, absolute, token, relativePrefix));
@@ -1086,6 +1132,7 @@ public final class SimXenstored implements AutoCloseable
             if (w.given.equals(args.get(0)) && w.token.equals(args.get(1)))
             {
                 conn.watches.remove(i);
+                accounting.watchesRemoved(conn.domid, 1);
                 return OK;
             }
         }
@@ -1094,9 +1141,10 @@ public final class SimXenstored implements AutoCloseable
 
     private byte[] doResetWatches(final Conn conn)
     {
+        accounting.watchesRemoved(conn.domid, conn.watches.size());
+        accounting.transactionsEnded(conn.domid, conn.transactions.size());
         conn.watches.clear();
         conn.transactions.clear();
-        conn.pendingEvents.clear();
         return OK;
     }
 
@@ -1105,8 +1153,7 @@ public final class SimXenstored implements AutoCloseable
     {
         if (null != ctx.tx)
         {
-            ctx.conn.pendingEvents.computeIfAbsent(ctx.tx, k -> new ArrayList<>())
-                .add(new PendingEvent(path, perms, oldPerms, exact));
+            ctx.tx.queueWatch(path, exact);
             return;
         }
         fireNow(path, perms, oldPerms, exact);
@@ -1165,13 +1212,10 @@ public final class SimXenstored implements AutoCloseable
         {
             throw new XsError(Errno.EBUSY);
         }
-        if (!conn.privileged() && conn.transactions.size() >= quota(conn.domid, SimXenstoredConfig.TRANSACTIONS))
-        {
-            throw new XsError(Errno.ENOSPC);
-        }
+        accounting.startTransaction(conn.domid);
         final int id = nextTxId;
         nextTxId = nextTxId == Integer.MAX_VALUE ? 1 : nextTxId + 1;
-        conn.transactions.put(id, store.begin());
+        conn.transactions.put(id, store.begin(accounting.transactionNodeLimit(conn.domid)));
         return (id + "\0").getBytes(StandardCharsets.US_ASCII);
     }
 
@@ -1195,23 +1239,44 @@ public final class SimXenstored implements AutoCloseable
             throw new XsError(Errno.EINVAL);
         }
         conn.transactions.remove(txId);
-        final List<PendingEvent> events = conn.pendingEvents.remove(tx);
+        accounting.transactionsEnded(conn.domid, 1);
         if (!commit)
         {
             return OK;
         }
+        if (tx.failed())
+        {
+            throw new XsError(Errno.ENOMEM);
+        }
+        accounting.checkCommit(conn.domid, tx, store::owned);
         if (!tx.commit())
         {
             throw new XsError(Errno.EAGAIN);
         }
-        if (null != events)
+        for (final XsStore.TxWatch w : tx.queuedWatches())
         {
-            for (final PendingEvent e : events)
-            {
-                fireNow(e.path, e.perms, e.oldPerms, e.exact);
-            }
+            fireCommitted(tx, w);
         }
         return OK;
+    }
+
+    /**
+     * Fires, after commit, the one event of a node the transaction changed (however often): as C's
+     * {@code finalize_transaction}, visible to a watcher who may read the node as it was when the transaction
+     * first looked at it or as it is now; a node the transaction created and removed fires nothing.
+     */
+    private void fireCommitted(final XsStore.Tx tx, final XsStore.TxWatch w)
+    {
+        final XsStore.Node now = store.main().get(w.path());
+        final XsStore.Node before = tx.before(w.path());
+        if (null != now)
+        {
+            fireNow(w.path(), now.perms(), null == before ? null : before.perms(), w.exact());
+        }
+        else if (null != before)
+        {
+            fireNow(w.path(), before.perms(), null, w.exact());
+        }
     }
 
     // ---------------------------------------------------------------- domains
@@ -1290,7 +1355,7 @@ public final class SimXenstored implements AutoCloseable
                 other.target = null;
             }
         }
-        domainQuotas.remove(domid);
+        accounting.forget(domid);
         fireSpecial(XsPaths.RELEASE_DOMAIN);
         return OK;
     }
@@ -1399,151 +1464,7 @@ public final class SimXenstored implements AutoCloseable
         return OK;
     }
 
-    private byte[] doGetQuota(final byte[] payload)
-    {
-        final List<String> args = strings(payload);
-        if (args.isEmpty())
-        {
-            return (String.join(" ", quotas.keySet()) + "\0").getBytes(StandardCharsets.US_ASCII);
-        }
-        if (args.size() == 1 && !isNumber(args.get(0)))
-        {
-            return (knownQuota(args.get(0)) + "\0").getBytes(StandardCharsets.US_ASCII);
-        }
-        final int domid = domid(args.get(0));
-        if (!domains.containsKey(domid))
-        {
-            throw new XsError(Errno.ENOENT);
-        }
-        if (args.size() == 1)
-        {
-            return (String.join(" ", quotas.keySet()) + "\0").getBytes(StandardCharsets.US_ASCII);
-        }
-        knownQuota(args.get(1));
-        return (quota(domid, args.get(1)) + "\0").getBytes(StandardCharsets.US_ASCII);
-    }
-
-    private byte[] doSetQuota(final byte[] payload)
-    {
-        final List<String> args = strings(payload);
-        if (args.size() == 2)
-        {
-            knownQuota(args.get(0));
-            quotas.put(args.get(0), number(args.get(1)));
-            return OK;
-        }
-        if (args.size() == 3)
-        {
-            final int domid = domid(args.get(0));
-            if (!domains.containsKey(domid))
-            {
-                throw new XsError(Errno.ENOENT);
-            }
-            knownQuota(args.get(1));
-            domainQuotas.computeIfAbsent(domid, k -> new HashMap<>()).put(args.get(1), number(args.get(2)));
-            return OK;
-        }
-        throw new XsError(Errno.EINVAL);
-    }
-
-    private long knownQuota(final String name)
-    {
-        final Long v = quotas.get(name);
-        if (null == v)
-        {
-            throw new XsError(Errno.EINVAL);
-        }
-        return v;
-    }
-
-    private long quota(final int domid, final String name)
-    {
-        final Map<String, Long> d = domainQuotas.get(domid);
-        final Long v = null == d ? null : d.get(name);
-        return null != v ? v : quotas.get(name);
-    }
-
-    // ---------------------------------------------------------------- parsing
-
-    private static String oneArg(final byte[] payload)
-    {
-        if (payload.length == 0 || payload[payload.length - 1] != 0)
-        {
-            throw new XsError(Errno.EINVAL);
-        }
-        for (int i = 0; i < payload.length - 1; i++)
-        {
-            if (payload[i] == 0)
-            {
-                throw new XsError(Errno.EINVAL);
-            }
-        }
-        return new String(payload, 0, payload.length - 1, StandardCharsets.UTF_8);
-    }
-
-    private static List<String> strings(final byte[] payload)
-    {
-        final List<String> out = new ArrayList<>();
-        int start = 0;
-        for (int i = 0; i < payload.length; i++)
-        {
-            if (payload[i] == 0)
-            {
-                out.add(new String(payload, start, i - start, StandardCharsets.UTF_8));
-                start = i + 1;
-            }
-        }
-        return out;
-    }
-
-    private static byte[] joinStrings(final List<String> values, final boolean extraNul)
-    {
-        final StringBuilder sb = new StringBuilder();
-        for (final String v : values)
-        {
-            sb.append(v).append('\0');
-        }
-        if (extraNul)
-        {
-            sb.append('\0');
-        }
-        return sb.toString().getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static int domid(final String text)
-    {
-        final long v = number(text);
-        if (v < 0 || v >= XsWireDescriptor.DOMID_FIRST_RESERVED)
-        {
-            throw new XsError(Errno.EINVAL);
-        }
-        return (int)v;
-    }
-
-    private static boolean isNumber(final String text)
-    {
-        if (text.isEmpty() || text.length() > 18)
-        {
-            return false;
-        }
-        for (int i = 0; i < text.length(); i++)
-        {
-            if (!Character.isDigit(text.charAt(i)))
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static long number(final String text)
-    {
-        if (!isNumber(text))
-        {
-            throw new XsError(Errno.EINVAL);
-        }
-        return Long.parseLong(text);
-    }
+    // ---------------------------------------------------------------- paths
 
     private String canonical(final Conn conn, final String given, final boolean allowSpecial)
     {
@@ -1565,19 +1486,6 @@ public final class SimXenstored implements AutoCloseable
 
     // ---------------------------------------------------------------- state
 
-    /** An error reply: the errno's name goes on the wire. */
-    private static final class XsError extends RuntimeException
-    {
-        private static final long serialVersionUID = 1L;
-        private final transient Errno errno;
-
-        XsError(final Errno errno)
-        {
-            super(errno.name(), null, false, false);
-            this.errno = errno;
-        }
-    }
-
     private record Ctx(Conn conn, XsStore.View view, XsStore.Tx tx)
     {
     }
@@ -1590,10 +1498,6 @@ public final class SimXenstored implements AutoCloseable
     {
     }
 
-    private record PendingEvent(String path, XsPermission[] perms, XsPermission[] oldPerms, boolean exact)
-    {
-    }
-
     private final class Conn
     {
         private final SocketChannel channel;
@@ -1602,7 +1506,6 @@ public final class SimXenstored implements AutoCloseable
         private final ArrayDeque<Out> out = new ArrayDeque<>();
         private final List<Watch> watches = new ArrayList<>();
         private final Map<Integer, XsStore.Tx> transactions = new HashMap<>();
-        private final Map<XsStore.Tx, List<PendingEvent>> pendingEvents = new HashMap<>();
         private SelectionKey key;
         private long outBytes;
         private int outReplies;

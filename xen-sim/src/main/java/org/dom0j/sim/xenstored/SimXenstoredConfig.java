@@ -6,16 +6,20 @@ import java.util.Map;
 
 /**
  * How a {@link SimXenstored} is set up: the quotas C xenstored enforces on unprivileged domains (with C's defaults),
- * the per-connection output bounds, and where per-domain sockets go. Immutable; any thread.
+ * the output bounds, and where per-domain sockets go. Quotas count per domain, whatever number of connections it
+ * opens (see {@link DomainAccounting}). Immutable; any thread.
  *
  * @param quotas                quota name to value: "nodes" (nodes a domain may own, 1000), "watches" (128),
  *                              "outstanding" (replies a domain may leave unread before the server stops reading
- *                              its requests, 20), "transactions" (open at once, 10), "node-size" (bytes of a
- *                              value, 2048), "permissions" (entries per node, 5).
+ *                              its requests, 20), "transactions" (open at once, 10), "transaction-nodes" (distinct
+ *                              nodes one transaction may look at, 1024), "node-size" (bytes of a value, 2048),
+ *                              "permissions" (entries per node, 5).
  * @param outputSoftLimit       bytes queued for one connection above which the server stops reading its requests
  *                              (any domain, dom0 included), until the client reads.
- * @param outputHardLimit       bytes queued for one connection (watch events keep coming even when requests are
- *                              no longer read) above which the connection is closed.
+ * @param outputHardLimit       bytes queued for all connections of one unprivileged domain (watch events keep
+ *                              coming even when requests are no longer read) above which further watch events for
+ *                              it are dropped, as C xenstored drops them for a domain over its memory quota; the
+ *                              connections stay open. Privileged connections have no such bound (nor in C).
  * @param serverFeatures        the feature bits GET_FEATURE reports for the server.
  * @param domainSocketDirectory where {@code domain-N.sock} files are made; null means the main socket's directory.
  */
@@ -34,6 +38,8 @@ public record SimXenstoredConfig(
     public static final String OUTSTANDING = "outstanding";
     /** Transactions a domain may have open. */
     public static final String TRANSACTIONS = "transactions";
+    /** Distinct nodes one transaction of an unprivileged domain may look at (read or write). */
+    public static final String TRANSACTION_NODES = "transaction-nodes";
     /** Largest value, in bytes, an unprivileged domain may write. */
     public static final String NODE_SIZE = "node-size";
     /** Permission entries per node an unprivileged domain may set. */
@@ -61,6 +67,7 @@ public record SimXenstoredConfig(
         q.put(WATCHES, 128L);
         q.put(OUTSTANDING, 20L);
         q.put(TRANSACTIONS, 10L);
+        q.put(TRANSACTION_NODES, 1024L);
         q.put(NODE_SIZE, 2048L);
         q.put(PERMISSIONS, 5L);
         return new SimXenstoredConfig(q, 64 * 1024, 1024 * 1024, 0, null);
@@ -83,8 +90,8 @@ public record SimXenstoredConfig(
     }
 
     /**
-     * @param soft bytes queued before requests stop being read.
-     * @param hard bytes queued before the connection is closed.
+     * @param soft bytes queued for a connection before its requests stop being read.
+     * @param hard bytes queued for an unprivileged domain before its watch events are dropped.
      * @return a copy with those bounds.
      */
     public SimXenstoredConfig withOutputLimits(final int soft, final int hard)

@@ -1,8 +1,10 @@
 package org.dom0j.sim.xenstored;
 
+import org.dom0j.common.Errno;
 import org.dom0j.xenstore.XsPermission;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +15,8 @@ import java.util.Map;
  * generation number that changes whenever the node (its value, permissions or child list) changes, and the count
  * of nodes each domain owns. Transactions are {@link Tx} views: copy-on-write overlays that remember the generation
  * of every node they looked at, and commit only if none of those changed meanwhile (C xenstored's rule; the caller
- * answers EAGAIN otherwise).
+ * answers EAGAIN otherwise). Like C's list of accessed nodes, a transaction also remembers which of its nodes are
+ * to fire watches at commit, once each however often they were changed.
  * <p>
  * Confined to the server thread.
  */
@@ -41,9 +44,13 @@ final class XsStore
         return main;
     }
 
-    Tx begin()
+    /**
+     * @param nodeLimit how many distinct nodes the transaction may look at (C's "transaction-nodes" quota).
+     * @return a new transaction.
+     */
+    Tx begin(final int nodeLimit)
     {
-        return new Tx();
+        return new Tx(nodeLimit);
     }
 
     int owned(final int domid)
@@ -114,12 +121,6 @@ final class XsStore
         void put(String path, Node node);
 
         void remove(String path);
-
-        /**
-         * @param domid a domain.
-         * @return how many nodes it owns as this view sees the store.
-         */
-        int owned(int domid);
     }
 
     private final class Main implements View
@@ -143,26 +144,41 @@ final class XsStore
         {
             count(nodes.remove(path), -1);
         }
+    }
 
-        @Override
-        public int owned(final int domid)
-        {
-            return XsStore.this.owned(domid);
-        }
+    /**
+     * A watch a transaction fires at commit.
+     *
+     * @param path  the node changed.
+     * @param exact whether only watches on the node itself fire (a removed descendant), not those of ancestors.
+     */
+    record TxWatch(String path, boolean exact)
+    {
     }
 
     /**
      * A transaction: writes go to an overlay; every path read or written is remembered with the generation it had
      * (or -1 when absent) the first time the transaction looked, and later reads return that same version (C
      * xenstored copies a node into the transaction on first access), so a transaction never sees another writer's
-     * change: it gets EAGAIN at commit instead.
+     * change: it gets EAGAIN at commit instead. Looking at more distinct nodes than its limit gives ENOSPC and
+     * fails the transaction (C's {@code access_node}).
      */
     final class Tx implements View
     {
         private final Map<String, Node> overlay = new LinkedHashMap<>();
-        private final Map<String, Long> seen = new HashMap<>();
+        /** In the order first looked at: C's list of accessed nodes, the order its commit fires watches in. */
+        private final Map<String, Long> seen = new LinkedHashMap<>();
         private final Map<String, Node> read = new HashMap<>();
         private final Map<Integer, Integer> ownedDelta = new HashMap<>();
+        private final Map<String, Boolean> watches = new HashMap<>();
+        private final int nodeLimit;
+        private boolean createdNode;
+        private boolean failed;
+
+        private Tx(final int nodeLimit)
+        {
+            this.nodeLimit = nodeLimit;
+        }
 
         @Override
         public Node get(final String path)
@@ -176,6 +192,11 @@ final class XsStore
             if (null != first)
             {
                 return first == TOMBSTONE ? null : first;
+            }
+            if (seen.size() >= nodeLimit)
+            {
+                failed = true;
+                throw new XsError(Errno.ENOSPC);
             }
             final Node n = nodes.get(path);
             seen.put(path, null == n ? -1L : n.generation);
@@ -199,15 +220,72 @@ final class XsStore
             overlay.put(path, TOMBSTONE);
         }
 
-        @Override
-        public int owned(final int domid)
+        /**
+         * @param path a node.
+         * @return the node as it was when this transaction first looked at it, or null if it did not exist then
+         *         (or was never looked at).
+         */
+        Node before(final String path)
         {
-            return XsStore.this.owned(domid) + ownedDelta.getOrDefault(domid, 0);
+            final Node n = read.get(path);
+            return n == TOMBSTONE ? null : n;
         }
 
-        int size()
+        /**
+         * Notes that a change of {@code path} is to fire watches at commit. Once per node: a later change of the
+         * same node adds nothing, except that a non-exact event replaces an exact one (C's {@code queue_watches}).
+         *
+         * @param path  the node changed.
+         * @param exact see {@link TxWatch#exact()}.
+         */
+        void queueWatch(final String path, final boolean exact)
         {
-            return overlay.size();
+            watches.merge(path, exact, (was, now) -> was && now);
+        }
+
+        /**
+         * @return the watches to fire at commit, in the order the transaction first looked at their nodes.
+         */
+        List<TxWatch> queuedWatches()
+        {
+            final List<TxWatch> out = new ArrayList<>(watches.size());
+            for (final String path : seen.keySet())
+            {
+                final Boolean exact = watches.get(path);
+                if (null != exact)
+                {
+                    out.add(new TxWatch(path, exact));
+                }
+            }
+            return out;
+        }
+
+        /** Notes that a request in this transaction created a node (C's {@code ta_node_created}). */
+        void nodeCreated()
+        {
+            createdNode = true;
+        }
+
+        boolean createdNode()
+        {
+            return createdNode;
+        }
+
+        /**
+         * @return whether the transaction went over its node limit; it may not commit (C's {@code trans->fail}).
+         */
+        boolean failed()
+        {
+            return failed;
+        }
+
+        /**
+         * @return by how much this transaction changes how many nodes each domain owns (a domain whose nodes it
+         *         created and removed again is there with 0).
+         */
+        Map<Integer, Integer> ownedDelta()
+        {
+            return Collections.unmodifiableMap(ownedDelta);
         }
 
         private void delta(final Node node, final int d)
