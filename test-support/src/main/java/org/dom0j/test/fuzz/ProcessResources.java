@@ -16,9 +16,9 @@ import java.util.stream.Stream;
  * target takes one before its run and compares after each hostile device is gone.
  * <p>
  * One kind of descriptor is not counted: the simulator keeps the memory file of a destroyed domain open (and
- * mapped) in a process that mapped its grants, until the process closes its {@code SimHost} (objects may still hold
- * views of that memory; see {@code SimHost#destroyDomain}). That is the simulator's bookkeeping, bounded by the
- * guests a test creates, not a leak of the service under test.
+ * mapped) while something in the process still uses its view, and a fuzz target's hostile guests live in the test's
+ * own process, whose {@code SimDomain} handle of each keeps such a use. That is the test's bookkeeping, bounded by
+ * the guests it creates, not a leak of the service under test.
  *
  * @param fds       open descriptors, or -1 where {@code /proc} is missing.
  * @param threads   live threads.
