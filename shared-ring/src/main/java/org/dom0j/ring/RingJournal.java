@@ -77,14 +77,6 @@ public final class RingJournal implements AutoCloseable
             return reqCons;
         }
 
-        /**
-         * @return the records of the requests to serve again, in ring order.
-         */
-        public int[] entries()
-        {
-            return entries.clone();
-        }
-
         int entry(final int i)
         {
             return entries[i];
