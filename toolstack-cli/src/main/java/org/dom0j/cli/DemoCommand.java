@@ -113,6 +113,9 @@ final class DemoCommand implements Callable<Integer>
                 network.printResults(out);
             }
             out.println("backend (dom0j serve's counters, all queues): " + backend);
+            final String disagreement = disagreement(result.stats(), backend);
+            out.println(null == disagreement ? "dom0j demo: the guest's totals and serve's counters agree" :
+                "dom0j demo: the guest's totals and serve's counters DISAGREE: " + disagreement);
             if (null != network)
             {
                 network.printBackend(out);
@@ -120,7 +123,8 @@ final class DemoCommand implements Callable<Integer>
             final boolean stoppedCleanly = serve.stop();
             out.println("dom0j demo: 'dom0j serve' " + (stoppedCleanly ? "stopped cleanly" : "did NOT stop cleanly") +
                 "; machine stopped");
-            final boolean ok = stoppedCleanly && netOk && null == result.mismatch() && result.stats().errors == 0;
+            final boolean ok = stoppedCleanly && netOk && null == result.mismatch() && result.stats().errors == 0 &&
+                null == disagreement;
             out.println(ok ? "dom0j demo: OK" : "dom0j demo: FAILED");
             exit = ok ? ExitCodes.OK : ExitCodes.FAILURE;
         }
@@ -200,6 +204,30 @@ final class DemoCommand implements Callable<Integer>
             out.println("guest: PROBLEM: " + result.mismatch());
         }
         out.flush();
+    }
+
+    /**
+     * @return what serve counted differently from what the guest saw answered (read after the last answer, so both are
+     *         final), or null when every total agrees.
+     */
+    static String disagreement(final BlockWorkload.Stats guest, final Map<String, Long> backend)
+    {
+        final StringBuilder s = new StringBuilder();
+        compare(s, "reads", guest.reads, backend.get("rd_req"));
+        compare(s, "writes", guest.writes, backend.get("wr_req"));
+        compare(s, "flushes", guest.flushes, backend.get("f_req"));
+        compare(s, "discards", guest.discards, backend.get("ds_req"));
+        compare(s, "errors", guest.errors, backend.get("errors"));
+        return s.isEmpty() ? null : s.toString();
+    }
+
+    private static void compare(final StringBuilder s, final String what, final long guest, final Long backend)
+    {
+        if (null == backend || backend != guest)
+        {
+            s.append(s.isEmpty() ? "" : "; ").append(what).append(": guest ").append(guest).append(", serve ")
+                .append(backend);
+        }
     }
 
     private static void snapshot(final CountersFile counters, final Map<String, Long> into)

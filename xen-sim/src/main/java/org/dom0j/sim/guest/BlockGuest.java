@@ -20,7 +20,8 @@ import java.util.concurrent.TimeoutException;
 public final class BlockGuest
 {
     /**
-     * Told about progress about four times a second.
+     * Told about progress about four times a second, and once more when every request has been answered, before the
+     * disk is disconnected.
      */
     @FunctionalInterface
     public interface Progress
@@ -121,6 +122,12 @@ public final class BlockGuest
                 }
             }
             final long elapsed = System.nanoTime() - start;
+            if (null != progress)
+            {
+                // Every request is answered now (or never will be): the last report's totals are final, and the
+                // backend's counters, still there while the device is, count exactly what the guest saw answered.
+                progress.onProgress(elapsed, workload.stats());
+            }
             final String problem;
             if (null != front.violation())
             {
