@@ -128,6 +128,7 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     private MappedFile pageCache;
     private long remapBytes = REMAP_BYTES;
     private int pageCacheMaps;
+    private PageCacheChoice pageCacheChoice = PageCacheChoice.measured();
     private int mappedPending;
     private final RequestValidator validator;
     private final DataPath dataPath;
@@ -322,6 +323,26 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
     {
         remapBytes = bytes;
         return this;
+    }
+
+    /**
+     * For tests: how the queue chooses between the page-cache mapping and bounce pages.
+     *
+     * @param choice e.g. {@link PageCacheChoice#alwaysMapped()}.
+     * @return this.
+     */
+    BlkbackQueue pageCacheChoice(final PageCacheChoice choice)
+    {
+        pageCacheChoice = choice;
+        return this;
+    }
+
+    /**
+     * @return how the queue chooses between the page-cache mapping and bounce pages.
+     */
+    PageCacheChoice pageCacheChoice()
+    {
+        return pageCacheChoice;
     }
 
     /**
@@ -725,6 +746,10 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
      */
     private boolean isMapped(final BlkifRequest r)
     {
+        if (!pageCacheChoice.useMapping())
+        {
+            return false;
+        }
         final long position = r.sectorNumber() * SECTOR_SIZE;
         final long bytes = r.totalSectors() * SECTOR_SIZE;
         if ((r.ioOperation() != BLKIF_OP_READ && !pageCache.isWritable()) || bytes <= 0 ||
@@ -756,6 +781,8 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         {
             return;
         }
+        final long started = System.nanoTime();
+        final int pages = pendingSegments;
         final long base = bounce.addressOffset();
         if (!copyBatch(BLKIF_OP_WRITE, base))
         {
@@ -794,6 +821,18 @@ public final class BlkbackQueue implements Agent, QueueHandler, RingEntryHandler
         bounceUsed = 0;
         pendingSegments = 0;
         mappedPending = 0;
+        if (null != pageCache)
+        {
+            final long now = System.nanoTime();
+            final boolean wasMapped = pageCacheChoice.useMapping();
+            pageCacheChoice.record(pages, now - started, now);
+            if (wasMapped != pageCacheChoice.useMapping() && LOG.isLoggable(Level.FINE))
+            {
+                LOG.fine(roleName + ": now through " + (pageCacheChoice.useMapping() ? "the page-cache mapping" :
+                    "bounce pages") + String.format(" (busy ns per page: mapping %.0f, bounce pages %.0f)",
+                    pageCacheChoice.mappedNanosPerPage(), pageCacheChoice.bounceNanosPerPage()));
+            }
+        }
     }
 
     /**

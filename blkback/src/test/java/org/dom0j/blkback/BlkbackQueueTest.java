@@ -112,6 +112,8 @@ class BlkbackQueueTest
             queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
                 validator, path, persistent ? new PersistentGrants(persistentMax) : null,
                 new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine, mapped);
+            // The mapped path is what these tests check: no measured switch to bounce pages under them.
+            queue.pageCacheChoice(PageCacheChoice.alwaysMapped());
             assertThat(queue.ioEngine()).as("io_uring refused here").isEqualTo(engine);
             assertThat(queue.readsFromPageCache()).as("reads from the mapped page cache")
                 .isEqualTo(mapped && path == DataPath.COPY && !direct);
