@@ -27,8 +27,12 @@ final class ServeProcess implements AutoCloseable
         this.log = log;
     }
 
+    /** Extra JVM options for serve's JVM (e.g. a profiler's), split on spaces. */
+    static final String JAVA_OPTS_ENV = "DOM0J_SERVE_JAVA_OPTS";
+
     /**
-     * Starts serve on the simulator in {@code simDirectory} and waits until it serves.
+     * Starts serve on the simulator in {@code simDirectory} and waits until it serves; {@value #JAVA_OPTS_ENV} adds
+     * JVM options.
      *
      * @param simDirectory the running machine's directory.
      * @param log          where its output goes.
@@ -44,6 +48,11 @@ final class ServeProcess implements AutoCloseable
         command.add("--add-exports");
         command.add("java.base/jdk.internal.misc=ALL-UNNAMED");
         command.add("--enable-native-access=ALL-UNNAMED");
+        final String javaOpts = System.getenv(JAVA_OPTS_ENV);
+        if (null != javaOpts && !javaOpts.isBlank())
+        {
+            command.addAll(List.of(javaOpts.strip().split("\\s+")));
+        }
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(Dom0j.class.getName());
