@@ -11,7 +11,7 @@ import java.util.logging.Logger;
  */
 final class QueueErrors
 {
-    private static final Logger LOG = Logger.getLogger(BlkbackQueue.class.getName());
+    private static final Logger LOG = Logger.getLogger(QueueErrors.class.getName());
 
     private final String roleName;
     private String last;

@@ -44,7 +44,7 @@ final class RequestBatch implements UringDisk.Owner
     private static final int MAPPED = -1;
 
     /** One request of the batch, preallocated and reused: the request, its verdict, where its data goes. */
-    static final class Entry
+    private static final class Entry
     {
         /** The request (the object is exchanged with the queue's each time one is added). */
         BlkifRequest request;

@@ -30,7 +30,7 @@ import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
  */
 final class Responder
 {
-    private static final Logger LOG = Logger.getLogger(BlkbackQueue.class.getName());
+    private static final Logger LOG = Logger.getLogger(Responder.class.getName());
 
     private final String roleName;
     private final ConnectedQueue queue;
