@@ -92,13 +92,25 @@ public final class BlkbackQueue implements QueueHandler
     }
 
     /**
+     * Told on the queue's thread when this queue found that the disk changed size (online resize).
+     */
+    @FunctionalInterface
+    public interface ResizeListener
+    {
+        /**
+         * @param sectors the new size in 512-byte sectors.
+         */
+        void onResize(long sectors);
+    }
+
+    /**
      * Makes this queue the one that watches the disk's size, once a second, as Linux's blkback does in its ring
      * thread; other queues of the device pick the new size up from the shared {@link Disk}.
      *
      * @param listener told when the size changed.
      * @return this.
      */
-    public BlkbackQueue watchDiskSize(final DiskSizeWatcher.ResizeListener listener)
+    public BlkbackQueue watchDiskSize(final ResizeListener listener)
     {
         sizes.watch(listener);
         return this;

@@ -5,10 +5,10 @@ import java.util.logging.Logger;
 
 /**
  * Online resize, as Linux's blkback does it in its ring thread. One queue of a device watches the disk's size: once
- * a second ({@link #SIZE_CHECK_INTERVAL_NANOS}) it reads it, and when it changed tells its {@link ResizeListener}
- * (the device type writes the new {@code sectors} and Connected again, which makes blkfront read the capacity
- * again). Every queue follows the shared {@link Disk}'s size at the start of each pass: its validator's capacity,
- * and its page-cache mapping, made afresh at the new size.
+ * a second ({@link #SIZE_CHECK_INTERVAL_NANOS}) it reads it, and when it changed tells its
+ * {@link BlkbackQueue.ResizeListener} (the device type writes the new {@code sectors} and Connected again, which
+ * makes blkfront read the capacity again). Every queue follows the shared {@link Disk}'s size at the start of each
+ * pass: its validator's capacity, and its page-cache mapping, made afresh at the new size.
  * <p>
  * Not thread safe: the queue's agent only. Allocates nothing unless the size changed.
  */
@@ -17,18 +17,6 @@ final class DiskSizeWatcher
     /** How often the queue that watches the disk's size reads it. */
     static final long SIZE_CHECK_INTERVAL_NANOS = 1_000_000_000L;
 
-    /**
-     * Told on the queue's thread when the queue that watches found that the disk changed size.
-     */
-    @FunctionalInterface
-    public interface ResizeListener
-    {
-        /**
-         * @param sectors the new size in 512-byte sectors.
-         */
-        void onResize(long sectors);
-    }
-
     private static final Logger LOG = Logger.getLogger(DiskSizeWatcher.class.getName());
 
     private final String roleName;
@@ -36,7 +24,7 @@ final class DiskSizeWatcher
     private final RequestValidator validator;
     private final PageCacheWindow window;
     private final QueueErrors errors;
-    private ResizeListener listener;
+    private BlkbackQueue.ResizeListener listener;
     private long nextCheck;
 
     /**
@@ -65,7 +53,7 @@ final class DiskSizeWatcher
      *
      * @param listener told when it changed.
      */
-    void watch(final ResizeListener listener)
+    void watch(final BlkbackQueue.ResizeListener listener)
     {
         this.listener = listener;
     }
