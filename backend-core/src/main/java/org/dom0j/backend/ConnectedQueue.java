@@ -43,7 +43,36 @@ public final class ConnectedQueue
     }
 
     /**
-     * @return the device this queue belongs to.
+     * A queue of one ring and one port that no conductor connected: for a device type's tests and tools that serve a
+     * ring they mapped themselves with a {@link RingAgent} of their own, so that the handler pushes, notifies and
+     * counts exactly as it does under the conductor. It has no {@link #device()} (null).
+     *
+     * @param config        what the frontend offered: one ring, one port.
+     * @param mapping       the ring's mapped pages (the caller keeps and releases them).
+     * @param ring          the back end of the ring over those pages.
+     * @param eventChannels the handle {@code localPort} is bound on (the caller closes it).
+     * @param localPort     the local port bound to the frontend's.
+     * @param counters      the queue's counters (the caller closes them).
+     * @return the queue.
+     */
+    public static ConnectedQueue ofRing(
+        final QueueConfig config,
+        final GrantMapping mapping,
+        final BackRing ring,
+        final EventChannels eventChannels,
+        final int localPort,
+        final QueueCounters counters)
+    {
+        if (config.ringCount() != 1 || config.portCount() != 1)
+        {
+            throw new IllegalArgumentException("one ring and one port: " + config);
+        }
+        return new ConnectedQueue(null, config, new GrantMapping[]{ mapping }, new BackRing[]{ ring }, eventChannels,
+            new int[]{ localPort }, counters);
+    }
+
+    /**
+     * @return the device this queue belongs to (null for a queue made with {@link #ofRing}).
      */
     public DeviceContext device()
     {

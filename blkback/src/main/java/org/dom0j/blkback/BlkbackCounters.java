@@ -16,6 +16,13 @@ public final class BlkbackCounters implements AutoCloseable
     /** Counter type id for blkback counters. */
     public static final int TYPE_ID = 0x626C6B00;
 
+    /**
+     * {@code oo_req}, as Linux's blkback counts it (the times a ring had to wait because the backend ran out of
+     * pending-request slots): the times a request had to wait for room to be served in. Two places: a large request
+     * finding every slot of the {@link LargePipeline} taken (it waits for one to complete), and a read or write
+     * finding its batch's bounce pages or grant-copy batch full (the batch is served before the rest of its bite is
+     * taken). Not counted: a request that waits for an earlier one it overlaps (ring order, not want of room).
+     */
     final AtomicCounter ooReq;
     final AtomicCounter rdReq;
     final AtomicCounter wrReq;
@@ -98,7 +105,7 @@ public final class BlkbackCounters implements AutoCloseable
     }
 
     /**
-     * @return times the queue stopped taking requests for want of resources.
+     * @return {@code oo_req}: times a request waited for room to be served in (see the field).
      */
     public long outOfResources()
     {

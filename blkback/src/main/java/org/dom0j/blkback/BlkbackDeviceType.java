@@ -255,10 +255,18 @@ public final class BlkbackDeviceType implements DeviceType
         state.grantTables.add(gnttab);
         final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
             configuration.maxIndirectSegments(), true, true, discard, discard && disk.canSecureDiscard());
-        final BlkbackQueue handler = new BlkbackQueue(name, state.abi, queue.ring(), device.frontendDomid(), gnttab,
-            queue.eventChannels(), queue.localPort(), disk, validator, dataPath,
-            state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null,
-            new BlkbackCounters(counters, name), ioEngine, configuration.mapPageCache());
+        final BlkbackQueue handler = new BlkbackQueue(queue, new QueueContext()
+            .roleName(name)
+            .abi(state.abi)
+            .frontendDomid(device.frontendDomid())
+            .grantTables(gnttab)
+            .disk(disk)
+            .validator(validator)
+            .dataPath(dataPath)
+            .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
+            .counters(new BlkbackCounters(counters, name))
+            .ioEngine(ioEngine)
+            .mapPageCache(configuration.mapPageCache()));
         if (queue.index() == 0)
         {
             // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes

@@ -318,6 +318,22 @@ public final class BlkifRequest
     }
 
     /**
+     * Whether two reads or writes must not be in flight together: they touch a common sector and one of them
+     * writes it. blkif orders nothing between requests in flight together, but blkback keeps ring order for such
+     * pairs anyway (the later waits for the earlier).
+     *
+     * @param other another read or write (validated).
+     * @return whether they conflict.
+     */
+    boolean conflicts(final BlkifRequest other)
+    {
+        final long start = sectorNumber;
+        final long end = start + totalSectors();
+        return (ioOperation == BLKIF_OP_WRITE || other.ioOperation == BLKIF_OP_WRITE) &&
+            other.sectorNumber < end && start < other.sectorNumber + other.totalSectors();
+    }
+
+    /**
      * @return capacity of the segment arrays.
      */
     int segmentCapacity()

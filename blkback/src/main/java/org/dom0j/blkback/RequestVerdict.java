@@ -10,34 +10,36 @@ import org.dom0j.protocol.blkif.BlkifConstants;
 public enum RequestVerdict
 {
     /** Serve it. */
-    OK(BlkifConstants.BLKIF_RSP_OKAY, "ok"),
+    OK(BlkifConstants.BLKIF_RSP_OKAY, false, "ok"),
     /** Reserved op 4 or an unknown op. */
-    UNSUPPORTED_OPERATION(BlkifConstants.BLKIF_RSP_EOPNOTSUPP, "unsupported operation"),
+    UNSUPPORTED_OPERATION(BlkifConstants.BLKIF_RSP_EOPNOTSUPP, true, "unsupported operation"),
     /** A feature this device did not advertise (discard, barrier, flush, indirect). */
-    FEATURE_NOT_ADVERTISED(BlkifConstants.BLKIF_RSP_EOPNOTSUPP, "operation not advertised by this backend"),
+    FEATURE_NOT_ADVERTISED(BlkifConstants.BLKIF_RSP_EOPNOTSUPP, true, "operation not advertised by this backend"),
     /** An indirect request whose indirect_op is neither read nor write. */
-    BAD_INDIRECT_OPERATION(BlkifConstants.BLKIF_RSP_ERROR, "indirect_op is neither read nor write"),
+    BAD_INDIRECT_OPERATION(BlkifConstants.BLKIF_RSP_ERROR, true, "indirect_op is neither read nor write"),
     /** Zero segments on a read or write, more than 11 direct, or more than the indirect maximum. */
-    BAD_SEGMENT_COUNT(BlkifConstants.BLKIF_RSP_ERROR, "bad number of segments"),
+    BAD_SEGMENT_COUNT(BlkifConstants.BLKIF_RSP_ERROR, true, "bad number of segments"),
     /** first_sect greater than last_sect, or last_sect past the page. */
-    BAD_SEGMENT_SECTORS(BlkifConstants.BLKIF_RSP_ERROR, "segment sectors out of the page"),
+    BAD_SEGMENT_SECTORS(BlkifConstants.BLKIF_RSP_ERROR, true, "segment sectors out of the page"),
     /** The sector range runs past the end of the disk (or wraps). */
-    BEYOND_END(BlkifConstants.BLKIF_RSP_ERROR, "access beyond end of device"),
+    BEYOND_END(BlkifConstants.BLKIF_RSP_ERROR, true, "access beyond end of device"),
     /** A write or discard to a read-only disk. */
-    READ_ONLY(BlkifConstants.BLKIF_RSP_ERROR, "write to a read-only device"),
+    READ_ONLY(BlkifConstants.BLKIF_RSP_ERROR, true, "write to a read-only device"),
     /** A secure discard when discard-secure was not advertised. */
-    SECURE_DISCARD_UNSUPPORTED(BlkifConstants.BLKIF_RSP_ERROR, "secure discard not supported"),
+    SECURE_DISCARD_UNSUPPORTED(BlkifConstants.BLKIF_RSP_ERROR, true, "secure discard not supported"),
     /** A grant the guest named could not be mapped or copied. */
-    BAD_GRANT(BlkifConstants.BLKIF_RSP_ERROR, "invalid or foreign grant"),
+    BAD_GRANT(BlkifConstants.BLKIF_RSP_ERROR, false, "invalid or foreign grant"),
     /** The backing store failed. */
-    IO_ERROR(BlkifConstants.BLKIF_RSP_ERROR, "I/O error on the backing store");
+    IO_ERROR(BlkifConstants.BLKIF_RSP_ERROR, false, "I/O error on the backing store");
 
     private final short status;
+    private final boolean refusal;
     private final String reason;
 
-    RequestVerdict(final short status, final String reason)
+    RequestVerdict(final short status, final boolean refusal, final String reason)
     {
         this.status = status;
+        this.refusal = refusal;
         this.reason = reason;
     }
 
@@ -47,6 +49,15 @@ public enum RequestVerdict
     public short status()
     {
         return status;
+    }
+
+    /**
+     * @return true for the {@link RequestValidator}'s refusals (the request was never served); false for OK and for
+     *         what serving a valid request came to when a grant or the disk failed it.
+     */
+    public boolean isRefusal()
+    {
+        return refusal;
     }
 
     /**

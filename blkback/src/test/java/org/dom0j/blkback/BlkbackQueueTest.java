@@ -4,6 +4,10 @@ import org.dom0j.blkback.jna.IoUring;
 import org.dom0j.blkback.jna.NativeFile;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
+import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.backend.QueueConfig;
+import org.dom0j.backend.QueueCounters;
+import org.dom0j.backend.RingAgent;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantMapping;
@@ -70,13 +74,21 @@ class BlkbackQueueTest
     /** The persistent-grant bound of the queues made from here on. */
     private int persistentMax = PersistentGrants.DEFAULT_MAX;
     private final CountersManager countersManager = new CountersManager(
-        new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)), new UnsafeBuffer(ByteBuffer.allocateDirect(16 * 1024)));
+        new UnsafeBuffer(ByteBuffer.allocateDirect(128 * 1024)),
+        new UnsafeBuffer(ByteBuffer.allocateDirect(32 * 1024)));
 
-    /** A queue and its frontend. */
+    /**
+     * A queue and its frontend. The queue runs in a {@link RingAgent}, as under {@code dom0j serve}: the agent drains
+     * its events, counts, and makes the final check; the test calls {@link RingAgent#doWork} where serve's thread
+     * would.
+     */
     private final class Pair
     {
         final TestBlkfront front;
         final BlkbackQueue queue;
+        final QueueCounters queueCounters;
+        final ConnectedQueue connected;
+        final RingAgent agent;
         final GrantTables gnttab;
         final GrantMapping ringMapping;
         final Disk disk;
@@ -109,18 +121,36 @@ class BlkbackQueueTest
             disk = Disk.open(diskFile, ro, direct, false, false);
             final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
                 false);
-            queue = new BlkbackQueue("blkback-" + domid + "-51712-q0", abi, ring, domid, gnttab, evtchn, port, disk,
-                validator, path, persistent ? new PersistentGrants(persistentMax) : null,
-                new BlkbackCounters(countersManager, "blkback-" + domid + "-51712-q0"), engine, mapped);
+            final String name = "blkback-" + domid + "-51712-q0";
+            queueCounters = new QueueCounters(countersManager, "vbd " + domid + "/51712 q0");
+            connected = ConnectedQueue.ofRing(new QueueConfig(0, front.layout, new int[]{ front.ringRef }, front.port),
+                ringMapping, ring, evtchn, port, queueCounters);
+            final BlkbackCounters counters = new BlkbackCounters(countersManager, name);
+            queue = new BlkbackQueue(connected, new QueueContext()
+                .roleName(name)
+                .abi(abi)
+                .frontendDomid(domid)
+                .grantTables(gnttab)
+                .disk(disk)
+                .validator(validator)
+                .dataPath(path)
+                .persistentGrants(persistent ? new PersistentGrants(persistentMax) : null)
+                .counters(counters)
+                .ioEngine(engine)
+                .mapPageCache(mapped));
             // The mapped path is what these tests check: no measured switch to bounce pages under them.
             queue.pageCacheChoice(PageCacheChoice.alwaysMapped());
-            assertThat(queue.ioEngine()).as("io_uring refused here").isEqualTo(engine);
+            agent = new RingAgent(name, connected, queue, (failed, reason) -> { });
+            assertThat(queue.ioEngine()).as("io_uring refused here (the map path reads and writes with preadv)")
+                .isEqualTo(path == DataPath.MAP ? IoEngine.SYNC : engine);
             assertThat(queue.readsFromPageCache()).as("reads from the mapped page cache")
                 .isEqualTo(mapped && path == DataPath.COPY && !direct);
             assertThat(queue.writesToPageCache()).as("writes into the mapped page cache (on tmpfs)")
                 .isEqualTo(queue.readsFromPageCache() && !ro && diskFile.startsWith(SHM));
+            closeables.add(queueCounters);
+            closeables.add(counters);
             closeables.add(front);
-            closeables.add(() -> queue.onClose());
+            closeables.add(agent::onClose);
             closeables.add(ringMapping);
             closeables.add(evtchn);
             closeables.add(disk);
@@ -130,10 +160,10 @@ class BlkbackQueueTest
         {
             for (int i = 0; i < 4; i++)
             {
-                queue.doWork();
+                agent.doWork();
             }
             // Large requests may still be in flight with io_uring: each call then waits for one.
-            for (int i = 0; i < 10_000 && queue.doWork() > 0; i++)
+            for (int i = 0; i < 10_000 && agent.doWork() > 0; i++)
             {
                 front.collect();
             }
@@ -279,6 +309,7 @@ class BlkbackQueueTest
         }
         assertThat(p.queue.counters().writeSectors()).isEqualTo(24);
         assertThat(p.queue.counters().readSectors()).isEqualTo(24);
+        assertThat(p.queue.counters().outOfResources()).as("oo_req: nothing ran out").isZero();
         assertThat(p.gnttab.mappedPageCount()).as("only the ring (and persistent grants of reads) stay mapped")
             .isEqualTo(1 + (persistent ? 3 : 0));
     }
@@ -291,28 +322,32 @@ class BlkbackQueueTest
         p.write(1, 16, 2, 7);
         p.serve();
         assertThat(p.last()).isEqualTo(new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
-        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
+        assertThat(p.queue.idleWaitNanos(p.connected, System.nanoTime()))
+            .isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
 
         // Watching the disk's size: until the next check, at most a second away.
         p.queue.watchDiskSize(sectors -> { });
         p.serve();
-        final long wait = p.queue.idleWaitNanos(null, System.nanoTime());
-        assertThat(wait).isPositive().isLessThanOrEqualTo(BlkbackQueue.SIZE_CHECK_INTERVAL_NANOS);
-        assertThat(p.queue.idleWaitNanos(null, System.nanoTime() + BlkbackQueue.SIZE_CHECK_INTERVAL_NANOS)).isZero();
+        final long wait = p.queue.idleWaitNanos(p.connected, System.nanoTime());
+        assertThat(wait).isPositive().isLessThanOrEqualTo(DiskSizeWatcher.SIZE_CHECK_INTERVAL_NANOS);
+        assertThat(p.queue.idleWaitNanos(p.connected, System.nanoTime() + DiskSizeWatcher.SIZE_CHECK_INTERVAL_NANOS))
+            .isZero();
     }
 
     @Test
     void shouldWakeForThePurgeWhileItHoldsPersistentGrants() throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.MAP, true, false, null);
-        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
+        assertThat(p.queue.idleWaitNanos(p.connected, System.nanoTime()))
+            .isEqualTo(BlkbackQueue.IDLE_WAIT_NANOS);
         p.write(1, 16, 2, 7);
         p.serve();
         p.read(2, 16, 2);
         p.serve();
         assertThat(p.last()).isEqualTo(new TestBlkfront.Response(2, BLKIF_OP_READ, BLKIF_RSP_OKAY));
         assertThat(p.gnttab.mappedPageCount()).as("the ring and 2 persistent grants").isEqualTo(3);
-        assertThat(p.queue.idleWaitNanos(null, System.nanoTime())).isEqualTo(PersistentGrants.PURGE_INTERVAL_NANOS);
+        assertThat(p.queue.idleWaitNanos(p.connected, System.nanoTime()))
+            .isEqualTo(PersistentGrants.PURGE_INTERVAL_NANOS);
     }
 
     @Test
@@ -401,7 +436,87 @@ class BlkbackQueueTest
             new TestBlkfront.Response(1, BLKIF_OP_WRITE, BLKIF_RSP_ERROR),
             new TestBlkfront.Response(2, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
         assertThat(p.queue.counters().errors()).isEqualTo(1);
+        assertThat(p.queueCounters.errors().get()).isEqualTo(1);
         assertThat(p.queue.violation()).isNull();
+    }
+
+    @Test
+    void shouldCountEachRequestAnsweredWithAnErrorInTheQueueCountersToo() throws IOException
+    {
+        // The queue's own counters (what dom0j top shows for every device type) count bad requests as blkback's do.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
+        p.front.claim(BLKIF_OP_WRITE, 12, 1, 0);
+        p.front.push();
+        p.write(2, 0, 1, 1);
+        final int at = p.front.claim(BLKIF_OP_READ, 1, 3, 0);
+        p.front.segment(at, 0, 1999, 0, 7);
+        p.front.push();
+        p.front.claim(BLKIF_OP_RESERVED_1, 0, 4, 0);
+        p.front.push();
+        p.serve();
+
+        assertThat(p.front.responses).extracting(TestBlkfront.Response::status)
+            .as("refused by validation, served, a grant never given, an unsupported operation")
+            .containsExactly(BLKIF_RSP_ERROR, BLKIF_RSP_OKAY, BLKIF_RSP_ERROR, BLKIF_RSP_EOPNOTSUPP);
+        assertThat(p.queueCounters.errors().get()).as("the queue's errors").isEqualTo(3);
+        assertThat(p.queue.counters().errors()).as("blkback's errors").isEqualTo(3);
+        assertThat(p.queueCounters.responses().get()).isEqualTo(4);
+    }
+
+    @ParameterizedTest
+    @CsvSource({ "URING,true", "URING,false", "SYNC,true" })
+    void shouldCountEveryNotificationTheFrontendReceives(final IoEngine engine, final boolean large)
+        throws IOException
+    {
+        // With io_uring a large request completes on its own, outside a bite off the ring, and its answer is pushed
+        // at once: that notification must be counted (notifications-sent) as the bites' are. The page cache is not
+        // mapped, so large reads are streamed too.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine, false, false);
+        final int pages = large ? LargePipeline.PIPELINE_BYTES / 4096 : 2;
+        final int requests = 8;
+        int received = 0;
+        for (int id = 0; id < requests; id++)
+        {
+            final long sector = (long)(id % 4) * pages * 8;
+            if ((id & 1) == 0)
+            {
+                p.writeIndirect(id, sector, pages, id, -1);
+            }
+            else
+            {
+                p.readIndirect(id, sector, pages);
+            }
+            for (int i = 0; i < 10_000 && p.front.responses.size() <= id; i++)
+            {
+                p.agent.doWork();
+                received += p.front.takeEvents();
+                p.front.collect();
+            }
+        }
+
+        assertThat(p.front.responses).hasSize(requests).extracting(TestBlkfront.Response::status)
+            .containsOnly(BLKIF_RSP_OKAY);
+        assertThat(received).as("each answer comes with the notification the frontend asked for").isEqualTo(requests);
+        assertThat(p.queueCounters.notificationsSent().get()).as("notifications-sent").isEqualTo(received);
+    }
+
+    @Test
+    void shouldCountOutOfRequestsWhenALargeRequestWaitsForAFreeSlot() throws IOException
+    {
+        // Linux's oo_req: the ring waited because the backend ran out of request resources. Here, one more large
+        // request than there are slots, all taken in one bite: the last waits for a slot.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING, false, false);
+        final int pages = LargePipeline.PIPELINE_BYTES / 4096;
+        final int requests = LargePipeline.LARGE_REQUESTS_IN_FLIGHT + 1;
+        for (int r = 0; r < requests; r++)
+        {
+            p.writeIndirect(r, (long)r * pages * 8, pages, 100 * r, -1);
+        }
+        p.serve();
+
+        assertThat(p.front.responses).hasSize(requests).extracting(TestBlkfront.Response::status)
+            .containsOnly(BLKIF_RSP_OKAY);
+        assertThat(p.queue.counters().outOfResources()).isEqualTo(1);
     }
 
     @Test
@@ -577,7 +692,7 @@ class BlkbackQueueTest
         assertThat(hostile.queue.violation()).contains("RING_REQUEST_PROD_OVERFLOW");
         assertThat(hostile.front.responses).isEmpty();
         assertThat(good.last().status()).isEqualTo(BLKIF_RSP_OKAY);
-        assertThat(hostile.queue.doWork()).as("a disabled queue reads nothing more").isLessThanOrEqualTo(1);
+        assertThat(hostile.agent.doWork()).as("a disabled queue reads nothing more").isLessThanOrEqualTo(1);
     }
 
     @ParameterizedTest
@@ -857,18 +972,18 @@ class BlkbackQueueTest
     void shouldServeEarlyABatchThatFillsTheBouncePages(final IoEngine engine) throws IOException
     {
         // Writes of 256 segments each, one more than the queue holds at once: the batch's bounce pages (256 with this
-        // validator, at least BlkbackQueue.MIN_BOUNCE_PAGES), or with io_uring the large requests' slots (four):
+        // validator, at least RequestBatch.MIN_BOUNCE_PAGES), or with io_uring the large requests' slots (four):
         // the last waits until the others are done.
         final int segments = 256;
-        final int requests = engine == IoEngine.URING ? BlkbackQueue.LARGE_REQUESTS_IN_FLIGHT + 1 : 2;
+        final int requests = engine == IoEngine.URING ? LargePipeline.LARGE_REQUESTS_IN_FLIGHT + 1 : 2;
         try (NativeFile file = NativeFile.open(diskFile, false, false))
         {
             file.truncate((long)requests * segments * 4096);
         }
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, engine);
         assertThat((requests - 1) * segments)
-            .isEqualTo((engine == IoEngine.URING ? BlkbackQueue.LARGE_REQUESTS_IN_FLIGHT : 1) *
-                Math.max(segments, BlkbackQueue.MIN_BOUNCE_PAGES));
+            .isEqualTo((engine == IoEngine.URING ? LargePipeline.LARGE_REQUESTS_IN_FLIGHT : 1) *
+                Math.max(segments, RequestBatch.MIN_BOUNCE_PAGES));
         final int[][] data = new int[requests * segments][];
         for (int r = 0; r < requests; r++)
         {
@@ -896,6 +1011,8 @@ class BlkbackQueueTest
             assertThat(onDisk[k * 4096 + 4095]).isEqualTo(pattern(k, 4095));
         }
         assertThat(p.queue.counters().writeSectors()).isEqualTo(requests * segments * 8L);
+        assertThat(p.queue.counters().outOfResources()).as("oo_req: the last request waited for room once")
+            .isEqualTo(1);
     }
 
     @ParameterizedTest
@@ -904,7 +1021,7 @@ class BlkbackQueueTest
         final boolean direct, final boolean mapped) throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING, direct, mapped);
-        final int pages = BlkbackQueue.PIPELINE_BYTES / 4096 + 8;
+        final int pages = LargePipeline.PIPELINE_BYTES / 4096 + 8;
         final long second = pages * 8L;
         final long third = 2 * pages * 8L;
         // One batch: two large writes, a large write with a bad grant, a large read of the first write's sectors
@@ -970,7 +1087,7 @@ class BlkbackQueueTest
             }
             p.front.ring.pushRequests();
             final long before = threads.getCurrentThreadAllocatedBytes();
-            p.queue.doWork();
+            p.agent.doWork();
             final long after = threads.getCurrentThreadAllocatedBytes();
             if (round >= rounds)
             {
@@ -991,7 +1108,7 @@ class BlkbackQueueTest
     void shouldNotAllocatePerLargeRequest() throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.URING);
-        final int pages = BlkbackQueue.PIPELINE_BYTES / 4096;
+        final int pages = LargePipeline.PIPELINE_BYTES / 4096;
         final int[] list = p.front.grantedPage(true);
         final UnsafeBuffer segments = p.front.guest.page(list[0]);
         for (int i = 0; i < pages; i++)
@@ -1015,7 +1132,7 @@ class BlkbackQueueTest
             }
             p.front.ring.pushRequests();
             final long before = threads.getCurrentThreadAllocatedBytes();
-            while (p.queue.doWork() > 0)
+            while (p.agent.doWork() > 0)
             {
                 // until every request is answered and nothing is in flight
             }

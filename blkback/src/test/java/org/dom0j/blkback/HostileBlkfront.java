@@ -4,6 +4,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantTableException;
 import org.dom0j.protocol.blkif.BlkifAbi;
+import org.dom0j.protocol.blkif.BlkifResponseFlyweight;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.ring.SharedRingDescriptor;
 import org.dom0j.sim.SimDomain;
@@ -121,6 +122,7 @@ final class HostileBlkfront implements AutoCloseable
     private final Hostile in;
     private final int maxIndirect;
     private final byte[] slot = new byte[128];
+    private final BlkifResponseFlyweight response = new BlkifResponseFlyweight();
 
     /**
      * Allocates and grants the rings and data pages; nothing is written to xenstore yet.
@@ -431,8 +433,9 @@ final class HostileBlkfront implements AutoCloseable
         for (int i = 0; i < fresh; i++)
         {
             final int at = ring.layout.slotOffset(ring.rspCons + i);
-            final long id = ring.buffer.getLong(at, LE);
-            final short status = ring.buffer.getShort(at + 10, LE);
+            response.wrap(ring.buffer, at);
+            final long id = response.id();
+            final short status = response.status();
             if (ring.rewritten.remove(ring.rspCons + i))
             {
                 // Rewritten after it was published: the backend may have answered it before, and the rewrite

@@ -4,6 +4,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.protocol.blkif.BlkifConstants;
+import org.dom0j.protocol.blkif.BlkifResponseFlyweight;
 import org.dom0j.ring.FrontRing;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.sim.SimDomain;
@@ -36,6 +37,7 @@ final class TestBlkfront implements AutoCloseable
     final int port;
     final List<Response> responses = new ArrayList<>();
     private final UnsafeBuffer copy = new UnsafeBuffer(new byte[128]);
+    private final BlkifResponseFlyweight response = new BlkifResponseFlyweight();
 
     TestBlkfront(final SimDomain guest, final BlkifAbi abi)
     {
@@ -106,11 +108,31 @@ final class TestBlkfront implements AutoCloseable
 
     int collect()
     {
-        final int n = ring.consumeResponses((buffer, offset, index) -> responses.add(new Response(
-            buffer.getLong(offset, LE), buffer.getByte(offset + 8) & 0xFF, buffer.getShort(offset + 10, LE))),
-            copy, 0, Integer.MAX_VALUE);
+        final int n = ring.consumeResponses((buffer, offset, index) ->
+        {
+            response.wrap(buffer, offset);
+            responses.add(new Response(response.id(), response.operation(), response.status()));
+        }, copy, 0, Integer.MAX_VALUE);
         ring.finalCheckForResponses();
         return n;
+    }
+
+    /**
+     * Takes the backend's events, as the guest's interrupt handler would.
+     *
+     * @return how many came: notifications sent since the last call, which the event channel coalesces (the backend
+     *         notifies again only once {@link #collect} asked for it).
+     */
+    int takeEvents()
+    {
+        int events = 0;
+        int fired;
+        while ((fired = evtchn.pending()) >= 0)
+        {
+            evtchn.unmask(fired);
+            events++;
+        }
+        return events;
     }
 
     @Override

@@ -19,16 +19,16 @@ package org.dom0j.protocol.blkif;
  * request, discard: u8 flag at 1, u64 nr_sectors after sector_number (24 / 20)
  * request, indirect: u8 indirect_op at 1, u16 nr_segments at 2, u16 handle after sector_number (24 / 20),
  *   u32 indirect_grefs[8] at 28 / 24
- * response: u64 id 0, u8 operation 8, i16 status 10; size 16 / 12
+ * response: u64 id 0, u8 operation 8, i16 status 10; size 16 / 12 (BlkifResponseDescriptor)
  * </pre>
  * Immutable; any thread.
  */
 public enum BlkifAbi
 {
     /** 64-bit x86 guests, and the native layout of dom0j. */
-    X86_64("x86_64-abi", 8, 112, 16),
+    X86_64("x86_64-abi", 8, 112, BlkifResponseDescriptor.LENGTH_X86_64),
     /** 32-bit x86 guests. */
-    X86_32("x86_32-abi", 4, 108, 12);
+    X86_32("x86_32-abi", 4, 108, BlkifResponseDescriptor.LENGTH_X86_32);
 
     private final String protocol;
     private final int idOffset;

@@ -15,10 +15,11 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Checks every offset and size {@link BlkifAbi} and {@link BlkifConstants} use against Xen's own
- * {@code /usr/include/xen/io/blkif.h} at compile time: a C translation unit of {@code _Static_assert}s, compiled
- * natively for the x86_64 ABI and with {@code -m32} for the x86_32 ABI. Nothing is executed, so the x86_32 check
- * needs gcc-multilib's headers but not a kernel that runs 32-bit programs.
+ * Checks every offset and size {@link BlkifAbi}, {@link BlkifResponseDescriptor} and {@link BlkifConstants} use
+ * against Xen's own {@code /usr/include/xen/io/blkif.h} (and the ring slot {@code ring.h} makes of them) at compile
+ * time: a C translation unit of {@code _Static_assert}s, compiled natively for the x86_64 ABI and with {@code -m32}
+ * for the x86_32 ABI. Nothing is executed, so the x86_32 check needs gcc-multilib's headers but not a kernel that
+ * runs 32-bit programs.
  */
 @Timeout(60)
 class BlkifLayoutConformanceTest
@@ -51,9 +52,12 @@ class BlkifLayoutConformanceTest
         a.add(at("struct blkif_request_indirect", "indirect_grefs", abi.indirectGrefsOffset()));
         a.add(check("sizeof(struct blkif_request_indirect) <= " + abi.requestSize()));
         a.add(check("sizeof(struct blkif_response) == " + abi.responseSize()));
-        a.add(at("struct blkif_response", "id", 0));
-        a.add(at("struct blkif_response", "operation", 8));
-        a.add(at("struct blkif_response", "status", 10));
+        a.add(at("struct blkif_response", "id", BlkifResponseDescriptor.ID_OFFSET));
+        a.add(at("struct blkif_response", "operation", BlkifResponseDescriptor.OPERATION_OFFSET));
+        a.add(at("struct blkif_response", "status", BlkifResponseDescriptor.STATUS_OFFSET));
+        // ring.h's DEFINE_RING_TYPES: a slot is the union of request and response, so a response is written into
+        // a slot of the request's size and must leave the rest of it alone.
+        a.add(check("sizeof(union blkif_sring_entry) == " + abi.slotSize()));
         a.add(check("__CONST_RING_SIZE(blkif, 4096) == 32"));
         a.add(constant("BLKIF_OP_READ", BlkifConstants.BLKIF_OP_READ));
         a.add(constant("BLKIF_OP_WRITE", BlkifConstants.BLKIF_OP_WRITE));

@@ -1,11 +1,13 @@
 package org.dom0j.sim.guest;
 
 import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.backend.XenbusState;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.protocol.blkif.BlkifConstants;
+import org.dom0j.protocol.blkif.BlkifResponseFlyweight;
 import org.dom0j.ring.FrontRing;
 import org.dom0j.ring.RingEntryHandler;
 import org.dom0j.ring.RingLayout;
@@ -101,6 +103,7 @@ public final class SimBlkfront implements AutoCloseable
     private boolean barrier;
     private boolean discard;
     private final UnsafeBuffer responseCopy = new UnsafeBuffer(new byte[64]);
+    private final BlkifResponseFlyweight response = new BlkifResponseFlyweight();
     private String violation;
     private int outstanding;
     private int transientGrants;
@@ -690,17 +693,19 @@ public final class SimBlkfront implements AutoCloseable
         return taken;
     }
 
-    private void complete(final Queue q, final DirectBuffer copy, final int offset, final Completion completion)
+    private void complete(
+        final Queue q, final MutableDirectBuffer copy, final int offset, final Completion completion)
     {
-        final long id = copy.getLong(offset, LE);
-        final short status = copy.getShort(offset + 10, LE);
+        final BlkifResponseFlyweight rsp = response.wrap(copy, offset);
+        final long id = rsp.id();
+        final short status = rsp.status();
         if (id < 0 || id >= q.slots.length || !q.slots[(int)id].busy)
         {
             violation = "backend answered request id " + id + " that is not outstanding on queue " + q.index;
             return;
         }
         final Slot slot = q.slots[(int)id];
-        final int operation = copy.getByte(offset + 8) & 0xFF;
+        final int operation = rsp.operation();
         if (operation != slot.op)
         {
             // Linux's blkfront (since XSA-376) refuses a response whose operation is not the one it asked for
