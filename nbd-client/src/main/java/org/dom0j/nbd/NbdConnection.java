@@ -470,7 +470,7 @@ public final class NbdConnection implements AutoCloseable
     }
 
     /**
-     * @return the message of the last error chunk, up to 256 bytes, or null.
+     * @return the message of the last error chunk, up to 256 bytes (empty when it had none), or null before any.
      */
     public String lastServerErrorMessage()
     {

@@ -94,7 +94,14 @@ final class NbdHandshake
     static NbdExport negotiate(final NbdTransport transport, final String exportName, final long deadlineNanos)
         throws IOException
     {
-        return new NbdHandshake(transport, exportName, deadlineNanos).run();
+        try
+        {
+            return new NbdHandshake(transport, exportName, deadlineNanos).run();
+        }
+        catch (final EOFException ex)
+        {
+            throw new NbdException(ex.getMessage(), 0, ex);
+        }
     }
 
     private NbdExport run() throws IOException

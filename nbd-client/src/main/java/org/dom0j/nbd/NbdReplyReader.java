@@ -189,7 +189,7 @@ final class NbdReplyReader
 
     String lastErrorMessage()
     {
-        return lastMessageLength == 0 ? null : new String(lastMessage, 0, lastMessageLength, StandardCharsets.UTF_8);
+        return errorChunks == 0 ? null : new String(lastMessage, 0, lastMessageLength, StandardCharsets.UTF_8);
     }
 
     private void onSimpleReply(final NbdCompletionHandler handler) throws NbdException
