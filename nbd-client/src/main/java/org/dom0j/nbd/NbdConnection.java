@@ -2,19 +2,11 @@ package org.dom0j.nbd;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.SelectionKey;
 import java.util.concurrent.TimeUnit;
 
-import org.agrona.concurrent.UnsafeBuffer;
-
-import static org.dom0j.nbd.NbdConstants.EINVAL;
 import static org.dom0j.nbd.NbdConstants.EIO;
-import static org.dom0j.nbd.NbdConstants.ENOTSUP;
-import static org.dom0j.nbd.NbdConstants.EPERM;
 import static org.dom0j.nbd.NbdConstants.ESHUTDOWN;
-import static org.dom0j.nbd.NbdConstants.NBD_CMD_DISC;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_FLAG_FUA;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_FLAG_NO_HOLE;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_FLUSH;
@@ -22,13 +14,6 @@ import static org.dom0j.nbd.NbdConstants.NBD_CMD_READ;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_TRIM;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_WRITE;
 import static org.dom0j.nbd.NbdConstants.NBD_CMD_WRITE_ZEROES;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_COOKIE_OFFSET;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_FLAGS_OFFSET;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_LENGTH;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_LENGTH_OFFSET;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_MAGIC;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_OFFSET_OFFSET;
-import static org.dom0j.nbd.NbdDescriptor.REQUEST_TYPE_OFFSET;
 
 /**
  * One connection to an NBD export, for an agent thread that submits a batch of requests, sends them with one
@@ -45,13 +30,14 @@ import static org.dom0j.nbd.NbdDescriptor.REQUEST_TYPE_OFFSET;
  * distinct), and each accepted request ends in exactly one completion, {@code handler.onCompletion(cookie, errno)}.
  * Data moves between the socket and the caller's native memory, given as an address and a length, with no copy
  * through the Java heap; that memory must stay valid and untouched until the request's completion. At most
- * {@code maxInFlight} requests (the constructor's bound) are taken at once: a {@code submit*} call when all are
+ * {@code maxInFlight} requests ({@link #connect}'s bound) are taken at once: a {@code submit*} call when all are
  * taken returns false and changes nothing (submit again after completions, the caller's pools-run-dry rule).
  * <p>
  * <b>Refused requests.</b> A request this client will not send completes, at the next poll, without reaching the
  * server: {@code EINVAL} when its length is 0 or, for reads and writes, above {@link NbdExport#maximumPayload()}
- * (the server's maximum, at most 32 MiB; such requests are refused, not split: blkback's are 44 KiB or 4 MiB at most,
- * and splitting would need a completion to wait for several replies), when it reaches past the end of the export or
+ * (the server's maximum, at most 32 MiB; such requests are refused, not split, so that one request is one NBD
+ * command and one reply: a blkif request carries 44 KiB, or 16 MiB with the most indirect segments, and blkback
+ * should advertise no more than the export's maximum payload takes), when it reaches past the end of the export or
  * is not aligned to the minimum block size; {@code EPERM} when it would write to a read-only export;
  * {@code ENOTSUP} for a flush, trim, zeroing or FUA the server did not offer; {@code EIO} while the connection is
  * broken; {@code ESHUTDOWN} once the server said it is shutting down.
@@ -72,17 +58,12 @@ public final class NbdConnection implements AutoCloseable
     public static final long DEFAULT_HANDSHAKE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(30);
     /** The most requests one connection may have in flight. */
     public static final int MAX_IN_FLIGHT_LIMIT = 4096;
-    private static final long MAX_EFFECT_LENGTH = 0xFFFF_FFFFL;
-    private static final long DISCONNECT_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final NbdUri uri;
     private final long handshakeTimeoutNanos;
     private final NbdRequestTable table;
     private final NbdReplyReader reader;
-    private final UnsafeBuffer headers;
-    private final ByteBuffer[] headerViews;
-    private final ByteBuffer[] payloadViews;
-    private final ByteBuffer[] gather;
+    private final NbdRequestWriter writer;
 
     private NbdTransport transport;
     private NbdExport export;
@@ -91,6 +72,7 @@ public final class NbdConnection implements AutoCloseable
     private boolean shutdownRequested;
     private boolean closed;
     private boolean polling;
+    private String sendFailure;
 
     private NbdConnection(
         final NbdUri uri,
@@ -106,16 +88,7 @@ public final class NbdConnection implements AutoCloseable
         table = new NbdRequestTable(maxInFlight);
         reader = new NbdReplyReader(table);
         reader.reset(export.structuredReplies());
-        final ByteBuffer headerMemory = ByteBuffer.allocateDirect(maxInFlight * REQUEST_LENGTH);
-        headers = new UnsafeBuffer(headerMemory);
-        headerViews = new ByteBuffer[maxInFlight];
-        payloadViews = new ByteBuffer[maxInFlight];
-        gather = new ByteBuffer[2 * maxInFlight];
-        for (int slot = 0; slot < maxInFlight; slot++)
-        {
-            headerViews[slot] = headerMemory.slice(slot * REQUEST_LENGTH, REQUEST_LENGTH);
-            payloadViews[slot] = NativeBufferView.allocate();
-        }
+        writer = new NbdRequestWriter(table);
     }
 
     /**
@@ -146,11 +119,11 @@ public final class NbdConnection implements AutoCloseable
         {
             throw new IllegalArgumentException("maxInFlight " + maxInFlight + " is not in 1.." + MAX_IN_FLIGHT_LIMIT);
         }
-        final NbdTransport transport = NbdTransport.connect(uri, System.nanoTime() + handshakeTimeoutNanos);
+        final long deadline = System.nanoTime() + handshakeTimeoutNanos;
+        final NbdTransport transport = NbdTransport.connect(uri, deadline);
         try
         {
-            final NbdExport export = NbdHandshake.negotiate(transport, uri.exportName(),
-                System.nanoTime() + handshakeTimeoutNanos);
+            final NbdExport export = NbdHandshake.negotiate(transport, uri.exportName(), deadline);
             return new NbdConnection(uri, maxInFlight, handshakeTimeoutNanos, transport, export);
         }
         catch (final IOException | RuntimeException ex)
@@ -202,9 +175,9 @@ public final class NbdConnection implements AutoCloseable
     public boolean submitRead(final long cookie, final long offset, final int length, final long address)
     {
         final int slot = acquire(cookie, NBD_CMD_READ, offset, length, address);
-        if (slot >= 0 && refuse(slot, checkPayload(offset, length)))
+        if (slot >= 0)
         {
-            queue(slot, 0, NBD_CMD_READ);
+            queueUnlessRefused(slot, export.checkRead(offset, length), 0);
         }
         return slot >= 0;
     }
@@ -223,10 +196,9 @@ public final class NbdConnection implements AutoCloseable
         final boolean fua)
     {
         final int slot = acquire(cookie, NBD_CMD_WRITE, offset, length, address);
-        if (slot >= 0 && refuse(slot, checkWrite(offset, length, fua)))
+        if (slot >= 0)
         {
-            NativeBufferView.point(payloadViews[slot], address, length);
-            queue(slot, fua ? NBD_CMD_FLAG_FUA : 0, NBD_CMD_WRITE);
+            queueUnlessRefused(slot, export.checkWrite(offset, length, fua), fua ? NBD_CMD_FLAG_FUA : 0);
         }
         return slot >= 0;
     }
@@ -241,9 +213,9 @@ public final class NbdConnection implements AutoCloseable
     public boolean submitFlush(final long cookie)
     {
         final int slot = acquire(cookie, NBD_CMD_FLUSH, 0, 0, 0);
-        if (slot >= 0 && refuse(slot, export.canFlush() ? 0 : ENOTSUP))
+        if (slot >= 0)
         {
-            queue(slot, 0, NBD_CMD_FLUSH);
+            queueUnlessRefused(slot, export.checkFlush(), 0);
         }
         return slot >= 0;
     }
@@ -260,9 +232,9 @@ public final class NbdConnection implements AutoCloseable
     public boolean submitTrim(final long cookie, final long offset, final long length)
     {
         final int slot = acquire(cookie, NBD_CMD_TRIM, offset, length, 0);
-        if (slot >= 0 && refuse(slot, checkEffect(export.canTrim(), offset, length)))
+        if (slot >= 0)
         {
-            queue(slot, 0, NBD_CMD_TRIM);
+            queueUnlessRefused(slot, export.checkEffect(export.canTrim(), offset, length), 0);
         }
         return slot >= 0;
     }
@@ -279,9 +251,10 @@ public final class NbdConnection implements AutoCloseable
     public boolean submitWriteZeroes(final long cookie, final long offset, final long length, final boolean noHole)
     {
         final int slot = acquire(cookie, NBD_CMD_WRITE_ZEROES, offset, length, 0);
-        if (slot >= 0 && refuse(slot, checkEffect(export.canWriteZeroes(), offset, length)))
+        if (slot >= 0)
         {
-            queue(slot, noHole ? NBD_CMD_FLAG_NO_HOLE : 0, NBD_CMD_WRITE_ZEROES);
+            queueUnlessRefused(slot, export.checkEffect(export.canWriteZeroes(), offset, length),
+                noHole ? NBD_CMD_FLAG_NO_HOLE : 0);
         }
         return slot >= 0;
     }
@@ -289,26 +262,15 @@ public final class NbdConnection implements AutoCloseable
     /**
      * Writes queued requests to the socket, as many as it takes, in one gathering write where it can: headers and
      * the data of writes together. Never waits; what the socket does not take now goes at the next call (polling
-     * calls this too).
+     * calls this too). When the socket fails, nothing more is sent, and the next poll takes the replies that came
+     * before the failure and then breaks the connection.
      *
      * @return requests that went to the socket in full.
      */
     public int flushSends()
     {
         checkOpen();
-        if (broken)
-        {
-            return 0;
-        }
-        try
-        {
-            return sendQueued();
-        }
-        catch (final IOException ex)
-        {
-            breakConnection("sending a request failed: " + describe(ex));
-            return 0;
-        }
+        return broken || sendFailure != null ? 0 : send();
     }
 
     /**
@@ -335,10 +297,18 @@ public final class NbdConnection implements AutoCloseable
             int completions = 0;
             if (!broken)
             {
+                if (sendFailure == null)
+                {
+                    send();
+                }
                 try
                 {
-                    sendQueued();
+                    // Replies that came before a failed send are still taken: the server may have answered them.
                     reader.poll(transport, handler);
+                    if (sendFailure != null)
+                    {
+                        breakConnection(sendFailure);
+                    }
                 }
                 catch (final IOException ex)
                 {
@@ -501,7 +471,7 @@ public final class NbdConnection implements AutoCloseable
             final NbdExport renewed = NbdHandshake.negotiate(fresh, uri.exportName(), deadline);
             if (renewed.size() != export.size())
             {
-                disconnect(fresh);
+                NbdRequestWriter.disconnect(fresh);
                 throw new NbdException(uri + ": export '" + uri.exportName() + "' is now " + renewed.size() +
                     " bytes; it was " + export.size() + " bytes when first connected");
             }
@@ -533,9 +503,9 @@ public final class NbdConnection implements AutoCloseable
         }
         checkNotPolling("close");
         closed = true;
-        if (!broken && !halfSent())
+        if (!broken && !writer.halfSent())
         {
-            disconnect(transport);
+            NbdRequestWriter.disconnect(transport);
         }
         transport.close();
     }
@@ -548,134 +518,41 @@ public final class NbdConnection implements AutoCloseable
     }
 
     /**
-     * @return true when the request may go to the server; false when it was made a local completion.
+     * Queues the request unless it is refused: then it becomes a local completion with the refusal's errno.
      */
-    private boolean refuse(final int slot, final int errno)
+    private void queueUnlessRefused(final int slot, final int refusal, final int flags)
     {
-        final int verdict = broken ? EIO : shutdownRequested ? ESHUTDOWN : errno;
-        if (verdict != 0)
+        final int errno = broken ? EIO : shutdownRequested ? ESHUTDOWN : refusal;
+        if (errno != 0)
         {
-            table.queueLocal(slot, verdict);
-            return false;
+            table.queueLocal(slot, errno);
         }
-        return true;
-    }
-
-    private int checkWrite(final long offset, final int length, final boolean fua)
-    {
-        return export.isReadOnly() ? EPERM : fua && !export.canFua() ? ENOTSUP : checkPayload(offset, length);
-    }
-
-    private int checkPayload(final long offset, final int length)
-    {
-        return length > export.maximumPayload() ? EINVAL : checkRange(offset, length);
-    }
-
-    private int checkEffect(final boolean offered, final long offset, final long length)
-    {
-        if (export.isReadOnly())
+        else
         {
-            return EPERM;
+            writer.queue(slot, flags);
         }
-        if (!offered)
+    }
+
+    private int send()
+    {
+        try
         {
-            return ENOTSUP;
+            return writer.send(transport);
         }
-        return length > MAX_EFFECT_LENGTH ? EINVAL : checkRange(offset, length);
-    }
-
-    private int checkRange(final long offset, final long length)
-    {
-        final long mask = export.minimumBlockSize() - 1;
-        if (length <= 0 || offset < 0 || offset > export.size() - length || ((offset | length) & mask) != 0)
+        catch (final IOException ex)
         {
-            return EINVAL;
+            sendFailure = "sending a request failed: " + describe(ex);
+            return 0;
         }
-        return 0;
-    }
-
-    private void queue(final int slot, final int flags, final int command)
-    {
-        final int at = slot * REQUEST_LENGTH;
-        headers.putInt(at, REQUEST_MAGIC, ByteOrder.BIG_ENDIAN);
-        headers.putShort(at + REQUEST_FLAGS_OFFSET, (short)flags, ByteOrder.BIG_ENDIAN);
-        headers.putShort(at + REQUEST_TYPE_OFFSET, (short)command, ByteOrder.BIG_ENDIAN);
-        headers.putLong(at + REQUEST_COOKIE_OFFSET, table.wireCookie(slot), ByteOrder.BIG_ENDIAN);
-        headers.putLong(at + REQUEST_OFFSET_OFFSET, table.offset[slot], ByteOrder.BIG_ENDIAN);
-        headers.putInt(at + REQUEST_LENGTH_OFFSET, (int)table.length[slot], ByteOrder.BIG_ENDIAN);
-        headerViews[slot].clear();
-        table.queueSend(slot);
-    }
-
-    private int sendQueued() throws IOException
-    {
-        int sent = 0;
-        while (table.sendCount() > 0)
-        {
-            int buffers = 0;
-            for (int i = 0; i < table.sendCount(); i++)
-            {
-                final int slot = table.sendQueueAt(i);
-                if (headerViews[slot].hasRemaining())
-                {
-                    gather[buffers++] = headerViews[slot];
-                }
-                if (table.command[slot] == NBD_CMD_WRITE && payloadViews[slot].hasRemaining())
-                {
-                    gather[buffers++] = payloadViews[slot];
-                }
-            }
-            final long written = transport.write(gather, 0, buffers);
-            while (table.sendCount() > 0 && !pending(table.sendQueueAt(0)))
-            {
-                table.popSent();
-                sent++;
-            }
-            if (written == 0)
-            {
-                break;
-            }
-        }
-        return sent;
-    }
-
-    private boolean pending(final int slot)
-    {
-        return headerViews[slot].hasRemaining() ||
-            table.command[slot] == NBD_CMD_WRITE && payloadViews[slot].hasRemaining();
-    }
-
-    private boolean halfSent()
-    {
-        if (table.sendCount() == 0)
-        {
-            return false;
-        }
-        final int slot = table.sendQueueAt(0);
-        return headerViews[slot].position() > 0;
     }
 
     private void breakConnection(final String reason)
     {
         broken = true;
         brokenReason = reason;
+        sendFailure = null;
         transport.close();
         table.failRemote(EIO);
-    }
-
-    private void disconnect(final NbdTransport target)
-    {
-        final ByteBuffer disc = ByteBuffer.allocate(REQUEST_LENGTH);
-        disc.putInt(REQUEST_MAGIC).putShort((short)0).putShort((short)NBD_CMD_DISC).putLong(0).putLong(0).putInt(0);
-        disc.flip();
-        try
-        {
-            target.writeFully(disc, System.nanoTime() + DISCONNECT_TIMEOUT_NANOS, "sending NBD_CMD_DISC");
-        }
-        catch (final IOException ignore)
-        {
-            // The server is gone or not reading; closing the socket is the hard disconnect that remains.
-        }
     }
 
     private void checkNotPolling(final String what)

@@ -1,5 +1,8 @@
 package org.dom0j.nbd;
 
+import static org.dom0j.nbd.NbdConstants.EINVAL;
+import static org.dom0j.nbd.NbdConstants.ENOTSUP;
+import static org.dom0j.nbd.NbdConstants.EPERM;
 import static org.dom0j.nbd.NbdConstants.NBD_FLAG_CAN_MULTI_CONN;
 import static org.dom0j.nbd.NbdConstants.NBD_FLAG_READ_ONLY;
 import static org.dom0j.nbd.NbdConstants.NBD_FLAG_ROTATIONAL;
@@ -17,6 +20,8 @@ import static org.dom0j.nbd.NbdConstants.NBD_FLAG_SEND_WRITE_ZEROES;
  */
 public final class NbdExport
 {
+    private static final long MAX_EFFECT_LENGTH = 0xFFFF_FFFFL;
+
     private final String name;
     private final long size;
     private final int transmissionFlags;
@@ -167,6 +172,47 @@ public final class NbdExport
     public boolean negotiatedWithGo()
     {
         return negotiatedWithGo;
+    }
+
+    /**
+     * @return 0 when a read may be sent, else the errno it is refused with.
+     */
+    int checkRead(final long offset, final int length)
+    {
+        return length > maximumPayload ? EINVAL : checkRange(offset, length);
+    }
+
+    /**
+     * @return 0 when a write may be sent, else the errno it is refused with.
+     */
+    int checkWrite(final long offset, final int length, final boolean fua)
+    {
+        return isReadOnly() ? EPERM : fua && !canFua() ? ENOTSUP : checkRead(offset, length);
+    }
+
+    /**
+     * @return 0 when a flush may be sent, else ENOTSUP.
+     */
+    int checkFlush()
+    {
+        return canFlush() ? 0 : ENOTSUP;
+    }
+
+    /**
+     * A command without payload (trim, zeroing): the maximum payload does not bind it, 32 bits of length do.
+     *
+     * @return 0 when it may be sent, else the errno it is refused with.
+     */
+    int checkEffect(final boolean offered, final long offset, final long length)
+    {
+        return isReadOnly() ? EPERM : !offered ? ENOTSUP : length > MAX_EFFECT_LENGTH ? EINVAL :
+            checkRange(offset, length);
+    }
+
+    private int checkRange(final long offset, final long length)
+    {
+        final long misaligned = (offset | length) & (minimumBlockSize - 1);
+        return length <= 0 || offset < 0 || offset > size - length || misaligned != 0 ? EINVAL : 0;
     }
 
     @Override
