@@ -42,11 +42,18 @@ import static org.dom0j.nbd.NbdConstants.NBD_CMD_WRITE_ZEROES;
  * {@code ENOTSUP} for a flush, trim, zeroing or FUA the server did not offer; {@code EIO} while the connection is
  * broken; {@code ESHUTDOWN} once the server said it is shutting down.
  * <p>
- * <b>A broken connection.</b> When the server hangs up, the socket fails, or the server breaks the protocol (see
- * {@link NbdReplyReader}), the connection is broken: the socket is closed at once, nothing more is read into any
- * request's memory, every request in flight completes with {@code EIO} at the next poll, {@link #isBroken()} says so
- * and {@link #brokenReason()} says why. No exception escapes {@link #pollCompletions} or {@link #awaitCompletion}
- * for anything the server does. {@link #reconnect()} connects again to the same URI.
+ * <b>Replies are not trusted.</b> A structured read reply may come in chunks of data and holes (zeroes are
+ * written for a hole), in any order and interleaved with other replies; each chunk must lie within its request and
+ * not overlap another, and a read completes with 0 only when every byte of it came. A magic other than the reply
+ * magics, a cookie that answers no request in flight (or one already answered), a chunk of the wrong kind or
+ * length, a message longer than its chunk, or a read declared done with bytes missing is a protocol violation.
+ * Error chunks and error replies complete their request with the errno; the connection goes on.
+ * <p>
+ * <b>A broken connection.</b> When the server hangs up, the socket fails, or the server breaks the protocol, the
+ * connection is broken: the socket is closed at once, nothing more is read into any request's memory, every request
+ * in flight completes with {@code EIO} at the next poll, {@link #isBroken()} says so and {@link #brokenReason()}
+ * says why. No exception escapes {@link #pollCompletions} or {@link #awaitCompletion} for anything the server does.
+ * {@link #reconnect()} connects again to the same URI.
  * <p>
  * <b>Threads.</b> Not thread-safe: one thread (the agent's) makes every call, including the handler's. The socket
  * is non-blocking: {@link #flushSends()} and {@link #pollCompletions} never wait; only {@link #awaitCompletion},

@@ -12,6 +12,7 @@ public final class NbdException extends IOException
 {
     private static final long serialVersionUID = 1L;
 
+    /** The server's {@code NBD_REP_ERR_*} reply during the handshake, or 0. */
     private final int optionReply;
 
     /**
