@@ -219,7 +219,7 @@ class NbdNbdkitTest
         final Random random = new Random(8);
         final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), random, 8 << 20);
         final byte[] content = Files.readAllBytes(image);
-        server = NbdServerProcess.nbdkit(dir, "--filter=delay", "file", "file=" + image, "rdelay=3ms");
+        server = NbdServerProcess.nbdkit(dir, "--filter=delay", "file", "file=" + image, "rdelay=20ms");
         final int inFlight = 16;
         final int length = 256 << 10;
         final NativeMemory memory = new NativeMemory(inFlight * length);
@@ -266,6 +266,12 @@ class NbdNbdkitTest
                     server.kill();
                     killed = true;
                 }
+            }
+            final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (!nbd.isBroken() && System.nanoTime() - deadline < 0)
+            {
+                // Nothing is in flight: the hang-up is seen at a poll.
+                assertThat(nbd.pollCompletions(check)).isZero();
             }
             assertThat(nbd.isBroken()).isTrue();
         }
