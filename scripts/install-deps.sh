@@ -9,10 +9,11 @@
 #   tshark            : reads back the pcap 'dom0j capture' writes
 #   iperf3            : 'dom0j bench net's baseline: the kernel moving the same frames over a veth pair
 #   fio               : 'dom0j bench blk's baseline: the same I/O on the same file with the kernel's engines
+#   qemu-utils, nbdkit: real NBD servers (qemu-nbd, nbdkit and its error/delay filters) for nbd-client's tests
 #   maven, JDK 17     : the build
 set -euo pipefail
 
-packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping tshark iperf3 fio maven openjdk-17-jdk-headless)
+packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping tshark iperf3 fio qemu-utils nbdkit maven openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
