@@ -58,13 +58,14 @@ public interface AgentScheduler extends AutoCloseable
      * @param errorHandler receives exceptions thrown by agents.
      * @return a scheduler that gives each agent its own thread and idles each {@link RingAgent} by blocking on its
      *         event channel ({@link EventChannelIdleStrategy}) for at most {@code maxWaitNanos}, or for what its
-     *         handler says it may wait ({@link QueueHandler#idleWaitNanos}); other agents back off.
+     *         handler says it may wait ({@link QueueHandler#idleWaitNanos}), taking its events only after such a
+     *         wait ({@link RingAgent#takeEventsOnlyAfterWaiting}); other agents back off.
      */
     static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
     {
         return new Dedicated((agent) -> agent instanceof RingAgent ?
-            new EventChannelIdleStrategy(((RingAgent)agent).queue().eventChannels(), 100, 10, maxWaitNanos,
-                ((RingAgent)agent)::idleWaitNanos) :
+            new EventChannelIdleStrategy(((RingAgent)agent).takeEventsOnlyAfterWaiting().queue().eventChannels(), 100,
+                10, maxWaitNanos, ((RingAgent)agent)::idleWaitNanos) :
             new BackoffIdleStrategy(), errorHandler);
     }
 

@@ -501,6 +501,34 @@ class BlkbackQueueTest
     }
 
     @Test
+    void shouldServeFromTheRingWhileSpinningAndTakeEventsOnlyAfterWaiting() throws IOException
+    {
+        // Under serve's event-driven scheduler a spinning agent reads the ring's indices, not the event channel (a
+        // system call): the frontend's notification stays queued until the idle strategy is about to block.
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null, IoEngine.SYNC, false, false);
+        p.agent.takeEventsOnlyAfterWaiting();
+        p.agent.idleWaitNanos(1_000_000);
+        p.agent.doWork();
+        final long before = p.queueCounters.eventsReceived().get();
+
+        p.writeIndirect(1, 0, 2, 1, -1);
+        for (int i = 0; i < 100 && p.front.responses.isEmpty(); i++)
+        {
+            p.agent.doWork();
+            p.front.collect();
+        }
+
+        assertThat(p.front.responses).as("served from the ring's indices").hasSize(1)
+            .extracting(TestBlkfront.Response::status).containsOnly(BLKIF_RSP_OKAY);
+        assertThat(p.queueCounters.eventsReceived().get()).as("no event taken while spinning").isEqualTo(before);
+        assertThat(p.agent.queue().eventChannels().awaitEvent(0)).as("the notification is still queued").isTrue();
+        p.agent.idleWaitNanos(1_000_000);
+        p.agent.doWork();
+        assertThat(p.queueCounters.eventsReceived().get()).as("taken on the pass after the wait").isEqualTo(before + 1);
+        assertThat(p.agent.queue().eventChannels().awaitEvent(0)).isFalse();
+    }
+
+    @Test
     void shouldCountOutOfRequestsWhenALargeRequestWaitsForAFreeSlot() throws IOException
     {
         // Linux's oo_req: the ring waited because the backend ran out of request resources. Here, one more large

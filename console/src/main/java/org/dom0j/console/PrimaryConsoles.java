@@ -65,6 +65,8 @@ public final class PrimaryConsoles implements Agent
     private final EventChannels eventChannels;
     private final LongSupplier nanoClock;
     private final AtomicBoolean rescan = new AtomicBoolean(true);
+    /** The consoles served, for the duty cycle: made anew when one comes or goes, so a pass allocates nothing. */
+    private Primary[] served = new Primary[0];
     private final Map<Integer, Primary> consoles = new HashMap<>();
     private final Map<Integer, Primary> byPort = new HashMap<>();
     private final Map<Integer, String> failed = new HashMap<>();
@@ -160,8 +162,49 @@ public final class PrimaryConsoles implements Agent
     @Override
     public void onStart()
     {
-        watches.add(xenStore.watch("@introduceDomain", TOKEN, (path, token) -> rescan.set(true)));
-        watches.add(xenStore.watch("@releaseDomain", TOKEN, (path, token) -> rescan.set(true)));
+        watches.add(xenStore.watch("@introduceDomain", TOKEN, (path, token) -> rescanSoon()));
+        watches.add(xenStore.watch("@releaseDomain", TOKEN, (path, token) -> rescanSoon()));
+    }
+
+    /**
+     * How long the agent may sleep on its event channels now: until its next timed duty (a throttled console's next
+     * period), at most {@code maxNanos}; output comes with the guests' events, typed input and domains that come or
+     * go with a wake-up.
+     *
+     * @param maxNanos the longest sleep.
+     * @return nanoseconds.
+     */
+    public long idleWaitNanos(final long maxNanos)
+    {
+        if (rescan.get())
+        {
+            return 0;
+        }
+        final long now = nanoClock.getAsLong();
+        long wait = maxNanos;
+        for (final Primary console : served)
+        {
+            wait = Math.min(wait, console.pump.idleWaitNanos(null, now));
+        }
+        return wait;
+    }
+
+    private void rescanSoon()
+    {
+        rescan.set(true);
+        wakeUp();
+    }
+
+    private void wakeUp()
+    {
+        try
+        {
+            eventChannels.wakeup();
+        }
+        catch (final RuntimeException ex)
+        {
+            // Closing: nothing to wake.
+        }
     }
 
     @Override
@@ -188,7 +231,8 @@ public final class PrimaryConsoles implements Agent
                 work++;
             }
         }
-        for (final Primary console : new ArrayList<>(consoles.values()))
+        // disconnect() below makes a new array: this pass goes on over the one it started with.
+        for (final Primary console : served)
         {
             final int moved = console.pump.transfer(now);
             if (console.portHeld && !console.pump.throttled(now))
@@ -264,7 +308,7 @@ public final class PrimaryConsoles implements Agent
             if (!domainWatches.containsKey(domid))
             {
                 domainWatches.put(domid, xenStore.watch("/local/domain/" + domid + "/console", TOKEN,
-                    (path, token) -> rescan.set(true)));
+                    (path, token) -> rescanSoon()));
             }
             reconcile(domid);
         }
@@ -314,6 +358,8 @@ public final class PrimaryConsoles implements Agent
                 new ConsolePump(new ConsoleRing(mapping.buffer()), session));
             consoles.put(domid, console);
             byPort.put(localPort, console);
+            served = consoles.values().toArray(new Primary[0]);
+            session.onInput(this::wakeUp);
             LOG.log(System.Logger.Level.INFO, "primary console of domain " + domid + ": connected, log " +
                 session.logPath() + ", socket " + session.socketPath() + (null == tty ? "" : ", tty " + tty));
         }
@@ -359,6 +405,7 @@ public final class PrimaryConsoles implements Agent
         {
             return;
         }
+        served = consoles.values().toArray(new Primary[0]);
         byPort.remove(console.localPort);
         console.pump.drainOutput();
         final String tty = console.pump.session().ptyPath();

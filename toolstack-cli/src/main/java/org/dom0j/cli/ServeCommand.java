@@ -66,6 +66,13 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ServeCommand implements Callable<Integer>
 {
     /**
+     * Longest sleep of the primary consoles' agent: guests' output comes with their events, typed input and domains
+     * that come or go with a wake-up, and a throttled console's next period shortens the sleep; this bounds it.
+     * (It was a 1 ms poll: a system call a millisecond, which in a PV dom0 goes through the hypervisor.)
+     */
+    static final long PRIMARY_CONSOLES_MAX_WAIT_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    /**
      * Counters serve's file has room for: a guest with a disk, a network interface and a console takes 44 (each
      * queue's, each device type's and each console's own), so 4096 stopped serve at 93 such guests; this is room for
      * about 1,500. The file is sparse: only the pages of counters in use take memory.
@@ -296,7 +303,8 @@ final class ServeCommand implements Callable<Integer>
                 try (AgentRunner runner = new AgentRunner(
                     new BackoffIdleStrategy(10, 20, 1000, TimeUnit.MILLISECONDS.toNanos(1)), errors, null, conductor);
                     AgentRunner primaryRunner = null == primary ? null : new AgentRunner(
-                        new EventChannelIdleStrategy(primary.eventChannels(), 10, 10, TimeUnit.MILLISECONDS.toNanos(1)),
+                        new EventChannelIdleStrategy(primary.eventChannels(), 10, 10, PRIMARY_CONSOLES_MAX_WAIT_NANOS,
+                            primary::idleWaitNanos),
                         errors, null, primary))
                 {
                     AgentRunner.startOnThread(runner);
