@@ -199,7 +199,9 @@ class NbdNbdkitTest
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 512, memory.address)))
                 .as("a broken connection takes no new request").isEqualTo(NbdConstants.EIO);
 
-            assertThatThrownBy(nbd::reconnect).as("the server is not back yet").isInstanceOf(IOException.class);
+            assertThatThrownBy(nbd::reconnect).as("the server is not back yet")
+                .isInstanceOfSatisfying(IOException.class, ex ->
+                    assertThat(ex instanceof NbdException nbdEx && nbdEx.isExportChanged()).isFalse());
             assertThat(nbd.isBroken()).isTrue();
 
             server = NbdServerProcess.nbdkit(dir, "file", "file=" + image);
@@ -210,6 +212,42 @@ class NbdNbdkitTest
             assertThat(nbd.brokenReason()).isNull();
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 65536, memory.address))).isZero();
             assertThat(memory.bytes(0, 65536)).isEqualTo(NbdServerIoTest.fileRange(image, 0, 65536));
+        }
+    }
+
+    @Test
+    void shouldCompleteEveryRequestInFlightWithEioWhenAbandonedAndServeAgainAfterReconnect() throws Exception
+    {
+        // A caller's timeout: the server holds every read for 2 s, the caller gives up on it before.
+        final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), new Random(11), 1 << 20);
+        server = NbdServerProcess.nbdkit(dir, "--filter=delay", "file", "file=" + image, "rdelay=2");
+        final NativeMemory memory = new NativeMemory(4 * 4096);
+        memory.fill(0, 4 * 4096, (byte)0x5A);
+
+        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        {
+            final Completions completions = new Completions();
+            for (int i = 0; i < 4; i++)
+            {
+                assertThat(nbd.submitRead(i, i * 4096L, 4096, memory.address + i * 4096L)).isTrue();
+            }
+            nbd.flushSends();
+            assertThat(nbd.awaitCompletion(completions, TimeUnit.MILLISECONDS.toNanos(200))).as("held by the delay")
+                .isZero();
+
+            nbd.abandon("no answer in 200 ms");
+
+            assertThat(nbd.isBroken()).isTrue();
+            assertThat(nbd.brokenReason()).isEqualTo("no answer in 200 ms");
+            completions.awaitCount(nbd, 4);
+            assertThat(completions.errnoByCookie.values()).containsOnly(NbdConstants.EIO);
+            assertThat(memory.bytes(0, 4 * 4096)).as("nothing read into the requests' memory").containsOnly(0x5A);
+            nbd.abandon("again");
+            assertThat(nbd.brokenReason()).as("a broken connection stays as it broke").isEqualTo("no answer in 200 ms");
+
+            nbd.reconnect();
+            assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 4096, memory.address))).isZero();
+            assertThat(memory.bytes(0, 4096)).isEqualTo(NbdServerIoTest.fileRange(image, 0, 4096));
         }
     }
 
@@ -260,12 +298,14 @@ class NbdNbdkitTest
                     assertThat(nbd.submitRead(cookie, offset, length, memory.address + (long)slot * length)).isTrue();
                 }
                 nbd.flushSends();
-                nbd.awaitCompletion(check, TimeUnit.MILLISECONDS.toNanos(20));
                 if (!killed && System.nanoTime() - killAt > 0)
                 {
+                    // Right after a refill went out, so that reads are in flight: the delay filter holds each 20 ms
+                    // and answers them together, so after a poll there may be none.
                     server.kill();
                     killed = true;
                 }
+                nbd.awaitCompletion(check, TimeUnit.MILLISECONDS.toNanos(20));
             }
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (!nbd.isBroken() && System.nanoTime() - deadline < 0)
@@ -292,7 +332,7 @@ class NbdNbdkitTest
             server.start();
 
             assertThatThrownBy(nbd::reconnect)
-                .isInstanceOf(NbdException.class)
+                .isInstanceOfSatisfying(NbdException.class, ex -> assertThat(ex.isExportChanged()).isTrue())
                 .hasMessageContaining("is now 2097152 bytes; it was 1048576 bytes when first connected");
             assertThat(nbd.isBroken()).isTrue();
             assertThat(nbd.export().size()).isEqualTo(1 << 20);
