@@ -1,5 +1,7 @@
 package org.dom0j.nbd;
 
+import org.dom0j.test.NbdServerProcess;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +51,7 @@ class NbdNbdkitTest
             "error-pwrite-rate=100%");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitWrite(cookie, 4096, 4096, memory.address, false)))
                 .isEqualTo(errno);
@@ -76,7 +78,7 @@ class NbdNbdkitTest
             "error-pread-rate=100%");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 4096, memory.address)))
                 .isEqualTo(NbdConstants.ENOSPC);
@@ -95,7 +97,7 @@ class NbdNbdkitTest
             "can_write=exit 0", "can_fua=echo none");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             final NbdExport export = nbd.export();
             assertThat(export.canFua()).isFalse();
@@ -119,7 +121,7 @@ class NbdNbdkitTest
             "blocksize-error-policy=error");
         final NativeMemory memory = new NativeMemory(128 << 10);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 8))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 8))
         {
             final NbdExport export = nbd.export();
             assertThat(export.minimumBlockSize()).isEqualTo(512);
@@ -153,7 +155,7 @@ class NbdNbdkitTest
         server = NbdServerProcess.nbdkit(dir, "-r", "memory", "1M");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(nbd.export().isReadOnly()).isTrue();
             assertThat(Completions.run(nbd, cookie -> nbd.submitWrite(cookie, 0, 4096, memory.address, false)))
@@ -172,7 +174,7 @@ class NbdNbdkitTest
         final NativeMemory memory = new NativeMemory(inFlight * 65536);
         memory.fill(0, inFlight * 65536, (byte)0x11);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), inFlight))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), inFlight))
         {
             final Completions completions = new Completions();
             for (int i = 0; i < inFlight; i++)
@@ -205,7 +207,7 @@ class NbdNbdkitTest
             assertThat(nbd.isBroken()).isTrue();
 
             server = NbdServerProcess.nbdkit(dir, "file", "file=" + image);
-            assertThat(server.uri()).as("the same socket").isEqualTo(nbd.uri());
+            assertThat(NbdUri.parse(server.uri())).as("the same socket").isEqualTo(nbd.uri());
             nbd.reconnect();
 
             assertThat(nbd.isBroken()).isFalse();
@@ -224,7 +226,7 @@ class NbdNbdkitTest
         final NativeMemory memory = new NativeMemory(4 * 4096);
         memory.fill(0, 4 * 4096, (byte)0x5A);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             final Completions completions = new Completions();
             for (int i = 0; i < 4; i++)
@@ -265,7 +267,7 @@ class NbdNbdkitTest
         final int[] outcomes = new int[2];
         final long killAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150 + random.nextInt(100));
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), inFlight))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), inFlight))
         {
             final NbdCompletionHandler check = (cookie, errno) ->
             {
@@ -325,7 +327,7 @@ class NbdNbdkitTest
         final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), new Random(9), 1 << 20);
         server = NbdServerProcess.nbdkit(dir, "file", "file=" + image);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             server.kill();
             NbdServerIoTest.writeImage(image, new Random(10), 2 << 20);
