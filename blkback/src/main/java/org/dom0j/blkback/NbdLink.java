@@ -238,7 +238,8 @@ final class NbdLink implements AutoCloseable
     private void timedOut()
     {
         // The requests in flight complete with EIO at the next poll; the next request connects again.
-        connection.abandon("no answer in " + TimeUnit.NANOSECONDS.toSeconds(timeoutNanos) + " s with " +
+        final long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+        connection.abandon("no answer in " + (millis % 1000 == 0 ? millis / 1000 + " s" : millis + " ms") + " with " +
             connection.inFlight() + " request(s) in flight");
     }
 

@@ -196,7 +196,7 @@ final class NbdPath implements ReadWritePath, NbdCompletionHandler
                 link.awaitAll(this);
             }
             inFlight[k] = true;
-            while (!submit(k, requests[k], bounce + bounceOffsets[k]))
+            while (!submit(k, requests[k], bounce + bounceOffsets[k], requests[k].ioOperation() == BLKIF_OP_WRITE))
             {
                 // Not while the batch fits the connection's slots; a safeguard.
                 link.awaitAll(this);
@@ -216,11 +216,14 @@ final class NbdPath implements ReadWritePath, NbdCompletionHandler
         return false;
     }
 
-    private boolean submit(final long cookie, final BlkifRequest r, final long address)
+    /**
+     * @param write true to write (a write, or a flush's or barrier's data), false to read.
+     */
+    private boolean submit(final long cookie, final BlkifRequest r, final long address, final boolean write)
     {
         final long offset = r.sectorNumber() * SECTOR_SIZE;
         final int length = (int)(r.totalSectors() * SECTOR_SIZE);
-        return r.ioOperation() == BLKIF_OP_WRITE ? nbd.submitWrite(cookie, offset, length, address, false) :
+        return write ? nbd.submitWrite(cookie, offset, length, address, false) :
             nbd.submitRead(cookie, offset, length, address);
     }
 
@@ -296,7 +299,7 @@ final class NbdPath implements ReadWritePath, NbdCompletionHandler
         {
             return RequestVerdict.BAD_GRANT;
         }
-        submit(ALONE, r, bounce);
+        submit(ALONE, r, bounce, write);
         final RequestVerdict verdict = awaitAlone(write ? BLKIF_OP_WRITE : BLKIF_OP_READ);
         if (verdict != RequestVerdict.OK || write)
         {
