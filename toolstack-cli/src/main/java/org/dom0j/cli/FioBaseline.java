@@ -196,7 +196,7 @@ final class FioBaseline
     }
 
     /**
-     * @return e.g. "psync 408K, libaio 246K, io_uring 234K, mmap 1883K".
+     * @return e.g. "psync 408K, libaio 246K, io_uring 234K, mmap 1883K" (under 10K in full: "nbd 234").
      */
     static String describe(final Baseline b)
     {
@@ -207,7 +207,9 @@ final class FioBaseline
             {
                 s.append(", ");
             }
-            s.append(String.format(Locale.ROOT, "%s %.0fK", r.engine().fioName(), r.iops() / 1e3));
+            s.append(r.iops() >= 10_000 ?
+                String.format(Locale.ROOT, "%s %.0fK", r.engine().fioName(), r.iops() / 1e3) :
+                String.format(Locale.ROOT, "%s %.0f", r.engine().fioName(), r.iops()));
         }
         return s.toString();
     }
