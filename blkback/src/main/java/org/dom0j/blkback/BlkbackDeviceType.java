@@ -358,6 +358,7 @@ public final class BlkbackDeviceType implements DeviceType
         final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
             offer.maxIndirectSegments(), offer.flush(), true, offer.discard(),
             offer.discard() && disk.canSecureDiscard());
+        final BlkbackCounters queueCounters = new BlkbackCounters(counters, name);
         final BlkbackQueue handler;
         try
         {
@@ -370,12 +371,13 @@ public final class BlkbackDeviceType implements DeviceType
                 .validator(validator)
                 .dataPath(offer.dataPath())
                 .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
-                .counters(new BlkbackCounters(counters, name))
+                .counters(queueCounters)
                 .ioEngine(ioEngine)
                 .mapPageCache(configuration.mapPageCache()));
         }
         catch (final IOException ex)
         {
+            queueCounters.close();
             throw new InvalidFrontendException(device.backendPath() + "/params", device.readBackend("params"),
                 "queue " + queue.index() + " cannot reach the disk: " + ex.getMessage());
         }

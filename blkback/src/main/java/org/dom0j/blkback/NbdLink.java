@@ -9,6 +9,8 @@ import java.io.IOException;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
 
 /**
@@ -188,8 +190,18 @@ final class NbdLink implements AutoCloseable
             failedInOutage++;
             return RequestVerdict.IO_ERROR;
         }
-        return errors.ioError("the NBD server answered " + NbdConstants.errnoName(errno) + " to a " +
-            (op == BLKIF_OP_WRITE ? "write" : "request"));
+        return errors.ioError("the NBD server answered " + NbdConstants.errnoName(errno) + " to a " + name(op));
+    }
+
+    private static String name(final int op)
+    {
+        return switch (op)
+        {
+            case BLKIF_OP_READ -> "read";
+            case BLKIF_OP_WRITE -> "write";
+            case BLKIF_OP_DISCARD -> "trim";
+            default -> "flush";
+        };
     }
 
     /**
