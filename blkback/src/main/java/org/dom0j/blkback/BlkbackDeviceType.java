@@ -13,15 +13,16 @@ import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.protocol.blkif.BlkifAbi;
+import org.dom0j.protocol.blkif.BlkifConstants;
 import org.dom0j.ring.RingLayout;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
 /**
@@ -30,8 +31,15 @@ import java.util.logging.Logger;
  * persistent grants), opens the disk named by the toolstack's {@code params}, and runs one {@link BlkbackQueue}
  * per ring.
  * <p>
- * Toolstack keys read from the backend directory: {@code params} (file or block device), {@code mode} ("r" or
- * "w"), {@code device-type} ("disk" or "cdrom"), {@code removable}, {@code discard-enable}.
+ * Toolstack keys read from the backend directory: {@code params} (a file, a block device, or an NBD export:
+ * {@code nbd://host[:port]/export} or {@code nbd+unix:///export?socket=/path}), {@code mode} ("r" or "w"),
+ * {@code device-type} ("disk" or "cdrom"), {@code removable}, {@code discard-enable}.
+ * <p>
+ * A disk on NBD is probed when the device appears, because what it offers follows from the export: flush only when
+ * the export has NBD_CMD_FLUSH, discard only with NBD_CMD_TRIM (never secure), several queues only with
+ * CAN_MULTI_CONN (each queue has its own connection, and only then does a flush on one cover the others' writes),
+ * indirect requests no larger than the export's maximum payload. It is always served by grant copy through bounce
+ * pages ({@link NbdPath}), whatever data path and page-cache mapping are configured for files.
  * <p>
  * Called on the conductor's thread (see {@link DeviceType}); the queues run on their agents' threads.
  */
@@ -48,6 +56,22 @@ public final class BlkbackDeviceType implements DeviceType
     private final DataPath dataPath;
     private final IoEngine ioEngine;
     private final Map<String, DeviceState> devices = new ConcurrentHashMap<>();
+    private final Map<String, Offer> offers = new ConcurrentHashMap<>();
+    private final AtomicBoolean nbdPathLogged = new AtomicBoolean();
+
+    /**
+     * What was advertised to one device's frontend (at {@link #advertise}, for the device's whole life): its queues
+     * are held to it.
+     *
+     * @param maxQueues           {@code multi-queue-max-queues}.
+     * @param maxIndirectSegments {@code feature-max-indirect-segments}, 0 for none.
+     * @param flush               {@code feature-flush-cache}.
+     * @param discard             {@code feature-discard}.
+     * @param dataPath            how its queues move data (a disk on NBD: grant copy).
+     */
+    private record Offer(int maxQueues, int maxIndirectSegments, boolean flush, boolean discard, DataPath dataPath)
+    {
+    }
 
     /** What one device holds while connected. */
     private static final class DeviceState
@@ -133,27 +157,62 @@ public final class BlkbackDeviceType implements DeviceType
         if (null == params || params.isEmpty())
         {
             throw new InvalidFrontendException(device.backendPath() + "/params", params,
-                "the toolstack named no disk (params must be a file or block device path)");
+                "the toolstack named no disk (params must be a file, a block device or an NBD URI)");
         }
-        final boolean discard = discard(device);
+        final Offer offer = Disk.namesNbdExport(params) ? nbdOffer(device, open(device).disk) :
+            new Offer(configuration.maxQueues(), configuration.maxIndirectSegments(), true, discard(device),
+                dataPath);
+        offers.put(device.backendPath(), offer);
         final Map<String, String> keys = new LinkedHashMap<>();
-        keys.put("feature-flush-cache", "1");
+        keys.put("feature-flush-cache", offer.flush() ? "1" : "0");
         keys.put("feature-barrier", "1");
-        keys.put("feature-discard", discard ? "1" : "0");
-        if (discard)
+        keys.put("feature-discard", offer.discard() ? "1" : "0");
+        if (offer.discard())
         {
             keys.put("discard-granularity", "4096");
             keys.put("discard-alignment", "0");
         }
         // Persistent grants only pay when pages are mapped; with grant copy nothing stays mapped (QEMU likewise).
-        keys.put("feature-persistent", dataPath == DataPath.MAP ? "1" : "0");
-        if (configuration.maxIndirectSegments() > 0)
+        keys.put("feature-persistent", offer.dataPath() == DataPath.MAP ? "1" : "0");
+        if (offer.maxIndirectSegments() > 0)
         {
-            keys.put("feature-max-indirect-segments", Integer.toString(configuration.maxIndirectSegments()));
+            keys.put("feature-max-indirect-segments", Integer.toString(offer.maxIndirectSegments()));
         }
-        keys.put("multi-queue-max-queues", Integer.toString(configuration.maxQueues()));
+        keys.put("multi-queue-max-queues", Integer.toString(offer.maxQueues()));
         keys.put("max-ring-page-order", Integer.toString(configuration.maxRingPageOrder()));
         return keys;
+    }
+
+    /**
+     * What a disk on NBD can be offered: what the export does, within what is configured.
+     */
+    private Offer nbdOffer(final DeviceContext device, final Disk disk) throws InvalidFrontendException
+    {
+        if (!platform.features().contains(PlatformFeature.GRANT_COPY))
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/params", device.readBackend("params"),
+                "a disk on NBD is served by grant copy, which this platform does not offer");
+        }
+        if ((dataPath == DataPath.MAP || configuration.mapPageCache()) && nbdPathLogged.compareAndSet(false, true))
+        {
+            LOG.info("disks on NBD are served by grant copy through bounce pages: " + (dataPath == DataPath.MAP ?
+                "the map data path" : "the mapped page cache") + " applies to disks in files only");
+        }
+        final int queues = disk.allowsManyQueues() ? configuration.maxQueues() : 1;
+        int indirect = configuration.maxIndirectSegments();
+        final long fits = disk.maxTransferBytes() / BlkifConstants.PAGE_SIZE;
+        if (indirect > fits)
+        {
+            // One blkif request is one NBD command: none may be larger than the export takes.
+            indirect = fits > BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST ? (int)fits : 0;
+        }
+        final Offer offer = new Offer(queues, indirect, disk.canFlush(), discard(device) && disk.canDiscard(),
+            DataPath.COPY);
+        LOG.info(() -> device + ": disk on NBD " + disk.describe() + ": " + offer.maxQueues() + " queue(s)" +
+            (queues < configuration.maxQueues() ? " (the export does not offer CAN_MULTI_CONN)" : "") +
+            ", indirect segments " + offer.maxIndirectSegments() + (offer.flush() ? ", flush" : ", no flush") +
+            (offer.discard() ? ", discard" : ", no discard"));
+        return offer;
     }
 
     /** discard-enable = 0 from the toolstack turns discard off (libxl's "no-discard"). */
@@ -174,8 +233,9 @@ public final class BlkbackDeviceType implements DeviceType
         {
             throw new InvalidFrontendException(protocolPath, protocol, "unknown protocol (x86_32-abi, x86_64-abi)");
         }
+        final Offer offer = offer(device);
         final String queuesPath = fe + "/multi-queue-num-queues";
-        final int queues = (int)values.readUnsigned(queuesPath, 1, configuration.maxQueues(), 1);
+        final int queues = (int)values.readUnsigned(queuesPath, 1, offer.maxQueues(), 1);
         final int order = (int)values.readUnsigned(fe + "/ring-page-order", 0, configuration.maxRingPageOrder(), 0);
         final List<QueueConfig> configs = new ArrayList<>(queues);
         for (int q = 0; q < queues; q++)
@@ -198,11 +258,49 @@ public final class BlkbackDeviceType implements DeviceType
             configs.add(new QueueConfig(q, RingLayout.ofPageOrder(abi.requestSize(), abi.responseSize(), order),
                 refs, port));
         }
-        final boolean persistent = dataPath == DataPath.MAP && values.readFeature(fe + "/feature-persistent");
+        final boolean persistent = offer.dataPath() == DataPath.MAP && values.readFeature(fe + "/feature-persistent");
         final DeviceState state = open(device);
+        final String changed = stillServes(offer, queues, state.disk);
+        if (null != changed)
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/params", device.readBackend("params"),
+                changed);
+        }
         state.abi = abi;
         state.persistent = persistent;
         return configs;
+    }
+
+    /**
+     * What was advertised to the device, or what would be for a disk in a file (a device this type advertised
+     * always has it).
+     */
+    private Offer offer(final DeviceContext device)
+    {
+        final Offer offer = offers.get(device.backendPath());
+        return null != offer ? offer : new Offer(configuration.maxQueues(), configuration.maxIndirectSegments(), true,
+            discard(device), dataPath);
+    }
+
+    /**
+     * A disk on NBD is probed again at each connection of its frontend: the export may have changed since it was
+     * advertised.
+     *
+     * @return why the disk can no longer be served as advertised, or null.
+     */
+    private static String stillServes(final Offer offer, final int queues, final Disk disk)
+    {
+        if (queues > 1 && !disk.allowsManyQueues())
+        {
+            return "the frontend asked for " + queues + " queues, and the NBD export no longer offers " +
+                "CAN_MULTI_CONN: " + disk.describe();
+        }
+        if ((long)offer.maxIndirectSegments() * BlkifConstants.PAGE_SIZE > disk.maxTransferBytes())
+        {
+            return "the NBD export no longer takes requests of " + offer.maxIndirectSegments() + " segments: " +
+                disk.describe();
+        }
+        return null;
     }
 
     private DeviceState open(final DeviceContext device) throws InvalidFrontendException
@@ -219,7 +317,7 @@ public final class BlkbackDeviceType implements DeviceType
         final boolean readOnly = null != mode && !mode.startsWith("w");
         try
         {
-            final Disk disk = Disk.open(Path.of(params), readOnly, configuration.direct(), cdrom, removable);
+            final Disk disk = Disk.open(params, readOnly, configuration.direct(), cdrom, removable);
             final DeviceState state = new DeviceState(disk);
             devices.put(device.backendPath(), state);
             return state;
@@ -229,6 +327,10 @@ public final class BlkbackDeviceType implements DeviceType
             throw new InvalidFrontendException(device.backendPath() + "/params", params,
                 "cannot open the disk: " + ex.getMessage());
         }
+        catch (final IllegalArgumentException ex)
+        {
+            throw new InvalidFrontendException(device.backendPath() + "/params", params, ex.getMessage());
+        }
     }
 
     @Override
@@ -237,14 +339,14 @@ public final class BlkbackDeviceType implements DeviceType
     {
         final DeviceState state = open(device);
         final Disk disk = state.disk;
-        final boolean discard = discard(device);
+        final Offer offer = offer(device);
         if (queue.index() == 0)
         {
             device.writeBackend("sectors", Long.toString(disk.sectors512()));
             device.writeBackend("sector-size", "512");
             device.writeBackend("physical-sector-size", Integer.toString(disk.physicalSectorSize()));
             device.writeBackend("info", Integer.toString(disk.info()));
-            if (discard)
+            if (offer.discard())
             {
                 // Known once the disk is open; blkfront reads it when the backend is Connected, as in Linux.
                 device.writeBackend("discard-secure", disk.canSecureDiscard() ? "1" : "0");
@@ -254,19 +356,31 @@ public final class BlkbackDeviceType implements DeviceType
         final GrantTables gnttab = platform.openGrantTables();
         state.grantTables.add(gnttab);
         final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(),
-            configuration.maxIndirectSegments(), true, true, discard, discard && disk.canSecureDiscard());
-        final BlkbackQueue handler = new BlkbackQueue(queue, new QueueContext()
-            .roleName(name)
-            .abi(state.abi)
-            .frontendDomid(device.frontendDomid())
-            .grantTables(gnttab)
-            .disk(disk)
-            .validator(validator)
-            .dataPath(dataPath)
-            .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
-            .counters(new BlkbackCounters(counters, name))
-            .ioEngine(ioEngine)
-            .mapPageCache(configuration.mapPageCache()));
+            offer.maxIndirectSegments(), offer.flush(), true, offer.discard(),
+            offer.discard() && disk.canSecureDiscard());
+        final BlkbackCounters queueCounters = new BlkbackCounters(counters, name);
+        final BlkbackQueue handler;
+        try
+        {
+            handler = new BlkbackQueue(queue, new QueueContext()
+                .roleName(name)
+                .abi(state.abi)
+                .frontendDomid(device.frontendDomid())
+                .grantTables(gnttab)
+                .disk(disk)
+                .validator(validator)
+                .dataPath(offer.dataPath())
+                .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
+                .counters(queueCounters)
+                .ioEngine(ioEngine)
+                .mapPageCache(configuration.mapPageCache()));
+        }
+        catch (final IOException ex)
+        {
+            queueCounters.close();
+            throw new InvalidFrontendException(device.backendPath() + "/params", device.readBackend("params"),
+                "queue " + queue.index() + " cannot reach the disk: " + ex.getMessage());
+        }
         if (queue.index() == 0)
         {
             // Online resize as Linux's blkback does it: new sectors, then Connected written again, which makes
@@ -280,10 +394,10 @@ public final class BlkbackDeviceType implements DeviceType
         }
         state.queues.add(handler);
         LOG.info(() -> name + ": connected, " + queue.config().layout() + ", " + state.abi.protocol() + ", " +
-            dataPath + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() + " I/O" +
-            (handler.writesToPageCache() ? ", reads and writes through the mapped page cache" :
+            offer.dataPath() + (state.persistent ? " with persistent grants" : "") + ", " + handler.ioEngine() +
+            " I/O" + (handler.writesToPageCache() ? ", reads and writes through the mapped page cache" :
                 handler.readsFromPageCache() ? ", reads from the mapped page cache" : "") + ", disk " +
-            disk.sizeBytes() + " bytes");
+            disk.describe() + ", " + disk.sizeBytes() + " bytes");
         return handler;
     }
 
@@ -304,5 +418,15 @@ public final class BlkbackDeviceType implements DeviceType
             g.close();
         }
         state.disk.close();
+    }
+
+    /**
+     * Forgets what was advertised, and a disk on NBD probed for it whose frontend never connected.
+     */
+    @Override
+    public void remove(final DeviceContext device)
+    {
+        offers.remove(device.backendPath());
+        disconnect(device);
     }
 }

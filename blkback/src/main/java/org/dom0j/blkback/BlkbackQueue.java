@@ -3,11 +3,13 @@ package org.dom0j.blkback;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.backend.ConnectedQueue;
+import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.backend.QueueHandler;
 import org.dom0j.protocol.blkif.BlkifConstants;
 import org.dom0j.ring.BackRing;
 import org.dom0j.ring.RingEntryHandler;
 
+import java.io.IOException;
 import java.util.logging.Logger;
 
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_DISCARD;
@@ -15,7 +17,6 @@ import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_FLUSH_DISKCACHE;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_WRITE_BARRIER;
-import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
 
 /**
  * One ring of a virtual block device ({@code blkback-<domid>-<devid>-q<N>}), served inside the queue's
@@ -24,10 +25,11 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  * ring in bites of {@link RequestBatch#BATCH_LIMIT}, and the answers of each bite pushed.
  * <p>
  * The life of one request: the ring copies it out of shared memory once; {@link RequestIntake} decodes that copy,
- * ties it to its journal entry and validates it; a read or write goes to the data path chosen at connect
- * ({@link CopyPath} or {@link MapPath}, a {@link ReadWritePath}), which serves it now, with its bite, or, when large,
- * on its own; anything else (flush, barrier, discard, an unknown operation) is served here, alone, once everything
- * taken before it is done. Whatever happens, the {@link Responder} answers it (counts, the response written whole
+ * ties it to its journal entry and validates it; a read or write goes to the data path chosen at connect by the
+ * disk's storage ({@link CopyPath} or {@link MapPath} for a file, {@link NbdPath} for an NBD export: a
+ * {@link ReadWritePath}), which serves it now, with its bite, or, when large, on its own; anything else (flush,
+ * barrier, discard, an unknown operation) is served alone, through the same path, once everything taken before it
+ * is done. Whatever happens, the {@link Responder} answers it (counts, the response written whole
  * through the journal entry) and pushes the answer, notifying the frontend when it asked.
  * <p>
  * A frontend that breaks the ring protocol (impossible indices) gets its queue disabled: nothing more is read and
@@ -48,7 +50,6 @@ public final class BlkbackQueue implements QueueHandler
     private final BackRing ring;
     private final BlkbackCounters counters;
     private final QueueErrors errors;
-    private final DiskIo diskIo;
     private final RequestIntake intake;
     private final Responder responder;
     private final PageCacheWindow window;
@@ -59,12 +60,14 @@ public final class BlkbackQueue implements QueueHandler
     private BlkifRequest incoming;
 
     /**
-     * Connects a queue: everything it will use is allocated here.
+     * Connects a queue: everything it will use is allocated here, and on a disk on NBD its connection is made.
      *
      * @param queue   the connected queue: its first ring is served, its first port notified, its counters kept.
      * @param context what else the queue is made from.
+     * @throws IOException when the disk cannot be reached for this queue (an NBD export's server is away, refuses,
+     *                     or no longer serves the disk's export); nothing is left open then.
      */
-    public BlkbackQueue(final ConnectedQueue queue, final QueueContext context)
+    public BlkbackQueue(final ConnectedQueue queue, final QueueContext context) throws IOException
     {
         context.conclude();
         roleName = context.roleName();
@@ -75,17 +78,28 @@ public final class BlkbackQueue implements QueueHandler
         final int maxSegments =
             Math.max(BlkifConstants.BLKIF_MAX_SEGMENTS_PER_REQUEST, validator.maxIndirectSegments());
         errors = new QueueErrors(roleName);
-        diskIo = new DiskIo(disk, errors);
         final GrantCopier copier = new GrantCopier(context.grantTables(), context.frontendDomid(), maxSegments, errors);
         intake = new RequestIntake(context.abi(), ring, validator, copier);
         responder = new Responder(roleName, queue, counters);
-        final boolean copy = context.dataPath() == DataPath.COPY;
-        window = new PageCacheWindow(roleName, disk, copy && context.mapPageCache() && !disk.file().isDirect());
-        path = copy ?
-            new CopyPath(roleName, context.ioEngine(), maxSegments, diskIo, copier, window, responder, errors,
-                counters) :
-            new MapPath(context.grantTables(), context.frontendDomid(), context.persistentGrants(), maxSegments,
-                diskIo, responder, errors);
+        // The one place the kind of storage is asked: it picks the data path, and nothing later asks again.
+        if (disk.storage() instanceof NbdStorage export)
+        {
+            window = new PageCacheWindow(roleName, disk, null, false);
+            path = new NbdPath(new NbdLink(roleName, export, NbdPath.maxInFlight(), context.nbdTimeoutNanos(), errors),
+                maxSegments, copier, responder, counters);
+        }
+        else
+        {
+            final NativeFile file = ((FileStorage)disk.storage()).file();
+            final DiskIo diskIo = new DiskIo(file, errors);
+            final boolean copy = context.dataPath() == DataPath.COPY;
+            window = new PageCacheWindow(roleName, disk, file, copy && context.mapPageCache() && !file.isDirect());
+            path = copy ?
+                new CopyPath(roleName, context.ioEngine(), maxSegments, diskIo, copier, window, responder, errors,
+                    counters) :
+                new MapPath(context.grantTables(), context.frontendDomid(), context.persistentGrants(), maxSegments,
+                    diskIo, responder, errors);
+        }
         sizes = new DiskSizeWatcher(roleName, disk, validator, window, errors);
         requestCopy = new UnsafeBuffer(new byte[ring.layout().slotLength()]);
         incoming = new BlkifRequest(maxSegments);
@@ -180,22 +194,20 @@ public final class BlkbackQueue implements QueueHandler
             {
                 // Every earlier request of this ring has completed (drained): make them durable, then the request's
                 // own data; a barrier's data is made durable too.
-                RequestVerdict verdict = diskIo.flush();
+                RequestVerdict verdict = path.flush();
                 if (verdict == RequestVerdict.OK && r.segmentsLoaded() > 0)
                 {
                     verdict = path.transferAlone(r, true);
                     if (verdict == RequestVerdict.OK && r.ioOperation() == BLKIF_OP_WRITE_BARRIER)
                     {
-                        verdict = diskIo.flush();
+                        verdict = path.flush();
                     }
                 }
                 return verdict;
             }
             case BLKIF_OP_DISCARD ->
             {
-                // The hole's pages leave the mapping: a copy must not touch them before they are populated again.
-                window.forget(r.sectorNumber() * SECTOR_SIZE, r.discardNrSectors() * SECTOR_SIZE);
-                return diskIo.discard(r);
+                return path.discard(r);
             }
             default ->
             {

@@ -1,5 +1,7 @@
 package org.dom0j.blkback;
 
+import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
+
 /**
  * The grant-copy data path (QEMU's; the default): the guest's pages are never mapped, the hypervisor copies between
  * them and memory of ours. Each read or write taken goes one of three ways:
@@ -18,6 +20,7 @@ package org.dom0j.blkback;
 final class CopyPath implements ReadWritePath
 {
     private final PageCacheWindow window;
+    private final DiskIo diskIo;
     private final UringDisk uring;
     private final RequestBatch batch;
     private final LargePipeline pipeline;
@@ -45,6 +48,7 @@ final class CopyPath implements ReadWritePath
         final BlkbackCounters counters)
     {
         this.window = window;
+        this.diskIo = diskIo;
         uring = new UringDisk(roleName, ioEngine, RequestBatch.BATCH_LIMIT, LargePipeline.LARGE_REQUESTS_IN_FLIGHT,
             diskIo, errors);
         batch = new RequestBatch(maxSegments, uring, diskIo, copier, window, responder, errors, counters);
@@ -101,6 +105,20 @@ final class CopyPath implements ReadWritePath
     public RequestVerdict transferAlone(final BlkifRequest r, final boolean write)
     {
         return batch.transferAlone(r, write);
+    }
+
+    @Override
+    public RequestVerdict flush()
+    {
+        return diskIo.flush();
+    }
+
+    @Override
+    public RequestVerdict discard(final BlkifRequest r)
+    {
+        // The hole's pages leave the mapping: a copy must not touch them before they are populated again.
+        window.forget(r.sectorNumber() * SECTOR_SIZE, r.discardNrSectors() * SECTOR_SIZE);
+        return diskIo.discard(r);
     }
 
     @Override

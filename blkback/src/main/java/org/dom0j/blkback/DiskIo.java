@@ -11,26 +11,26 @@ import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_DISCARD_SECURE;
 import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
 
 /**
- * A queue's blocking calls on its disk, each answering with a verdict: a request's sectors read or written with one
- * {@code preadv}/{@code pwritev} on the queue's thread (from one contiguous buffer, or from an iovec list of mapped
- * guest pages), {@code fdatasync}, and discard. A failure or a short transfer is an {@link RequestVerdict#IO_ERROR}
- * (logged through {@link QueueErrors}).
+ * A queue's blocking calls on its disk's file ({@link FileStorage}), each answering with a verdict: a request's
+ * sectors read or written with one {@code preadv}/{@code pwritev} on the queue's thread (from one contiguous buffer,
+ * or from an iovec list of mapped guest pages), {@code fdatasync}, and discard. A failure or a short transfer is an
+ * {@link RequestVerdict#IO_ERROR} (logged through {@link QueueErrors}).
  * <p>
  * Not thread safe: the queue's agent only. Allocates only when made.
  */
 final class DiskIo
 {
-    private final Disk disk;
+    private final NativeFile file;
     private final QueueErrors errors;
     private final UnsafeBuffer iovec = new UnsafeBuffer(BufferUtil.allocateDirectAligned(16, 64));
 
     /**
-     * @param disk   the storage.
+     * @param file   the disk's file or block device.
      * @param errors where failures go.
      */
-    DiskIo(final Disk disk, final QueueErrors errors)
+    DiskIo(final NativeFile file, final QueueErrors errors)
     {
-        this.disk = disk;
+        this.file = file;
         this.errors = errors;
     }
 
@@ -39,7 +39,7 @@ final class DiskIo
      */
     NativeFile file()
     {
-        return disk.file();
+        return file;
     }
 
     /**
@@ -60,10 +60,10 @@ final class DiskIo
         {
             if (write)
             {
-                return disk.file().pwritev(iovec.addressOffset(), 1, position) == bytes ?
+                return file.pwritev(iovec.addressOffset(), 1, position) == bytes ?
                     RequestVerdict.OK : errors.ioError("short write at " + position);
             }
-            return disk.file().preadv(iovec.addressOffset(), 1, position) == bytes ?
+            return file.preadv(iovec.addressOffset(), 1, position) == bytes ?
                 RequestVerdict.OK : errors.ioError("short read at " + position);
         }
         catch (final IOException ex)
@@ -88,7 +88,7 @@ final class DiskIo
         try
         {
             final long done = write ?
-                disk.file().pwritev(iovecs, count, position) : disk.file().preadv(iovecs, count, position);
+                file.pwritev(iovecs, count, position) : file.preadv(iovecs, count, position);
             return done == bytes ? RequestVerdict.OK : errors.ioError("short transfer at " + position);
         }
         catch (final IOException ex)
@@ -104,7 +104,7 @@ final class DiskIo
     {
         try
         {
-            disk.file().fdatasync();
+            file.fdatasync();
             return RequestVerdict.OK;
         }
         catch (final IOException ex)
@@ -123,7 +123,7 @@ final class DiskIo
     {
         try
         {
-            disk.file().discard(r.sectorNumber() * SECTOR_SIZE, r.discardNrSectors() * SECTOR_SIZE,
+            file.discard(r.sectorNumber() * SECTOR_SIZE, r.discardNrSectors() * SECTOR_SIZE,
                 (r.discardFlag() & BLKIF_DISCARD_SECURE) != 0);
             return RequestVerdict.OK;
         }

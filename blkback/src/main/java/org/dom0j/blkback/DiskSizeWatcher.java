@@ -49,13 +49,14 @@ final class DiskSizeWatcher
     }
 
     /**
-     * Makes this queue the one that reads the disk's size.
+     * Makes this queue the one that reads the disk's size, unless it cannot change (an NBD export's is fixed: the
+     * client checks it at every connection), so that nothing is read, and nothing wakes the queue, for nothing.
      *
      * @param listener told when it changed.
      */
     void watch(final BlkbackQueue.ResizeListener listener)
     {
-        this.listener = listener;
+        this.listener = disk.sizeCanChange() ? listener : null;
     }
 
     /**

@@ -15,5 +15,10 @@ public enum IoEngine
     /**
      * One {@code preadv} or {@code pwritev} after another on the queue's thread: one I/O in flight per queue.
      */
-    SYNC
+    SYNC,
+    /**
+     * The disk is an NBD export: a pass's reads and writes are in flight together on the queue's own connection
+     * ({@link NbdPath}). Not a choice: what every queue of a disk on NBD uses, whatever was configured.
+     */
+    NBD
 }

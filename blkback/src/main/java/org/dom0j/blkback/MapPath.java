@@ -171,6 +171,18 @@ final class MapPath implements ReadWritePath
     }
 
     @Override
+    public RequestVerdict flush()
+    {
+        return diskIo.flush();
+    }
+
+    @Override
+    public RequestVerdict discard(final BlkifRequest r)
+    {
+        return diskIo.discard(r);
+    }
+
+    @Override
     public int startPass()
     {
         return 0;

@@ -1,6 +1,7 @@
 package org.dom0j.blkback;
 
 import org.dom0j.blkback.jna.MappedFile;
+import org.dom0j.blkback.jna.NativeFile;
 
 import java.io.IOException;
 import java.util.logging.Level;
@@ -24,9 +25,9 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
  *   <li>resized: mapped afresh at the disk's new size after an online resize;</li>
  *   <li>forgetful: a discard's hole must be populated again before it is copied from.</li>
  * </ul>
- * A window that is off (the map data path, an {@code O_DIRECT} disk, {@code --no-map-page-cache}, a kernel that
- * cannot map or populate, an empty disk or one over {@link #MAX_MAPPED_BYTES}) admits nothing: every request goes
- * through bounce pages.
+ * A window that is off (the map data path, an {@code O_DIRECT} disk, {@code --no-map-page-cache}, a disk on NBD, a
+ * kernel that cannot map or populate, an empty disk or one over {@link #MAX_MAPPED_BYTES}) admits nothing: every
+ * request goes through bounce pages.
  * <p>
  * Not thread safe: the queue's agent only. Allocates only when it maps.
  */
@@ -48,6 +49,7 @@ final class PageCacheWindow
 
     private final String roleName;
     private final Disk disk;
+    private final NativeFile file;
     private final boolean enabled;
     private boolean mapWrites;
     private MappedFile mapping;
@@ -58,19 +60,21 @@ final class PageCacheWindow
     /**
      * @param roleName the queue's name, for the log.
      * @param disk     the disk.
+     * @param file     its file, or null when it has none (an NBD export: the window is off).
      * @param enabled  whether to map it at all: the grant-copy path through the page cache (not {@code O_DIRECT}),
      *                 with the mapping asked for. Writes are mapped too when the disk is a writable file on tmpfs.
      */
-    PageCacheWindow(final String roleName, final Disk disk, final boolean enabled)
+    PageCacheWindow(final String roleName, final Disk disk, final NativeFile file, final boolean enabled)
     {
         this.roleName = roleName;
         this.disk = disk;
-        this.enabled = enabled;
-        if (enabled)
+        this.file = file;
+        this.enabled = enabled && null != file;
+        if (this.enabled)
         {
             try
             {
-                mapWrites = !disk.isReadOnly() && disk.file().isOnTmpfs();
+                mapWrites = !disk.isReadOnly() && file.isOnTmpfs();
             }
             catch (final IOException ex)
             {
@@ -244,7 +248,7 @@ final class PageCacheWindow
         }
         try
         {
-            mapping = MappedFile.map(disk.file(), size, mapWrites);
+            mapping = MappedFile.map(file, size, mapWrites);
             maps++;
         }
         catch (final IOException ex)

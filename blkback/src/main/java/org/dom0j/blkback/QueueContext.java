@@ -6,7 +6,8 @@ import org.dom0j.protocol.blkif.BlkifAbi;
 /**
  * What a {@link BlkbackQueue} is made from, besides its connected queue (ring, event channel, queue counters): set
  * by name, Aeron's Context habit, so that the one place that builds a queue ({@link BlkbackDeviceType#connect}, or a
- * test) reads as a list of settings.
+ * test) reads as a list of settings. A disk on NBD is always served by grant copy through bounce pages
+ * ({@link NbdPath}): the data path, I/O engine and page-cache mapping set here are for disks in files.
  * <p>
  * Filled in on one thread and handed to the queue, which reads it once.
  */
@@ -23,6 +24,7 @@ public final class QueueContext
     private BlkbackCounters counters;
     private IoEngine ioEngine = IoEngine.SYNC;
     private boolean mapPageCache;
+    private long nbdTimeoutNanos = NbdLink.DEFAULT_TIMEOUT_NANOS;
 
     /**
      * @param name the queue's name, e.g. "blkback-3-51712-q0" (its log lines start with it).
@@ -139,6 +141,17 @@ public final class QueueContext
     }
 
     /**
+     * @param nanos on a disk on NBD, how long requests in flight may go without an answer before the server is given
+     *              up on (the connection broken, the requests answered with errors). Default 30 s.
+     * @return this.
+     */
+    public QueueContext nbdTimeoutNanos(final long nanos)
+    {
+        this.nbdTimeoutNanos = nanos;
+        return this;
+    }
+
+    /**
      * Checks that everything needed was given.
      *
      * @return this.
@@ -152,9 +165,13 @@ public final class QueueContext
             throw new IllegalStateException("a blkback queue needs roleName, abi, frontendDomid, grantTables, " +
                 "disk, validator, dataPath, counters and ioEngine: " + this);
         }
-        if (null != persistentGrants && dataPath != DataPath.MAP)
+        if (null != persistentGrants && (dataPath != DataPath.MAP || !(disk.storage() instanceof FileStorage)))
         {
-            throw new IllegalStateException("persistent grants need the map data path: " + this);
+            throw new IllegalStateException("persistent grants need the map data path and a disk in a file: " + this);
+        }
+        if (nbdTimeoutNanos <= 0)
+        {
+            throw new IllegalStateException("the NBD timeout must be positive: " + this);
         }
         return this;
     }
@@ -212,6 +229,11 @@ public final class QueueContext
     boolean mapPageCache()
     {
         return mapPageCache;
+    }
+
+    long nbdTimeoutNanos()
+    {
+        return nbdTimeoutNanos;
     }
 
     @Override

@@ -1,13 +1,15 @@
 package org.dom0j.blkback;
 
 /**
- * How a queue moves the data of reads and writes between the guest's pages and the disk, chosen once when the queue
- * connects ({@link DataPath}): {@link CopyPath} (grant copy through bounce pages or the mapped page cache, reads and
- * writes of a pass batched, large ones streamed through io_uring) or {@link MapPath} (the guest's pages mapped, one
- * request at a time, persistent grants kept).
+ * How a queue moves the data of reads and writes between the guest's pages and the disk, and passes flushes and
+ * discards on to it, chosen once when the queue connects, by the disk's {@link Storage} and the {@link DataPath}: for
+ * a file {@link CopyPath} (grant copy through bounce pages or the mapped page cache, reads and writes of a pass
+ * batched, large ones streamed through io_uring) or {@link MapPath} (the guest's pages mapped, one request at a
+ * time, persistent grants kept); for an NBD export {@link NbdPath} (grant copy through bounce pages, a pass's
+ * requests in flight together on the queue's connection).
  * <p>
- * A path answers what it serves through the queue's {@link Responder}; everything else (taking requests, flush,
- * barrier and discard, pushing) is the {@link BlkbackQueue}'s.
+ * A path answers what it serves through the queue's {@link Responder}; everything else (taking requests, the order
+ * of flush, barrier and discard, pushing) is the {@link BlkbackQueue}'s.
  * <p>
  * Not thread safe: the queue's agent only. No method allocates.
  */
@@ -43,6 +45,21 @@ interface ReadWritePath
      * @return what it came to.
      */
     RequestVerdict transferAlone(BlkifRequest r, boolean write);
+
+    /**
+     * Makes every write answered so far durable (a flush, a barrier's flushes), once the path is drained.
+     *
+     * @return what it came to.
+     */
+    RequestVerdict flush();
+
+    /**
+     * Discards a validated discard's range, once the path is drained.
+     *
+     * @param r the discard.
+     * @return what it came to.
+     */
+    RequestVerdict discard(BlkifRequest r);
 
     /**
      * Start of a pass: its duties (the copy path renews the page-cache mapping when due), and answering what

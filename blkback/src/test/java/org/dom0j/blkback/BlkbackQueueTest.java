@@ -996,7 +996,7 @@ class BlkbackQueueTest
     }
 
     @ParameterizedTest
-    @EnumSource(IoEngine.class)
+    @EnumSource(value = IoEngine.class, names = { "URING", "SYNC" })
     void shouldServeEarlyABatchThatFillsTheBouncePages(final IoEngine engine) throws IOException
     {
         // Writes of 256 segments each, one more than the queue holds at once: the batch's bounce pages (256 with this

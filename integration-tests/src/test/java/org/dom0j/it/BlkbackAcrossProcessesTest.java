@@ -10,10 +10,12 @@ import org.dom0j.ring.FrontRing;
 import org.dom0j.ring.RingLayout;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
+import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.XenbusWaiter;
 import org.dom0j.test.CProgram;
+import org.dom0j.test.NbdServerProcess;
 import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XsWatch;
@@ -43,7 +45,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * blkback in {@code dom0j serve}, its own process, serving frontends in this one: a C frontend built from Xen's
- * own headers, and a crash of the service after acknowledged writes.
+ * own headers, a crash of the service after acknowledged writes, and a disk on an NBD export.
  */
 @Timeout(180)
 class BlkbackAcrossProcessesTest
@@ -185,6 +187,47 @@ class BlkbackAcrossProcessesTest
             assertThat(workload.firstMismatch()).as("seed %d", seed).isNull();
 
             assertThat(verifyDisk(workload, seed)).as("blocks made durable by an acknowledged flush").isPositive();
+        }
+    }
+
+    /**
+     * Issue 15: a disk whose {@code params} is an NBD URI (qemu-nbd serving the disk file on a Unix socket), served by
+     * {@code dom0j serve} to the simulated blkfront, two queues (qemu-nbd takes several clients, so it offers
+     * CAN_MULTI_CONN), a verified random workload with flushes and discards, and the file read directly afterwards.
+     */
+    @Test
+    void shouldServeADiskOnAnNbdExportToAVerifiedWorkload() throws Exception
+    {
+        final long seed = System.nanoTime();
+        try (NbdServerProcess nbd = NbdServerProcess.qemuNbd(dir, disk, "--discard=unmap"))
+        {
+            final BlockWorkload workload = BlockGuest.withDisk(machine, 6, "it-nbd-6", 16384, nbd.uri(),
+                new SimBlkfront.Options(2, 1, false, 64), front ->
+                {
+                    assertThat(front.queueCount()).isEqualTo(2);
+                    final BlockWorkload w = new BlockWorkload(front, seed, 40, 16, 50, true);
+                    final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    while ((w.stats().operations() < 3000 || front.outstanding() > 0) && System.nanoTime() < deadline)
+                    {
+                        if (w.stats().operations() < 3000)
+                        {
+                            w.submitSome();
+                        }
+                        if (front.poll(w) == 0)
+                        {
+                            front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+                        }
+                    }
+                    return w;
+                });
+
+            assertThat(workload.stats().operations()).as("seed %d", seed).isGreaterThanOrEqualTo(3000);
+            assertThat(workload.stats().errors).as("seed %d", seed).isZero();
+            assertThat(workload.firstMismatch()).as("seed %d", seed).isNull();
+            assertThat(workload.stats().discards).isPositive();
+            assertThat(verifyDisk(workload, seed)).as("blocks made durable by an acknowledged flush").isPositive();
+            assertThat(serve.log()).contains("NBD I/O", "disk on NBD " + nbd.uri(),
+                "disks on NBD are served by grant copy through bounce pages");
         }
     }
 

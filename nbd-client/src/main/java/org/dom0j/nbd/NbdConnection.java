@@ -455,13 +455,32 @@ public final class NbdConnection implements AutoCloseable
     }
 
     /**
+     * Gives the connection up without waiting for the server, for a caller whose server did not answer in time: the
+     * socket is closed, nothing more is read into any request's memory, every request in flight completes with
+     * {@code EIO} at the next poll, and {@link #isBroken()} is true with {@code reason}. {@link #reconnect()}
+     * connects again. Does nothing to a connection already broken.
+     *
+     * @param reason why, for {@link #brokenReason()}.
+     */
+    public void abandon(final String reason)
+    {
+        checkOpen();
+        checkNotPolling("abandon");
+        if (!broken)
+        {
+            breakConnection(reason);
+        }
+    }
+
+    /**
      * Connects again to the same URI and shakes hands again. A connection that is not broken is broken first (its
      * requests in flight complete with EIO). Completions not yet delivered are kept for the next poll. The export
      * must still have the size it had; its flags and block sizes are taken anew. Waits for the handshake, up to the
      * handshake timeout.
      *
      * @throws IOException when the server cannot be reached or refuses; the connection stays broken and may be
-     *                     reconnected again later. An {@link NbdException} when the export's size changed.
+     *                     reconnected again later. An {@link NbdException} whose
+     *                     {@link NbdException#isExportChanged()} is true when the export's size changed.
      */
     public void reconnect() throws IOException
     {
@@ -479,7 +498,7 @@ public final class NbdConnection implements AutoCloseable
             if (renewed.size() != export.size())
             {
                 NbdRequestWriter.disconnect(fresh);
-                throw new NbdException(uri + ": export '" + uri.exportName() + "' is now " + renewed.size() +
+                throw NbdException.exportChanged(uri + ": export '" + uri.exportName() + "' is now " + renewed.size() +
                     " bytes; it was " + export.size() + " bytes when first connected");
             }
             transport = fresh;

@@ -14,6 +14,8 @@ public final class NbdException extends IOException
 
     /** The server's {@code NBD_REP_ERR_*} reply during the handshake, or 0. */
     private final int optionReply;
+    /** Whether a reconnection found the export with another size. */
+    private final boolean exportChanged;
 
     /**
      * @param message what went wrong, naming the server and the export.
@@ -30,8 +32,25 @@ public final class NbdException extends IOException
      */
     public NbdException(final String message, final int optionReply, final Throwable cause)
     {
+        this(message, optionReply, cause, false);
+    }
+
+    private NbdException(final String message, final int optionReply, final Throwable cause,
+        final boolean exportChanged)
+    {
         super(message, cause);
         this.optionReply = optionReply;
+        this.exportChanged = exportChanged;
+    }
+
+    /**
+     * @param message what changed, naming the server and the export.
+     * @return the exception {@link NbdConnection#reconnect()} throws when the export no longer has the size it had:
+     *         not a passing failure, unlike the others (trying again will not help).
+     */
+    static NbdException exportChanged(final String message)
+    {
+        return new NbdException(message, 0, null, true);
     }
 
     /**
@@ -41,5 +60,14 @@ public final class NbdException extends IOException
     public int optionReply()
     {
         return optionReply;
+    }
+
+    /**
+     * @return true when a reconnection found the export with another size than it had: the data behind it is not
+     *         what the client was serving, so trying again will not help (unlike an unreachable or refusing server).
+     */
+    public boolean isExportChanged()
+    {
+        return exportChanged;
     }
 }

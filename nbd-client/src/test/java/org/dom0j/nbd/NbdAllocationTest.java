@@ -1,5 +1,7 @@
 package org.dom0j.nbd;
 
+import org.dom0j.test.NbdServerProcess;
+
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -51,7 +53,7 @@ class NbdAllocationTest
         final com.sun.management.ThreadMXBean threads =
             (com.sun.management.ThreadMXBean)ManagementFactory.getThreadMXBean();
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), IN_FLIGHT))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), IN_FLIGHT))
         {
             runRequests(nbd, handler, memory, REQUESTS_PER_ROUND);
             long least = Long.MAX_VALUE;

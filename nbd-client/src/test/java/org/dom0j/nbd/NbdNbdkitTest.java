@@ -1,5 +1,7 @@
 package org.dom0j.nbd;
 
+import org.dom0j.test.NbdServerProcess;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,7 +51,7 @@ class NbdNbdkitTest
             "error-pwrite-rate=100%");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitWrite(cookie, 4096, 4096, memory.address, false)))
                 .isEqualTo(errno);
@@ -76,7 +78,7 @@ class NbdNbdkitTest
             "error-pread-rate=100%");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 4096, memory.address)))
                 .isEqualTo(NbdConstants.ENOSPC);
@@ -95,7 +97,7 @@ class NbdNbdkitTest
             "can_write=exit 0", "can_fua=echo none");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             final NbdExport export = nbd.export();
             assertThat(export.canFua()).isFalse();
@@ -119,7 +121,7 @@ class NbdNbdkitTest
             "blocksize-error-policy=error");
         final NativeMemory memory = new NativeMemory(128 << 10);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 8))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 8))
         {
             final NbdExport export = nbd.export();
             assertThat(export.minimumBlockSize()).isEqualTo(512);
@@ -153,7 +155,7 @@ class NbdNbdkitTest
         server = NbdServerProcess.nbdkit(dir, "-r", "memory", "1M");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(nbd.export().isReadOnly()).isTrue();
             assertThat(Completions.run(nbd, cookie -> nbd.submitWrite(cookie, 0, 4096, memory.address, false)))
@@ -172,7 +174,7 @@ class NbdNbdkitTest
         final NativeMemory memory = new NativeMemory(inFlight * 65536);
         memory.fill(0, inFlight * 65536, (byte)0x11);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), inFlight))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), inFlight))
         {
             final Completions completions = new Completions();
             for (int i = 0; i < inFlight; i++)
@@ -199,17 +201,55 @@ class NbdNbdkitTest
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 512, memory.address)))
                 .as("a broken connection takes no new request").isEqualTo(NbdConstants.EIO);
 
-            assertThatThrownBy(nbd::reconnect).as("the server is not back yet").isInstanceOf(IOException.class);
+            assertThatThrownBy(nbd::reconnect).as("the server is not back yet")
+                .isInstanceOfSatisfying(IOException.class, ex ->
+                    assertThat(ex instanceof NbdException nbdEx && nbdEx.isExportChanged()).isFalse());
             assertThat(nbd.isBroken()).isTrue();
 
             server = NbdServerProcess.nbdkit(dir, "file", "file=" + image);
-            assertThat(server.uri()).as("the same socket").isEqualTo(nbd.uri());
+            assertThat(NbdUri.parse(server.uri())).as("the same socket").isEqualTo(nbd.uri());
             nbd.reconnect();
 
             assertThat(nbd.isBroken()).isFalse();
             assertThat(nbd.brokenReason()).isNull();
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 65536, memory.address))).isZero();
             assertThat(memory.bytes(0, 65536)).isEqualTo(NbdServerIoTest.fileRange(image, 0, 65536));
+        }
+    }
+
+    @Test
+    void shouldCompleteEveryRequestInFlightWithEioWhenAbandonedAndServeAgainAfterReconnect() throws Exception
+    {
+        // A caller's timeout: the server holds every read for 2 s, the caller gives up on it before.
+        final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), new Random(11), 1 << 20);
+        server = NbdServerProcess.nbdkit(dir, "--filter=delay", "file", "file=" + image, "rdelay=2");
+        final NativeMemory memory = new NativeMemory(4 * 4096);
+        memory.fill(0, 4 * 4096, (byte)0x5A);
+
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
+        {
+            final Completions completions = new Completions();
+            for (int i = 0; i < 4; i++)
+            {
+                assertThat(nbd.submitRead(i, i * 4096L, 4096, memory.address + i * 4096L)).isTrue();
+            }
+            nbd.flushSends();
+            assertThat(nbd.awaitCompletion(completions, TimeUnit.MILLISECONDS.toNanos(200))).as("held by the delay")
+                .isZero();
+
+            nbd.abandon("no answer in 200 ms");
+
+            assertThat(nbd.isBroken()).isTrue();
+            assertThat(nbd.brokenReason()).isEqualTo("no answer in 200 ms");
+            completions.awaitCount(nbd, 4);
+            assertThat(completions.errnoByCookie.values()).containsOnly(NbdConstants.EIO);
+            assertThat(memory.bytes(0, 4 * 4096)).as("nothing read into the requests' memory").containsOnly(0x5A);
+            nbd.abandon("again");
+            assertThat(nbd.brokenReason()).as("a broken connection stays as it broke").isEqualTo("no answer in 200 ms");
+
+            nbd.reconnect();
+            assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 4096, memory.address))).isZero();
+            assertThat(memory.bytes(0, 4096)).isEqualTo(NbdServerIoTest.fileRange(image, 0, 4096));
         }
     }
 
@@ -227,7 +267,7 @@ class NbdNbdkitTest
         final int[] outcomes = new int[2];
         final long killAt = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(150 + random.nextInt(100));
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), inFlight))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), inFlight))
         {
             final NbdCompletionHandler check = (cookie, errno) ->
             {
@@ -260,12 +300,14 @@ class NbdNbdkitTest
                     assertThat(nbd.submitRead(cookie, offset, length, memory.address + (long)slot * length)).isTrue();
                 }
                 nbd.flushSends();
-                nbd.awaitCompletion(check, TimeUnit.MILLISECONDS.toNanos(20));
                 if (!killed && System.nanoTime() - killAt > 0)
                 {
+                    // Right after a refill went out, so that reads are in flight: the delay filter holds each 20 ms
+                    // and answers them together, so after a poll there may be none.
                     server.kill();
                     killed = true;
                 }
+                nbd.awaitCompletion(check, TimeUnit.MILLISECONDS.toNanos(20));
             }
             final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (!nbd.isBroken() && System.nanoTime() - deadline < 0)
@@ -285,14 +327,14 @@ class NbdNbdkitTest
         final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), new Random(9), 1 << 20);
         server = NbdServerProcess.nbdkit(dir, "file", "file=" + image);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             server.kill();
             NbdServerIoTest.writeImage(image, new Random(10), 2 << 20);
             server.start();
 
             assertThatThrownBy(nbd::reconnect)
-                .isInstanceOf(NbdException.class)
+                .isInstanceOfSatisfying(NbdException.class, ex -> assertThat(ex.isExportChanged()).isTrue())
                 .hasMessageContaining("is now 2097152 bytes; it was 1048576 bytes when first connected");
             assertThat(nbd.isBroken()).isTrue();
             assertThat(nbd.export().size()).isEqualTo(1 << 20);

@@ -1,5 +1,7 @@
 package org.dom0j.nbd;
 
+import org.dom0j.test.NbdServerProcess;
+
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
 import java.util.Random;
@@ -39,14 +41,14 @@ class NbdQemuNbdTest
         final Path image = NbdServerIoTest.writeImage(dir.resolve("disk.img"), new Random(4), 1 << 20);
         server = NbdServerProcess.qemuNbd(dir, image, "-x", "disk");
 
-        assertThatThrownBy(() -> NbdConnection.connect(server.uri("nosuch"), 4))
+        assertThatThrownBy(() -> NbdConnection.connect(NbdUri.parse(server.uri("nosuch")), 4))
             .isInstanceOfSatisfying(NbdException.class, ex ->
                 assertThat(ex.optionReply()).isEqualTo(NbdConstants.NBD_REP_ERR_UNKNOWN))
             .hasMessageContaining("export 'nosuch' does not exist on the server")
             .hasMessageContaining("NBD_REP_ERR_UNKNOWN")
             .hasMessageContaining("server says");
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri("disk"), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri("disk")), 4))
         {
             assertThat(nbd.export().name()).isEqualTo("disk");
             assertThat(nbd.export().size()).isEqualTo(1 << 20);
@@ -60,7 +62,7 @@ class NbdQemuNbdTest
         server = NbdServerProcess.qemuNbd(dir, image, "-r");
         final NativeMemory memory = new NativeMemory(4096);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(nbd.export().isReadOnly()).isTrue();
             assertThat(Completions.run(nbd, cookie -> nbd.submitWrite(cookie, 0, 4096, memory.address, false)))
@@ -89,7 +91,7 @@ class NbdQemuNbdTest
         final NativeMemory memory = new NativeMemory(2 << 20);
         memory.fill(0, 2 << 20, (byte)0xAA);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), 4))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), 4))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitRead(cookie, 0, 2 << 20, memory.address))).isZero();
 

@@ -1,5 +1,7 @@
 package org.dom0j.nbd;
 
+import org.dom0j.test.NbdServerProcess;
+
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -85,7 +87,7 @@ class NbdServerIoTest
         final Path image = image(new Random(1));
         server = kind.start(dir, image);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), IN_FLIGHT))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), IN_FLIGHT))
         {
             final NbdExport export = nbd.export();
             assertThat(export.size()).isEqualTo(IMAGE_SIZE);
@@ -122,7 +124,7 @@ class NbdServerIoTest
         int reads = 0;
         int writes = 0;
         int fuaWrites = 0;
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), IN_FLIGHT))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), IN_FLIGHT))
         {
             for (int round = 0; round < 12; round++)
             {
@@ -189,7 +191,7 @@ class NbdServerIoTest
         server = kind.start(dir, image);
         final NativeMemory memory = new NativeMemory(256 << 10);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), IN_FLIGHT))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), IN_FLIGHT))
         {
             final Completions completions = new Completions();
             assertThat(nbd.submitWriteZeroes(1, 1 << 20, 256 << 10, false)).isTrue();
@@ -222,7 +224,7 @@ class NbdServerIoTest
         server = kind.start(dir, image);
         final NativeMemory memory = new NativeMemory(1 << 20);
 
-        try (NbdConnection nbd = NbdConnection.connect(server.uri(), IN_FLIGHT))
+        try (NbdConnection nbd = NbdConnection.connect(NbdUri.parse(server.uri()), IN_FLIGHT))
         {
             assertThat(Completions.run(nbd, cookie -> nbd.submitTrim(cookie, 4 << 20, 1 << 20))).isZero();
             memory.fill(0, 1 << 20, (byte)0x33);

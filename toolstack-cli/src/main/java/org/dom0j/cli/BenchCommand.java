@@ -36,10 +36,12 @@ final class BenchCommand
 
     /**
      * {@code dom0j bench blk}: a simulated guest's blkfront, through {@code dom0j serve} (its own process), onto a
-     * file on tmpfs; against fio doing the same I/O natively on the same file.
+     * file on tmpfs; against fio doing the same I/O natively on the same file. With {@code --nbd} the file is served by
+     * qemu-nbd ({@link BenchNbdServer}), the guest's disk is that export, and fio's nbd engine is the baseline.
      */
     @Command(name = "blk", description = "Block I/O through dom0j on the simulator against fio on the same file.",
-        footer = { "", "Example:", "  dom0j bench blk --seconds 3" })
+        footer = { "", "Examples:", "  dom0j bench blk --seconds 3",
+            "  dom0j bench blk --nbd         the disk is qemu-nbd's export of the file, fio's nbd engine baseline" })
     static final class Blk implements Callable<Integer>
     {
         @Spec
@@ -73,6 +75,11 @@ final class BenchCommand
         @Option(names = "--no-fio", description = "Skip the fio baseline.")
         private boolean noFio;
 
+        @Option(names = "--nbd",
+            description = "Serve the file with qemu-nbd (a Unix socket) and give the guest that export as its disk " +
+                "(params nbd+unix://...); the baseline is fio's nbd engine on the same export.")
+        private boolean nbd;
+
         @Option(names = "--only", paramLabel = "TEXT",
             description = "Run only the cases whose name contains TEXT, e.g. \"randread qd32, 1\".")
         private String only;
@@ -95,6 +102,15 @@ final class BenchCommand
             final PrintWriter out = spec.commandLine().getOut();
             final Path dir = Path.of(Files.isDirectory(Path.of("/dev/shm")) ? "/dev/shm" :
                 System.getProperty("java.io.tmpdir")).resolve("dom0j-bench-" + ProcessHandle.current().pid());
+            final String qemuNbd = nbd ? BenchNbdServer.version() : null;
+            if (nbd && null == qemuNbd)
+            {
+                spec.commandLine().getErr().println("dom0j bench blk --nbd: qemu-nbd is not installed (" +
+                    BenchNbdServer.QEMU_NBD + "): install it with 'apt-get install qemu-utils' " +
+                    "(scripts/install-deps.sh does), or run without --nbd.");
+                spec.commandLine().getErr().flush();
+                return ExitCodes.FAILURE;
+            }
             final String fioVersion = noFio ? null : FioBaseline.version();
             final boolean fio = null != fioVersion;
             final String noBaseline = noFio ? "none (--no-fio)" : "none: fio is not installed, so no case has a " +
@@ -118,11 +134,13 @@ final class BenchCommand
                     "read"),
                 new Case("1m seqwrite qd4, 1 queue", new BlockBench.Pattern(true, true, 1 << 20, 4, seconds), 1,
                     "write"));
-            out.printf(Locale.ROOT, "dom0j bench blk: %d MiB file on tmpfs, %.1f s per case after %.1f s of warm-up, " +
-                "serve in its own JVM, guest in this one%nbaseline: %s%n", sizeMib, seconds, warmup, fio ?
-                fioVersion + " on the same file, one job per queue, the best of psync, libaio and io_uring " +
-                "(libaio and io_uring at the same queue depth); mmap (no system call) printed as the limit" :
-                noBaseline);
+            out.printf(Locale.ROOT, "dom0j bench blk: %d MiB file on tmpfs%s, %.1f s per case after %.1f s of " +
+                "warm-up, serve in its own JVM, guest in this one%nbaseline: %s%n", sizeMib, nbd ? ", served by " +
+                qemuNbd + " on a Unix socket: the guest's disk is its export" : "", seconds, warmup, !fio ? noBaseline :
+                nbd ? fioVersion + "'s nbd engine (libnbd) on the same export, one job (connection) per queue at " +
+                "the same queue depth" : fioVersion + " on the same file, one job per queue, the best of psync, " +
+                "libaio and io_uring (libaio and io_uring at the same queue depth); mmap (no system call) printed as " +
+                "the limit");
             out.printf(Locale.ROOT, "%-28s %10s %8s %10s %8s %9s %10s %10s %6s %10s %8s%n", "case", "dom0j IOPS",
                 "MB/s", "CPU us/req", "(serve)", "best fio", "IOPS", "CPU us/req", "ratio", "mmap IOPS", "of mmap");
             out.flush();
@@ -132,9 +150,11 @@ final class BenchCommand
             {
                 final Path disk = dir.resolve("bench.img");
                 fillFile(disk, (long)sizeMib << 20);
-                try (ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath,
-                    "--io-engine", ioEngine, mapPageCache ? "--map-page-cache" : "--no-map-page-cache"))
+                try (BenchNbdServer server = nbd ? BenchNbdServer.start(disk) : null;
+                    ServeProcess serve = ServeProcess.start(dir, dir.resolve("serve.log"), "--data-path", dataPath,
+                        "--io-engine", ioEngine, mapPageCache ? "--map-page-cache" : "--no-map-page-cache"))
                 {
+                    final String params = null != server ? server.uri() : disk.toString();
                     int domid = 1;
                     for (final Case c : cases)
                     {
@@ -142,12 +162,10 @@ final class BenchCommand
                         {
                             continue;
                         }
-                        final BlockBench.Result r = runGuest(machine, domid++, disk, c, warmupNanos(), serve);
-                        final long serveCpu = r.externalCpuNanos();
-                        final double cpuPerReq = (r.cpuNanos() + serveCpu) / 1e3 / Math.max(1, r.operations());
-                        final double servePerReq = serveCpu / 1e3 / Math.max(1, r.operations());
-                        final FioBaseline.Baseline f = fio ? FioBaseline.onFile(disk, c.shape(), seconds, warmup) :
-                            null;
+                        final BlockBench.Result r = runGuest(machine, domid++, params, c, warmupNanos(), serve);
+                        final FioBaseline.Baseline f = !fio ? null : null != server ?
+                            FioBaseline.onNbd(server.uri(), c.shape(), seconds, warmup) :
+                            FioBaseline.onFile(disk, c.shape(), seconds, warmup);
                         final double ratio = null == f ? Double.NaN : r.iops() / f.best().iops();
                         if (null != f)
                         {
@@ -157,23 +175,7 @@ final class BenchCommand
                                 under.add(c.label());
                             }
                         }
-                        out.printf(Locale.ROOT, "%-28s %10.0f %8.1f %10.1f %8.1f %9s %10s %10s %6s %10s %8s%n",
-                            c.label(), r.iops(), r.megabytesPerSecond(), cpuPerReq, servePerReq,
-                            null == f ? "-" : f.best().engine().fioName(),
-                            null == f ? "-" : String.format(Locale.ROOT, "%.0f", f.best().iops()),
-                            null == f ? "-" : String.format(Locale.ROOT, "%.1f", f.best().cpuPerReq()),
-                            null == f ? "-" : String.format(Locale.ROOT, "%.2f", ratio),
-                            null == f ? "-" : String.format(Locale.ROOT, "%.0f", f.limit().iops()),
-                            null == f ? "-" : String.format(Locale.ROOT, "%.2f", r.iops() / f.limit().iops()));
-                        if (null != f)
-                        {
-                            out.println("  fio IOPS: " + FioBaseline.describe(f));
-                        }
-                        out.flush();
-                        if (r.errors() > 0)
-                        {
-                            out.println("  " + r.errors() + " requests failed");
-                        }
+                        printCase(out, c, r, f, ratio);
                     }
                     if (!serve.stop())
                     {
@@ -187,16 +189,20 @@ final class BenchCommand
             }
             if (!ratios.isEmpty())
             {
-                out.printf(Locale.ROOT, "ratio = dom0j IOPS / the best fio system-call engine's IOPS, same file, " +
-                    "same run; geometric mean %.2f, lowest %.2f; %s%n",
-                    Math.exp(ratios.stream().mapToDouble(Math::log).average().orElse(0)),
+                out.printf(Locale.ROOT, "ratio = dom0j IOPS / %s's IOPS, same %s, same run; geometric mean %.2f, " +
+                    "lowest %.2f; %s%n", nbd ? "fio's nbd engine" : "the best fio system-call engine",
+                    nbd ? "export" : "file", Math.exp(ratios.stream().mapToDouble(Math::log).average().orElse(0)),
                     ratios.stream().mapToDouble(Double::doubleValue).min().orElse(0),
                     under.isEmpty() ? "every case at least " + TARGET_RATIO + "x" :
                         "under " + TARGET_RATIO + "x: " + String.join("; ", under));
-                out.println("of mmap = dom0j IOPS / fio's mmap engine's (memcpy, no system call): how far from the " +
-                    "memory's limit");
+                if (!nbd)
+                {
+                    out.println("of mmap = dom0j IOPS / fio's mmap engine's (memcpy, no system call): how far from " +
+                        "the memory's limit");
+                }
                 out.println("CPU us/req: dom0j = the guest's thread and the serve process (serve alone in brackets; " +
-                    "on Xen the guest runs on its own vCPUs), fio = its jobs");
+                    "on Xen the guest runs on its own vCPUs" + (nbd ? "; qemu-nbd's CPU is in neither" : "") +
+                    "), fio = its jobs");
             }
             else if (!noFio)
             {
@@ -206,17 +212,44 @@ final class BenchCommand
             return ExitCodes.OK;
         }
 
+        private static void printCase(
+            final PrintWriter out, final Case c, final BlockBench.Result r, final FioBaseline.Baseline f,
+            final double ratio)
+        {
+            final long serveCpu = r.externalCpuNanos();
+            final double cpuPerReq = (r.cpuNanos() + serveCpu) / 1e3 / Math.max(1, r.operations());
+            final double servePerReq = serveCpu / 1e3 / Math.max(1, r.operations());
+            final FioBaseline.Result limit = null == f ? null : f.limit();
+            out.printf(Locale.ROOT, "%-28s %10.0f %8.1f %10.1f %8.1f %9s %10s %10s %6s %10s %8s%n",
+                c.label(), r.iops(), r.megabytesPerSecond(), cpuPerReq, servePerReq,
+                null == f ? "-" : f.best().engine().fioName(),
+                null == f ? "-" : String.format(Locale.ROOT, "%.0f", f.best().iops()),
+                null == f ? "-" : String.format(Locale.ROOT, "%.1f", f.best().cpuPerReq()),
+                null == f ? "-" : String.format(Locale.ROOT, "%.2f", ratio),
+                null == limit ? "-" : String.format(Locale.ROOT, "%.0f", limit.iops()),
+                null == limit ? "-" : String.format(Locale.ROOT, "%.2f", r.iops() / limit.iops()));
+            if (null != f)
+            {
+                out.println("  fio IOPS: " + FioBaseline.describe(f));
+            }
+            if (r.errors() > 0)
+            {
+                out.println("  " + r.errors() + " requests failed");
+            }
+            out.flush();
+        }
+
         private long warmupNanos()
         {
             return (long)(warmup * 1e9);
         }
 
         private static BlockBench.Result runGuest(
-            final SimMachine machine, final int domid, final Path disk, final Case c, final long warmupNanos,
+            final SimMachine machine, final int domid, final String params, final Case c, final long warmupNanos,
             final ServeProcess serve) throws Exception
         {
             final int segments = Math.max(11, c.pattern().blockBytes() / 4096);
-            return BlockGuest.withDisk(machine, domid, "bench-" + domid, 65536, disk,
+            return BlockGuest.withDisk(machine, domid, "bench-" + domid, 65536, params,
                 new SimBlkfront.Options(c.queues(), 0, true, segments),
                 front -> BlockBench.run(front, c.pattern(), domid, warmupNanos, serve::cpuNanos));
         }

@@ -163,11 +163,12 @@ final class FioBaseline
         throws IOException, InterruptedException
     {
         final List<String> command = new ArrayList<>(List.of("fio", "--name=native"));
-        command.addAll(target);
         command.addAll(List.of("--rw=" + c.rw(), "--bs=" + c.blockBytes(), "--ioengine=" + e.fioName(),
             "--iodepth=" + (e.queued ? Math.max(1, c.queueDepth() / c.jobs()) : 1), "--numjobs=" + c.jobs(),
             "--group_reporting", "--runtime=" + Math.max(1, Math.round(seconds)), "--time_based",
             "--ramp_time=" + Math.max(0, Math.round(warmup)), "--output-format=terse", "--terse-version=3"));
+        // After --ioengine: fio knows an engine's own options (the nbd engine's --uri) only once it is chosen.
+        command.addAll(target);
         if (e.nbd)
         {
             // fio's NBD engine takes the size from the export; each job is one connection.
@@ -195,7 +196,7 @@ final class FioBaseline
     }
 
     /**
-     * @return e.g. "psync 408K, libaio 246K, io_uring 234K, mmap 1883K".
+     * @return e.g. "psync 408K, libaio 246K, io_uring 234K, mmap 1883K" (under 10K in full: "nbd 234").
      */
     static String describe(final Baseline b)
     {
@@ -206,7 +207,9 @@ final class FioBaseline
             {
                 s.append(", ");
             }
-            s.append(String.format(Locale.ROOT, "%s %.0fK", r.engine().fioName(), r.iops() / 1e3));
+            s.append(r.iops() >= 10_000 ?
+                String.format(Locale.ROOT, "%s %.0fK", r.engine().fioName(), r.iops() / 1e3) :
+                String.format(Locale.ROOT, "%s %.0f", r.engine().fioName(), r.iops()));
         }
         return s.toString();
     }

@@ -55,6 +55,9 @@ import java.util.concurrent.atomic.AtomicLong;
         "  dom0j serve                          on a Xen dom0 (rmmod xen-blkback xen-netback first; disks attached",
         "                                       with disk=['backendtype=phy,script=/bin/true,...'], NICs with",
         "                                       vif=['bridge=xenbr0'] as usual: each gets a TAP vifN.M)",
+        "                                       A disk's target= (params) is a file, a block device, or an NBD",
+        "                                       export: nbd://host[:port]/export or",
+        "                                       nbd+unix:///export?socket=/path (no TLS; see docs/blkback.md)",
         "  dom0j serve --net-mode switch        guests' NICs joined by a switch inside the service",
         "  dom0j serve --net-mode switch --uplink-tap dom0j0 --aeron-subscribe aeron:udp?endpoint=0.0.0.0:40456 \\",
         "      --aeron-publish aeron:udp?endpoint=host-b:40456     the switch, dom0's stack and host-b's switch",
@@ -86,7 +89,8 @@ final class ServeCommand implements Callable<Integer>
     private CommandSpec spec;
 
     @Option(names = "--data-path", paramLabel = "auto|copy|map", defaultValue = "auto",
-        description = "How blkback moves data: grant copy, or mapped (persistent) grants. Default: ${DEFAULT-VALUE}.")
+        description = "How blkback moves data: grant copy, or mapped (persistent) grants (disks on NBD: always grant " +
+            "copy). Default: ${DEFAULT-VALUE}.")
     private String dataPath;
 
     @Option(names = "--io-engine", paramLabel = "auto|io_uring|sync", defaultValue = "auto",

@@ -1,11 +1,13 @@
 package org.dom0j.cli;
 
 import org.dom0j.platform.PlatformEnvironment;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -48,5 +50,28 @@ class BenchCommandTest
             assertThat(serveCpu).as("serve's CPU per request, %s", label).isPositive().isLessThanOrEqualTo(cpu);
         }
         assertThat(text).doesNotContain("2 queues");
+    }
+
+    @Test
+    void shouldServeTheGuestsDiskFromQemuNbdWithNbd()
+    {
+        Assumptions.assumeTrue(Files.isExecutable(BenchNbdServer.QEMU_NBD),
+            "qemu-nbd is not installed (package qemu-utils; scripts/install-deps.sh installs it)");
+        final StringWriter out = new StringWriter();
+        final StringWriter err = new StringWriter();
+        final int exit = Cli.run(new PlatformEnvironment(root, Map.of(), library -> null), out, err,
+            "bench", "blk", "--nbd", "--seconds", "0.4", "--warmup", "0.3", "--size-mib", "16", "--no-fio", "--only",
+            "qd32, 2 queues");
+
+        assertThat(exit).as(err.toString()).isZero();
+        final String text = out.toString();
+        assertThat(text).contains("on a Unix socket: the guest's disk is its export").doesNotContain("requests failed")
+            .doesNotContain("did not stop cleanly");
+        for (final String label : new String[]{ "4k randread qd32, 2 queues", "4k randwrite qd32, 2 queues" })
+        {
+            final Matcher row = Pattern.compile(Pattern.quote(label) + "\\s+(\\d+)").matcher(text);
+            assertThat(row.find()).as("a row for %s in:%n%s", label, text).isTrue();
+            assertThat(Long.parseLong(row.group(1))).as("IOPS of %s", label).isPositive();
+        }
     }
 }

@@ -92,7 +92,38 @@ public final class BlockGuest
         final double seconds,
         final Progress progress) throws TimeoutException, InterruptedException
     {
-        return withDisk(machine, domid, "demo-guest-" + domid, 32768, disk, options, front ->
+        return run(machine, domid, disk.toString(), options, seed, readPercent, maxBlocks, seconds, progress);
+    }
+
+    /**
+     * {@link #run(SimMachine, int, Path, SimBlkfront.Options, long, int, int, double, Progress)} with the disk named
+     * as the toolstack names it in {@code params}: a path, or an NBD URI ({@code nbd+unix:///export?socket=...}).
+     *
+     * @param machine      the machine (started or joined).
+     * @param domid        the new guest's domid.
+     * @param params       the disk's {@code params}.
+     * @param options      what its blkfront asks for.
+     * @param seed         workload seed.
+     * @param readPercent  share of reads.
+     * @param maxBlocks    most 4 KiB blocks per request.
+     * @param seconds      how long to run.
+     * @param progress     told about progress, or null.
+     * @return what happened.
+     * @throws TimeoutException     when the backend did not connect or close in time.
+     * @throws InterruptedException when interrupted.
+     */
+    public static Result run(
+        final SimMachine machine,
+        final int domid,
+        final String params,
+        final SimBlkfront.Options options,
+        final long seed,
+        final int readPercent,
+        final int maxBlocks,
+        final double seconds,
+        final Progress progress) throws TimeoutException, InterruptedException
+    {
+        return withDisk(machine, domid, "demo-guest-" + domid, 32768, params, options, front ->
         {
             final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
             final long start = System.nanoTime();
@@ -186,11 +217,40 @@ public final class BlockGuest
         final SimBlkfront.Options options,
         final Session<T> session) throws TimeoutException, InterruptedException
     {
+        return withDisk(machine, domid, name, pages, disk.toString(), options, session);
+    }
+
+    /**
+     * {@link #withDisk(SimMachine, int, String, int, Path, SimBlkfront.Options, Session)} with the disk named as the
+     * toolstack names it in {@code params} (libxl writes the disk line's {@code target=} there): a path, or an NBD
+     * URI, {@code nbd://host[:port]/export} or {@code nbd+unix:///export?socket=/path}.
+     *
+     * @param machine the machine (started or joined).
+     * @param domid   the new guest's domid.
+     * @param name    its name.
+     * @param pages   its memory in 4 KiB pages.
+     * @param params  the disk's {@code params}.
+     * @param options what its blkfront asks for.
+     * @param session what to do with the disk.
+     * @param <T>     what the session returns.
+     * @return what the session returned.
+     * @throws TimeoutException     when the backend did not connect or close in time.
+     * @throws InterruptedException when interrupted.
+     */
+    public static <T> T withDisk(
+        final SimMachine machine,
+        final int domid,
+        final String name,
+        final int pages,
+        final String params,
+        final SimBlkfront.Options options,
+        final Session<T> session) throws TimeoutException, InterruptedException
+    {
         final SimDomain guest = machine.createGuest(domid, name, pages);
         try
         {
             XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-                Map.of("params", disk.toString(), "mode", "w", "type", "phy", "dev", "xvda", "device-type", "disk",
+                Map.of("params", params, "mode", "w", "type", "phy", "dev", "xvda", "device-type", "disk",
                     "removable", "0", "discard-enable", "1"),
                 Map.of("virtual-device", "51712", "device-type", "disk"));
             try (XenStore xs = machine.connectAsGuest(domid))

@@ -1,9 +1,10 @@
-package org.dom0j.nbd;
+package org.dom0j.test;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.StandardProtocolFamily;
+import java.net.URLEncoder;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -18,12 +19,18 @@ import org.junit.jupiter.api.Assumptions;
 /**
  * A real NBD server, {@code qemu-nbd} or {@code nbdkit}, run as a child process of the test, on a Unix socket or a
  * TCP port of 127.0.0.1. Ready when its socket accepts a connection, polled against a deadline. Tests skip, saying
- * why, when the server is not installed ({@code scripts/install-deps.sh} installs both).
+ * why, when the server is not installed ({@code scripts/install-deps.sh} installs both). Its URI is given as text
+ * ({@code nbd+unix:///export?socket=...} or {@code nbd://127.0.0.1:port/export}), what a toolstack writes and what
+ * {@code NbdUri.parse} reads, so that this module needs no NBD client.
+ * <p>
+ * Not thread safe: the test's thread.
  */
-final class NbdServerProcess implements AutoCloseable
+public final class NbdServerProcess implements AutoCloseable
 {
-    static final Path QEMU_NBD = Path.of("/usr/bin/qemu-nbd");
-    static final Path NBDKIT = Path.of("/usr/bin/nbdkit");
+    /** Where Debian's qemu-utils puts qemu-nbd. */
+    public static final Path QEMU_NBD = Path.of("/usr/bin/qemu-nbd");
+    /** Where Debian's nbdkit package puts it. */
+    public static final Path NBDKIT = Path.of("/usr/bin/nbdkit");
     private static final long READY_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(20);
 
     private final List<String> command;
@@ -40,22 +47,36 @@ final class NbdServerProcess implements AutoCloseable
         this.log = log;
     }
 
-    static void assumeQemuNbd()
+    /**
+     * Skips the test, saying why, when qemu-nbd is not installed.
+     */
+    public static void assumeQemuNbd()
     {
         Assumptions.assumeTrue(Files.isExecutable(QEMU_NBD),
             "qemu-nbd is not installed (package qemu-utils; scripts/install-deps.sh installs it)");
     }
 
-    static void assumeNbdkit()
+    /**
+     * Skips the test, saying why, when nbdkit is not installed.
+     */
+    public static void assumeNbdkit()
     {
         Assumptions.assumeTrue(Files.isExecutable(NBDKIT),
             "nbdkit is not installed (package nbdkit; scripts/install-deps.sh installs it)");
     }
 
     /**
-     * qemu-nbd serving a raw image on a Unix socket: persistent, up to 8 clients, writeback cache.
+     * qemu-nbd serving a raw image on a Unix socket ({@code dir/qemu-nbd.sock}): persistent, up to 8 clients at once
+     * ({@code -e 8}: qemu-nbd then offers CAN_MULTI_CONN), writeback cache. Options given come before the image and
+     * override these (a later {@code -e 1} offers no CAN_MULTI_CONN).
+     *
+     * @param dir     where its socket and log go.
+     * @param image   the raw image.
+     * @param options more options, e.g. {@code "--discard=unmap"}, {@code "-r"}.
+     * @return the server, accepting connections.
+     * @throws IOException when it does not start or accept within 20 s.
      */
-    static NbdServerProcess qemuNbd(final Path dir, final Path image, final String... options) throws IOException
+    public static NbdServerProcess qemuNbd(final Path dir, final Path image, final String... options) throws IOException
     {
         assumeQemuNbd();
         final Path socket = dir.resolve("qemu-nbd.sock");
@@ -67,9 +88,16 @@ final class NbdServerProcess implements AutoCloseable
     }
 
     /**
-     * qemu-nbd serving a raw image on a TCP port of 127.0.0.1.
+     * qemu-nbd serving a raw image on a free TCP port of 127.0.0.1.
+     *
+     * @param dir     where its log goes.
+     * @param image   the raw image.
+     * @param options more options.
+     * @return the server, accepting connections.
+     * @throws IOException when it does not start or accept within 20 s.
      */
-    static NbdServerProcess qemuNbdTcp(final Path dir, final Path image, final String... options) throws IOException
+    public static NbdServerProcess qemuNbdTcp(final Path dir, final Path image, final String... options)
+        throws IOException
     {
         assumeQemuNbd();
         final int port = freePort();
@@ -81,11 +109,14 @@ final class NbdServerProcess implements AutoCloseable
     }
 
     /**
-     * nbdkit in the foreground on a Unix socket, exiting with the test's JVM.
+     * nbdkit in the foreground on a Unix socket ({@code dir/nbdkit.sock}), exiting with the test's JVM.
      *
+     * @param dir       where its socket and log go.
      * @param arguments filters, the plugin and its parameters, e.g. {@code "memory", "64M"}.
+     * @return the server, accepting connections.
+     * @throws IOException when it does not start or accept within 20 s.
      */
-    static NbdServerProcess nbdkit(final Path dir, final String... arguments) throws IOException
+    public static NbdServerProcess nbdkit(final Path dir, final String... arguments) throws IOException
     {
         assumeNbdkit();
         final Path socket = dir.resolve("nbdkit.sock");
@@ -105,8 +136,10 @@ final class NbdServerProcess implements AutoCloseable
 
     /**
      * Starts the same command again, on the same socket or port, after {@link #kill()}.
+     *
+     * @throws IOException when it does not start or accept within 20 s.
      */
-    void start() throws IOException
+    public void start() throws IOException
     {
         if (socket != null)
         {
@@ -138,31 +171,55 @@ final class NbdServerProcess implements AutoCloseable
         }
     }
 
-    NbdUri uri(final String exportName)
+    /**
+     * @param exportName the export's name (qemu-nbd's {@code -x}; nbdkit serves any name).
+     * @return its URI, e.g. {@code nbd+unix:///disk?socket=/tmp/x/qemu-nbd.sock}.
+     */
+    public String uri(final String exportName)
     {
-        return socket != null ? NbdUri.unix(socket, exportName) : NbdUri.tcp("127.0.0.1", port, exportName);
+        final String path = "/" + URLEncoder.encode(exportName, StandardCharsets.UTF_8).replace("+", "%20");
+        return socket != null ? "nbd+unix://" + path + "?socket=" + socket : "nbd://127.0.0.1:" + port + path;
     }
 
-    NbdUri uri()
+    /**
+     * @return the default export's URI.
+     */
+    public String uri()
     {
         return uri("");
     }
 
-    long pid()
+    /**
+     * @return its Unix socket, or null on TCP.
+     */
+    public Path socket()
+    {
+        return socket;
+    }
+
+    /**
+     * @return its process id.
+     */
+    public long pid()
     {
         return process.pid();
     }
 
     /**
      * SIGKILL, then waits for the process to be gone.
+     *
+     * @throws InterruptedException when interrupted.
      */
-    void kill() throws InterruptedException
+    public void kill() throws InterruptedException
     {
         process.destroyForcibly();
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
-    String log()
+    /**
+     * @return what it printed so far.
+     */
+    public String log()
     {
         try
         {
