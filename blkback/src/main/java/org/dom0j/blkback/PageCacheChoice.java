@@ -11,7 +11,8 @@ package org.dom0j.blkback;
  * preadv's copy through the kernel's own mapping: there two queues served 60K 4 KiB reads a second through the
  * mapping against 257K through bounce pages, while one queue was faster through the mapping. So neither is assumed:
  * <ol>
- * <li>each way is tried for a window of {@link #WINDOW_PAGES} pages served, and its busy time per page measured
+ * <li>each way is tried for a window of {@link #WINDOW_PAGES} pages served (or {@link #WINDOW_NANOS} of busy time,
+ * whichever ends first, so that the trial of a slow way stays short), and its busy time per page measured
  * (time spent serving batches, not waiting for them, so an idle queue measures nothing);</li>
  * <li>the cheaper way is kept for a hold period, which doubles (from {@link #FIRST_HOLD_NANOS} to
  * {@link #MAX_HOLD_NANOS}) each time a new trial confirms it and starts again when a trial overturns it, so a
@@ -19,7 +20,8 @@ package org.dom0j.blkback;
  * <li>then the other way is tried again for one window (the populates it does there are kept: each page is
  * populated once, so the mapping's cost falls to its steady cost as the disk is covered).</li>
  * </ol>
- * A trial costs at most one window of the slower way per hold period: under 2 % once the hold has grown.
+ * A trial costs at most one window of the slower way per hold period (20 ms of it): 4 % with the first hold, a
+ * fraction of that once the hold has grown.
  * <p>
  * Not thread safe: one queue's thread.
  */
@@ -27,6 +29,14 @@ final class PageCacheChoice
 {
     /** Pages (4 KiB) served in a window before its cost counts: 64 MiB of I/O. */
     static final long WINDOW_PAGES = 16_384;
+    /**
+     * Busy time after which a window ends sooner (once it has {@link #MIN_WINDOW_PAGES}): a way that costs 22 us a
+     * page (the mapping's first touches, measured on a 2-core KVM guest) would otherwise take 360 ms of a 64 MiB
+     * window, each trial.
+     */
+    static final long WINDOW_NANOS = 20_000_000L;
+    /** Fewest pages a window measures. */
+    static final long MIN_WINDOW_PAGES = 256;
     /** The first hold after a choice. */
     static final long FIRST_HOLD_NANOS = 500_000_000L;
     /** The longest hold. */
@@ -34,6 +44,7 @@ final class PageCacheChoice
 
     private final boolean measured;
     private final long windowLength;
+    private final long windowTime;
     private final long firstHold;
     private boolean mapped = true;
     private boolean trial = true;
@@ -47,10 +58,12 @@ final class PageCacheChoice
     private long holdUntil;
     private int switches;
 
-    private PageCacheChoice(final boolean measured, final long windowPages, final long firstHoldNanos)
+    private PageCacheChoice(
+        final boolean measured, final long windowPages, final long windowNanos, final long firstHoldNanos)
     {
         this.measured = measured;
         this.windowLength = windowPages;
+        this.windowTime = windowNanos;
         this.firstHold = firstHoldNanos;
         this.hold = firstHoldNanos;
     }
@@ -60,7 +73,7 @@ final class PageCacheChoice
      */
     static PageCacheChoice measured()
     {
-        return measured(WINDOW_PAGES, FIRST_HOLD_NANOS);
+        return new PageCacheChoice(true, WINDOW_PAGES, WINDOW_NANOS, FIRST_HOLD_NANOS);
     }
 
     /**
@@ -70,7 +83,18 @@ final class PageCacheChoice
      */
     static PageCacheChoice measured(final long windowPages, final long firstHoldNanos)
     {
-        return new PageCacheChoice(true, windowPages, firstHoldNanos);
+        return measured(windowPages, Long.MAX_VALUE, firstHoldNanos);
+    }
+
+    /**
+     * @param windowPages    pages a trial lasts at most.
+     * @param windowNanos    busy time after which it ends sooner (once it has {@link #MIN_WINDOW_PAGES}).
+     * @param firstHoldNanos the first hold (doubling up to {@link #MAX_HOLD_NANOS}).
+     * @return a choice made by measuring (tests use short windows).
+     */
+    static PageCacheChoice measured(final long windowPages, final long windowNanos, final long firstHoldNanos)
+    {
+        return new PageCacheChoice(true, windowPages, windowNanos, firstHoldNanos);
     }
 
     /**
@@ -78,7 +102,7 @@ final class PageCacheChoice
      */
     static PageCacheChoice alwaysMapped()
     {
-        return new PageCacheChoice(false, WINDOW_PAGES, FIRST_HOLD_NANOS);
+        return new PageCacheChoice(false, WINDOW_PAGES, WINDOW_NANOS, FIRST_HOLD_NANOS);
     }
 
     /**
@@ -116,7 +140,7 @@ final class PageCacheChoice
         }
         windowPages += pages;
         windowNanos += busyNanos;
-        if (windowPages < windowLength)
+        if (windowPages < windowLength && (windowNanos < windowTime || windowPages < MIN_WINDOW_PAGES))
         {
             return;
         }

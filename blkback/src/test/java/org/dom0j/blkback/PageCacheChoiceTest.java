@@ -81,6 +81,19 @@ class PageCacheChoiceTest
     }
 
     @Test
+    void shouldEndTheTrialOfASlowWayAfterItsBusyTime()
+    {
+        // 1,000 ns a page through the mapping: 20 us of busy time end its window once it has the fewest pages a
+        // window measures, long before its 100,000 pages.
+        final PageCacheChoice choice = PageCacheChoice.measured(100_000, 20_000, HOLD);
+        serve(choice, 1_000, 1, 10);
+        assertThat(choice.useMapping()).as("10 pages: under the fewest a window measures").isTrue();
+        serve(choice, 1_000, 1, PageCacheChoice.MIN_WINDOW_PAGES);
+        assertThat(choice.useMapping()).as("ended by busy time, bounce pages tried").isFalse();
+        assertThat(choice.mappedNanosPerPage()).isEqualTo(1_000.0);
+    }
+
+    @Test
     void shouldNeverLeaveTheMappingWhenToldToAlwaysMap()
     {
         final PageCacheChoice choice = PageCacheChoice.alwaysMapped();
