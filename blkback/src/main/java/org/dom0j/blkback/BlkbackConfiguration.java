@@ -19,6 +19,9 @@ import org.dom0j.protocol.blkif.BlkifConstants;
  *                            grant-copy reads straight out of the disk's mapped page cache, and writes straight into
  *                            it on tmpfs (one copy, no system call), default true; false moves them through bounce
  *                            pages with preadv/pwritev.
+ * @param nbdTimeoutMillis    {@code dom0j.blkback.nbdTimeoutSeconds}: how long requests in flight to a disk's NBD
+ *                            server may go unanswered before the connection is given up (the requests fail, and the
+ *                            queue reconnects), default 30 s.
  */
 public record BlkbackConfiguration(
     DataPath dataPath,
@@ -28,8 +31,12 @@ public record BlkbackConfiguration(
     int maxPersistentGrants,
     boolean direct,
     IoEngine ioEngine,
-    boolean mapPageCache)
+    boolean mapPageCache,
+    long nbdTimeoutMillis)
 {
+    /** The default NBD timeout: 30 s. */
+    public static final long DEFAULT_NBD_TIMEOUT_MILLIS = 30_000;
+
     /**
      * @throws IllegalArgumentException when a value is out of its range.
      */
@@ -53,6 +60,10 @@ public record BlkbackConfiguration(
         {
             throw new IllegalArgumentException("maxPersistentGrants must not be negative: " + maxPersistentGrants);
         }
+        if (nbdTimeoutMillis < 100 || nbdTimeoutMillis > 86_400_000L)
+        {
+            throw new IllegalArgumentException("the NBD timeout must be 0.1 s to 1 day: " + nbdTimeoutMillis + " ms");
+        }
     }
 
     /**
@@ -70,7 +81,9 @@ public record BlkbackConfiguration(
             Integer.getInteger("dom0j.blkback.maxPersistentGrants", PersistentGrants.DEFAULT_MAX),
             Boolean.getBoolean("dom0j.blkback.direct"),
             parseIoEngine(engine),
-            Boolean.parseBoolean(System.getProperty("dom0j.blkback.mapPageCache", "true")));
+            Boolean.parseBoolean(System.getProperty("dom0j.blkback.mapPageCache", "true")),
+            Math.round(1000 * Double.parseDouble(System.getProperty("dom0j.blkback.nbdTimeoutSeconds",
+                Double.toString(DEFAULT_NBD_TIMEOUT_MILLIS / 1000.0)))));
     }
 
     /**
@@ -96,7 +109,7 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDataPath(final DataPath path)
     {
         return new BlkbackConfiguration(path, maxQueues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
-            direct, ioEngine, mapPageCache);
+            direct, ioEngine, mapPageCache, nbdTimeoutMillis);
     }
 
     /**
@@ -106,7 +119,17 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withDirect(final boolean openDirect)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, openDirect, ioEngine, mapPageCache);
+            maxPersistentGrants, openDirect, ioEngine, mapPageCache, nbdTimeoutMillis);
+    }
+
+    /**
+     * @param millis how long requests in flight to an NBD server may go unanswered.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withNbdTimeoutMillis(final long millis)
+    {
+        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
+            maxPersistentGrants, direct, ioEngine, mapPageCache, millis);
     }
 
     /**
@@ -116,6 +139,6 @@ public record BlkbackConfiguration(
     public BlkbackConfiguration withIoEngine(final IoEngine engine)
     {
         return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
-            maxPersistentGrants, direct, engine, mapPageCache);
+            maxPersistentGrants, direct, engine, mapPageCache, nbdTimeoutMillis);
     }
 }

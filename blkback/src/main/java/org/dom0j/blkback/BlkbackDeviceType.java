@@ -22,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
 
@@ -373,7 +374,8 @@ public final class BlkbackDeviceType implements DeviceType
                 .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
                 .counters(queueCounters)
                 .ioEngine(ioEngine)
-                .mapPageCache(configuration.mapPageCache()));
+                .mapPageCache(configuration.mapPageCache())
+                .nbdTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(configuration.nbdTimeoutMillis())));
         }
         catch (final IOException ex)
         {

@@ -30,6 +30,7 @@ import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -37,6 +38,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_OP_READ;
+import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_ERROR;
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_RSP_OKAY;
 
 /**
@@ -277,6 +279,36 @@ class BlkbackNbdOnSimulatorTest
         final String error = "/local/domain/0/error/backend/vbd/12/51712/error";
         Await.until("the device's error node", 10_000, () -> null != machine.xenStore().readOrNull(error));
         assertThat(machine.xenStore().read(error)).contains("TLS");
+    }
+
+    @Test
+    void shouldAnswerTheGuestWithAnErrorOnceTheConfiguredNbdTimeoutHasPassed() throws Exception
+    {
+        // The server holds every read for 60 s; serve's --nbd-timeout (here 0.5 s, default 30 s) gives it up.
+        server = NbdServerProcess.nbdkit(dir, "--threads=1", "--filter=delay", "file", "file=" + image, "rdelay=60");
+        startBackend(BlkbackConfiguration.fromSystemProperties().withNbdTimeoutMillis(500));
+        final SimDomain guest = guestWithDisk(14, server.uri(), "w");
+        final XenStore guestStore = machine.connectAsGuest(14);
+        final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51712",
+            new SimBlkfront.Options(1, 0, false, 11), 10_000);
+        final List<Short> statuses = new CopyOnWriteArrayList<>();
+        final long start = System.nanoTime();
+        front.submitRead(0, 0, 8, 1);
+        final long deadline = start + TimeUnit.SECONDS.toNanos(20);
+        while (statuses.isEmpty())
+        {
+            assertThat(System.nanoTime() - deadline).as("an answer long before the server's 60 s").isNegative();
+            if (front.poll((tag, op, status, data) -> statuses.add(status)) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(50));
+            }
+        }
+        final long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        assertThat(statuses).containsExactly((short)BLKIF_RSP_ERROR);
+        assertThat(tookMillis).as("given up after the configured 0.5 s, not the default 30 s")
+            .isGreaterThanOrEqualTo(500).isLessThan(20_000);
+        front.close();
+        guestStore.close();
     }
 
     @Test

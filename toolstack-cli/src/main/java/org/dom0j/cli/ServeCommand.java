@@ -112,6 +112,13 @@ final class ServeCommand implements Callable<Integer>
             "uses bounce pages (dom0j.blkback.mapPageCache). Default: ${DEFAULT-VALUE}.")
     private boolean mapPageCache;
 
+    @Option(names = "--nbd-timeout", paramLabel = "SECONDS",
+        description = "How long requests in flight to a disk's NBD server may go unanswered before dom0j gives the " +
+            "connection up: those requests fail with an I/O error, later ones fail at once while the server is " +
+            "away, and the queue reconnects (at most once a second). 0.1 to 86400 " +
+            "(dom0j.blkback.nbdTimeoutSeconds). Default: 30.")
+    private Double nbdTimeoutSeconds;
+
     @Option(names = "--net-mode", paramLabel = "auto|tap|switch", defaultValue = "auto",
         description = "Where vifs' frames go: tap (a TAP vif<domid>.<handle> per vif in dom0, as Linux's netback " +
             "makes a netdev: bridges, vif-bridge, tcpdump work as before) or switch (a learning switch inside the " +
@@ -208,6 +215,11 @@ final class ServeCommand implements Callable<Integer>
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                 "--on-exit must be detach or close: " + onExit);
         }
+        if (null != nbdTimeoutSeconds && !(nbdTimeoutSeconds >= 0.1 && nbdTimeoutSeconds <= 86_400))
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--nbd-timeout must be 0.1 to 86400 seconds: " + nbdTimeoutSeconds);
+        }
         final PrintWriter out = spec.commandLine().getOut();
         final ConsoleConfiguration consoleConfiguration;
         try
@@ -269,7 +281,8 @@ final class ServeCommand implements Callable<Integer>
                 maxQueues, base.maxRingPageOrder(), base.maxIndirectSegments(), base.maxPersistentGrants(),
                 base.direct() || directIo,
                 "auto".equals(ioEngine) ? base.ioEngine() : BlkbackConfiguration.parseIoEngine(ioEngine),
-                base.mapPageCache() && mapPageCache);
+                base.mapPageCache() && mapPageCache,
+                null != nbdTimeoutSeconds ? Math.round(nbdTimeoutSeconds * 1000) : base.nbdTimeoutMillis());
             final boolean sim = SimPlatformProvider.NAME.equals(platform.name());
             final boolean primaries = "yes".equals(primaryConsoles) || ("auto".equals(primaryConsoles) && sim);
             final Path logs = null != consoleLogDirectory ? consoleLogDirectory :
