@@ -87,9 +87,14 @@ class BlkbackAcrossProcessesTest
 
     private SimDomain guestWithDisk(final int domid, final int pages)
     {
+        return guestWithDisk(domid, pages, disk.toString());
+    }
+
+    private SimDomain guestWithDisk(final int domid, final int pages, final String params)
+    {
         final SimDomain guest = machine.createGuest(domid, "it-" + domid, pages);
         XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-            Map.of("params", disk.toString(), "mode", "w", "type", "phy", "dev", "xvda", "device-type", "disk",
+            Map.of("params", params, "mode", "w", "type", "phy", "dev", "xvda", "device-type", "disk",
                 "discard-enable", "1"),
             Map.of("virtual-device", "51712", "device-type", "disk"));
         return guest;
@@ -241,15 +246,33 @@ class BlkbackAcrossProcessesTest
     @Test
     void shouldAdoptTheDiskWithNoErrorAndNoStateChangeWhenTheServiceIsKilledAndStartedAgain() throws Exception
     {
+        killAndStartAgainUnderLoad(5, disk.toString(), Integer.getInteger("dom0j.restart.kills", 3));
+    }
+
+    /**
+     * The same on a disk that is an NBD export (qemu-nbd on the disk file): each serve connects to the server
+     * afresh when it adopts the disk, and what the killed one left unanswered is served again.
+     */
+    @Test
+    void shouldAdoptADiskOnAnNbdExportWhenTheServiceIsKilledAndStartedAgain() throws Exception
+    {
+        try (NbdServerProcess nbd = NbdServerProcess.qemuNbd(dir, disk, "--discard=unmap"))
+        {
+            killAndStartAgainUnderLoad(9, nbd.uri(), 2);
+            assertThat(serve.log()).contains("disk on NBD " + nbd.uri());
+        }
+    }
+
+    private void killAndStartAgainUnderLoad(final int domid, final String params, final int kills) throws Exception
+    {
         final long seed = Long.getLong("dom0j.restart.seed", System.nanoTime());
-        final int kills = Integer.getInteger("dom0j.restart.kills", 3);
         final SplittableRandom schedule = new SplittableRandom(seed);
-        final SimDomain guest = guestWithDisk(5, 65536);
-        final String be = XenbusDevices.backendPath(0, "vbd", 5, "51712");
+        final SimDomain guest = guestWithDisk(domid, 65536, params);
+        final String be = XenbusDevices.backendPath(0, "vbd", domid, "51712");
         final List<String> states = new CopyOnWriteArrayList<>();
         final List<Long> pausesMs = new ArrayList<>();
         final List<Integer> replayed = new ArrayList<>();
-        try (XenStore xs = machine.connectAsGuest(5))
+        try (XenStore xs = machine.connectAsGuest(domid))
         {
             final SimBlkfront front = SimBlkfront.connect(guest, xs, "51712",
                 new SimBlkfront.Options(2, 1, false, 64), 30_000);
