@@ -1,17 +1,9 @@
 package org.dom0j.blkback;
 
 import org.agrona.DirectBuffer;
-import org.agrona.ErrorHandler;
-import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.backend.AgentScheduler;
-import org.dom0j.backend.BackendConductor;
-import org.dom0j.gnttab.GrantTables;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatform;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.test.Await;
@@ -27,11 +19,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.RandomAccessFile;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -57,14 +47,9 @@ class BlkbackNbdOnSimulatorTest
     Path dir;
 
     private SimMachine machine;
-    private SimPlatform platform;
-    private XenStore conductorStore;
-    private GrantTables conductorGrants;
-    private AgentScheduler scheduler;
-    private AgentRunner conductorRunner;
+    private SimBlkbackService service;
     private Path image;
     private NbdServerProcess server;
-    private final CopyOnWriteArrayList<Throwable> errors = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception
@@ -79,52 +64,27 @@ class BlkbackNbdOnSimulatorTest
 
     private void startBackend(final BlkbackConfiguration configuration)
     {
-        platform = new SimPlatform(machine.host(), 0);
-        conductorStore = platform.openXenStore();
-        conductorGrants = platform.openGrantTables();
-        final ErrorHandler onError = errors::add;
-        scheduler = AgentScheduler.dedicated(() -> new BackoffIdleStrategy(10, 20, 1000, 100_000), onError);
-        final CountersManager counters = new CountersManager(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024)),
-            new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)));
-        final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-            .platform(platform)
-            .xenStore(conductorStore)
-            .grantTables(conductorGrants)
-            .scheduler(scheduler)
-            .countersManager(counters)
-            .deviceType(new BlkbackDeviceType(platform, counters, configuration)));
-        conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), onError, null, conductor);
-        AgentRunner.startOnThread(conductorRunner);
+        service = SimBlkbackService.dedicated(machine, configuration);
     }
 
     @AfterEach
     void tearDown()
     {
-        if (null != conductorRunner)
+        if (null != service)
         {
-            conductorRunner.close();
-            scheduler.close();
-            conductorGrants.close();
-            conductorStore.close();
-            platform.close();
+            service.close();
         }
         machine.close();
         if (null != server)
         {
             server.close();
         }
-        assertThat(errors).as("errors raised by agents").isEmpty();
+        assertThat(null == service ? List.of() : service.errors()).as("errors raised by agents").isEmpty();
     }
 
     private SimDomain guestWithDisk(final int domid, final String params, final String mode)
     {
-        final SimDomain guest = machine.createGuest(domid, "guest" + domid, 16384);
-        XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-            Map.of("params", params, "mode", mode, "type", "phy", "dev", "xvda", "device-type", "disk",
-                "removable", "0", "discard-enable", "1"),
-            Map.of("virtual-device", "51712", "device-type", "disk"));
-        return guest;
+        return SimBlkbackService.guestWithDisk(machine, domid, 16384, params, mode);
     }
 
     private String backend(final int domid, final String key)

@@ -4,18 +4,9 @@ import org.dom0j.blkback.jna.IoUring;
 import org.dom0j.blkback.jna.NativeFile;
 import org.dom0j.test.Await;
 
-import org.agrona.ErrorHandler;
-import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.backend.AgentScheduler;
-import org.dom0j.backend.BackendConductor;
 import org.dom0j.backend.XenbusState;
-import org.dom0j.gnttab.GrantTables;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatform;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.toolstack.XenbusDevices;
@@ -31,11 +22,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -53,14 +42,9 @@ class BlkbackOnSimulatorTest
     Path dir;
 
     private SimMachine machine;
-    private SimPlatform platform;
-    private XenStore conductorStore;
-    private GrantTables conductorGrants;
-    private AgentScheduler scheduler;
-    private AgentRunner conductorRunner;
+    private SimBlkbackService service;
     private Path disk;
     private Path shmDisk;
-    private final CopyOnWriteArrayList<Throwable> errors = new CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception
@@ -71,35 +55,15 @@ class BlkbackOnSimulatorTest
 
     private void startBackend(final BlkbackConfiguration configuration)
     {
-        platform = new SimPlatform(machine.host(), 0);
-        conductorStore = platform.openXenStore();
-        conductorGrants = platform.openGrantTables();
-        final ErrorHandler onError = errors::add;
-        scheduler = AgentScheduler.dedicated(() -> new BackoffIdleStrategy(10, 20, 1000, 100_000), onError);
-        final CountersManager counters = new CountersManager(
-            new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024)),
-            new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)));
-        final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-            .platform(platform)
-            .xenStore(conductorStore)
-            .grantTables(conductorGrants)
-            .scheduler(scheduler)
-            .countersManager(counters)
-            .deviceType(new BlkbackDeviceType(platform, counters, configuration)));
-        conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), onError, null, conductor);
-        AgentRunner.startOnThread(conductorRunner);
+        service = SimBlkbackService.dedicated(machine, configuration);
     }
 
     @AfterEach
     void tearDown()
     {
-        if (null != conductorRunner)
+        if (null != service)
         {
-            conductorRunner.close();
-            scheduler.close();
-            conductorGrants.close();
-            conductorStore.close();
-            platform.close();
+            service.close();
         }
         machine.close();
         if (null != shmDisk)
@@ -113,17 +77,12 @@ class BlkbackOnSimulatorTest
                 throw new UncheckedIOException(ex);
             }
         }
-        assertThat(errors).as("errors raised by agents").isEmpty();
+        assertThat(null == service ? List.of() : service.errors()).as("errors raised by agents").isEmpty();
     }
 
     private SimDomain guestWithDisk(final int domid, final String mode)
     {
-        final SimDomain guest = machine.createGuest(domid, "guest" + domid, 16384);
-        XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-            Map.of("params", disk.toString(), "mode", mode, "type", "phy", "dev", "xvda", "device-type", "disk",
-                "removable", "0", "discard-enable", "1"),
-            Map.of("virtual-device", "51712", "device-type", "disk"));
-        return guest;
+        return SimBlkbackService.guestWithDisk(machine, domid, 16384, disk.toString(), mode);
     }
 
     @ParameterizedTest(name = "{0} path, {1} queue(s), ring order {2}, {3} segments, published in batches: {4}, " +
@@ -204,7 +163,7 @@ class BlkbackOnSimulatorTest
         guestStore.close();
         assertThat(Await.until(() -> "6".equals(machine.xenStore().readOrNull(be + "/state")), 10_000))
             .as("backend closes after the frontend").isTrue();
-        assertThat(Await.until(() -> conductorGrants.mappedPageCount() == 0, 5_000))
+        assertThat(Await.until(() -> service.grants().mappedPageCount() == 0, 5_000))
             .as("no ring left mapped").isTrue();
     }
 

@@ -1,16 +1,8 @@
 package org.dom0j.blkback;
 
-import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.backend.AgentScheduler;
-import org.dom0j.backend.BackendConductor;
-import org.dom0j.gnttab.GrantTables;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
-import org.dom0j.sim.SimPlatform;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.test.Await;
@@ -34,7 +26,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.logging.Level;
@@ -71,16 +62,10 @@ class BlkbackRingFuzzTest
     @TempDir
     Path dir;
 
-    private final List<Throwable> errors = new CopyOnWriteArrayList<>();
     private final Logger quiet = Logger.getLogger("org.dom0j");
     private Level quietWas;
     private SimMachine machine;
-    private SimPlatform platform;
-    private XenStore conductorStore;
-    private GrantTables conductorGrants;
-    private AgentScheduler scheduler;
-    private AgentRunner conductorRunner;
-    private CountersManager counters;
+    private SimBlkbackService service;
     private GoodGuest good;
     private Baseline baseline;
 
@@ -97,13 +82,9 @@ class BlkbackRingFuzzTest
         {
             good.close();
         }
-        if (null != conductorRunner)
+        if (null != service)
         {
-            conductorRunner.close();
-            scheduler.close();
-            conductorGrants.close();
-            conductorStore.close();
-            platform.close();
+            service.close();
         }
         if (null != machine)
         {
@@ -131,7 +112,7 @@ class BlkbackRingFuzzTest
             {
                 final ProcessResources process = ProcessResources.withHeap();
                 heapBefore[0] = process.heapBytes();
-                baseline = new Baseline(dom0Ports(), conductorGrants.mappedPageCount(), countersAllocated(), process,
+                baseline = new Baseline(dom0Ports(), service.grants().mappedPageCount(), countersAllocated(), process,
                     ProcessResources.openFdTargets());
             }
             oneCase(in, FIRST_HOSTILE_DOMID + (int)(iteration % 2000));
@@ -153,22 +134,7 @@ class BlkbackRingFuzzTest
 
     private void startService(final BlkbackConfiguration configuration)
     {
-        platform = new SimPlatform(machine.host(), 0);
-        conductorStore = platform.openXenStore();
-        conductorGrants = platform.openGrantTables();
-        scheduler = AgentScheduler.eventDriven(TimeUnit.MILLISECONDS.toNanos(1), errors::add);
-        counters = new CountersManager(new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * 1024)),
-            new UnsafeBuffer(ByteBuffer.allocateDirect(256 * 1024)));
-        final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
-            .platform(platform)
-            .xenStore(conductorStore)
-            .grantTables(conductorGrants)
-            .scheduler(scheduler)
-            .countersManager(counters)
-            .deviceType(new BlkbackDeviceType(platform, counters, configuration)));
-        conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), errors::add, null,
-            conductor);
-        AgentRunner.startOnThread(conductorRunner);
+        service = SimBlkbackService.eventDriven(machine, configuration, TimeUnit.MILLISECONDS.toNanos(1));
     }
 
     private void oneCase(final Hostile in, final int domid) throws Exception
@@ -414,15 +380,15 @@ class BlkbackRingFuzzTest
         require(Await.until(() -> null == state(be), WAIT_MS), "the backend directory stays removed: " +
             describe(be));
         final boolean back = Await.until(() -> dom0Ports() == baseline.dom0Ports() &&
-            conductorGrants.mappedPageCount() == baseline.mappedPages() &&
+            service.grants().mappedPageCount() == baseline.mappedPages() &&
             countersAllocated() == baseline.counters() && ProcessResources.now().backTo(baseline.process()), WAIT_MS);
         require(back, "service back to its baseline after the hostile guest left: dom0 ports " + dom0Ports() +
-            " (was " + baseline.dom0Ports() + "), ring pages mapped " + conductorGrants.mappedPageCount() + " (was " +
+            " (was " + baseline.dom0Ports() + "), ring pages mapped " + service.grants().mappedPageCount() + " (was " +
             baseline.mappedPages() + "), counters " + countersAllocated() + " (was " + baseline.counters() + "), " +
             ProcessResources.now() + " (was " + baseline.process() + "), new descriptors " +
             ProcessResources.newFdTargets(baseline.fds()));
-        require(errors.isEmpty(), "an agent threw: " + errors);
-        require(conductorRunner.thread().isAlive() && !conductorRunner.isClosed(), "the conductor runs");
+        require(service.errors().isEmpty(), "an agent threw: " + service.errors());
+        require(service.conductorRunning(), "the conductor runs");
     }
 
     private Path hostileDisk(final int domid) throws IOException
@@ -481,7 +447,7 @@ class BlkbackRingFuzzTest
     private int countersAllocated()
     {
         final int[] n = new int[1];
-        counters.forEach((value, id, label) -> n[0]++);
+        service.counters().forEach((value, id, label) -> n[0]++);
         return n[0];
     }
 
