@@ -2,15 +2,9 @@ package org.dom0j.blkback;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.backend.ConnectedQueue;
-import org.dom0j.backend.QueueConfig;
-import org.dom0j.backend.QueueCounters;
 import org.dom0j.backend.RingAgent;
-import org.dom0j.evtchn.EventChannels;
-import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.protocol.blkif.BlkifAbi;
-import org.dom0j.ring.BackRing;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimHost;
 import org.dom0j.test.NbdServerProcess;
@@ -85,6 +79,7 @@ class BlkbackNbdQueueTest
         final Disk disk;
         final int[][] pages = new int[SLOTS * MAX_PAGES][];
         final int[][] indirectPages = new int[SLOTS][];
+        private final TestQueue testQueue;
 
         NbdQueue(final String uri, final boolean readOnly, final long timeoutNanos) throws IOException
         {
@@ -92,30 +87,16 @@ class BlkbackNbdQueueTest
             final SimDomain guest = host.createDomain(domid, SLOTS * (MAX_PAGES + 1) + 64);
             front = new TestBlkfront(guest, BlkifAbi.X86_64);
             final GrantTables gnttab = dom0.openGrantTables();
-            final GrantMapping ringMapping = gnttab.mapOne(domid, front.ringRef, true);
-            final BackRing ring = new BackRing(front.layout, ringMapping.buffer());
-            final EventChannels evtchn = dom0.openEventChannels();
-            final int port = evtchn.bindInterdomain(domid, front.port);
             disk = Disk.open(uri, readOnly, false, false, false);
             final RequestValidator validator = new RequestValidator(disk.sectors512(), disk.isReadOnly(), 256,
                 disk.canFlush(), true, disk.canDiscard(), false);
-            final String name = "blkback-" + domid + "-51712-q0";
-            final QueueCounters queueCounters = new QueueCounters(countersManager, "vbd " + domid + "/51712 q0");
-            final ConnectedQueue connected = ConnectedQueue.ofRing(
-                new QueueConfig(0, front.layout, new int[]{ front.ringRef }, front.port), ringMapping, ring, evtchn,
-                port, queueCounters);
-            final BlkbackCounters counters = new BlkbackCounters(countersManager, name);
-            queue = new BlkbackQueue(connected, new QueueContext()
-                .roleName(name)
-                .frontendDomid(domid)
-                .grantTables(gnttab)
-                .disk(disk)
-                .validator(validator)
-                .counters(counters)
-                .dataPath(DataPath.MAP)
-                .mapPageCache(true)
-                .nbdTimeoutNanos(timeoutNanos));
-            agent = new RingAgent(name, connected, queue, (failed, reason) -> { });
+            testQueue = new TestQueue(dom0, countersManager, domid, front, gnttab, disk, validator,
+                context -> context
+                    .dataPath(DataPath.MAP)
+                    .mapPageCache(true)
+                    .nbdTimeoutNanos(timeoutNanos));
+            queue = testQueue.queue;
+            agent = testQueue.agent;
             for (int i = 0; i < pages.length; i++)
             {
                 pages[i] = front.grantedPage(false);
@@ -124,12 +105,7 @@ class BlkbackNbdQueueTest
             {
                 indirectPages[s] = front.grantedPage(true);
             }
-            closeables.add(queueCounters);
-            closeables.add(counters);
-            closeables.add(front);
-            closeables.add(agent::onClose);
-            closeables.add(ringMapping);
-            closeables.add(evtchn);
+            closeables.add(testQueue);
             closeables.add(gnttab);
             closeables.add(disk);
         }
@@ -137,15 +113,7 @@ class BlkbackNbdQueueTest
         /** Serves until nothing is left to do, and collects the answers. */
         void serve()
         {
-            for (int i = 0; i < 4; i++)
-            {
-                agent.doWork();
-            }
-            for (int i = 0; i < 10_000 && agent.doWork() > 0; i++)
-            {
-                front.collect();
-            }
-            front.collect();
+            testQueue.serve();
         }
 
         UnsafeBuffer page(final int slot, final int i)

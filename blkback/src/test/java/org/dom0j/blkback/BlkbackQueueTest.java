@@ -5,16 +5,13 @@ import org.dom0j.blkback.jna.NativeFile;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
 import org.dom0j.backend.ConnectedQueue;
-import org.dom0j.backend.QueueConfig;
 import org.dom0j.backend.QueueCounters;
 import org.dom0j.backend.RingAgent;
-import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantCopyBatch;
 import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.gnttab.GrantTableException;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.protocol.blkif.BlkifAbi;
-import org.dom0j.ring.BackRing;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimHost;
 import org.junit.jupiter.api.AfterEach;
@@ -92,6 +89,7 @@ class BlkbackQueueTest
         final GrantTables gnttab;
         final GrantMapping ringMapping;
         final Disk disk;
+        private final TestQueue testQueue;
 
         Pair(final int domid, final BlkifAbi abi, final DataPath path, final boolean persistent, final boolean ro,
             final GrantTables wrapper) throws IOException
@@ -114,60 +112,37 @@ class BlkbackQueueTest
             final SimDomain guest = host.createDomain(domid, 2048);
             front = new TestBlkfront(guest, abi);
             gnttab = null == wrapper ? dom0.openGrantTables() : wrapper;
-            ringMapping = gnttab.mapOne(domid, front.ringRef, true);
-            final BackRing ring = new BackRing(front.layout, ringMapping.buffer());
-            final EventChannels evtchn = dom0.openEventChannels();
-            final int port = evtchn.bindInterdomain(domid, front.port);
             disk = Disk.open(diskFile, ro, direct, false, false);
             final RequestValidator validator = new RequestValidator(disk.sectors512(), ro, 256, true, true, true,
                 false);
-            final String name = "blkback-" + domid + "-51712-q0";
-            queueCounters = new QueueCounters(countersManager, "vbd " + domid + "/51712 q0");
-            connected = ConnectedQueue.ofRing(new QueueConfig(0, front.layout, new int[]{ front.ringRef }, front.port),
-                ringMapping, ring, evtchn, port, queueCounters);
-            final BlkbackCounters counters = new BlkbackCounters(countersManager, name);
-            queue = new BlkbackQueue(connected, new QueueContext()
-                .roleName(name)
-                .abi(abi)
-                .frontendDomid(domid)
-                .grantTables(gnttab)
-                .disk(disk)
-                .validator(validator)
-                .dataPath(path)
-                .persistentGrants(persistent ? new PersistentGrants(persistentMax) : null)
-                .counters(counters)
-                .ioEngine(engine)
-                .mapPageCache(mapped));
+            final TestQueue q = new TestQueue(dom0, countersManager, domid, front, gnttab, disk, validator,
+                context -> context
+                    .abi(abi)
+                    .dataPath(path)
+                    .persistentGrants(persistent ? new PersistentGrants(persistentMax) : null)
+                    .ioEngine(engine)
+                    .mapPageCache(mapped));
+            ringMapping = q.ringMapping;
+            queueCounters = q.queueCounters;
+            connected = q.connected;
+            queue = q.queue;
+            agent = q.agent;
+            testQueue = q;
             // The mapped path is what these tests check: no measured switch to bounce pages under them.
             queue.pageCacheChoice(PageCacheChoice.alwaysMapped());
-            agent = new RingAgent(name, connected, queue, (failed, reason) -> { });
             assertThat(queue.ioEngine()).as("io_uring refused here (the map path reads and writes with preadv)")
                 .isEqualTo(path == DataPath.MAP ? IoEngine.SYNC : engine);
             assertThat(queue.readsFromPageCache()).as("reads from the mapped page cache")
                 .isEqualTo(mapped && path == DataPath.COPY && !direct);
             assertThat(queue.writesToPageCache()).as("writes into the mapped page cache (on tmpfs)")
                 .isEqualTo(queue.readsFromPageCache() && !ro && diskFile.startsWith(SHM));
-            closeables.add(queueCounters);
-            closeables.add(counters);
-            closeables.add(front);
-            closeables.add(agent::onClose);
-            closeables.add(ringMapping);
-            closeables.add(evtchn);
+            closeables.add(q);
             closeables.add(disk);
         }
 
         void serve()
         {
-            for (int i = 0; i < 4; i++)
-            {
-                agent.doWork();
-            }
-            // Large requests may still be in flight with io_uring: each call then waits for one.
-            for (int i = 0; i < 10_000 && agent.doWork() > 0; i++)
-            {
-                front.collect();
-            }
-            front.collect();
+            testQueue.serve();
         }
 
         TestBlkfront.Response last()
