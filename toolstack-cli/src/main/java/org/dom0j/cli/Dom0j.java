@@ -38,7 +38,7 @@ import java.util.logging.Logger;
     exitCodeList = {
         "0:done",
         "1:the command failed; the message says why",
-        "2:the command line was wrong",
+        "2:the command line (or serve's configuration file) was wrong",
         "3:the platform asked for cannot run here (dom0j platform says why)",
         "4:Xen or the simulator refused an operation; the message carries the errno" },
     footer = { "", "Example:", "  dom0j platform    which hypervisor dom0j would use here, and why" })
