@@ -128,6 +128,36 @@ elif have selftest; then
 else
     check dom0j-selftest SKIP "no 'selftest' command in the jar yet"
 fi
+
+# ---- the systemd unit, as scripts/install.sh installs it: systemd is not running in this dom0, so the unit is
+# checked offline with systemd-analyze verify (ExecStart pointed at the staged launcher, MANPATH at the staged
+# man pages for Documentation=)
+if want cli; then
+    if ! command -v systemd-analyze > /dev/null 2>&1; then
+        check dom0j-unit-verify SKIP "no systemd-analyze in this dom0's image"
+    elif [ ! -f "$REPO/scripts/install.sh" ] || [ ! -f "$REPO/toolstack-cli/target/man/dom0j.1" ]; then
+        check dom0j-unit-verify SKIP "no scripts/install.sh or no man pages in toolstack-cli/target (built before they existed)"
+    else
+        stage=/tmp/dom0j-install
+        rm -rf "$stage" /tmp/dom0j-unit
+        mkdir -p /tmp/dom0j-unit
+        if ! out=$(sh "$REPO/scripts/install.sh" --destdir "$stage" 2>&1); then
+            check dom0j-unit-verify FAIL "install.sh --destdir $stage: $(oneline <<< "$out")"
+        else
+            sed "s|^ExecStart=/usr/local/bin/dom0j |ExecStart=$stage/usr/local/bin/dom0j |" \
+                "$stage/usr/local/lib/systemd/system/dom0j.service" > /tmp/dom0j-unit/dom0j.service
+            man=--man=yes
+            command -v man > /dev/null 2>&1 || man=--man=no
+            out=$(MANPATH=$stage/usr/local/share/man systemd-analyze verify "$man" /tmp/dom0j-unit/dom0j.service 2>&1)
+            rc=$?
+            if [ $rc = 0 ] && [ -z "$out" ]; then
+                check dom0j-unit-verify PASS "install.sh staged dom0j in $stage; systemd-analyze verify $man: no complaints about dom0j.service"
+            else
+                check dom0j-unit-verify FAIL "systemd-analyze verify rc=$rc: $(oneline <<< "$out")"
+            fi
+        fi
+    fi
+fi
 if ! want cli; then
     :
 elif have list; then

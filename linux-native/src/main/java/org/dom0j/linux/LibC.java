@@ -129,6 +129,10 @@ final class LibC
     /** Used by TapDevice's tests, to bind a packet socket to the device. */
     static native int bind(int fd, long address, int length);
 
+    static native long sendto(int fd, long buf, long length, int flags, long address, int addressLength);
+
+    static native long recv(int fd, long buf, long length, int flags);
+
     static native int epoll_create1(int flags);
 
     static native int epoll_ctl(int epfd, int op, int fd, long event);

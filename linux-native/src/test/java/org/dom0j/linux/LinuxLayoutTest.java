@@ -113,6 +113,13 @@ class LinuxLayoutTest
             TapDevice.IFREQ_UNION_OFFSET),
         new Check("offsetof(struct ifreq, ifr_hwaddr.sa_data)", "offsetof(struct ifreq, ifr_hwaddr.sa_data)",
             TapDevice.IFREQ_HWADDR_DATA_OFFSET),
+        new Check("AF_UNIX", "AF_UNIX", UnixDatagramSocket.AF_UNIX),
+        new Check("SOCK_DGRAM (AF_UNIX)", "SOCK_DGRAM", UnixDatagramSocket.SOCK_DGRAM),
+        new Check("MSG_DONTWAIT", "MSG_DONTWAIT", UnixDatagramSocket.MSG_DONTWAIT),
+        new Check("MSG_NOSIGNAL", "MSG_NOSIGNAL", UnixDatagramSocket.MSG_NOSIGNAL),
+        new Check("sizeof(struct sockaddr_un)", "sizeof(struct sockaddr_un)", UnixDatagramSocket.SOCKADDR_UN_SIZE),
+        new Check("offsetof(struct sockaddr_un, sun_path)", "offsetof(struct sockaddr_un, sun_path)",
+            UnixDatagramSocket.SUN_PATH_OFFSET),
         new Check("AF_PACKET", "AF_PACKET", TapDeviceTest.AF_PACKET),
         new Check("SOCK_RAW", "SOCK_RAW", TapDeviceTest.SOCK_RAW),
         new Check("SOCK_NONBLOCK", "SOCK_NONBLOCK", TapDeviceTest.SOCK_NONBLOCK),
@@ -136,6 +143,7 @@ class LinuxLayoutTest
         #include <sys/statfs.h>
         #include <sys/syscall.h>
         #include <sys/uio.h>
+        #include <sys/un.h>
         #include <net/if.h>
         #include <net/if_arp.h>
         #include <linux/falloc.h>

@@ -28,7 +28,8 @@ import java.util.concurrent.Callable;
  * {@code dom0j bench}: benchmarks reported as ratios against a baseline run on the same machine in the same run.
  */
 @Command(name = "bench", description = "Benchmarks, each against a native baseline measured in the same run.",
-    subcommands = { BenchCommand.Blk.class, BenchNetCommand.class })
+    subcommands = { BenchCommand.Blk.class, BenchNetCommand.class },
+    footer = { "", "Examples:", "  dom0j bench blk --seconds 3", "  dom0j bench net --seconds 3" })
 final class BenchCommand
 {
     @ParentCommand

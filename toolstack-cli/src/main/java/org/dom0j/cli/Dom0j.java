@@ -38,7 +38,7 @@ import java.util.logging.Logger;
     exitCodeList = {
         "0:done",
         "1:the command failed; the message says why",
-        "2:the command line was wrong",
+        "2:the command line (or serve's configuration file) was wrong",
         "3:the platform asked for cannot run here (dom0j platform says why)",
         "4:Xen or the simulator refused an operation; the message carries the errno" },
     footer = { "", "Example:", "  dom0j platform    which hypervisor dom0j would use here, and why" })
@@ -92,7 +92,7 @@ public final class Dom0j implements Runnable
     {
         final Dom0j root = parseResult.commandSpec().commandLine().getCommand();
         root.configureLogging();
-        return new CommandLine.RunLast().execute(parseResult);
+        return new CommandLine.RunLast().execute(ConfigFile.apply(parseResult, root.environment));
     }
 
     private static int handleException(
@@ -105,6 +105,10 @@ public final class Dom0j implements Runnable
             ex.printStackTrace(commandLine.getErr());
         }
         commandLine.getErr().flush();
+        if (ex instanceof ConfigFile.ConfigFileException)
+        {
+            return ExitCodes.USAGE;
+        }
         if (ex instanceof PlatformUnavailableException)
         {
             return ExitCodes.PLATFORM_UNAVAILABLE;
@@ -126,6 +130,10 @@ public final class Dom0j implements Runnable
         {
             final ConsoleHandler handler = new ConsoleHandler();
             handler.setLevel(level);
+            if (null != environment.getenv(JournalFormatter.JOURNAL_STREAM_ENV, null))
+            {
+                handler.setFormatter(new JournalFormatter());
+            }
             dom0j.addHandler(handler);
             dom0j.setUseParentHandlers(false);
         }

@@ -28,19 +28,22 @@ final class DomainCommand
     @Spec
     private CommandSpec spec;
 
-    @Command(name = "pause", description = "Pause a domain (xc_domain_pause).")
+    @Command(name = "pause", description = "Pause a domain (xc_domain_pause).",
+        footer = { "", "Example:", "  dom0j domain pause 3        stop domain 3's vCPUs; 'domain unpause 3' resumes" })
     int pause(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
     {
         return apply(domid, "paused", DomainControl::pause);
     }
 
-    @Command(name = "unpause", description = "Unpause a domain (xc_domain_unpause).")
+    @Command(name = "unpause", description = "Unpause a domain (xc_domain_unpause).",
+        footer = { "", "Example:", "  dom0j domain unpause 3" })
     int unpause(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
     {
         return apply(domid, "unpaused", DomainControl::unpause);
     }
 
-    @Command(name = "destroy", description = "Destroy a domain (xc_domain_destroy).")
+    @Command(name = "destroy", description = "Destroy a domain (xc_domain_destroy).",
+        footer = { "", "Example:", "  dom0j --platform sim domain destroy 5" })
     int destroy(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
     {
         return apply(domid, "destroyed", DomainControl::destroy);

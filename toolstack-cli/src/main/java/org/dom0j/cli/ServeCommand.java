@@ -88,6 +88,12 @@ final class ServeCommand implements Callable<Integer>
     @Spec
     private CommandSpec spec;
 
+    @Option(names = "--config", paramLabel = "FILE",
+        description = "A configuration file: 'key = value' lines, a key for each of serve's options without its " +
+            "dashes (data-path = map), # comments. Default: " + ConfigFile.DEFAULT_PATH + " when it exists. " +
+            "Options given on the command line win over the file; SIGHUP (systemctl reload dom0j) reads it again.")
+    private Path configPath;
+
     @Option(names = "--data-path", paramLabel = "auto|copy|map", defaultValue = "auto",
         description = "How blkback moves data: grant copy, or mapped (persistent) grants (disks on NBD: always grant " +
             "copy). Default: ${DEFAULT-VALUE}.")
@@ -99,7 +105,7 @@ final class ServeCommand implements Callable<Integer>
             "Default: ${DEFAULT-VALUE}.")
     private String ioEngine;
 
-    @Option(names = "--direct-io",
+    @Option(names = "--direct-io", negatable = true, defaultValue = "false", fallbackValue = "true",
         description = "Open disks with O_DIRECT: I/O bypasses dom0's page cache and goes to the device, as Linux's " +
             "blkback does for block devices; with io_uring a batch's requests are then in flight on the device " +
             "together. Default: through the page cache (dom0j.blkback.direct).")
@@ -135,8 +141,9 @@ final class ServeCommand implements Callable<Integer>
             "e.g. aeron:udp?endpoint=0.0.0.0:40456 (or aeron:ipc between services on one host).")
     private String aeronSubscribe;
 
-    @Option(names = "--aeron-publish", paramLabel = "CHANNEL",
-        description = "Switch mode: a peer's channel, e.g. aeron:udp?endpoint=10.1.2.3:40456; repeat for each peer.")
+    @Option(names = "--aeron-publish", paramLabel = "CHANNEL", split = ",",
+        description = "Switch mode: a peer's channel, e.g. aeron:udp?endpoint=10.1.2.3:40456; repeat for each peer " +
+            "(or separate them with commas).")
     private java.util.List<String> aeronPublish;
 
     @Option(names = "--aeron-stream", paramLabel = "N", defaultValue = "208",
@@ -248,15 +255,19 @@ final class ServeCommand implements Callable<Integer>
             }
         }
         final AtomicLong agentErrors = new AtomicLong();
+        // In the journal an error line says it is one (<3>); journald stamps the time.
+        final String errorPrefix = null != root.environment().getenv(JournalFormatter.JOURNAL_STREAM_ENV, null) ?
+            "<3>" : "";
         final ErrorHandler errors = ex ->
         {
             agentErrors.incrementAndGet();
-            System.err.println("dom0j serve: " + ex);
+            System.err.println(errorPrefix + "dom0j serve: " + ex);
         };
         // The barrier's signal handler waits for its close(), so every device is closed before the JVM exits.
-        try (ShutdownSignalBarrier barrier = new ShutdownSignalBarrier())
+        try (ShutdownSignalBarrier barrier = new ShutdownSignalBarrier();
+            SystemdNotify notify = SystemdNotify.fromEnvironment(root.environment()))
         {
-            serve(out, errors, barrier, consoleConfiguration);
+            serve(out, errors, barrier, consoleConfiguration, notify);
             out.println("dom0j serve: stopped cleanly" +
                 (agentErrors.get() > 0 ? " (" + agentErrors.get() + " agent errors were logged)" : ""));
             out.flush();
@@ -268,7 +279,8 @@ final class ServeCommand implements Callable<Integer>
         final PrintWriter out,
         final ErrorHandler errors,
         final ShutdownSignalBarrier barrier,
-        final ConsoleConfiguration consoleConfiguration) throws Exception
+        final ConsoleConfiguration consoleConfiguration,
+        final SystemdNotify notify) throws Exception
     {
         try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment()))
         {
@@ -329,14 +341,21 @@ final class ServeCommand implements Callable<Integer>
                     {
                         AgentRunner.startOnThread(primaryRunner);
                     }
-                    out.println("dom0j serve: serving vbd, vif and console" +
-                        (primaries ? " (and primary consoles)" : "") + " on " + platform.description() +
+                    final String status = "serving vbd, vif and console" +
+                        (primaries ? " (and primary consoles)" : "") + " on " + platform.description();
+                    out.println("dom0j serve: " + status +
                         " (blkback data path " + vbd.dataPath().name().toLowerCase(java.util.Locale.ROOT) +
                         "; netback " + (net.mode() == NetbackConfiguration.Mode.TAP ? "TAP per vif" :
                         "switch inside the service") + "); counters in " + counters +
-                        "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops");
+                        "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops" +
+                        (null != configFile() ? "; configuration from " + configFile().path() : ""));
                     out.flush();
-                    barrier.await();
+                    try (HangUpSignal reload = HangUpSignal.handle(() -> reload(out, notify, status)))
+                    {
+                        notify.ready(status);
+                        barrier.await();
+                    }
+                    notify.stopping("stopping (--on-exit " + onExit + ")");
                     out.println("detach".equals(onExit) ?
                         "dom0j serve: stopping; connected devices stay connected for the next 'dom0j serve' " +
                             "(--on-exit close closes them)" : "dom0j serve: stopping, closing every device");
@@ -344,6 +363,48 @@ final class ServeCommand implements Callable<Integer>
                 }
             }
         }
+    }
+
+    private ConfigFile configFile()
+    {
+        return spec.defaultValueProvider() instanceof ConfigFile file ? file : null;
+    }
+
+    /**
+     * SIGHUP: reads the configuration file again and says what changed. Every option is applied when serve starts
+     * (the devices, agents and files are built from them), so a change takes effect at the next start; with
+     * {@code --on-exit detach} a restart is a pause for the guests, not an outage. A file that is now wrong is
+     * reported and changes nothing. Runs on the signal thread.
+     */
+    private void reload(final PrintWriter out, final SystemdNotify notify, final String status)
+    {
+        notify.reloading();
+        final Path path = null != configPath ? configPath :
+            root.environment().exists(ConfigFile.DEFAULT_PATH) ? root.environment().resolve(ConfigFile.DEFAULT_PATH) :
+            null;
+        if (null == path)
+        {
+            out.println("dom0j serve: reload: there is no configuration file (" + ConfigFile.DEFAULT_PATH +
+                " does not exist); nothing changes");
+        }
+        else
+        {
+            try
+            {
+                final java.util.List<String> changes = ConfigFile.changes(spec, configFile(),
+                    ConfigFile.read(path, spec));
+                out.println("dom0j serve: reload: read " + path + ": " + (changes.isEmpty() ? "no option changed" :
+                    changes.size() + " option(s) changed; serve applies options when it starts, so each needs a " +
+                    "restart"));
+                changes.forEach(change -> out.println("dom0j serve: reload: " + change));
+            }
+            catch (final ConfigFile.ConfigFileException ex)
+            {
+                out.println("dom0j serve: reload: " + ex.getMessage() + "; nothing changes");
+            }
+        }
+        out.flush();
+        notify.ready(status);
     }
 
     private void addUplinks(final NetbackDeviceType vif, final NetbackConfiguration net)

@@ -43,6 +43,22 @@ final class ServeProcess implements AutoCloseable
     static ServeProcess start(final Path simDirectory, final Path log, final String... extraArgs)
         throws IOException, InterruptedException
     {
+        return start(simDirectory, log, java.util.Map.of(), extraArgs);
+    }
+
+    /**
+     * As {@link #start(Path, Path, String...)}, with more environment variables (e.g. systemd's NOTIFY_SOCKET).
+     *
+     * @param simDirectory the running machine's directory.
+     * @param log          where its output goes.
+     * @param environment  variables added to serve's environment.
+     * @param extraArgs    more arguments for {@code serve}.
+     * @return the running process.
+     * @throws IOException when it cannot start or does not become ready in 30 s.
+     */
+    static ServeProcess start(final Path simDirectory, final Path log, final java.util.Map<String, String> environment,
+        final String... extraArgs) throws IOException, InterruptedException
+    {
         final List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.add("--add-exports");
@@ -61,6 +77,7 @@ final class ServeProcess implements AutoCloseable
         command.addAll(List.of(extraArgs));
         final ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().put(SimPlatformProvider.DIR_ENV, simDirectory.toString());
+        pb.environment().putAll(environment);
         final ServeProcess serve = new ServeProcess(pb.start(), log);
         serve.awaitLine("dom0j serve: serving", 30);
         return serve;

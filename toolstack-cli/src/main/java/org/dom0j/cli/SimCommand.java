@@ -32,7 +32,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @Command(
     name = "sim",
     description = "The simulated Xen machine: start one, or run a guest in it.",
-    subcommands = { SimCommand.Start.class, SimCommand.Guest.class, SimCommand.ConsoleGuest.class })
+    subcommands = { SimCommand.Start.class, SimCommand.Guest.class, SimCommand.ConsoleGuest.class },
+    footer = { "", "Example:", "  dom0j sim start &  dom0j --platform sim serve &  dom0j sim guest --domid 1" })
 final class SimCommand
 {
     @ParentCommand

@@ -186,6 +186,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-read}.
      */
     @Command(name = "read", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore read -p /local/domain/1/name /local/domain/1/domid" },
         description = "Print the values of keys (like xenstore-read).")
     static final class Read implements Callable<Integer>
     {
@@ -248,6 +249,8 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-write}.
      */
     @Command(name = "write", mixinStandardHelpOptions = true,
+        footer = { "", "Example:",
+            "  dom0j xenstore write /local/domain/1/data/greeting hello /local/domain/1/data/n 7" },
         description = "Write values to keys, creating them (like xenstore-write).")
     static final class Write implements Callable<Integer>
     {
@@ -287,6 +290,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-ls}.
      */
     @Command(name = "ls", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore ls -f /local/domain/1/device" },
         description = "Print a subtree, indented (like xenstore-ls).")
     static final class Ls implements Callable<Integer>
     {
@@ -462,6 +466,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-list}.
      */
     @Command(name = "list", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore list -p /local/domain/0/backend/vbd" },
         description = "Print the children of keys (like xenstore-list).")
     static final class ListCmd implements Callable<Integer>
     {
@@ -518,6 +523,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-rm}.
      */
     @Command(name = "rm", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore rm -t /local/domain/1/data/greeting" },
         description = "Remove keys and everything below them (like xenstore-rm).")
     static final class Rm implements Callable<Integer>
     {
@@ -565,6 +571,7 @@ final class XenstoreCommand implements Runnable
      * Creates nodes ({@code xenstore-write} without a value, as MKDIR).
      */
     @Command(name = "mkdir", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore mkdir /local/domain/1/data" },
         description = "Create keys with empty values if they do not exist.")
     static final class Mkdir implements Callable<Integer>
     {
@@ -592,6 +599,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-exists}: exit code 0 when every key exists, 1 otherwise; prints nothing.
      */
     @Command(name = "exists", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore exists /local/domain/1/device/vbd/51712 && echo attached" },
         description = "Exit 0 when every key exists (and is readable), else 1 " +
         "(like xenstore-exists).")
     static final class Exists implements Callable<Integer>
@@ -633,6 +641,7 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-watch}: prints the path of each event, one a line (the first fires at once).
      */
     @Command(name = "watch", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore watch -n 5 --depth 1 /local/domain/0/backend" },
         description = "Print the path of each change at or below KEY (like xenstore-watch).")
     static final class Watch implements Callable<Integer>
     {
@@ -680,6 +689,8 @@ final class XenstoreCommand implements Runnable
      * {@code xenstore-chmod}.
      */
     @Command(name = "chmod", mixinStandardHelpOptions = true,
+        footer = { "", "Example:",
+            "  dom0j xenstore chmod -r /local/domain/1/data n0 r1    owned by dom0, domain 1 may read" },
         description = "Set the permissions of a key: owner entry first, e.g. n0 r5 " +
         "(like xenstore-chmod).")
     static final class Chmod implements Callable<Integer>
@@ -753,6 +764,7 @@ final class XenstoreCommand implements Runnable
      * Prints permissions as {@code xenstore-ls -p} shows them.
      */
     @Command(name = "perms", mixinStandardHelpOptions = true,
+        footer = { "", "Example:", "  dom0j xenstore perms -p /local/domain/1/name" },
         description = "Print the permissions of keys, owner entry first (as xenstore-ls -p " +
         "shows them, comma-separated).")
     static final class Perms implements Callable<Integer>

@@ -27,40 +27,58 @@ class Dom0jCommandLineTest
     private final StringWriter err = new StringWriter();
 
     @Test
-    void everySubcommandShouldAnswerHelpWithItsUsageAndExitZero()
+    void everySubcommandShouldAnswerHelpWithItsUsageAndAnExampleAndExitZero()
     {
-        final java.util.List<String[]> paths = new java.util.ArrayList<>();
-        collect(Dom0j.commandLine(PlatformEnvironment.system(), org.dom0j.platform.Platforms.installed()),
-            new java.util.ArrayList<>(), paths);
-        assertThat(paths).hasSizeGreaterThan(20);
-        for (final String[] path : paths)
+        final java.util.List<java.util.List<String>> paths = CommandTree.paths(CommandTree.commandLine());
+        assertThat(paths).hasSizeGreaterThan(20).contains(java.util.List.of("bench", "blk"),
+            java.util.List.of("sim", "start"), java.util.List.of("xenstore", "read"));
+        for (final java.util.List<String> path : paths)
         {
             for (final String help : new String[]{ "--help", "-h" })
             {
                 out.getBuffer().setLength(0);
                 err.getBuffer().setLength(0);
-                final String[] args = java.util.Arrays.copyOf(path, path.length + 1);
-                args[path.length] = help;
+                final String[] args = java.util.stream.Stream.concat(path.stream(), java.util.stream.Stream.of(help))
+                    .toArray(String[]::new);
                 assertThat(run(args)).as(String.join(" ", args)).isEqualTo(ExitCodes.OK);
-                assertThat(out.toString()).as(String.join(" ", args)).startsWith("Usage: dom0j");
+                assertThat(out.toString()).as(String.join(" ", args))
+                    .startsWith("Usage: dom0j " + String.join(" ", path))
+                    .containsPattern("(?m)^Examples?:$");
                 assertThat(err.toString()).as(String.join(" ", args)).isEmpty();
             }
         }
     }
 
-    private static void collect(final picocli.CommandLine command, final java.util.List<String> path,
-        final java.util.List<String[]> into)
+    @Test
+    void everyCommandsExamplesShouldParseAndOneShouldRunThatCommand()
     {
-        for (final java.util.Map.Entry<String, picocli.CommandLine> sub : command.getSubcommands().entrySet())
+        final picocli.CommandLine root = CommandTree.commandLine();
+        final java.util.List<java.util.List<String>> paths = new java.util.ArrayList<>(CommandTree.paths(root));
+        paths.add(java.util.List.of());
+        for (final java.util.List<String> path : paths)
         {
-            if ("help".equals(sub.getKey()) || !sub.getKey().equals(sub.getValue().getCommandName()))
+            final java.util.List<String> examples =
+                Examples.commandLines(CommandTree.find(root, path).getCommandSpec());
+            assertThat(examples).as("examples of '%s'", String.join(" ", path)).isNotEmpty();
+            boolean runsItself = path.isEmpty();
+            for (final String example : examples)
             {
-                continue;
+                final picocli.CommandLine.ParseResult parsed;
+                try
+                {
+                    parsed = CommandTree.commandLine().parseArgs(Examples.words(example).toArray(new String[0]));
+                }
+                catch (final picocli.CommandLine.ParameterException ex)
+                {
+                    throw new AssertionError("an example of '" + String.join(" ", path) + "' does not parse: " +
+                        example + ": " + ex.getMessage(), ex);
+                }
+                final java.util.List<String> ran = parsed.asCommandLineList().stream().skip(1)
+                    .map(picocli.CommandLine::getCommandName).toList();
+                // A command with subcommands runs through one of them.
+                runsItself |= ran.size() >= path.size() && ran.subList(0, path.size()).equals(path);
             }
-            final java.util.List<String> next = new java.util.ArrayList<>(path);
-            next.add(sub.getKey());
-            into.add(next.toArray(new String[0]));
-            collect(sub.getValue(), next, into);
+            assertThat(runsItself).as("an example of '%s' runs it: %s", String.join(" ", path), examples).isTrue();
         }
     }
 
