@@ -31,6 +31,8 @@ import java.util.logging.Logger;
         "network backends, on real Xen or on the simulator.",
     subcommands = {
         PlatformCommand.class, ListCommand.class, CreateCommand.class, DomainCommand.class, SelfTestCommand.class,
+        BlockCommands.Attach.class, BlockCommands.Detach.class, BlockCommands.ListDisks.class,
+        NetworkCommands.Attach.class, NetworkCommands.Detach.class, NetworkCommands.ListNics.class,
         XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, ConsoleCommand.class, SimCommand.class,
         DemoCommand.class, BenchCommand.class, TopCommand.class, CaptureCommand.class,
         CommandLine.HelpCommand.class },

@@ -1,12 +1,10 @@
 package org.dom0j.sim;
 
-import org.dom0j.backend.XenbusState;
 import org.dom0j.common.Errno;
 import org.dom0j.common.XenException;
 import org.dom0j.sim.guest.NetGuest;
-import org.dom0j.sim.guest.XenbusWaiter;
+import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.toolstack.DomainBuilder;
-import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.toolstack.xl.DiskSpec;
 import org.dom0j.toolstack.xl.VifSpec;
 import org.dom0j.toolstack.xl.XlConfig;
@@ -15,10 +13,7 @@ import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XsPermission;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
@@ -37,7 +32,7 @@ import java.util.function.Consumer;
 public final class SimDomainBuilder implements DomainBuilder
 {
     /** How long libxl waits for a new device's backend (LIBXL_INIT_TIMEOUT). */
-    public static final long BACKEND_TIMEOUT_MS = 10_000;
+    public static final long BACKEND_TIMEOUT_MS = DeviceHotplug.INIT_TIMEOUT_MS;
 
     private final SimMachine machine;
 
@@ -153,15 +148,16 @@ public final class SimDomainBuilder implements DomainBuilder
             final List<String> backends = new ArrayList<>();
             for (final DiskSpec d : config.disks())
             {
-                backends.add(attachDisk(xs, domid, d));
+                backends.add(DeviceHotplug.attachDisk(xs, domid, d));
             }
             for (final VifSpec v : config.vifs())
             {
-                backends.add(attachVif(xs, domid, v));
+                backends.add(DeviceHotplug.attachVif(xs, domid, v,
+                    null != v.mac() ? v.mac() : NetGuest.defaultMac(domid, Integer.toString(v.devid()))));
             }
             for (final String be : backends)
             {
-                awaitInitWait(xs, be);
+                DeviceHotplug.awaitBackend(xs, be, BACKEND_TIMEOUT_MS);
             }
             return domid;
         }
@@ -211,71 +207,6 @@ public final class SimDomainBuilder implements DomainBuilder
             tx.write("/vm/" + uuid + "/name", config.name());
             return null;
         });
-    }
-
-    private static String attachDisk(final XenStore xs, final int domid, final DiskSpec d)
-    {
-        final String devid = Integer.toString(d.deviceNumber());
-        final Map<String, String> back = new LinkedHashMap<>();
-        back.put("params", d.target());
-        back.put("script", null != d.script() ? d.script() : "/bin/true");
-        back.put("type", "phy");
-        back.put("mode", d.readwrite() ? "w" : "r");
-        back.put("device-type", d.cdrom() ? "cdrom" : "disk");
-        back.put("removable", d.removable() ? "1" : "0");
-        back.put("bootable", "1");
-        back.put("dev", d.vdev());
-        back.put("discard-enable", Boolean.FALSE.equals(d.discard()) ? "0" : "1");
-        XenbusDevices.attach(xs, 0, "vbd", domid, devid, back,
-            Map.of("virtual-device", devid, "device-type", d.cdrom() ? "cdrom" : "disk", "trusted", "1"));
-        return XenbusDevices.backendPath(0, "vbd", domid, devid);
-    }
-
-    private static String attachVif(final XenStore xs, final int domid, final VifSpec v)
-    {
-        final String devid = Integer.toString(v.devid());
-        final String mac = null != v.mac() ? v.mac() : NetGuest.defaultMac(domid, devid);
-        final Map<String, String> back = new LinkedHashMap<>();
-        back.put("script", null != v.script() ? v.script() : "/bin/true");
-        back.put("mac", mac);
-        back.put("bridge", null != v.bridge() ? v.bridge() : "xenbr0");
-        back.put("handle", devid);
-        back.put("type", "vif");
-        if (null != v.ip())
-        {
-            back.put("ip", v.ip());
-        }
-        if (null != v.vifname())
-        {
-            back.put("vifname", v.vifname());
-        }
-        if (v.rateBytesPerInterval() != 0)
-        {
-            back.put("rate", v.rateBytesPerInterval() + "," + v.rateIntervalUsecs());
-        }
-        XenbusDevices.attach(xs, 0, "vif", domid, devid, back,
-            Map.of("handle", devid, "mac", mac, "mtu", Integer.toString(0 != v.mtu() ? v.mtu() : 1500), "trusted",
-                "1"));
-        return XenbusDevices.backendPath(0, "vif", domid, devid);
-    }
-
-    private static void awaitInitWait(final XenStore xs, final String backendPath)
-    {
-        try (XenbusWaiter waiter = new XenbusWaiter(xs, backendPath + "/state", "create-" + backendPath))
-        {
-            waiter.await(s -> s == XenbusState.INIT_WAIT || s == XenbusState.INITIALISED ||
-                s == XenbusState.CONNECTED, BACKEND_TIMEOUT_MS);
-        }
-        catch (final TimeoutException ex)
-        {
-            throw new XenException(Errno.ETIMEDOUT.number(), "no backend took " + backendPath + " within " +
-                BACKEND_TIMEOUT_MS / 1000 + " s (is 'dom0j --platform sim serve' running?)", ex);
-        }
-        catch (final InterruptedException ex)
-        {
-            Thread.currentThread().interrupt();
-            throw new XenException(Errno.EINTR.number(), "interrupted waiting for " + backendPath, ex);
-        }
     }
 
     @Override

@@ -6,8 +6,6 @@ import org.dom0j.xenstore.XenStore;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
@@ -53,49 +51,24 @@ public final class SimGuestKernel
             final String dom = "/local/domain/" + domid;
             final String name = machine.xenStore().readOrNull(dom + "/name");
             final SimConsoleFront console = SimConsoleFront.primary(guest, machine.xenStore(), 0);
-            final List<SimBlkfront> disks = new ArrayList<>();
-            final List<SimNetfront> nics = new ArrayList<>();
-            try (XenStore xs = machine.connectAsGuest(domid))
+            try (XenStore xs = machine.connectAsGuest(domid);
+                SimGuestDevices devices = new SimGuestDevices(guest, xs, text -> sayQuietly(log, console, text)))
             {
                 say(log, console, "dom0j simulated guest " + name + " (domain " + domid + ") booting");
-                for (final String devid : list(xs, dom + "/device/vbd"))
-                {
-                    try
-                    {
-                        final SimBlkfront front = SimBlkfront.connect(guest, xs, devid,
-                            SimBlkfront.Options.linuxDefaults(), CONNECT_TIMEOUT_MS);
-                        disks.add(front);
-                        say(log, console, "blkfront: vbd " + devid + " (" + xs.readOrNull(dom + "/device/vbd/" + devid +
-                            "/backend") + ") connected, " + front.sectors() + " sectors");
-                    }
-                    catch (final TimeoutException | RuntimeException ex)
-                    {
-                        say(log, console, "blkfront: vbd " + devid + " failed: " + ex.getMessage());
-                    }
-                }
-                for (final String devid : list(xs, dom + "/device/vif"))
-                {
-                    try
-                    {
-                        nics.add(SimNetfront.connect(guest, xs, devid, SimNetfront.Options.linuxDefaults(),
-                            CONNECT_TIMEOUT_MS));
-                        say(log, console, "netfront: vif " + devid + " connected, mac " +
-                            xs.readOrNull(dom + "/device/vif/" + devid + "/mac"));
-                    }
-                    catch (final TimeoutException | RuntimeException ex)
-                    {
-                        say(log, console, "netfront: vif " + devid + " failed: " + ex.getMessage());
-                    }
-                }
+                devices.scan();
                 xs.write(dom + "/control/feature-poweroff", "1");
                 xs.write(dom + "/control/feature-reboot", "1");
                 say(log, console, "running");
                 console.writeFully("$ ", 10_000);
-                final String end = loop(machine, guest, xs, console, stop);
+                final String end = loop(machine, guest, xs, console, devices, stop);
                 say(log, null, "guest " + domid + ": " + end);
-                if (!"destroyed".equals(end))
+                if ("destroyed".equals(end))
                 {
-                    disconnect(disks, nics, log);
+                    devices.abandon();
+                }
+                else
+                {
+                    devices.close();
                     console.close();
                     if (!"stopped".equals(end))
                     {
@@ -114,7 +87,8 @@ public final class SimGuestKernel
     }
 
     private static String loop(final SimMachine machine, final SimDomain guest, final XenStore xs,
-        final SimConsoleFront console, final BooleanSupplier stop) throws TimeoutException
+        final SimConsoleFront console, final SimGuestDevices devices, final BooleanSupplier stop)
+        throws TimeoutException
     {
         final String dom = "/local/domain/" + guest.domid();
         final byte[] input = new byte[1024];
@@ -129,6 +103,7 @@ public final class SimGuestKernel
             {
                 return "destroyed";
             }
+            devices.scan();
             final String request = xs.readOrNull(dom + "/control/shutdown");
             if (null != request && !request.isEmpty())
             {
@@ -165,29 +140,17 @@ public final class SimGuestKernel
         }
     }
 
-    private static void disconnect(final List<SimBlkfront> disks, final List<SimNetfront> nics, final PrintWriter log)
-        throws InterruptedException
+    private static void sayQuietly(final PrintWriter log, final SimConsoleFront console, final String text)
     {
-        for (final SimBlkfront d : disks)
+        try
         {
-            try
-            {
-                d.disconnect(5_000);
-            }
-            catch (final TimeoutException ex)
-            {
-                log.println("blkfront: " + ex.getMessage());
-            }
+            say(log, console, text);
         }
-        for (final SimNetfront n : nics)
+        catch (final TimeoutException ex)
         {
-            n.close();
+            log.println("(console not read: " + ex.getMessage() + ")");
+            log.flush();
         }
-    }
-
-    private static List<String> list(final XenStore xs, final String path)
-    {
-        return xs.exists(path) ? xs.directory(path) : List.of();
     }
 
     private static void say(final PrintWriter log, final SimConsoleFront console, final String text)
