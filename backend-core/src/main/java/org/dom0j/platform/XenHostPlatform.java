@@ -3,10 +3,13 @@ package org.dom0j.platform;
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.domctl.jna.XenDomainControl;
+import org.dom0j.domctl.jna.XenLibxl;
 import org.dom0j.evtchn.jna.XenEventChannels;
 import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.gnttab.jna.XenGrantTables;
+import org.dom0j.toolstack.DomainBuilder;
+import org.dom0j.toolstack.LibxlDomainBuilder;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;
 
@@ -82,6 +85,12 @@ final class XenHostPlatform implements XenPlatform
     public DomainControl openDomainControl()
     {
         return XenDomainControl.open();
+    }
+
+    @Override
+    public DomainBuilder openDomainBuilder(final int verbosity)
+    {
+        return new LibxlDomainBuilder(XenLibxl.open(verbosity));
     }
 
     @Override

@@ -4,6 +4,7 @@ import org.dom0j.domctl.DomainControl;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
+import org.dom0j.toolstack.DomainBuilder;
 import org.dom0j.xenstore.XenStore;
 
 import java.util.Set;
@@ -64,6 +65,16 @@ public interface XenPlatform extends AutoCloseable
      * @return a new domain control handle.
      */
     DomainControl openDomainControl();
+
+    /**
+     * @param verbosity how much the toolstack should say (0: warnings and errors).
+     * @return a new handle for creating domains from xl configs.
+     * @throws UnsupportedOperationException when this platform cannot create domains.
+     */
+    default DomainBuilder openDomainBuilder(final int verbosity)
+    {
+        throw new UnsupportedOperationException("platform '" + name() + "' cannot create domains");
+    }
 
     /**
      * Releases what the platform itself holds; handles already opened stay the caller's to close.

@@ -53,9 +53,23 @@ final class ConsoleCommand implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
-        final PrintWriter err = spec.commandLine().getErr();
         final Path dir = null != runDirectory ? runDirectory :
             ConsolePaths.runDirectory(ConsolePaths.platformName(root), root.environment());
+        return attach(dir, domid, devid, spec.commandLine().getErr());
+    }
+
+    /**
+     * Attaches the terminal to a console until Ctrl-] or the console closes; what {@code dom0j create -c} does too.
+     *
+     * @param dir   where serve keeps console sockets.
+     * @param domid the guest.
+     * @param devid a secondary console's device id, or null for the primary console.
+     * @param err   where to say what went wrong.
+     * @return the exit code.
+     * @throws Exception when the connection fails midway.
+     */
+    static int attach(final Path dir, final int domid, final String devid, final PrintWriter err) throws Exception
+    {
         final Path socket = ConsoleHub.socketPath(dir, domid, devid);
         if (!Files.exists(socket))
         {

@@ -10,6 +10,7 @@ import org.dom0j.sim.guest.NetWorkload;
 import org.dom0j.sim.guest.SimNetfront;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.SimConsoleFront;
+import org.dom0j.sim.guest.SimGuestKernel;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -32,7 +33,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 @Command(
     name = "sim",
     description = "The simulated Xen machine: start one, or run a guest in it.",
-    subcommands = { SimCommand.Start.class, SimCommand.Guest.class, SimCommand.ConsoleGuest.class },
+    subcommands = { SimCommand.Start.class, SimCommand.Guest.class, SimCommand.ConsoleGuest.class,
+        SimCommand.Boot.class },
     footer = { "", "Example:", "  dom0j sim start &  dom0j --platform sim serve &  dom0j sim guest --domid 1" })
 final class SimCommand
 {
@@ -257,6 +259,42 @@ final class SimCommand
             }
             out.println("dom0j sim: guest " + domid + " destroyed");
             out.flush();
+            return ExitCodes.OK;
+        }
+    }
+
+    /**
+     * {@code dom0j sim boot}.
+     */
+    @Command(name = "boot", description = "Run a guest that 'dom0j create' made, in place of its kernel: connect its " +
+        "disks, vifs and console, echo what is typed on the console, and run until it is shut down or destroyed " +
+        "('dom0j create' starts this itself).",
+        footer = { "", "Example:", "  dom0j --platform sim sim boot --domid 4" })
+    static final class Boot implements Callable<Integer>
+    {
+        @ParentCommand
+        private SimCommand sim;
+
+        @Spec
+        private CommandSpec spec;
+
+        @Option(names = "--dir", paramLabel = "DIR", description = "Machine directory.")
+        private Path dir;
+
+        @Option(names = "--domid", required = true, description = "The guest, as 'dom0j create' printed it.")
+        private int domid;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            final PrintWriter out = spec.commandLine().getOut();
+            final AtomicBoolean stop = new AtomicBoolean();
+            try (ShutdownSignalBarrier barrier = new ShutdownSignalBarrier(() -> stop.set(true)))
+            {
+                final String end = SimGuestKernel.run(sim.directory(dir), domid, stop::get, out);
+                out.println("dom0j sim boot: guest " + domid + " ended: " + end);
+                out.flush();
+            }
             return ExitCodes.OK;
         }
     }

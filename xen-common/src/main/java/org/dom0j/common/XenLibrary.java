@@ -22,7 +22,11 @@ public enum XenLibrary
     /** Domain control: libxenctrl (version-locked to the hypervisor). */
     CTRL("xenctrl", "libxenctrl.so.4.17", "libxenmisc4.17"),
     /** Foreign memory mapping: libxenforeignmemory. */
-    FOREIGNMEMORY("xenforeignmemory", "libxenforeignmemory.so.1", "libxenforeignmemory1");
+    FOREIGNMEMORY("xenforeignmemory", "libxenforeignmemory.so.1", "libxenforeignmemory1"),
+    /** The toolstack library: libxenlight (libxl), version-locked to the hypervisor like libxenctrl. */
+    LIGHT("xenlight", "libxenlight.so.4.17", "libxenmisc4.17"),
+    /** Xen's tools' logging: libxentoollog (libxl's logger). */
+    TOOLLOG("xentoollog", "libxentoollog.so.1", "libxentoollog1");
 
     private final String shortName;
     private final String soname;

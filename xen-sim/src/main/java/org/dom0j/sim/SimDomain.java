@@ -355,6 +355,20 @@ public final class SimDomain
     }
 
     /**
+     * Sets the vCPUs the hypervisor reports for it (the toolstack's max_vcpus); the simulator runs none.
+     *
+     * @param vcpus 1 or more.
+     */
+    public void setVcpus(final int vcpus)
+    {
+        if (vcpus < 1)
+        {
+            throw new IllegalArgumentException("a domain has at least one vCPU: " + vcpus);
+        }
+        state.control().putIntVolatile(VCPUS_OFFSET, vcpus);
+    }
+
+    /**
      * @return whether the toolstack has paused it.
      */
     public boolean isPaused()

@@ -5,6 +5,7 @@ import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantSharing;
 import org.dom0j.gnttab.GrantTables;
 import org.dom0j.platform.PlatformFeature;
+import org.dom0j.toolstack.DomainBuilder;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.platform.PlatformUnavailableException;
 import org.dom0j.xenstore.XenStore;
@@ -60,6 +61,18 @@ public final class SimPlatform implements XenPlatform
     public SimDomain localDomain()
     {
         return local;
+    }
+
+    /**
+     * The simulator's toolstack; the machine must be running ({@code dom0j sim start}).
+     *
+     * @param verbosity unused.
+     * @return a builder on a new connection to the machine.
+     */
+    @Override
+    public DomainBuilder openDomainBuilder(final int verbosity)
+    {
+        return new SimDomainBuilder(SimMachine.join(host.directory()));
     }
 
     @Override

@@ -1,0 +1,202 @@
+package org.dom0j.cli;
+
+import java.security.SecureRandom;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+import org.dom0j.toolstack.DeviceHotplug;
+import org.dom0j.toolstack.xl.VifSpec;
+import org.dom0j.xenstore.XenStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code dom0j network-attach}, {@code network-detach} and {@code network-list}: {@code xl}'s vif hot-plug, on a
+ * running guest, through xenstore as libxl writes it ({@link DeviceHotplug}). Served by {@code dom0j serve}'s
+ * netback.
+ */
+final class NetworkCommands
+{
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private NetworkCommands()
+    {
+    }
+
+    /**
+     * @return a MAC as libxl makes one up: Xen's OUI 00:16:3e and three random bytes.
+     */
+    static String randomMac()
+    {
+        final byte[] b = new byte[3];
+        RANDOM.nextBytes(b);
+        return String.format(Locale.ROOT, "00:16:3e:%02x:%02x:%02x", b[0] & 0x7F, b[1] & 0xFF, b[2] & 0xFF);
+    }
+
+    /**
+     * @return the lowest handle the domain's vifs do not use, as libxl picks a new vif's devid.
+     */
+    static int freeHandle(final XenStore xs, final int domid)
+    {
+        final Set<Integer> used = new HashSet<>();
+        for (final DeviceHotplug.Device d : DeviceHotplug.list(xs, "vif", domid))
+        {
+            used.add(d.devid());
+        }
+        final String backends = "/local/domain/0/backend/vif/" + domid;
+        if (xs.exists(backends))
+        {
+            for (final String id : xs.directory(backends))
+            {
+                if (id.matches("[0-9]{1,5}"))
+                {
+                    used.add(Integer.parseInt(id));
+                }
+            }
+        }
+        int handle = 0;
+        while (used.contains(handle))
+        {
+            handle++;
+        }
+        return handle;
+    }
+
+    /**
+     * {@code network-attach DOM [VIFSPEC...]}: {@code mac=}, {@code bridge=}, {@code ip=}, ... as in xl.
+     */
+    @Command(
+        name = "network-attach",
+        description = "Attach a network interface to a running domain (as xl network-attach does); returns once " +
+            "the backend has taken it.",
+        footer = {
+            "",
+            "Examples:",
+            "  dom0j network-attach web1",
+            "  dom0j network-attach web1 mac=00:16:3e:01:02:03 bridge=xenbr1" })
+    static final class Attach extends DeviceCommands.Base
+    {
+        @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
+        private String dom;
+
+        @Parameters(index = "1..*", arity = "0..*", paramLabel = "KEY=VALUE",
+            description = "The vif, in xl's vif spec (xl-network-configuration(5)): mac=, bridge=, ip=, " +
+                "vifname=, rate=, mtu=, ... A MAC is made up (00:16:3e:xx:xx:xx) when none is given.")
+        private List<String> vif;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "How long to wait for the backend to take it. Default: ${DEFAULT-VALUE}.")
+        private int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            final String text = null == vif ? "" : String.join(",", vif);
+            return DeviceCommands.run(root, "network-attach", dom, err(), (xs, domid) ->
+            {
+                final VifSpec spec = VifSpec.parse(text, freeHandle(xs, domid));
+                spec.warnings().forEach(w -> err().println("dom0j network-attach: warning: " + w));
+                final String mac = null != spec.mac() ? spec.mac() : randomMac();
+                final String devid = Integer.toString(spec.devid());
+                final String be = DeviceHotplug.attachVif(xs, domid, spec, mac);
+                DeviceHotplug.awaitBackendOrRemove(xs, "vif", domid, devid, timeoutSeconds * 1000L);
+                if (root.options().json())
+                {
+                    out().println(Json.write(java.util.Map.of("domid", domid, "devid", spec.devid(), "mac", mac,
+                        "backend", be)));
+                }
+                else
+                {
+                    out().println("Attached vif " + devid + " (mac " + mac + ") to domain " + domid);
+                }
+                out().flush();
+                return ExitCodes.OK;
+            });
+        }
+    }
+
+    /**
+     * {@code network-detach DOM DEVID|MAC [--force]}.
+     */
+    @Command(
+        name = "network-detach",
+        description = "Detach a network interface from a running domain (as xl network-detach does).",
+        footer = {
+            "",
+            "Examples:",
+            "  dom0j network-detach web1 1",
+            "  dom0j network-detach web1 00:16:3e:01:02:03" })
+    static final class Detach extends DeviceCommands.Base
+    {
+        @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
+        private String dom;
+
+        @Parameters(index = "1", paramLabel = "DEVID|MAC", description = "The vif: its handle or its MAC.")
+        private String which;
+
+        @Option(names = "--force", description = "Remove it even when the guest does not let it go in time.")
+        private boolean force;
+
+        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "How long to wait for the guest to let it go. Default: ${DEFAULT-VALUE}.")
+        private int timeoutSeconds;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            return DeviceCommands.run(root, "network-detach", dom, err(), (xs, domid) ->
+            {
+                String devid = which.matches("[0-9]{1,5}") ? which : null;
+                if (null == devid)
+                {
+                    for (final DeviceHotplug.Device d : DeviceHotplug.list(xs, "vif", domid))
+                    {
+                        if (d.name().equalsIgnoreCase(which))
+                        {
+                            devid = Integer.toString(d.devid());
+                        }
+                    }
+                }
+                if (null == devid)
+                {
+                    throw new IllegalArgumentException("domain " + domid + " has no vif with handle or MAC '" +
+                        which + "' (dom0j network-list " + dom + " lists them)");
+                }
+                final boolean closed = DeviceHotplug.detach(xs, "vif", domid, devid, timeoutSeconds * 1000L, force);
+                out().println("Detached vif " + devid + " from domain " + domid +
+                    (closed ? "" : " by force: the guest did not let it go"));
+                out().flush();
+                return ExitCodes.OK;
+            });
+        }
+    }
+
+    /**
+     * {@code network-list DOM}.
+     */
+    @Command(
+        name = "network-list",
+        description = "List a domain's network interfaces (as xl network-list does), with --json for scripts.",
+        footer = {
+            "",
+            "Example:",
+            "  dom0j network-list web1" })
+    static final class ListNics extends DeviceCommands.Base
+    {
+        @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
+        private String dom;
+
+        @Override
+        public Integer call() throws Exception
+        {
+            return DeviceCommands.run(root, "network-list", dom, err(), (xs, domid) ->
+            {
+                DeviceCommands.print(out(), DeviceHotplug.list(xs, "vif", domid), root.options().json());
+                return ExitCodes.OK;
+            });
+        }
+    }
+}
