@@ -119,7 +119,7 @@ final class ConsoleCommand implements Callable<Integer>
      * @param arguments stty's arguments (trusted: ours, or what {@code stty -g} printed).
      * @return what stty printed, trimmed, or null when it failed.
      */
-    private static String stty(final String arguments)
+    static String stty(final String arguments)
     {
         try
         {

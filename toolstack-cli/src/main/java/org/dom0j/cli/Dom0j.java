@@ -30,7 +30,8 @@ import java.util.logging.Logger;
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",
     subcommands = {
-        PlatformCommand.class, ListCommand.class, DomainCommand.class, SelfTestCommand.class,
+        PlatformCommand.class, ListCommand.class, ShutdownCommand.class, RebootCommand.class, PauseCommand.class,
+        UnpauseCommand.class, DestroyCommand.class, RenameCommand.class, DomainCommand.class, SelfTestCommand.class,
         XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, ConsoleCommand.class, SimCommand.class,
         DemoCommand.class, BenchCommand.class, TopCommand.class, CaptureCommand.class,
         CommandLine.HelpCommand.class },

@@ -10,6 +10,7 @@ import org.dom0j.sim.guest.NetWorkload;
 import org.dom0j.sim.guest.SimNetfront;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.SimConsoleFront;
+import org.dom0j.sim.guest.ShutdownWatcher;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -89,6 +90,7 @@ final class SimCommand
         "interface that pings its peer and moves verified streams to it (its netfront negotiates with whatever " +
         "serves vif).",
         footer = { "", "Examples:", "  dom0j sim guest --domid 1 --seconds 10",
+            "  dom0j sim guest --domid 1 --name guest1 --seconds 0 &  dom0j shutdown -w guest1",
             "  dom0j sim guest --nic --domid 2 --peer 10.0.0.3 &  dom0j sim guest --nic --domid 3 --peer 10.0.0.2" })
     static final class Guest implements Callable<Integer>
     {
@@ -112,8 +114,12 @@ final class SimCommand
             description = "Size of a new disk. Default: ${DEFAULT-VALUE}.")
         private int sizeMib;
 
-        @Option(names = "--seconds", defaultValue = "5", description = "How long to run. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--seconds", defaultValue = "5", description = "How long to run; 0: until it is asked to " +
+            "shut down ('dom0j shutdown'). Default: ${DEFAULT-VALUE}.")
         private double seconds;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "The guest's name (default demo-guest-<domid>).")
+        private String name;
 
         @Option(names = "--seed", description = "Workload seed (default: random, printed).")
         private Long seed;
@@ -155,13 +161,45 @@ final class SimCommand
                 {
                     NativeFile.createSparse(file, (long)sizeMib << 20);
                 }
-                final long s = null != seed ? seed : System.nanoTime();
-                final BlockGuest.Result result = BlockGuest.run(machine, domid, file,
-                    new SimBlkfront.Options(queues, 2, true, 32), s, readPercent, 8, seconds,
-                    (elapsed, stats) -> DemoCommand.progressLine(out, elapsed, stats));
-                DemoCommand.printResult(out, result);
-                return null == result.mismatch() && result.stats().errors == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
+                final String guestName = null != name ? name : "demo-guest-" + domid;
+                int current = domid;
+                while (true)
+                {
+                    final long s = null != seed ? seed : System.nanoTime();
+                    final BlockGuest.Result result = BlockGuest.run(machine, current, guestName, file.toString(),
+                        new SimBlkfront.Options(queues, 2, true, 32), s, readPercent, 8, seconds,
+                        (elapsed, stats) -> DemoCommand.progressLine(out, elapsed, stats), true);
+                    DemoCommand.printResult(out, result);
+                    if (null != result.mismatch() || result.stats().errors != 0)
+                    {
+                        return ExitCodes.FAILURE;
+                    }
+                    if (ShutdownWatcher.SHUTDOWN_REBOOT != result.shutdownReason())
+                    {
+                        if (ShutdownWatcher.SHUTDOWN_POWEROFF == result.shutdownReason())
+                        {
+                            out.println("dom0j sim: guest " + current + " (" + guestName + ") powered off");
+                        }
+                        out.flush();
+                        return ExitCodes.OK;
+                    }
+                    // What xl's daemon does for on_reboot=restart: the same guest, built again under a new domid.
+                    final int next = freeDomid(machine, current);
+                    out.println("dom0j sim: guest " + current + " (" + guestName + ") rebooting as domain " + next);
+                    out.flush();
+                    current = next;
+                }
             }
+        }
+
+        private static int freeDomid(final SimMachine machine, final int after)
+        {
+            int domid = after + 1;
+            while (machine.host().exists(domid) || machine.xenStore().exists("/local/domain/" + domid))
+            {
+                domid++;
+            }
+            return domid;
         }
 
         private int network(final PrintWriter out, final Path directory) throws Exception

@@ -27,6 +27,9 @@ import java.util.List;
  */
 public final class SimMachine implements AutoCloseable
 {
+    /** The keys under {@code control/} that libxl makes writable by the guest (of libxl's list, those modelled). */
+    static final List<String> CONTROL_KEYS = List.of("shutdown", "feature-poweroff", "feature-reboot", "sysrq");
+
     private final SimHost host;
     private final SimXenstored xenstored;
     private final XenStore dom0Store;
@@ -138,8 +141,9 @@ public final class SimMachine implements AutoCloseable
 
     /**
      * What {@code xl create} does in xenstore for a new guest: the domain, INTRODUCE, and
-     * {@code /local/domain/<domid>} (owned by dom0, readable by the guest) with {@code name}, {@code domid}, and
-     * {@code device/} and {@code data/} that the guest owns.
+     * {@code /local/domain/<domid>} (owned by dom0, readable by the guest) with {@code name}, {@code domid},
+     * {@code device/} and {@code data/} that the guest owns, and {@code control/} with the keys the guest answers the
+     * toolstack in ({@code control/shutdown}, {@code control/feature-poweroff}, ...), as libxl makes them.
      *
      * @param domid the new domain, 1 to 0x7FEF.
      * @param name  its name.
@@ -168,6 +172,14 @@ public final class SimMachine implements AutoCloseable
             tx.setPermissions(path + "/device", guestOwned);
             tx.mkdir(path + "/data");
             tx.setPermissions(path + "/data", guestOwned);
+            // libxl's control/: the directory is the toolstack's, the keys the guest answers in are the guest's.
+            tx.mkdir(path + "/control");
+            tx.setPermissions(path + "/control", dom0Owned);
+            for (final String key : CONTROL_KEYS)
+            {
+                tx.write(path + "/control/" + key, "");
+                tx.setPermissions(path + "/control/" + key, guestOwned);
+            }
             return null;
         });
         dom0Store.introduceDomain(domid, 0, 0);
