@@ -184,6 +184,21 @@ final class SimCommand
                         return ExitCodes.OK;
                     }
                     // What xl's daemon does for on_reboot=restart: the same guest, built again under a new domid.
+                    // Its workload checks every block against a model that starts from zeros, so the disk starts
+                    // empty again too.
+                    if (!Files.isRegularFile(file))
+                    {
+                        out.println("dom0j sim: guest " + current + " asked to reboot, but its disk " + file +
+                            " is not a file that can be emptied for the new workload: it stays down");
+                        out.flush();
+                        return ExitCodes.OK;
+                    }
+                    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw"))
+                    {
+                        final long size = f.length();
+                        f.setLength(0);
+                        f.setLength(size);
+                    }
                     final int next = freeDomid(machine, current);
                     out.println("dom0j sim: guest " + current + " (" + guestName + ") rebooting as domain " + next);
                     out.flush();
