@@ -86,7 +86,9 @@ final class SimCommand
      * {@code dom0j sim guest}.
      */
     @Command(name = "guest", description = "Create a guest with a disk in a running machine and run verified " +
-        "random I/O on it (its blkfront negotiates with whatever serves vbd); with --nic, a guest with a network " +
+        "random I/O on it (its blkfront negotiates with whatever serves vbd), answering 'dom0j shutdown' and " +
+        "'dom0j reboot' as a Linux guest does (built again under a new domid after a reboot); with --nic, a guest " +
+        "with a network " +
         "interface that pings its peer and moves verified streams to it (its netfront negotiates with whatever " +
         "serves vif).",
         footer = { "", "Examples:", "  dom0j sim guest --domid 1 --seconds 10",
