@@ -172,6 +172,24 @@ class DomainCommandsTest
     }
 
     @Test
+    void shouldShutDownEveryGuestWithAllButNotDomainZero() throws Exception
+    {
+        final CompletableFuture<String> first = CompletableFuture.supplyAsync(() -> playGuest(13, "one"));
+        final CompletableFuture<String> second = CompletableFuture.supplyAsync(() -> playGuest(14, "two"));
+        awaitFeature(13);
+        awaitFeature(14);
+
+        assertThat(run("--platform", "sim", "shutdown", "--all", "-w")).as(err.toString()).isZero();
+
+        assertThat(out.toString()).contains("domain 13 (one) has shut down and is gone")
+            .contains("domain 14 (two) has shut down and is gone").doesNotContain("domain 0");
+        assertThat(first.get(20, TimeUnit.SECONDS)).isEqualTo("poweroff");
+        assertThat(second.get(20, TimeUnit.SECONDS)).isEqualTo("poweroff");
+        assertThat(machine.xenStore().readOrNull("/local/domain/0/control/shutdown")).isNull();
+        assertThat(run("--platform", "sim", "shutdown", "-a", "one")).isEqualTo(ExitCodes.USAGE);
+    }
+
+    @Test
     void shouldSayThatAGuestWithoutPvDriversDidNotAcknowledge()
     {
         machine.createGuest(9, "no-drivers", 16);
