@@ -13,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -75,14 +76,20 @@ class DomainCommandsTest
     }
 
     @Test
-    void shouldSayThatTheMachineStoppedWhenOnlyItsSocketIsLeft()
+    void shouldSayThatTheMachineStoppedWhenOnlyItsSocketIsLeft() throws Exception
     {
-        machine.close();
-        machine = SimMachine.start(dir.resolve("sim2"));
-        final Path stale = dir.resolve("sim");
-        assertThat(stale.resolve("xenstored.sock")).doesNotExist();
-        assertThat(run("--platform", "sim", "list")).isEqualTo(ExitCodes.PLATFORM_UNAVAILABLE);
-        assertThat(err.toString()).contains("no simulated machine is running in " + stale);
+        final Path stale = dir.resolve("stale");
+        // What a machine killed with SIGKILL leaves: the socket's name, with nobody listening.
+        Files.createDirectories(stale);
+        Files.createFile(stale.resolve("xenstored.sock"));
+        final StringWriter o = new StringWriter();
+        final StringWriter e = new StringWriter();
+        final int exit = Cli.run(new PlatformEnvironment(dir.resolve("root"), Map.of("DOM0J_SIM_DIR",
+            stale.toString()), lib -> null), o, e, "--platform", "sim", "list");
+
+        assertThat(exit).isEqualTo(ExitCodes.PLATFORM_UNAVAILABLE);
+        assertThat(e.toString()).contains("no simulated machine is running in " + stale)
+            .contains("xenstored.sock is left from a machine that stopped").contains("'dom0j sim start'");
     }
 
     @Test
