@@ -130,6 +130,18 @@ class DomainCommandsTest
     }
 
     @Test
+    void shouldFindAConsoleByTheDomainsName()
+    {
+        machine.createGuest(15, "consoled", 16);
+
+        assertThat(run("--platform", "sim", "console", "consoled", "--run-dir", dir.resolve("run").toString()))
+            .isEqualTo(ExitCodes.FAILURE);
+        assertThat(err.toString()).contains("no console of domain 15 is served");
+        assertThat(run("--platform", "sim", "console", "nobody")).isEqualTo(ExitCodes.XEN_ERROR);
+        assertThat(err.toString()).contains("no domain 'nobody'; known: Domain-0 (0), consoled (15)");
+    }
+
+    @Test
     void shouldDestroyADomainAndWhatTheToolstackWroteForIt()
     {
         machine.createGuest(5, "doomed", 16);
