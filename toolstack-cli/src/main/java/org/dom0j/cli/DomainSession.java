@@ -31,7 +31,7 @@ import java.util.TreeSet;
  */
 final class DomainSession implements AutoCloseable
 {
-    /** Longest name shown or accepted (libxl has no limit; xenstore's 2048-byte node is the real one). */
+    /** Longest name shown or accepted here (a name is a xenstore value, itself at most 2048 bytes). */
     static final int MAX_NAME_LENGTH = 128;
 
     private final XenPlatform platform;

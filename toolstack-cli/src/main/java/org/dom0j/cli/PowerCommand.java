@@ -113,7 +113,7 @@ abstract class PowerCommand implements Callable<Integer>
                 if (!await)
                 {
                     m.put("result", "acknowledged");
-                    out(out, m, who + ": " + command() + " acknowledged");
+                    say(out, who + ": " + command() + " acknowledged");
                     doc.add(m);
                     continue;
                 }
@@ -129,7 +129,7 @@ abstract class PowerCommand implements Callable<Integer>
                 {
                     exit = ExitCodes.FAILURE;
                 }
-                out(out, m, said);
+                say(out, said);
                 doc.add(m);
             }
             if (root.options().json())
@@ -142,7 +142,7 @@ abstract class PowerCommand implements Callable<Integer>
         return exit;
     }
 
-    private void out(final PrintWriter out, final Map<String, Object> m, final String text)
+    private void say(final PrintWriter out, final String text)
     {
         if (!root.options().json())
         {
