@@ -187,18 +187,14 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
-     * What {@code xl destroy} does: RELEASE, remove {@code /local/domain/<domid>} and the guest's backend
-     * directories, destroy the domain (its grants and ports go with it).
+     * What {@code xl destroy} does: remove the guest's backend directories and {@code /local/domain/<domid>},
+     * destroy the domain (its grants and ports go with it), and RELEASE it (which fires {@code @releaseDomain}).
      *
      * @param domid the guest.
      */
     public void destroyGuest(final int domid)
     {
         try
-        {
-            dom0Store.releaseDomain(domid);
-        }
-        finally
         {
             // libxl removes the guest's backend directories with the domain.
             final String backends = "/local/domain/0/backend";
@@ -210,9 +206,21 @@ public final class SimMachine implements AutoCloseable
                 }
             }
             dom0Store.rm("/local/domain/" + domid);
-            if (host.exists(domid))
+        }
+        finally
+        {
+            try
             {
-                host.destroyDomain(domid);
+                if (host.exists(domid))
+                {
+                    host.destroyDomain(domid);
+                }
+            }
+            finally
+            {
+                // Last, as on Xen, where xenstored fires @releaseDomain once the hypervisor says the domain is gone:
+                // a toolstack woken by it finds the domain gone.
+                dom0Store.releaseDomain(domid);
             }
         }
     }
