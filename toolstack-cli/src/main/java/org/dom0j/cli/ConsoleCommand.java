@@ -30,6 +30,7 @@ import java.util.concurrent.TimeUnit;
         "",
         "Examples:",
         "  dom0j console 7                      the primary console of domain 7",
+        "  dom0j console guest1                 the primary console of the domain named guest1",
         "  dom0j --platform sim console 7 --devid 1   secondary console 1 of domain 7 on the simulator" })
 final class ConsoleCommand implements Callable<Integer>
 {
@@ -39,8 +40,9 @@ final class ConsoleCommand implements Callable<Integer>
     @Spec
     private CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "DOMID", description = "The guest's domain id.")
-    private int domid;
+    @Parameters(index = "0", paramLabel = "DOM", description = "The guest: its domid, or its name (looked up in " +
+        "xenstore).")
+    private String dom;
 
     @Option(names = "--devid", paramLabel = "N",
         description = "A secondary console's device id (default: the primary console).")
@@ -53,6 +55,18 @@ final class ConsoleCommand implements Callable<Integer>
     @Override
     public Integer call() throws Exception
     {
+        final int domid;
+        if (DomainSession.isDomid(dom))
+        {
+            domid = Integer.parseInt(dom);
+        }
+        else
+        {
+            try (DomainSession session = DomainSession.open(root))
+            {
+                domid = session.resolve(dom).domid();
+            }
+        }
         final Path dir = null != runDirectory ? runDirectory :
             ConsolePaths.runDirectory(ConsolePaths.platformName(root), root.environment());
         return attach(dir, domid, devid, spec.commandLine().getErr());
@@ -133,7 +147,7 @@ final class ConsoleCommand implements Callable<Integer>
      * @param arguments stty's arguments (trusted: ours, or what {@code stty -g} printed).
      * @return what stty printed, trimmed, or null when it failed.
      */
-    private static String stty(final String arguments)
+    static String stty(final String arguments)
     {
         try
         {

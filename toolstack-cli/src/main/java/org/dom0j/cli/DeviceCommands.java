@@ -5,17 +5,16 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 
-import org.dom0j.platform.XenPlatform;
 import org.dom0j.common.XenException;
 import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.xenstore.XenStore;
 
 /**
  * What {@code block-attach}, {@code block-detach}, {@code block-list} and their {@code network-} siblings share:
- * the platform's xenstore, a DOM argument read as a domid or a name, and the listing as xl prints it or as JSON.
+ * the platform's xenstore and a DOM argument read as a domid or a name ({@link DomainSession}), and the listing as
+ * xl prints it or as JSON.
  * <p>
  * Runs on the CLI's thread.
  */
@@ -47,11 +46,14 @@ final class DeviceCommands
     static int run(final Dom0j root, final String command, final String dom, final PrintWriter err,
         final Action action) throws Exception
     {
-        try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment());
-            XenStore xs = platform.openXenStore())
+        try (DomainSession session = DomainSession.open(root))
         {
-            final int domid = resolve(xs, dom);
-            return action.run(xs, domid);
+            final int domid = session.resolve(dom).domid();
+            if (domid == 0)
+            {
+                throw new IllegalArgumentException("devices are attached to guests, not to Domain-0");
+            }
+            return action.run(session.xenStore(), domid);
         }
         catch (final XenException | IllegalArgumentException ex)
         {
@@ -59,46 +61,6 @@ final class DeviceCommands
             err.flush();
             return ExitCodes.FAILURE;
         }
-    }
-
-    /**
-     * @param xs  a connection.
-     * @param dom a domid or a domain's name.
-     * @return the domid.
-     * @throws IllegalArgumentException naming the known domains when there is no such domain, or for domain 0
-     *                                  (dom0j serves Domain-0's backends; it attaches nothing to it).
-     */
-    static int resolve(final XenStore xs, final String dom)
-    {
-        final List<String> ids = xs.exists("/local/domain") ? xs.directory("/local/domain") : List.of();
-        final TreeSet<String> known = new TreeSet<>();
-        Integer found = null;
-        for (final String id : ids)
-        {
-            if (!id.matches("[0-9]{1,5}"))
-            {
-                continue;
-            }
-            final String name = xs.readOrNull("/local/domain/" + id + "/name");
-            known.add(null == name ? id : name + " (" + id + ")");
-            if (id.equals(dom) || dom.equals(name))
-            {
-                if (null != found && found != Integer.parseInt(id))
-                {
-                    throw new IllegalArgumentException("two domains are named '" + dom + "': give the domid");
-                }
-                found = Integer.parseInt(id);
-            }
-        }
-        if (null == found)
-        {
-            throw new IllegalArgumentException("no domain '" + dom + "'; known: " + String.join(", ", known));
-        }
-        if (found == 0)
-        {
-            throw new IllegalArgumentException("devices are attached to guests, not to Domain-0");
-        }
-        return found;
     }
 
     /**

@@ -30,8 +30,9 @@ import java.util.logging.Logger;
     description = "The dom0 side of Xen paravirtualisation: xenstore, grants, event channels, block and " +
         "network backends, on real Xen or on the simulator.",
     subcommands = {
-        PlatformCommand.class, ListCommand.class, CreateCommand.class, DomainCommand.class, SelfTestCommand.class,
-        BlockCommands.Attach.class, BlockCommands.Detach.class, BlockCommands.ListDisks.class,
+        PlatformCommand.class, ListCommand.class, ShutdownCommand.class, RebootCommand.class, PauseCommand.class,
+        UnpauseCommand.class, DestroyCommand.class, RenameCommand.class, DomainCommand.class, SelfTestCommand.class,
+        CreateCommand.class, BlockCommands.Attach.class, BlockCommands.Detach.class, BlockCommands.ListDisks.class,
         NetworkCommands.Attach.class, NetworkCommands.Detach.class, NetworkCommands.ListNics.class,
         XenstoredCommand.class, XenstoreCommand.class, ServeCommand.class, ConsoleCommand.class, SimCommand.class,
         DemoCommand.class, BenchCommand.class, TopCommand.class, CaptureCommand.class,

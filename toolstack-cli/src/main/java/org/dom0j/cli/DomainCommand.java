@@ -1,25 +1,27 @@
 package org.dom0j.cli;
 
-import org.dom0j.domctl.DomainControl;
-import org.dom0j.platform.XenPlatform;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
+import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.function.BiConsumer;
 
 /**
- * {@code dom0j domain pause|unpause|destroy DOMID}: change a domain's run state through the platform's domain
- * control (libxenctrl on Xen, the sim host's flags on the simulator).
+ * {@code dom0j domain pause|unpause|destroy DOM}: the first spelling of these commands, kept for scripts; xl's
+ * spelling ({@code dom0j pause DOM}, ...) is {@link PauseCommand}, {@link UnpauseCommand} and
+ * {@link DestroyCommand}, which do the same through {@link #apply}.
  * <p>
  * Runs on the CLI's thread.
  */
 @Command(
     name = "domain",
-    description = "Pause, unpause or destroy a domain.",
-    footer = { "", "Examples:", "  dom0j domain pause 3", "  dom0j --platform sim domain destroy 5" })
+    description = "Pause, unpause or destroy a domain (also spelt as xl does: dom0j pause DOM).",
+    footer = { "", "Examples:", "  dom0j domain pause 3", "  dom0j --platform sim domain destroy guest1" })
 final class DomainCommand
 {
     @ParentCommand
@@ -30,34 +32,60 @@ final class DomainCommand
 
     @Command(name = "pause", description = "Pause a domain (xc_domain_pause).",
         footer = { "", "Example:", "  dom0j domain pause 3        stop domain 3's vCPUs; 'domain unpause 3' resumes" })
-    int pause(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
+    int pause(@Parameters(paramLabel = "DOM", description = "the domain: name or domid") final String dom)
     {
-        return apply(domid, "paused", DomainControl::pause);
+        return apply(root, spec, dom, "paused", DomainActions::pause);
     }
 
     @Command(name = "unpause", description = "Unpause a domain (xc_domain_unpause).",
         footer = { "", "Example:", "  dom0j domain unpause 3" })
-    int unpause(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
+    int unpause(@Parameters(paramLabel = "DOM", description = "the domain: name or domid") final String dom)
     {
-        return apply(domid, "unpaused", DomainControl::unpause);
+        return apply(root, spec, dom, "unpaused", DomainActions::unpause);
     }
 
-    @Command(name = "destroy", description = "Destroy a domain (xc_domain_destroy).",
+    @Command(name = "destroy", description = "Destroy a domain at once, and its toolstack entries in xenstore.",
         footer = { "", "Example:", "  dom0j --platform sim domain destroy 5" })
-    int destroy(@Parameters(paramLabel = "DOMID", description = "the domain") final int domid)
+    int destroy(@Parameters(paramLabel = "DOM", description = "the domain: name or domid") final String dom)
     {
-        return apply(domid, "destroyed", DomainControl::destroy);
+        return apply(root, spec, dom, "destroyed", DomainActions::destroy);
     }
 
-    private int apply(final int domid, final String done, final BiConsumer<DomainControl, Integer> op)
+    /**
+     * Resolves {@code dom}, applies {@code action} and says so ("domain 3 paused", or JSON).
+     */
+    static int apply(
+        final Dom0j root,
+        final CommandSpec spec,
+        final String dom,
+        final String done,
+        final BiConsumer<DomainSession, DomainSession.Domain> action)
     {
-        try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment());
-            DomainControl domctl = platform.openDomainControl())
+        try (DomainSession session = DomainSession.open(root))
         {
-            op.accept(domctl, domid);
-            spec.commandLine().getOut().println("domain " + domid + " " + done);
-            spec.commandLine().getOut().flush();
+            final DomainSession.Domain domain = session.resolve(dom);
+            action.accept(session, domain);
+            report(root, spec, domain, done);
             return ExitCodes.OK;
         }
+    }
+
+    static void report(final Dom0j root, final CommandSpec spec, final DomainSession.Domain domain, final String done)
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        if (root.options().json())
+        {
+            final Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("domid", domain.domid());
+            doc.put("name", domain.name());
+            doc.put("result", done);
+            out.println(Json.write(doc));
+        }
+        else
+        {
+            out.println("domain " + domain.domid() + (domain.name().isEmpty() ? "" : " (" + domain.name() + ")") +
+                " " + done);
+        }
+        out.flush();
     }
 }

@@ -1,13 +1,10 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.XenException;
-import org.dom0j.domctl.DomainControl;
 import org.dom0j.domctl.DomainInfo;
-import org.dom0j.platform.PlatformUnavailableException;
-import org.dom0j.platform.XenPlatform;
-import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
@@ -19,15 +16,17 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code dom0j list}: the domains, as {@code xl list} shows them. Names come from xenstore
- * ({@code /local/domain/<domid>/name}) when the platform has one; otherwise the column is blank.
+ * {@code dom0j list [-l] [DOM...]}: the domains, as {@code xl list} shows them. Names come from xenstore
+ * ({@code /local/domain/<domid>/name}); with {@code -l} each domain's configuration as JSON
+ * ({@link DomainConfigJson}). On the simulator a machine must be running ({@link DomainSession}).
  * <p>
  * Runs on the CLI's thread.
  */
 @Command(
     name = "list",
     description = "List domains like xl list: name, id, memory (MiB), vCPUs, state, CPU time (s).",
-    footer = { "", "Examples:", "  dom0j list", "  dom0j --platform sim list --json" })
+    footer = { "", "Examples:", "  dom0j list", "  dom0j list -l guest1       its configuration as JSON (xl list -l)",
+        "  dom0j --platform sim list --json" })
 final class ListCommand implements Callable<Integer>
 {
     @ParentCommand
@@ -36,23 +35,49 @@ final class ListCommand implements Callable<Integer>
     @Spec
     private CommandSpec spec;
 
+    @Option(names = { "-l", "--long" }, description = "Each domain's configuration as JSON, as xl list -l prints " +
+        "it (rebuilt from xenstore and the hypervisor).")
+    private boolean longFormat;
+
+    @Parameters(paramLabel = "DOM", arity = "0..*", description = "Only these domains (names or domids).")
+    private List<String> only = new ArrayList<>();
+
     @Override
     public Integer call()
     {
         final PrintWriter out = spec.commandLine().getOut();
-        try (XenPlatform platform = root.platforms().open(root.options().platform(), root.environment());
-            DomainControl domctl = platform.openDomainControl())
+        try (DomainSession session = DomainSession.open(root))
         {
-            final List<DomainInfo> domains = domctl.list();
-            final List<String> names = names(platform, domains);
-            if (root.options().json())
+            final List<DomainSession.Domain> domains;
+            if (only.isEmpty())
+            {
+                domains = session.domains();
+            }
+            else
+            {
+                domains = new ArrayList<>();
+                for (final String dom : only)
+                {
+                    domains.add(session.resolve(dom));
+                }
+            }
+            if (longFormat)
             {
                 final List<Object> doc = new ArrayList<>();
-                for (int i = 0; i < domains.size(); i++)
+                for (final DomainSession.Domain d : domains)
                 {
-                    final DomainInfo d = domains.get(i);
+                    doc.add(DomainConfigJson.describe(session.xenStore(), session.platform().localDomid(), d));
+                }
+                out.println(Json.write(doc));
+            }
+            else if (root.options().json())
+            {
+                final List<Object> doc = new ArrayList<>();
+                for (final DomainSession.Domain domain : domains)
+                {
+                    final DomainInfo d = domain.info();
                     final Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("name", names.get(i));
+                    m.put("name", domain.name());
                     m.put("domid", d.domid());
                     m.put("memoryKiB", d.memoryKiB());
                     m.put("maxMemoryKiB", d.maxMemoryKiB());
@@ -67,59 +92,15 @@ final class ListCommand implements Callable<Integer>
             else
             {
                 out.printf("%-40s %5s %5s %5s %8s %9s%n", "Name", "ID", "Mem", "VCPUs", "State", "Time(s)");
-                for (int i = 0; i < domains.size(); i++)
+                for (final DomainSession.Domain domain : domains)
                 {
-                    final DomainInfo d = domains.get(i);
-                    out.printf("%-40s %5d %5d %5d %8s %9.1f%n", names.get(i), d.domid(), d.memoryKiB() / 1024,
+                    final DomainInfo d = domain.info();
+                    out.printf("%-40s %5d %5d %5d %8s %9.1f%n", domain.name(), d.domid(), d.memoryKiB() / 1024,
                         d.vcpus(), d.stateLetters(), d.cpuTimeNanos() / 1e9);
                 }
             }
             out.flush();
             return ExitCodes.OK;
         }
-    }
-
-    /**
-     * Reads names from xenstore; blank when the platform has no xenstore yet or a name is missing.
-     */
-    private static List<String> names(final XenPlatform platform, final List<DomainInfo> domains)
-    {
-        final List<String> names = new ArrayList<>();
-        XenStore xs = null;
-        try
-        {
-            xs = platform.openXenStore();
-        }
-        catch (final UnsupportedOperationException | PlatformUnavailableException | XenException ex)
-        {
-            xs = null;
-        }
-        try
-        {
-            for (final DomainInfo d : domains)
-            {
-                String name = null;
-                if (null != xs)
-                {
-                    try
-                    {
-                        name = xs.readOrNull("/local/domain/" + d.domid() + "/name");
-                    }
-                    catch (final XenException ex)
-                    {
-                        name = null;
-                    }
-                }
-                names.add(null == name ? "" : name);
-            }
-        }
-        finally
-        {
-            if (null != xs)
-            {
-                xs.close();
-            }
-        }
-        return names;
     }
 }

@@ -11,6 +11,7 @@ import org.dom0j.sim.guest.SimNetfront;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.SimConsoleFront;
 import org.dom0j.sim.guest.SimGuestKernel;
+import org.dom0j.sim.guest.ShutdownWatcher;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -88,10 +89,13 @@ final class SimCommand
      * {@code dom0j sim guest}.
      */
     @Command(name = "guest", description = "Create a guest with a disk in a running machine and run verified " +
-        "random I/O on it (its blkfront negotiates with whatever serves vbd); with --nic, a guest with a network " +
+        "random I/O on it (its blkfront negotiates with whatever serves vbd), answering 'dom0j shutdown' and " +
+        "'dom0j reboot' as a Linux guest does (built again under a new domid after a reboot); with --nic, a guest " +
+        "with a network " +
         "interface that pings its peer and moves verified streams to it (its netfront negotiates with whatever " +
         "serves vif).",
         footer = { "", "Examples:", "  dom0j sim guest --domid 1 --seconds 10",
+            "  dom0j sim guest --domid 1 --name guest1 --seconds 0 &  dom0j shutdown -w guest1",
             "  dom0j sim guest --nic --domid 2 --peer 10.0.0.3 &  dom0j sim guest --nic --domid 3 --peer 10.0.0.2" })
     static final class Guest implements Callable<Integer>
     {
@@ -115,8 +119,12 @@ final class SimCommand
             description = "Size of a new disk. Default: ${DEFAULT-VALUE}.")
         private int sizeMib;
 
-        @Option(names = "--seconds", defaultValue = "5", description = "How long to run. Default: ${DEFAULT-VALUE}.")
+        @Option(names = "--seconds", defaultValue = "5", description = "How long to run; 0: until it is asked to " +
+            "shut down ('dom0j shutdown'). Default: ${DEFAULT-VALUE}.")
         private double seconds;
+
+        @Option(names = "--name", paramLabel = "NAME", description = "The guest's name (default demo-guest-<domid>).")
+        private String name;
 
         @Option(names = "--seed", description = "Workload seed (default: random, printed).")
         private Long seed;
@@ -158,13 +166,60 @@ final class SimCommand
                 {
                     NativeFile.createSparse(file, (long)sizeMib << 20);
                 }
-                final long s = null != seed ? seed : System.nanoTime();
-                final BlockGuest.Result result = BlockGuest.run(machine, domid, file,
-                    new SimBlkfront.Options(queues, 2, true, 32), s, readPercent, 8, seconds,
-                    (elapsed, stats) -> DemoCommand.progressLine(out, elapsed, stats));
-                DemoCommand.printResult(out, result);
-                return null == result.mismatch() && result.stats().errors == 0 ? ExitCodes.OK : ExitCodes.FAILURE;
+                final String guestName = null != name ? name : "demo-guest-" + domid;
+                int current = domid;
+                while (true)
+                {
+                    final long s = null != seed ? seed : System.nanoTime();
+                    final BlockGuest.Result result = BlockGuest.run(machine, current, guestName, file.toString(),
+                        new SimBlkfront.Options(queues, 2, true, 32), s, readPercent, 8, seconds,
+                        (elapsed, stats) -> DemoCommand.progressLine(out, elapsed, stats), true);
+                    DemoCommand.printResult(out, result);
+                    if (null != result.mismatch() || result.stats().errors != 0)
+                    {
+                        return ExitCodes.FAILURE;
+                    }
+                    if (ShutdownWatcher.SHUTDOWN_REBOOT != result.shutdownReason())
+                    {
+                        if (ShutdownWatcher.SHUTDOWN_POWEROFF == result.shutdownReason())
+                        {
+                            out.println("dom0j sim: guest " + current + " (" + guestName + ") powered off");
+                        }
+                        out.flush();
+                        return ExitCodes.OK;
+                    }
+                    // What xl's daemon does for on_reboot=restart: the same guest, built again under a new domid.
+                    // Its workload checks every block against a model that starts from zeros, so the disk starts
+                    // empty again too.
+                    if (!Files.isRegularFile(file))
+                    {
+                        out.println("dom0j sim: guest " + current + " asked to reboot, but its disk " + file +
+                            " is not a file that can be emptied for the new workload: it stays down");
+                        out.flush();
+                        return ExitCodes.OK;
+                    }
+                    try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(file.toFile(), "rw"))
+                    {
+                        final long size = f.length();
+                        f.setLength(0);
+                        f.setLength(size);
+                    }
+                    final int next = freeDomid(machine, current);
+                    out.println("dom0j sim: guest " + current + " (" + guestName + ") rebooting as domain " + next);
+                    out.flush();
+                    current = next;
+                }
             }
+        }
+
+        private static int freeDomid(final SimMachine machine, final int after)
+        {
+            int domid = after + 1;
+            while (machine.host().exists(domid) || machine.xenStore().exists("/local/domain/" + domid))
+            {
+                domid++;
+            }
+            return domid;
         }
 
         private int network(final PrintWriter out, final Path directory) throws Exception

@@ -22,22 +22,30 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code dom0j top}: the live counters of a running {@code dom0j serve}, read from its counters file (a memory
- * mapping, so it costs serve nothing): per queue, every counter's rate over the last interval, or with
- * {@code --once} the totals. A counter's label is "{@code <queue> <name>}"; queues whose counters have the same names
- * (all blkback queues; every ring's framework counters) share one table.
+ * {@code dom0j top}: the domains as {@code xentop} shows them ({@link DomainTopSample}, {@link DomainTopScreen}):
+ * full screen and live in a terminal, keys to sort and {@code q} to quit; a table every interval when the output is
+ * not a terminal; {@code --once} one reading, {@code --json} JSON. {@code --queues} shows instead the live counters of
+ * a running {@code dom0j serve}, read from its counters file (a memory mapping, so it costs serve nothing): per
+ * queue, every counter's rate over the last interval, or with {@code --once} the totals. A counter's label is
+ * "{@code <queue> <name>}"; queues whose counters have the same names (all blkback queues; every ring's framework
+ * counters) share one table.
  * <p>
- * Runs on the CLI's thread.
+ * Runs on the CLI's thread; in a terminal, a daemon thread reads the keys.
  */
 @Command(
     name = "top",
-    description = "Live counters of a running 'dom0j serve': per queue, each counter's rate (or totals).",
+    description = "The domains like xentop (state, CPU, memory, vCPUs, NICs and disks with serve's traffic), or " +
+        "with --queues the live counters of a running 'dom0j serve' per queue.",
     footer = {
         "",
+        "Keys (in a terminal): n name, i id, c cpu, m mem, v vcpus, s next sort field, r reverse, space refresh, " +
+            "q quit.",
+        "",
         "Examples:",
-        "  dom0j top                          refresh every second until Ctrl-C",
-        "  dom0j top --once                   the totals now, once",
-        "  dom0j top -n 3 -d 0.5 --json       three readings of rates, half a second apart, as JSON lines" })
+        "  dom0j top                          full screen, refreshed every second, until q",
+        "  dom0j top --once --json            every domain now, as JSON, for scripts",
+        "  dom0j top --queues --once          serve's counters: the totals now",
+        "  dom0j top --queues -n 3 -d 0.5 --json   three readings of rates, half a second apart, as JSON lines" })
 final class TopCommand implements Callable<Integer>
 {
     private static final String CLEAR_SCREEN = "\033[H\033[2J";
@@ -61,13 +69,19 @@ final class TopCommand implements Callable<Integer>
         description = "Readings before exiting; 0 means until Ctrl-C. Default: ${DEFAULT-VALUE}.")
     private int iterations;
 
-    @Option(names = "--once", description = "Print the totals once and exit.")
+    @Option(names = "--once", description = "Print one reading (with --queues: the totals) and exit.")
     private boolean once;
+
+    @Option(names = "--queues", description = "serve's counters per queue instead of the domains.")
+    private boolean queues;
+
+    @Option(names = "--sort", paramLabel = "FIELD", defaultValue = "name",
+        description = "Domains sorted by name, id, cpu, mem or vcpus. Default: ${DEFAULT-VALUE}.")
+    private String sort;
 
     @Override
     public Integer call() throws InterruptedException
     {
-        final PrintWriter out = spec.commandLine().getOut();
         final PrintWriter err = spec.commandLine().getErr();
         if (!(interval > 0) || iterations < 0)
         {
@@ -75,6 +89,71 @@ final class TopCommand implements Callable<Integer>
             err.flush();
             return ExitCodes.USAGE;
         }
+        return queues ? queues() : domains();
+    }
+
+    private int domains() throws InterruptedException
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final DomainTopScreen screen = new DomainTopScreen();
+        final String field = sort.toLowerCase(java.util.Locale.ROOT);
+        if (!java.util.List.of("name", "id", "cpu", "mem", "vcpus").contains(field))
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--sort takes name, id, cpu, mem or vcpus, not '" + sort + "'");
+        }
+        screen.onKey(field.charAt(0));
+        final boolean json = root.options().json();
+        try (DomainSession session = DomainSession.open(root))
+        {
+            final String platform = session.platform().name();
+            final Path counters = null != countersPath ? countersPath :
+                ServeCommand.defaultCountersPath(platform, root.environment());
+            DomainTopSample sample = DomainTopSample.read(session, counters, null);
+            if (once)
+            {
+                print(out, screen, platform, sample, json, false);
+                return ExitCodes.OK;
+            }
+            if (!json && null != System.console())
+            {
+                final String saved = ConsoleCommand.stty("-g");
+                if (null != saved && null != ConsoleCommand.stty("-icanon -echo min 1"))
+                {
+                    return new DomainTopTerminal(session, counters, screen, platform, interval, iterations)
+                        .run(out, saved);
+                }
+            }
+            for (int i = 0; 0 == iterations || i < iterations; i++)
+            {
+                TimeUnit.NANOSECONDS.sleep((long)(interval * 1e9));
+                sample = DomainTopSample.read(session, counters, sample);
+                print(out, screen, platform, sample, json, true);
+            }
+            return ExitCodes.OK;
+        }
+    }
+
+    private static void print(final PrintWriter out, final DomainTopScreen screen, final String platform,
+        final DomainTopSample sample, final boolean json, final boolean blankLineBefore)
+    {
+        if (json)
+        {
+            out.println(Json.write(screen.json(platform, sample)));
+            out.flush();
+            return;
+        }
+        if (blankLineBefore)
+        {
+            out.println();
+        }
+        screen.render(out, platform, sample, false);
+    }
+
+    private int queues() throws InterruptedException
+    {
+        final PrintWriter out = spec.commandLine().getOut();
+        final PrintWriter err = spec.commandLine().getErr();
         final Path path = null != countersPath ? countersPath :
             ServeCommand.defaultCountersPath(ConsolePaths.platformName(root), root.environment());
         if (!Files.isRegularFile(path))

@@ -3,6 +3,7 @@ package org.dom0j.cli;
 import org.dom0j.domctl.DomainControl;
 import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.sim.SimHost;
+import org.dom0j.sim.SimMachine;
 import org.dom0j.sim.SimPlatform;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -59,17 +60,18 @@ class SelfTestAndListCommandTest
     @Test
     void shouldListTheSimulatedDomainsWithTheirState()
     {
-        try (SimPlatform platform = SimPlatform.open(simDir); DomainControl domctl = platform.openDomainControl())
+        try (SimMachine machine = SimMachine.start(simDir);
+            SimPlatform platform = SimPlatform.open(simDir); DomainControl domctl = platform.openDomainControl())
         {
             platform.host().createDomain(5, 256);
             platform.host().createDomain(7, 512).shutdown(3);
             domctl.pause(5);
+            assertThat(run("--platform", "sim", "list")).as(err.toString()).isZero();
         }
-        assertThat(run("--platform", "sim", "list")).as(err.toString()).isZero();
         final String[] lines = out.toString().split("\n");
         assertThat(lines).hasSize(4);
         assertThat(lines[0]).matches("Name +ID +Mem +VCPUs +State +Time\\(s\\)");
-        assertThat(lines[1]).matches(" +0 +16 +1 +-b---- +0\\.0");
+        assertThat(lines[1]).matches("Domain-0 +0 +16 +1 +-b---- +0\\.0");
         assertThat(lines[2]).matches(" +5 +1 +1 +--p--- +0\\.0");
         assertThat(lines[3]).matches(" +7 +2 +1 +----c- +0\\.0");
     }
@@ -77,8 +79,9 @@ class SelfTestAndListCommandTest
     @Test
     void shouldPauseUnpauseAndDestroyASimulatedDomain()
     {
-        try (SimHost host = SimHost.open(simDir))
+        try (SimMachine machine = SimMachine.start(simDir))
         {
+            final SimHost host = machine.host();
             host.createDomain(6, 16);
             assertThat(run("--platform", "sim", "domain", "pause", "6")).as(err.toString()).isZero();
             assertThat(host.domain(6).isPaused()).isTrue();
@@ -87,18 +90,21 @@ class SelfTestAndListCommandTest
             assertThat(run("--platform", "sim", "domain", "destroy", "6")).isZero();
             assertThat(host.exists(6)).isFalse();
             assertThat(out.toString()).contains("domain 6 paused", "domain 6 unpaused", "domain 6 destroyed");
+            assertThat(run("--platform", "sim", "domain", "destroy", "6")).isEqualTo(ExitCodes.XEN_ERROR);
+            assertThat(err.toString()).contains("no domain '6'; known: Domain-0 (0)");
+            assertThat(run("--platform", "sim", "domain", "destroy", "0")).isEqualTo(ExitCodes.XEN_ERROR);
+            assertThat(err.toString()).contains("it is this domain: EINVAL");
         }
-        assertThat(run("--platform", "sim", "domain", "destroy", "6")).isEqualTo(ExitCodes.XEN_ERROR);
-        assertThat(err.toString()).contains("destroy domain 6: ESRCH");
-        assertThat(run("--platform", "sim", "domain", "destroy", "0")).isEqualTo(ExitCodes.XEN_ERROR);
-        assertThat(err.toString()).contains("it is this domain: EINVAL");
     }
 
     @Test
     void shouldListAsJson()
     {
-        assertThat(run("--platform", "sim", "list", "--json")).isZero();
-        assertThat(out.toString()).contains("\"domid\":0").contains("\"memoryKiB\":16384")
+        try (SimMachine machine = SimMachine.start(simDir))
+        {
+            assertThat(run("--platform", "sim", "list", "--json")).isZero();
+        }
+        assertThat(out.toString()).contains("\"name\":\"Domain-0\",\"domid\":0").contains("\"memoryKiB\":16384")
             .contains("\"state\":\"-b----\"");
     }
 }

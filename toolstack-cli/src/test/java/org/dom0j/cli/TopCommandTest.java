@@ -44,7 +44,7 @@ class TopCommandTest
             m.newCounter("blkback-3-51712-q1 wr_req", 1).set(0);
             m.newCounter("vbd 3/51712 q0 requests", 2).set(35_700);
 
-            assertThat(run("top", "--once", "--counters", file.toString())).isEqualTo(ExitCodes.OK);
+            assertThat(run("top", "--queues", "--once", "--counters", file.toString())).isEqualTo(ExitCodes.OK);
         }
 
         assertThat(out.toString())
@@ -66,7 +66,7 @@ class TopCommandTest
             final AtomicCounter requests = counters.manager().newCounter("vbd 1/51712 q0 requests", 2);
             requests.set(10);
 
-            assertThat(run("--json", "top", "-n", "2", "-d", "0.05", "--counters", file.toString()))
+            assertThat(run("--json", "top", "--queues", "-n", "2", "-d", "0.05", "--counters", file.toString()))
                 .isEqualTo(ExitCodes.OK);
         }
 
@@ -79,7 +79,7 @@ class TopCommandTest
     @Test
     void shouldSayWhatToDoWhenServeIsNotRunning()
     {
-        assertThat(run("top", "--once", "--counters", root.resolve("missing").toString()))
+        assertThat(run("top", "--queues", "--once", "--counters", root.resolve("missing").toString()))
             .isEqualTo(ExitCodes.FAILURE);
         assertThat(err.toString()).contains("no counters file at " + root.resolve("missing"))
             .contains("is 'dom0j serve' running?");

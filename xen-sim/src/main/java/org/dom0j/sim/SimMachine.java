@@ -27,6 +27,9 @@ import java.util.List;
  */
 public final class SimMachine implements AutoCloseable
 {
+    /** The keys under {@code control/} that libxl makes writable by the guest (of libxl's list, those modelled). */
+    static final List<String> CONTROL_KEYS = List.of("shutdown", "feature-poweroff", "feature-reboot", "sysrq");
+
     private final SimHost host;
     private final SimXenstored xenstored;
     private final XenStore dom0Store;
@@ -138,8 +141,9 @@ public final class SimMachine implements AutoCloseable
 
     /**
      * What {@code xl create} does in xenstore for a new guest: the domain, INTRODUCE, and
-     * {@code /local/domain/<domid>} (owned by dom0, readable by the guest) with {@code name}, {@code domid}, and
-     * {@code device/} and {@code data/} that the guest owns.
+     * {@code /local/domain/<domid>} (owned by dom0, readable by the guest) with {@code name}, {@code domid},
+     * {@code device/} and {@code data/} that the guest owns, and {@code control/} with the keys the guest answers the
+     * toolstack in ({@code control/shutdown}, {@code control/feature-poweroff}, ...), as libxl makes them.
      *
      * @param domid the new domain, 1 to 0x7FEF.
      * @param name  its name.
@@ -168,6 +172,14 @@ public final class SimMachine implements AutoCloseable
             tx.setPermissions(path + "/device", guestOwned);
             tx.mkdir(path + "/data");
             tx.setPermissions(path + "/data", guestOwned);
+            // libxl's control/: the directory is the toolstack's, the keys the guest answers in are the guest's.
+            tx.mkdir(path + "/control");
+            tx.setPermissions(path + "/control", dom0Owned);
+            for (final String key : CONTROL_KEYS)
+            {
+                tx.write(path + "/control/" + key, "");
+                tx.setPermissions(path + "/control/" + key, guestOwned);
+            }
             return null;
         });
         dom0Store.introduceDomain(domid, 0, 0);
@@ -175,18 +187,14 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
-     * What {@code xl destroy} does: RELEASE, remove {@code /local/domain/<domid>} and the guest's backend
-     * directories, destroy the domain (its grants and ports go with it).
+     * What {@code xl destroy} does: remove the guest's backend directories and {@code /local/domain/<domid>},
+     * destroy the domain (its grants and ports go with it), and RELEASE it (which fires {@code @releaseDomain}).
      *
      * @param domid the guest.
      */
     public void destroyGuest(final int domid)
     {
         try
-        {
-            dom0Store.releaseDomain(domid);
-        }
-        finally
         {
             // libxl removes the guest's backend directories with the domain.
             final String backends = "/local/domain/0/backend";
@@ -198,9 +206,21 @@ public final class SimMachine implements AutoCloseable
                 }
             }
             dom0Store.rm("/local/domain/" + domid);
-            if (host.exists(domid))
+        }
+        finally
+        {
+            try
             {
-                host.destroyDomain(domid);
+                if (host.exists(domid))
+                {
+                    host.destroyDomain(domid);
+                }
+            }
+            finally
+            {
+                // Last, as on Xen, where xenstored fires @releaseDomain once the hypervisor says the domain is gone:
+                // a toolstack woken by it finds the domain gone.
+                dom0Store.releaseDomain(domid);
             }
         }
     }

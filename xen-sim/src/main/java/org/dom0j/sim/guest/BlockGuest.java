@@ -42,9 +42,12 @@ public final class BlockGuest
      * @param seed         the seed.
      * @param queues       queues negotiated.
      * @param persistent   persistent grants negotiated.
+     * @param shutdownReason the SHUTDOWN_* reason the guest shut down with when the toolstack asked it to (see
+     *                     {@link ShutdownWatcher}), or -1 when the workload ran its time.
      */
     public record Result(
-        BlockWorkload.Stats stats, long elapsedNanos, String mismatch, long seed, int queues, boolean persistent)
+        BlockWorkload.Stats stats, long elapsedNanos, String mismatch, long seed, int queues, boolean persistent,
+        int shutdownReason)
     {
         /**
          * @return requests answered per second.
@@ -123,57 +126,125 @@ public final class BlockGuest
         final double seconds,
         final Progress progress) throws TimeoutException, InterruptedException
     {
-        return withDisk(machine, domid, "demo-guest-" + domid, 32768, params, options, front ->
+        return run(machine, domid, "demo-guest-" + domid, params, options, seed, readPercent, maxBlocks, seconds,
+            progress, false);
+    }
+
+    /**
+     * {@link #run(SimMachine, int, String, SimBlkfront.Options, long, int, int, double, Progress)} for a guest with a
+     * name that may also answer the toolstack's shutdown requests ({@link ShutdownWatcher}): asked to power off or
+     * reboot, it stops its workload, lets every request be answered, and shuts down with the reason before its disk
+     * is detached and the domain destroyed ({@link Result#shutdownReason()}).
+     *
+     * @param machine        the machine (started or joined).
+     * @param domid          the new guest's domid.
+     * @param name           its name.
+     * @param params         the disk's {@code params}.
+     * @param options        what its blkfront asks for.
+     * @param seed           workload seed.
+     * @param readPercent    share of reads.
+     * @param maxBlocks      most 4 KiB blocks per request.
+     * @param seconds        how long to run; 0 or less: until asked to shut down.
+     * @param progress       told about progress, or null.
+     * @param answerShutdown whether it answers {@code control/shutdown}.
+     * @return what happened.
+     * @throws TimeoutException     when the backend did not connect or close in time.
+     * @throws InterruptedException when interrupted.
+     */
+    public static Result run(
+        final SimMachine machine,
+        final int domid,
+        final String name,
+        final String params,
+        final SimBlkfront.Options options,
+        final long seed,
+        final int readPercent,
+        final int maxBlocks,
+        final double seconds,
+        final Progress progress,
+        final boolean answerShutdown) throws TimeoutException, InterruptedException
+    {
+        if (seconds <= 0 && !answerShutdown)
         {
-            final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
-            final long start = System.nanoTime();
-            final long end = start + (long)(seconds * 1e9);
-            long nextReport = start + TimeUnit.MILLISECONDS.toNanos(250);
-            long now = start;
-            while (now < end && null == front.violation() && workload.stats().mismatches == 0)
+            throw new IllegalArgumentException("a guest that does not answer shutdown requests needs a time to run");
+        }
+        return withDisk(machine, domid, name, 32768, params, options, front ->
+        {
+            try (XenStore guestStore = answerShutdown ? machine.connectAsGuest(domid) : null;
+                ShutdownWatcher shutdown = answerShutdown ? ShutdownWatcher.start(guestStore) : null)
             {
-                workload.submitSome();
-                if (front.poll(workload) == 0)
-                {
-                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
-                }
-                now = System.nanoTime();
-                if (null != progress && now >= nextReport)
-                {
-                    progress.onProgress(now - start, workload.stats());
-                    nextReport = now + TimeUnit.MILLISECONDS.toNanos(250);
-                }
+                return runWorkload(machine, domid, front, seed, readPercent, maxBlocks, seconds, progress, shutdown);
             }
-            final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
-            {
-                if (front.poll(workload) == 0)
-                {
-                    front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
-                }
-            }
-            final long elapsed = System.nanoTime() - start;
-            if (null != progress)
-            {
-                // Every request is answered now (or never will be): the last report's totals are final, and the
-                // backend's counters, still there while the device is, count exactly what the guest saw answered.
-                progress.onProgress(elapsed, workload.stats());
-            }
-            final String problem;
-            if (null != front.violation())
-            {
-                problem = "backend broke the protocol: " + front.violation();
-            }
-            else if (front.outstanding() > 0)
-            {
-                problem = front.outstanding() + " requests never answered";
-            }
-            else
-            {
-                problem = workload.firstMismatch();
-            }
-            return new Result(workload.stats(), elapsed, problem, seed, front.queueCount(), front.isPersistent());
         });
+    }
+
+    private static Result runWorkload(
+        final SimMachine machine,
+        final int domid,
+        final SimBlkfront front,
+        final long seed,
+        final int readPercent,
+        final int maxBlocks,
+        final double seconds,
+        final Progress progress,
+        final ShutdownWatcher shutdown)
+    {
+        final BlockWorkload workload = new BlockWorkload(front, seed, readPercent, maxBlocks, 200, true);
+        final long start = System.nanoTime();
+        final long end = seconds > 0 ? start + (long)(seconds * 1e9) : Long.MAX_VALUE;
+        long nextReport = start + TimeUnit.MILLISECONDS.toNanos(250);
+        long now = start;
+        while (now - end < 0 && null == front.violation() && workload.stats().mismatches == 0 &&
+            (null == shutdown || null == shutdown.request()))
+        {
+            workload.submitSome();
+            if (front.poll(workload) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+            now = System.nanoTime();
+            if (null != progress && now >= nextReport)
+            {
+                progress.onProgress(now - start, workload.stats());
+                nextReport = now + TimeUnit.MILLISECONDS.toNanos(250);
+            }
+        }
+        final long drainUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (front.outstanding() > 0 && System.nanoTime() < drainUntil)
+        {
+            if (front.poll(workload) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(5));
+            }
+        }
+        final long elapsed = System.nanoTime() - start;
+        if (null != progress)
+        {
+            // Every request is answered now (or never will be): the last report's totals are final, and the
+            // backend's counters, still there while the device is, count exactly what the guest saw answered.
+            progress.onProgress(elapsed, workload.stats());
+        }
+        final String problem;
+        if (null != front.violation())
+        {
+            problem = "backend broke the protocol: " + front.violation();
+        }
+        else if (front.outstanding() > 0)
+        {
+            problem = front.outstanding() + " requests never answered";
+        }
+        else
+        {
+            problem = workload.firstMismatch();
+        }
+        final int reason = null == shutdown ? -1 : shutdown.reason();
+        if (reason >= 0)
+        {
+            // SCHEDOP_shutdown: what the toolstack sees until the domain is destroyed.
+            machine.host().domain(domid).shutdown(reason);
+        }
+        return new Result(workload.stats(), elapsed, problem, seed, front.queueCount(), front.isPersistent(),
+            reason);
     }
 
     /**
