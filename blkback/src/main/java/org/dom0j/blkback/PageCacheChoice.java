@@ -14,21 +14,14 @@ package org.dom0j.blkback;
  * <li>each way is tried for a window of {@link #WINDOW_PAGES} pages served (or {@link #WINDOW_NANOS} of busy time,
  * whichever ends first, so that the trial of a slow way stays short), and its busy time per page measured
  * (time spent serving batches, not waiting for them, so an idle queue measures nothing);</li>
- * <li>the mapping warms as it is used (the same machine, one queue of 4 KiB random reads over 256 MiB: 26 us a page
- * in its first 64 MiB, 9 us by the fourth, 0.7 us after 1.3 GiB; bounce pages cost the same from the start), so a
- * trial of it goes on, window after window ({@link #WARM_WINDOW_NANOS} each), while each costs clearly less than
- * the best before it, up to a budget of busy time, and its cost is its best window: judged by one short cold window
- * it lost to bounce pages, and the queue served 157K reads a second where the warm mapping serves 346K;</li>
  * <li>the cheaper way is kept for a hold period, which doubles (from {@link #FIRST_HOLD_NANOS} to
  * {@link #MAX_HOLD_NANOS}) each time a new trial confirms it and starts again when a trial overturns it, so a
  * workload that changes is followed and a steady one pays for the trials less and less;</li>
  * <li>then the other way is tried again for one window (the populates it does there are kept: each page is
  * populated once, so the mapping's cost falls to its steady cost as the disk is covered).</li>
  * </ol>
- * A trial of bounce pages costs at most one window (20 ms) per hold period; a trial of the mapping at most its
- * warming budget ({@link #FIRST_WARM_BUDGET_NANOS} the first time, {@link #WARM_BUDGET_NANOS} later), and only
- * while the mapping keeps getting cheaper: where it does not warm (two queues' threads switching with the guest's
- * made every touch a first touch) its trial ends after {@code 1 + WARM_MISSES} windows.
+ * A trial costs at most one window of the slower way per hold period (20 ms of it): 4 % with the first hold, a
+ * fraction of that once the hold has grown.
  * <p>
  * Not thread safe: one queue's thread.
  */
@@ -44,19 +37,6 @@ final class PageCacheChoice
     static final long WINDOW_NANOS = 20_000_000L;
     /** Fewest pages a window measures. */
     static final long MIN_WINDOW_PAGES = 256;
-    /**
-     * Busy time after which a window of the mapping ends sooner: longer than {@link #WINDOW_NANOS}, so that a window
-     * sees the mapping warm by more than its noise.
-     */
-    static final long WARM_WINDOW_NANOS = 100_000_000L;
-    /** A window of the mapping costing less than this times the best before it shows the mapping still warming. */
-    static final double WARMING = 0.9;
-    /** Windows in a row that may fail to show warming (noise) before a trial of the mapping ends. */
-    static final int WARM_MISSES = 3;
-    /** Busy time the first trial of the mapping may spend warming it. */
-    static final long FIRST_WARM_BUDGET_NANOS = 2_000_000_000L;
-    /** Busy time a later trial of the mapping may spend warming it. */
-    static final long WARM_BUDGET_NANOS = 500_000_000L;
     /** The first hold after a choice. */
     static final long FIRST_HOLD_NANOS = 500_000_000L;
     /** The longest hold. */
@@ -65,9 +45,6 @@ final class PageCacheChoice
     private final boolean measured;
     private final long windowLength;
     private final long windowTime;
-    private final long warmWindowTime;
-    private final long firstWarmBudget;
-    private final long warmBudget;
     private final long firstHold;
     private boolean mapped = true;
     private boolean trial = true;
@@ -80,23 +57,13 @@ final class PageCacheChoice
     private long hold;
     private long holdUntil;
     private int switches;
-    private long trialNanos;
-    private double trialBest = Double.NaN;
-    private int misses;
 
     private PageCacheChoice(
-        final boolean measured,
-        final long windowPages,
-        final long windowNanos,
-        final long warmWindowNanos,
-        final long firstHoldNanos)
+        final boolean measured, final long windowPages, final long windowNanos, final long firstHoldNanos)
     {
         this.measured = measured;
         this.windowLength = windowPages;
         this.windowTime = windowNanos;
-        this.warmWindowTime = warmWindowNanos;
-        this.firstWarmBudget = warmWindowNanos == Long.MAX_VALUE ? Long.MAX_VALUE : FIRST_WARM_BUDGET_NANOS;
-        this.warmBudget = warmWindowNanos == Long.MAX_VALUE ? Long.MAX_VALUE : WARM_BUDGET_NANOS;
         this.firstHold = firstHoldNanos;
         this.hold = firstHoldNanos;
     }
@@ -106,7 +73,7 @@ final class PageCacheChoice
      */
     static PageCacheChoice measured()
     {
-        return new PageCacheChoice(true, WINDOW_PAGES, WINDOW_NANOS, WARM_WINDOW_NANOS, FIRST_HOLD_NANOS);
+        return new PageCacheChoice(true, WINDOW_PAGES, WINDOW_NANOS, FIRST_HOLD_NANOS);
     }
 
     /**
@@ -127,7 +94,7 @@ final class PageCacheChoice
      */
     static PageCacheChoice measured(final long windowPages, final long windowNanos, final long firstHoldNanos)
     {
-        return new PageCacheChoice(true, windowPages, windowNanos, windowNanos, firstHoldNanos);
+        return new PageCacheChoice(true, windowPages, windowNanos, firstHoldNanos);
     }
 
     /**
@@ -135,7 +102,7 @@ final class PageCacheChoice
      */
     static PageCacheChoice alwaysMapped()
     {
-        return new PageCacheChoice(false, WINDOW_PAGES, WINDOW_NANOS, WARM_WINDOW_NANOS, FIRST_HOLD_NANOS);
+        return new PageCacheChoice(false, WINDOW_PAGES, WINDOW_NANOS, FIRST_HOLD_NANOS);
     }
 
     /**
@@ -163,50 +130,35 @@ final class PageCacheChoice
         {
             if (nowNanos - holdUntil >= 0)
             {
-                // Hold over: try the other way.
-                startTrial(!mapped);
+                // Hold over: try the other way for a window.
+                trial = true;
+                mapped = !mapped;
+                windowPages = 0;
+                windowNanos = 0;
             }
             return;
         }
         windowPages += pages;
         windowNanos += busyNanos;
-        trialNanos += busyNanos;
-        final long time = mapped ? warmWindowTime : windowTime;
-        if (windowPages < windowLength && (windowNanos < time || windowPages < MIN_WINDOW_PAGES))
+        if (windowPages < windowLength && (windowNanos < windowTime || windowPages < MIN_WINDOW_PAGES))
         {
             return;
         }
         final double cost = (double)windowNanos / windowPages;
-        windowPages = 0;
-        windowNanos = 0;
         if (mapped)
         {
-            // The mapping warms as it is used: keep measuring while each window costs clearly less than the best
-            // before it (up to WARM_MISSES windows in a row that do not are forgiven), up to the trial's budget. Its
-            // cost is its best window.
-            if (Double.isNaN(trialBest) || cost < WARMING * trialBest)
-            {
-                misses = 0;
-            }
-            else
-            {
-                misses++;
-            }
-            trialBest = Double.isNaN(trialBest) ? cost : Math.min(trialBest, cost);
-            if (misses < WARM_MISSES && trialNanos < (Double.isNaN(mappedCost) ? firstWarmBudget : warmBudget))
-            {
-                return;
-            }
-            mappedCost = trialBest;
+            mappedCost = cost;
         }
         else
         {
             bounceCost = cost;
         }
+        windowPages = 0;
+        windowNanos = 0;
         if (Double.isNaN(mappedCost) || Double.isNaN(bounceCost))
         {
             // The first trial of each: try the other now.
-            startTrial(!mapped);
+            mapped = !mapped;
             return;
         }
         final boolean cheaperMapped = mappedCost <= bounceCost;
@@ -228,17 +180,6 @@ final class PageCacheChoice
         mapped = cheaperMapped;
         trial = false;
         holdUntil = nowNanos + hold;
-    }
-
-    private void startTrial(final boolean throughMapping)
-    {
-        trial = true;
-        mapped = throughMapping;
-        windowPages = 0;
-        windowNanos = 0;
-        trialNanos = 0;
-        trialBest = Double.NaN;
-        misses = 0;
     }
 
     /**
