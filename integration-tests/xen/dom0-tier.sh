@@ -432,6 +432,67 @@ run_destroy() {
     leak_check "$label" "$domid" "$before"
 }
 
+# run_cli_lifecycle: the toolstack commands on a Linux guest whose disk dom0j serves: 'dom0j create' (libxl through
+# JNA) an idle guest; 'dom0j block-attach' a second disk (xvdb), the guest's blkfront connects it and the guest reads
+# it (its first MiB summed, compared with the file's); 'dom0j block-list'; 'dom0j block-detach' while idle, the guest
+# lets it go and the entries are removed; 'dom0j shutdown -w' (the guest powers off through /sbin/poweroff), then
+# 'dom0j destroy' (dom0j keeps no per-domain daemon: the domain stays shut down until destroyed).
+run_cli_lifecycle() {
+    local g=dom0j-cli t domid fe=/local/domain/X/device/vbd/51728 be sum got rc i
+    truncate -s 64M /run/disk-dom0j3.img
+    head -c 1048576 /dev/urandom > /run/disk-dom0j-b.img
+    truncate -s 16M /run/disk-dom0j-b.img
+    domcfg "$g" idle "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j3.img" \
+        > "/tmp/$g.cfg"
+    dom0j create "/tmp/$g.cfg"
+    rc=$?
+    domid=$(xl domid "$g" 2>/dev/null)
+    check_if dom0j-create $rc "'dom0j create' made domain ${domid:-?} through libxl in ${DJ_SECS}s: $(oneline <<< "$DJ_OUT")" \
+        "rc=$rc after ${DJ_SECS}s: $(oneline <<< "$DJ_OUT")"
+    [ $rc = 0 ] && [ -n "$domid" ] || { xl destroy "$g" 2>/dev/null; return 1; }
+    for i in $(seq 300); do guestlog "$g" | grep -q '^DOMU: READY' && break; sleep 0.4; done
+    check_if dom0j-create-boots "$(guestlog "$g" | grep -q '^DOMU: READY'; echo $?)" \
+        "the guest booted and saw its disk: $(guestlog "$g" | grep -m1 'xvda:' | oneline)" \
+        "the guest never saw its disk: $(guestlog "$g" | tail -3 | oneline)"
+    fe=/local/domain/$domid/device/vbd/51728
+    be=/local/domain/0/backend/vbd/$domid/51728
+    t=$(up)
+    dom0j block-attach "$g" /run/disk-dom0j-b.img xvdb w
+    rc=$?
+    for i in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 4 ] && break; sleep 0.4; done
+    [ $rc = 0 ] && [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 4 ] && [ "$(xenstore-read "$be/state" 2>/dev/null)" = 4 ]
+    check_if dom0j-block-attach $? "'dom0j block-attach $g /run/disk-dom0j-b.img xvdb w' (${DJ_SECS}s): the guest's blkfront" \
+        "connected xvdb $(since "$t")s after it began: $(oneline <<< "$DJ_OUT")" \
+        "rc=$rc, frontend $(xenstore-read "$fe/state" 2>/dev/null), backend $(xenstore-read "$be/state" 2>/dev/null): $(oneline <<< "$DJ_OUT")"
+    sum=$(head -c 1048576 /run/disk-dom0j-b.img | sha256sum | cut -d' ' -f1)
+    ( printf 'read xvdb\r'
+      for _ in $(seq 240); do guestlog "$g" | grep -q '^DOMU-READ: xvdb' && break; sleep 0.5; done
+      sleep 1 ) |
+        timeout -k 5 150 java "${JFLAGS[@]}" "${JOPTS[@]}" -jar "$JAR" console "$domid" --run-dir "$CONSOLE_RUN" \
+            > /tmp/console-read.out 2>&1
+    got=$(guestlog "$g" | grep -m1 '^DOMU-READ: xvdb' | oneline)
+    case "$got" in
+        *"32768 sectors sha256 $sum"*) check dom0j-block-attach-read PASS "the guest read its new disk: $got" ;;
+        *) check dom0j-block-attach-read FAIL "want 32768 sectors sha256 $sum, the guest said: ${got:-nothing}" ;;
+    esac
+    dom0j block-list "$g"
+    grep -qE '^51728 +0 +xvdb +51728 +4 ' <<< "$DJ_OUT"
+    check_if dom0j-block-list $? "$(oneline <<< "$DJ_OUT")" "no connected xvdb line: $(oneline <<< "$DJ_OUT")"
+    dom0j block-detach "$g" xvdb
+    rc=$?
+    ! xenstore-exists "$fe" 2>/dev/null && ! xenstore-exists "$be" 2>/dev/null
+    check_if dom0j-block-detach $(( rc | $? )) "'dom0j block-detach $g xvdb' (${DJ_SECS}s): the guest let it go," \
+        "entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$fe/state" 2>/dev/null)"
+    dom0j shutdown -w "$g"
+    rc=$?
+    check_if dom0j-shutdown-w $rc "'dom0j shutdown -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")" \
+        "rc=$rc: $(oneline <<< "$DJ_OUT"); guest: $(guestlog "$g" | tail -2 | oneline)"
+    gone "$g" || dom0j destroy "$g"
+    for i in $(seq 50); do gone "$g" && break; sleep 0.2; done
+    gone "$g"
+    check_if dom0j-destroy $? "domain $domid is gone" "$(xl list 2>&1 | oneline)"
+}
+
 # console_output_check GUEST: dom0j serve, not xenconsoled, served the guest's primary console: its log said it
 # connected the console with the log xenconsoled would have written, and that log has the guest's last line.
 console_output_check() {
@@ -1022,6 +1083,7 @@ if have serve; then
         esac
         truncate -s 64M /run/disk-dom0j2.img
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
+        run_cli_lifecycle
         rnote=""; [ "${RESTART_KILLS:-0}" -gt 0 ] && rnote=", dom0j's with $RESTART_KILLS restarts of serve in it"
         # one-pass: the first pass of the pattern and ext4, before any kill: the same work through both backends;
         # total includes dom0j's further passes and its restarts
