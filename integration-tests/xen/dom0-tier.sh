@@ -461,8 +461,8 @@ run_cli_lifecycle() {
     rc=$?
     for i in $(seq 150); do [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 4 ] && break; sleep 0.4; done
     [ $rc = 0 ] && [ "$(xenstore-read "$fe/state" 2>/dev/null)" = 4 ] && [ "$(xenstore-read "$be/state" 2>/dev/null)" = 4 ]
-    check_if dom0j-block-attach $? "'dom0j block-attach $g /run/disk-dom0j-b.img xvdb w' (${DJ_SECS}s): the guest's blkfront" \
-        "connected xvdb $(since "$t")s after it began: $(oneline <<< "$DJ_OUT")" \
+    check_if dom0j-block-attach $? "'dom0j block-attach $g /run/disk-dom0j-b.img xvdb w' (${DJ_SECS}s): the guest's blkfront\
+ connected xvdb $(since "$t")s after it began: $(oneline <<< "$DJ_OUT")" \
         "rc=$rc, frontend $(xenstore-read "$fe/state" 2>/dev/null), backend $(xenstore-read "$be/state" 2>/dev/null): $(oneline <<< "$DJ_OUT")"
     sum=$(head -c 1048576 /run/disk-dom0j-b.img | sha256sum | cut -d' ' -f1)
     ( printf 'read xvdb\r'
@@ -481,8 +481,8 @@ run_cli_lifecycle() {
     dom0j block-detach "$g" xvdb
     rc=$?
     ! xenstore-exists "$fe" 2>/dev/null && ! xenstore-exists "$be" 2>/dev/null
-    check_if dom0j-block-detach $(( rc | $? )) "'dom0j block-detach $g xvdb' (${DJ_SECS}s): the guest let it go," \
-        "entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$fe/state" 2>/dev/null)"
+    check_if dom0j-block-detach $(( rc | $? )) "'dom0j block-detach $g xvdb' (${DJ_SECS}s): the guest let it go,\
+ entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$fe/state" 2>/dev/null)"
     dom0j shutdown -w "$g"
     rc=$?
     check_if dom0j-shutdown-w $rc "'dom0j shutdown -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")" \

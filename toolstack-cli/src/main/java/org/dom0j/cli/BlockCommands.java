@@ -5,6 +5,7 @@ import java.util.List;
 import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.toolstack.xl.DiskSpec;
 import org.dom0j.toolstack.xl.VirtualDisk;
+import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -122,44 +123,28 @@ final class BlockCommands
             "Examples:",
             "  dom0j block-detach web1 xvdb",
             "  dom0j block-detach 3 51728 --force" })
-    static final class Detach extends DeviceCommands.Base
+    static final class Detach extends DeviceCommands.DetachBase
     {
-        @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
-        private String dom;
-
         @Parameters(index = "1", paramLabel = "VDEV", description = "The disk: its name (xvdb) or number (51728).")
         private String vdev;
 
-        @Option(names = "--force", description = "Remove it even when the guest does not let it go in time.")
-        private boolean force;
-
-        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "How long to wait for the guest to let it go. Default: ${DEFAULT-VALUE}.")
-        private int timeoutSeconds;
+        @Override
+        String name()
+        {
+            return "block-detach";
+        }
 
         @Override
-        public Integer call() throws Exception
+        String type()
         {
-            final int devid;
-            try
-            {
-                devid = vdev.matches("[0-9]{1,10}") ? Integer.parseInt(vdev) : VirtualDisk.deviceNumber(vdev);
-            }
-            catch (final IllegalArgumentException ex)
-            {
-                err().println("dom0j block-detach: " + ex.getMessage());
-                err().flush();
-                return ExitCodes.FAILURE;
-            }
-            return DeviceCommands.run(root, "block-detach", dom, err(), (xs, domid) ->
-            {
-                final boolean closed = DeviceHotplug.detach(xs, "vbd", domid, Integer.toString(devid),
-                    timeoutSeconds * 1000L, force);
-                out().println("Detached vbd " + devid + " from domain " + domid +
-                    (closed ? "" : " by force: the guest did not let it go"));
-                out().flush();
-                return ExitCodes.OK;
-            });
+            return "vbd";
+        }
+
+        @Override
+        String devid(final XenStore xs, final int domid)
+        {
+            return Integer.toString(vdev.matches("[0-9]{1,10}") ? Integer.parseInt(vdev) :
+                VirtualDisk.deviceNumber(vdev));
         }
     }
 

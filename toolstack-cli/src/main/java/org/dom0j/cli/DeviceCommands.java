@@ -123,4 +123,54 @@ final class DeviceCommands
             return spec.commandLine().getErr();
         }
     }
+
+    /**
+     * The shape of {@code block-detach} and {@code network-detach}: DOM, the device, {@code --force} and
+     * {@code --timeout}; the device named on the command line becomes a device id in {@link #devid}.
+     */
+    abstract static class DetachBase extends Base
+    {
+        @picocli.CommandLine.Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
+        String dom;
+
+        @picocli.CommandLine.Option(names = "--force",
+            description = "Remove it even when the guest does not let it go in time.")
+        boolean force;
+
+        @picocli.CommandLine.Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
+            description = "How long to wait for the guest to let it go. Default: ${DEFAULT-VALUE}.")
+        int timeoutSeconds;
+
+        /**
+         * @return the command's name, for messages.
+         */
+        abstract String name();
+
+        /**
+         * @return "vbd" or "vif".
+         */
+        abstract String type();
+
+        /**
+         * @param xs    the connection.
+         * @param domid the domain.
+         * @return the device id the command line names.
+         * @throws IllegalArgumentException saying why when it names none.
+         */
+        abstract String devid(XenStore xs, int domid);
+
+        @Override
+        public Integer call() throws Exception
+        {
+            return run(root, name(), dom, err(), (xs, domid) ->
+            {
+                final String devid = devid(xs, domid);
+                final boolean closed = DeviceHotplug.detach(xs, type(), domid, devid, timeoutSeconds * 1000L, force);
+                out().println("Detached " + type() + " " + devid + " from domain " + domid +
+                    (closed ? "" : " by force: the guest did not let it go"));
+                out().flush();
+                return ExitCodes.OK;
+            });
+        }
+    }
 }

@@ -129,48 +129,39 @@ final class NetworkCommands
             "Examples:",
             "  dom0j network-detach web1 1",
             "  dom0j network-detach web1 00:16:3e:01:02:03" })
-    static final class Detach extends DeviceCommands.Base
+    static final class Detach extends DeviceCommands.DetachBase
     {
-        @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
-        private String dom;
-
         @Parameters(index = "1", paramLabel = "DEVID|MAC", description = "The vif: its handle or its MAC.")
         private String which;
 
-        @Option(names = "--force", description = "Remove it even when the guest does not let it go in time.")
-        private boolean force;
-
-        @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
-            description = "How long to wait for the guest to let it go. Default: ${DEFAULT-VALUE}.")
-        private int timeoutSeconds;
+        @Override
+        String name()
+        {
+            return "network-detach";
+        }
 
         @Override
-        public Integer call() throws Exception
+        String type()
         {
-            return DeviceCommands.run(root, "network-detach", dom, err(), (xs, domid) ->
+            return "vif";
+        }
+
+        @Override
+        String devid(final XenStore xs, final int domid)
+        {
+            if (which.matches("[0-9]{1,5}"))
             {
-                String devid = which.matches("[0-9]{1,5}") ? which : null;
-                if (null == devid)
+                return which;
+            }
+            for (final DeviceHotplug.Device d : DeviceHotplug.list(xs, "vif", domid))
+            {
+                if (d.name().equalsIgnoreCase(which))
                 {
-                    for (final DeviceHotplug.Device d : DeviceHotplug.list(xs, "vif", domid))
-                    {
-                        if (d.name().equalsIgnoreCase(which))
-                        {
-                            devid = Integer.toString(d.devid());
-                        }
-                    }
+                    return Integer.toString(d.devid());
                 }
-                if (null == devid)
-                {
-                    throw new IllegalArgumentException("domain " + domid + " has no vif with handle or MAC '" +
-                        which + "' (dom0j network-list " + dom + " lists them)");
-                }
-                final boolean closed = DeviceHotplug.detach(xs, "vif", domid, devid, timeoutSeconds * 1000L, force);
-                out().println("Detached vif " + devid + " from domain " + domid +
-                    (closed ? "" : " by force: the guest did not let it go"));
-                out().flush();
-                return ExitCodes.OK;
-            });
+            }
+            throw new IllegalArgumentException("domain " + domid + " has no vif with handle or MAC '" + which +
+                "' (dom0j network-list " + dom + " lists them)");
         }
     }
 
