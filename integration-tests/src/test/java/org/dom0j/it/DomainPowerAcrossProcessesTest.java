@@ -79,8 +79,10 @@ class DomainPowerAcrossProcessesTest
 
             out.getBuffer().setLength(0);
             assertThat(dom0j(simDir, out, err, "shutdown", "-w", "guest1", "--json")).as(err::toString).isZero();
-            assertThat(out.toString().strip()).isEqualTo("[{\"domid\":2,\"name\":\"guest1\",\"request\":" +
-                "\"poweroff\",\"result\":\"gone\",\"reason\":\"poweroff\"}]");
+            // The reason is known only when the wait saw the domain shut down before it was destroyed; the guest's
+            // process may destroy it first (as xl's daemon may on Xen), and then it is null.
+            assertThat(out.toString().strip()).matches("\\[\\{\"domid\":2,\"name\":\"guest1\",\"request\":" +
+                "\"poweroff\",\"result\":\"gone\",\"reason\":(\"poweroff\"|null)\\}]");
             assertThat(guest.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).as("the guest process ends").isTrue();
             assertThat(guest.exitValue()).as(() -> read(guestLog)).isZero();
             assertThat(read(guestLog)).contains("guest 1 (guest1) rebooting as domain 2")
