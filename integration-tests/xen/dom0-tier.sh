@@ -435,7 +435,8 @@ run_destroy() {
 # run_cli_lifecycle: the toolstack commands on a Linux guest whose disk dom0j serves: 'dom0j create' (libxl through
 # JNA) an idle guest; 'dom0j block-attach' a second disk (xvdb), the guest's blkfront connects it and the guest reads
 # it (its first MiB summed, compared with the file's); 'dom0j block-list'; 'dom0j block-detach' while idle, the guest
-# lets it go and the entries are removed; 'dom0j shutdown -w' (the guest powers off through /sbin/poweroff), then
+# lets it go and the entries are removed; the same for a vif (network-attach, -list, -detach: the guest's netfront
+# connects it); 'dom0j shutdown -w' (the guest powers off through /sbin/poweroff), then
 # 'dom0j destroy' (dom0j keeps no per-domain daemon: the domain stays shut down until destroyed).
 run_cli_lifecycle() {
     local g=dom0j-cli t domid fe=/local/domain/X/device/vbd/51728 be sum got rc i
@@ -483,6 +484,24 @@ run_cli_lifecycle() {
     ! xenstore-exists "$fe" 2>/dev/null && ! xenstore-exists "$be" 2>/dev/null
     check_if dom0j-block-detach $(( rc | $? )) "'dom0j block-detach $g xvdb' (${DJ_SECS}s): the guest let it go,\
  entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$fe/state" 2>/dev/null)"
+    # a vif hot-plugged and taken away again: the guest's Linux netfront connects it (no hotplug script runs: dom0j
+    # runs none, so the TAP is on no bridge; Connected is what is checked), network-list shows it, network-detach
+    local vfe=/local/domain/$domid/device/vif/0 vbe=/local/domain/0/backend/vif/$domid/0
+    dom0j network-attach "$g" bridge=xenbr0
+    rc=$?
+    for i in $(seq 150); do [ "$(xenstore-read "$vfe/state" 2>/dev/null)" = 4 ] && break; sleep 0.4; done
+    [ $rc = 0 ] && [ "$(xenstore-read "$vfe/state" 2>/dev/null)" = 4 ] && [ "$(xenstore-read "$vbe/state" 2>/dev/null)" = 4 ]
+    check_if dom0j-network-attach $? "'dom0j network-attach $g bridge=xenbr0' (${DJ_SECS}s): the guest's netfront\
+ connected vif 0 (mac $(xenstore-read "$vbe/mac" 2>/dev/null)): $(oneline <<< "$DJ_OUT")" \
+        "rc=$rc, frontend $(xenstore-read "$vfe/state" 2>/dev/null), backend $(xenstore-read "$vbe/state" 2>/dev/null): $(oneline <<< "$DJ_OUT")"
+    dom0j network-list "$g"
+    grep -qE '^0 +0 +00:16:3e:[0-9a-f:]{8} +0 +4 ' <<< "$DJ_OUT"
+    check_if dom0j-network-list $? "$(oneline <<< "$DJ_OUT")" "no connected vif 0 line: $(oneline <<< "$DJ_OUT")"
+    dom0j network-detach "$g" 0
+    rc=$?
+    ! xenstore-exists "$vfe" 2>/dev/null && ! xenstore-exists "$vbe" 2>/dev/null
+    check_if dom0j-network-detach $(( rc | $? )) "'dom0j network-detach $g 0' (${DJ_SECS}s): the guest let it go,\
+ entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$vfe/state" 2>/dev/null)"
     dom0j shutdown -w "$g"
     rc=$?
     check_if dom0j-shutdown-w $rc "'dom0j shutdown -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")" \
