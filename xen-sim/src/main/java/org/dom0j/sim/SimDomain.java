@@ -236,6 +236,7 @@ public final class SimDomain
         }
         final UnsafeBuffer grants = state.grants();
         final int entry = grantEntryOffset(ref);
+        boolean recounted = false;
         while (true)
         {
             final int word = grants.getIntVolatile(entry);
@@ -245,8 +246,12 @@ public final class SimDomain
                 throw new GrantTableException(Errno.EINVAL.number(),
                     "end access to grant ref " + ref + " of sim domain " + domid() + ": it is not granted");
             }
-            if ((flags & (GTF_READING | GTF_WRITING)) != 0 && reclaimDeadPins() > 0)
+            if ((flags & (GTF_READING | GTF_WRITING)) != 0 && !recounted)
             {
+                // Still in use: give back what dead processes held, and recount this grant's pins from the live
+
+                recounted = true;
+                reclaimAndRecount(ref);
                 continue;
             }
             if ((flags & (GTF_READING | GTF_WRITING)) != 0)
@@ -262,12 +267,13 @@ public final class SimDomain
         freeRef(ref);
     }
 
-    private int reclaimDeadPins()
+    private void reclaimAndRecount(final int ref)
     {
         state.lock();
         try
         {
-            return state.reclaimDeadPins();
+            state.reclaimDeadPins();
+            state.recountPins(ref);
         }
         finally
         {

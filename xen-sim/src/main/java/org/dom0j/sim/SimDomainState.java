@@ -379,6 +379,75 @@ final class SimDomainState implements AutoCloseable
     }
 
     /**
+     * Makes a grant's pin count, and its in-use bits, what the ledgers of the live processes say: a process killed
+     * inside {@link #pin} or {@link #unpin} (between setting the in-use bits, the count and its ledger) leaves a count
+     * or bits that no ledger explains, and the guest could never end its access (Xen's hypercalls are not
+     * interrupted that way). Caller holds the lock, so no live process is inside pin or unpin.
+     *
+     * @param ref a grant ref.
+     * @return its pins now.
+     */
+    int recountPins(final int ref)
+    {
+        int pins = 0;
+        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directory, "pins.*"))
+        {
+            for (final Path file : files)
+            {
+                final int pid;
+                try
+                {
+                    pid = Integer.parseInt(file.getFileName().toString().substring("pins.".length()));
+                }
+                catch (final NumberFormatException ex)
+                {
+                    continue;
+                }
+                if (pid == PID)
+                {
+                    pins += ledger().getIntVolatile(ref * Integer.BYTES);
+                }
+                else if (SimHost.isAlive(pid))
+                {
+                    final MappedByteBuffer map = IoUtil.mapExistingFile(file.toFile(), "sim pins");
+                    try
+                    {
+                        final UnsafeBuffer theirs = new UnsafeBuffer(map);
+                        if ((ref + 1) * Integer.BYTES <= theirs.capacity())
+                        {
+                            pins += theirs.getIntVolatile(ref * Integer.BYTES);
+                        }
+                    }
+                    finally
+                    {
+                        IoUtil.unmap(map);
+                    }
+                }
+            }
+        }
+        catch (final java.io.IOException ex)
+        {
+            throw new java.io.UncheckedIOException("pins in " + directory, ex);
+        }
+        control.putIntVolatile(activeOffset(ref) + ACTIVE_PINS, pins);
+        clearInUseBits(grantEntryOffset(ref), pins);
+        return pins;
+    }
+
+    /**
+     * For tests: what a process killed inside {@link #pin}, after the count but before its ledger, leaves behind (the
+     * pin no longer in this process's ledger).
+     *
+     * @param ref      a grant ref this process pinned.
+     * @param writable how it was pinned.
+     */
+    void forgetLedgerEntryForTest(final int ref, final boolean writable)
+    {
+        final UnsafeBuffer mine = ledger();
+        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) - (writable ? WRITE_PIN : READ_PIN));
+    }
+
+    /**
      * This process's pins of this domain's grants, one word per grant as {@code ACTIVE_PINS} counts them, in
      * {@code pins.<pid>} beside the control file: what gntdev and the grant copy hypercall would give back if the
      * process died ({@link #reclaimDeadPins}).
