@@ -243,21 +243,12 @@ public final class DeviceHotplug
             final String be = XenbusDevices.backendPath(0, type, domid, entry);
             final String named = xs.readOrNull(fe + "/backend");
             final String backendPath = null != named ? named : be;
-            int eventChannel = number(xs.readOrNull(fe + "/event-channel"));
-            int ringRef = number(xs.readOrNull(fe + "/ring-ref"));
-            if ("vif".equals(type))
-            {
-                ringRef = number(xs.readOrNull(fe + "/tx-ring-ref"));
-            }
-            if (eventChannel < 0)
-            {
-                eventChannel = number(xs.readOrNull(fe + "/queue-0/event-channel"));
-                ringRef = number(xs.readOrNull(fe + "/queue-0/" + ("vif".equals(type) ? "tx-ring-ref" : "ring-ref")));
-            }
-            if (ringRef < 0 && "vbd".equals(type))
-            {
-                ringRef = number(xs.readOrNull(fe + "/ring-ref0"));
-            }
+            // Where frontends write them: one queue at the top, several under queue-N; a vif's event channels
+            // may be split (event-channel-tx and -rx); a vbd's ring may span pages (ring-ref0, ...).
+            final int eventChannel = firstNumber(xs, fe, "event-channel", "event-channel-tx", "queue-0/event-channel",
+                "queue-0/event-channel-tx");
+            final int ringRef = "vif".equals(type) ? firstNumber(xs, fe, "tx-ring-ref", "queue-0/tx-ring-ref") :
+                firstNumber(xs, fe, "ring-ref", "ring-ref0", "queue-0/ring-ref", "queue-0/ring-ref0");
             final boolean vbd = "vbd".equals(type);
             devices.add(new Device(type, devid, backendPath, number(xs.readOrNull(fe + "/backend-id")),
                 Math.max(0, number(xs.readOrNull(fe + "/state"))), Math.max(0, number(xs.readOrNull(be + "/state"))),
@@ -330,6 +321,19 @@ public final class DeviceHotplug
         {
             return null;
         }
+    }
+
+    private static int firstNumber(final XenStore xs, final String dir, final String... keys)
+    {
+        for (final String key : keys)
+        {
+            final int n = number(xs.readOrNull(dir + "/" + key));
+            if (n >= 0)
+            {
+                return n;
+            }
+        }
+        return -1;
     }
 
     private static int number(final String value)
