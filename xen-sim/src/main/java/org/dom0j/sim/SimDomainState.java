@@ -52,8 +52,7 @@ final class SimDomainState implements AutoCloseable
     private final UnsafeBuffer memory;
     private final int maxPages;
     private int memoryFd = -1;
-    private MappedByteBuffer ledgerMap;
-    private UnsafeBuffer ledger;
+    private final SimPinLedgers ledgers;
     /** Uses of this view; it is unmapped when they reach 0, and never taken again after that. */
     private final AtomicInteger users = new AtomicInteger(1);
     private boolean closed;
@@ -63,6 +62,7 @@ final class SimDomainState implements AutoCloseable
         this.host = host;
         this.domid = domid;
         this.directory = directory;
+        this.ledgers = new SimPinLedgers(directory, PID);
         controlMap = IoUtil.mapExistingFile(directory.resolve("control").toFile(), "sim domain control");
         control = new UnsafeBuffer(controlMap);
         if (control.capacity() < CONTROL_LENGTH || control.getIntVolatile(MAGIC_OFFSET) != MAGIC ||
@@ -372,8 +372,7 @@ final class SimDomainState implements AutoCloseable
             frame = control.getInt(active + ACTIVE_FRAME);
         }
         control.putIntVolatile(active + ACTIVE_PINS, pins + (writable ? WRITE_PIN : READ_PIN));
-        final UnsafeBuffer mine = ledger();
-        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) + (writable ? WRITE_PIN : READ_PIN));
+        ledgers.add(ref, writable ? WRITE_PIN : READ_PIN);
         frames[index] = frame;
         return PIN_OK;
     }
@@ -389,46 +388,7 @@ final class SimDomainState implements AutoCloseable
      */
     int recountPins(final int ref)
     {
-        int pins = 0;
-        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directory, "pins.*"))
-        {
-            for (final Path file : files)
-            {
-                final int pid;
-                try
-                {
-                    pid = Integer.parseInt(file.getFileName().toString().substring("pins.".length()));
-                }
-                catch (final NumberFormatException ex)
-                {
-                    continue;
-                }
-                if (pid == PID)
-                {
-                    pins += ledger().getIntVolatile(ref * Integer.BYTES);
-                }
-                else if (SimHost.isAlive(pid))
-                {
-                    final MappedByteBuffer map = IoUtil.mapExistingFile(file.toFile(), "sim pins");
-                    try
-                    {
-                        final UnsafeBuffer theirs = new UnsafeBuffer(map);
-                        if ((ref + 1) * Integer.BYTES <= theirs.capacity())
-                        {
-                            pins += theirs.getIntVolatile(ref * Integer.BYTES);
-                        }
-                    }
-                    finally
-                    {
-                        IoUtil.unmap(map);
-                    }
-                }
-            }
-        }
-        catch (final java.io.IOException ex)
-        {
-            throw new java.io.UncheckedIOException("pins in " + directory, ex);
-        }
+        final int pins = ledgers.liveSum(ref);
         control.putIntVolatile(activeOffset(ref) + ACTIVE_PINS, pins);
         clearInUseBits(grantEntryOffset(ref), pins);
         return pins;
@@ -443,25 +403,7 @@ final class SimDomainState implements AutoCloseable
      */
     void forgetLedgerEntryForTest(final int ref, final boolean writable)
     {
-        final UnsafeBuffer mine = ledger();
-        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) - (writable ? WRITE_PIN : READ_PIN));
-    }
-
-    /**
-     * This process's pins of this domain's grants, one word per grant as {@code ACTIVE_PINS} counts them, in
-     * {@code pins.<pid>} beside the control file: what gntdev and the grant copy hypercall would give back if the
-     * process died ({@link #reclaimDeadPins}).
-     */
-    private UnsafeBuffer ledger()
-    {
-        if (null == ledger)
-        {
-            final java.io.File file = directory.resolve("pins." + PID).toFile();
-            // An old file of a dead process that had this pid keeps its counts: they are given back with ours.
-            ledgerMap = IoUtil.mapNewFile(file, (long)NR_GRANT_ENTRIES * Integer.BYTES, false);
-            ledger = new UnsafeBuffer(ledgerMap);
-        }
-        return ledger;
+        ledgers.add(ref, -(writable ? WRITE_PIN : READ_PIN));
     }
 
     /**
@@ -472,53 +414,23 @@ final class SimDomainState implements AutoCloseable
      */
     int reclaimDeadPins()
     {
-        int released = 0;
-        try (java.nio.file.DirectoryStream<Path> files = Files.newDirectoryStream(directory, "pins.*"))
+        return ledgers.drainDead(dead ->
         {
-            for (final Path file : files)
+            int released = 0;
+            for (int ref = 0; ref < NR_GRANT_ENTRIES && (ref + 1) * Integer.BYTES <= dead.capacity(); ref++)
             {
-                final int pid;
-                try
+                final int held = dead.getIntVolatile(ref * Integer.BYTES);
+                if (held != 0)
                 {
-                    pid = Integer.parseInt(file.getFileName().toString().substring("pins.".length()));
+                    final int active = activeOffset(ref);
+                    final int pins = control.getIntVolatile(active + ACTIVE_PINS) - held;
+                    control.putIntVolatile(active + ACTIVE_PINS, pins);
+                    clearInUseBits(grantEntryOffset(ref), pins);
+                    released += (held & 0xFFFF) + (held >>> 16);
                 }
-                catch (final NumberFormatException ex)
-                {
-                    continue;
-                }
-                if (pid == PID || SimHost.isAlive(pid))
-                {
-                    continue;
-                }
-                final MappedByteBuffer map = IoUtil.mapExistingFile(file.toFile(), "sim pins");
-                try
-                {
-                    final UnsafeBuffer dead = new UnsafeBuffer(map);
-                    for (int ref = 0; ref < NR_GRANT_ENTRIES && (ref + 1) * Integer.BYTES <= dead.capacity(); ref++)
-                    {
-                        final int held = dead.getIntVolatile(ref * Integer.BYTES);
-                        if (held != 0)
-                        {
-                            final int active = activeOffset(ref);
-                            final int pins = control.getIntVolatile(active + ACTIVE_PINS) - held;
-                            control.putIntVolatile(active + ACTIVE_PINS, pins);
-                            clearInUseBits(grantEntryOffset(ref), pins);
-                            released += (held & 0xFFFF) + (held >>> 16);
-                        }
-                    }
-                }
-                finally
-                {
-                    IoUtil.unmap(map);
-                }
-                Files.deleteIfExists(file);
             }
-        }
-        catch (final java.io.IOException ex)
-        {
-            throw new java.io.UncheckedIOException("pins of dead processes in " + directory, ex);
-        }
-        return released;
+            return released;
+        });
     }
 
     /**
@@ -529,8 +441,7 @@ final class SimDomainState implements AutoCloseable
         final int active = activeOffset(ref);
         final int pins = control.getIntVolatile(active + ACTIVE_PINS) - (writable ? WRITE_PIN : READ_PIN);
         control.putIntVolatile(active + ACTIVE_PINS, pins);
-        final UnsafeBuffer mine = ledger();
-        mine.putIntVolatile(ref * Integer.BYTES, mine.getInt(ref * Integer.BYTES) - (writable ? WRITE_PIN : READ_PIN));
+        ledgers.add(ref, -(writable ? WRITE_PIN : READ_PIN));
         clearInUseBits(grantEntryOffset(ref), pins);
     }
 
@@ -907,19 +818,7 @@ final class SimDomainState implements AutoCloseable
             memoryFd = -1;
         }
         IoUtil.unmap(memoryMap);
-        if (null != ledgerMap)
-        {
-            boolean held = false;
-            for (int ref = 0; ref < NR_GRANT_ENTRIES && !held; ref++)
-            {
-                held = ledger.getIntVolatile(ref * Integer.BYTES) != 0;
-            }
-            IoUtil.unmap(ledgerMap);
-            if (!held)
-            {
-                IoUtil.deleteIfExists(directory.resolve("pins." + PID).toFile());
-            }
-        }
+        ledgers.close();
         IoUtil.unmap(grantMap);
         IoUtil.unmap(controlMap);
     }
