@@ -3,6 +3,7 @@ package org.dom0j.toolstack;
 import org.dom0j.toolstack.xl.XlConfig;
 import org.dom0j.toolstack.xl.XlConfigException;
 
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -38,6 +39,18 @@ public interface DomainBuilder extends AutoCloseable
      * @param domid the domain.
      */
     void unpause(int domid);
+
+    /**
+     * Dumps a domain's core to a file, as {@code xl dump-core} does; a platform without cores refuses.
+     *
+     * @param domid the domain.
+     * @param file  the file.
+     * @throws UnsupportedOperationException when this platform has no core to dump.
+     */
+    default void coreDump(final int domid, final Path file)
+    {
+        throw new UnsupportedOperationException("this platform has no core to dump");
+    }
 
     @Override
     void close();

@@ -4,6 +4,7 @@ import org.dom0j.domctl.Libxl;
 import org.dom0j.toolstack.xl.LibxlJson;
 import org.dom0j.toolstack.xl.XlConfig;
 
+import java.nio.file.Path;
 import java.util.function.Consumer;
 
 /**
@@ -41,6 +42,12 @@ public final class LibxlDomainBuilder implements DomainBuilder
     public void unpause(final int domid)
     {
         libxl.unpause(domid);
+    }
+
+    @Override
+    public void coreDump(final int domid, final Path file)
+    {
+        libxl.coreDump(domid, file.toString());
     }
 
     @Override

@@ -26,6 +26,15 @@ public interface Libxl extends AutoCloseable
      */
     void unpause(int domid);
 
+    /**
+     * {@code libxl_domain_core_dump}, synchronously: the domain's memory and registers in an ELF core file, as
+     * {@code xl dump-core} writes it.
+     *
+     * @param domid the domain.
+     * @param file  the file to write.
+     */
+    void coreDump(int domid, String file);
+
     @Override
     void close();
 }

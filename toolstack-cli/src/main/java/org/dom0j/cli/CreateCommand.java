@@ -14,6 +14,7 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -108,6 +109,9 @@ final class CreateCommand implements Callable<Integer>
             }
             err.flush();
             final int domid = builder.create(config, uuid);
+            // Before it runs, so that dom0j serve acts on however soon it shuts down.
+            DomainRecords.of(platform.name(), root.environment()).write(new DomainRecords.Record(domid, uuid,
+                file.toAbsolutePath().toString(), Files.readString(file, StandardCharsets.UTF_8), new long[0]));
             if (!paused)
             {
                 builder.unpause(domid);

@@ -25,8 +25,9 @@ import java.util.concurrent.TimeUnit;
  * <li>Xen's xenstored fires {@code @releaseDomain} when a domain shuts down and when it is destroyed, and
  *     {@code @introduceDomain} when a new one is introduced: the waits look at the hypervisor's view after each
  *     event. A domain that shut down is destroyed (poweroff) or built again (reboot) by the toolstack process that
- *     owns it ({@code xl}'s per-domain daemon; on the simulator {@code dom0j sim guest}); dom0j has no such daemon,
- *     so a domain nobody restarts stays shut down, and the outcome says so.</li>
+ *     owns it ({@code dom0j serve} for domains {@code dom0j create} made, {@link ShutdownActions};
+ *     {@code xl}'s per-domain daemon for xl's; {@code dom0j sim guest} for its own); a domain nobody restarts
+ *     stays shut down, and the outcome says so.</li>
  * </ul>
  * The guest's key is only compared with the empty string; nothing else a guest wrote is used.
  * <p>
@@ -158,32 +159,44 @@ final class DomainPowerControl implements AutoCloseable
 
     /**
      * Waits until the domain has shut down and a domain with the same name is back under another domid, as
-     * {@code xl}'s daemon builds it again after a reboot.
+     * {@code xl}'s daemon (or {@code dom0j serve}) builds it again after a reboot. The old domain is either gone
+     * ({@code restart}) or kept under another name ({@code rename-restart}); while it still has its name and is
+     * only shut down, its toolstack has {@code graceNanos} to act.
      */
     Outcome awaitReboot(final DomainSession.Domain domain, final long deadlineNanos, final long graceNanos)
         throws InterruptedException
     {
+        watch(XsPaths.RELEASE_DOMAIN);
         watch(XsPaths.INTRODUCE_DOMAIN);
-        final Outcome down = awaitShutdown(domain.domid(), deadlineNanos, graceNanos);
-        if (!"gone".equals(down.result()))
-        {
-            return down;
-        }
+        final int domid = domain.domid();
+        String reason = null;
+        long graceEnd = deadlineNanos;
+        boolean released = false;
         while (true)
         {
-            if (!domain.name().isEmpty())
+            if (!released)
+            {
+                final DomainInfo info = info(domid);
+                released = null == info || !domain.name().equals(session.name(domid));
+                if (null != info && info.shutdown() && null == reason)
+                {
+                    reason = reasonName(info.shutdownReason());
+                    graceEnd = Math.min(deadlineNanos, System.nanoTime() + graceNanos);
+                }
+            }
+            if ((released || null != reason) && !domain.name().isEmpty())
             {
                 for (final DomainSession.Domain d : session.domains())
                 {
-                    if (d.domid() != domain.domid() && d.name().equals(domain.name()))
+                    if (d.domid() != domid && d.name().equals(domain.name()))
                     {
-                        return new Outcome("rebooted", down.reason(), d.domid());
+                        return new Outcome("rebooted", reason, d.domid());
                     }
                 }
             }
-            if (!awaitEvent(deadlineNanos))
+            if (!awaitEvent(released ? deadlineNanos : graceEnd))
             {
-                return new Outcome("gone", down.reason(), -1);
+                return new Outcome(released ? "gone" : null != reason ? "shutdown" : "timeout", reason, -1);
             }
         }
     }

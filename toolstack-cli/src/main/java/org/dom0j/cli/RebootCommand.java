@@ -13,10 +13,10 @@ import picocli.CommandLine.Command;
     description = {
         "Ask a PV guest to reboot (xl reboot): 'reboot' is written to its control/shutdown, and the guest " +
             "acknowledges by clearing it, then shuts down with reason reboot.",
-        "Building the domain again is the job of the toolstack process that owns it (xl's daemon on Xen, " +
-            "'dom0j sim guest' on the simulator); dom0j has none, so without one the domain stays shut down " +
-            "(reason reboot). With -w, wait until a domain of the same name is back under a new domid, and say so " +
-            "when it stays shut down instead (exit 1)." },
+        "Building the domain again is the job of the toolstack process that owns it: 'dom0j serve' for domains " +
+            "'dom0j create' made (their on_reboot setting), xl's daemon for those xl created, 'dom0j sim guest' " +
+            "for its own. Without one the domain stays shut down (reason reboot). With -w, wait until a domain of " +
+            "the same name is back under a new domid, and say so when it stays shut down instead (exit 1)." },
     footer = { "", "Examples:", "  dom0j reboot -w guest1", "  dom0j reboot 3 --json" })
 final class RebootCommand extends PowerCommand
 {
@@ -46,7 +46,8 @@ final class RebootCommand extends PowerCommand
         {
             case "rebooted" -> who + " has rebooted: it is now domain " + outcome.newDomid();
             case "shutdown" -> who + " has shut down (" + outcome.reason() + ") and nobody builds it again: " +
-                "dom0j does not restart domains (xl's daemon does for domains xl created); it stays shut down";
+                "'dom0j serve' restarts domains 'dom0j create' made when their on_reboot says restart (is it " +
+                "running?), xl's daemon those xl created; it stays shut down";
             case "gone" -> who + " shut down and was destroyed, but no domain of that name came back in time";
             default -> who + " acknowledged but has not shut down in time";
         };

@@ -350,7 +350,8 @@ final class ServeCommand implements Callable<Integer>
                         "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops" +
                         (null != configFile() ? "; configuration from " + configFile().path() : ""));
                     out.flush();
-                    try (HangUpSignal reload = HangUpSignal.handle(() -> reload(out, notify, status)))
+                    try (HangUpSignal reload = HangUpSignal.handle(() -> reload(out, notify, status));
+                        ShutdownActions actions = startShutdownActions(out))
                     {
                         notify.ready(status);
                         barrier.await();
@@ -362,6 +363,24 @@ final class ServeCommand implements Callable<Integer>
                     out.flush();
                 }
             }
+        }
+    }
+
+    /**
+     * @return the on_* actions for the domains 'dom0j create' made, or null (said why) when they cannot run here.
+     */
+    private ShutdownActions startShutdownActions(final PrintWriter out)
+    {
+        try
+        {
+            return ShutdownActions.start(root, out);
+        }
+        catch (final RuntimeException ex)
+        {
+            out.println("dom0j serve: the on_poweroff, on_reboot and on_crash settings of domains made by " +
+                "'dom0j create' are not acted on: " + ex.getMessage());
+            out.flush();
+            return null;
         }
     }
 

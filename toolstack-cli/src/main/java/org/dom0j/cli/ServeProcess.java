@@ -157,6 +157,8 @@ final class ServeProcess implements AutoCloseable
     @Override
     public void close()
     {
+        // The simulated guests it built again (on_reboot) are its children: they go with it.
+        process.descendants().forEach(ProcessHandle::destroyForcibly);
         if (process.isAlive())
         {
             process.destroyForcibly();

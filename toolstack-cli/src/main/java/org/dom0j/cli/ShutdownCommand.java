@@ -14,8 +14,8 @@ import picocli.CommandLine.Command;
         "Ask a PV guest to power off (xl shutdown): 'poweroff' is written to its control/shutdown, and the guest " +
             "acknowledges by clearing it. A guest that does not within --ack-timeout has no PV shutdown support.",
         "With -w, wait until the domain is gone. A domain that shuts down but is not destroyed by the toolstack " +
-            "process that owns it (xl's daemon on Xen, 'dom0j sim guest' on the simulator) is reported as shut " +
-            "down; 'dom0j destroy' frees it." },
+            "process that owns it ('dom0j serve' for domains 'dom0j create' made, as their on_poweroff says; xl's " +
+            "daemon for xl's; 'dom0j sim guest' for its own) is reported as shut down; 'dom0j destroy' frees it." },
     footer = { "", "Examples:", "  dom0j shutdown -w guest1", "  dom0j shutdown --all -w --json" })
 final class ShutdownCommand extends PowerCommand
 {

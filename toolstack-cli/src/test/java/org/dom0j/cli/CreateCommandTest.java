@@ -55,6 +55,7 @@ class CreateCommandTest
             kernel = "%s"
             disk = [ '%s,raw,xvdb,rw' ]
             vif = [ 'mac=00:16:3e:0a:0b:0c,bridge=xenbr0' ]
+            on_poweroff = "preserve"
             """.formatted(kernel, disk));
         try (SimMachine machine = SimMachine.start(sim);
             ServeProcess serve = ServeProcess.start(sim, root.resolve("serve.log")))
@@ -100,6 +101,10 @@ class CreateCommandTest
                 out.getBuffer().setLength(0);
                 assertThat(run(sim, "--platform", "sim", "list")).isEqualTo(ExitCodes.OK);
                 assertThat(out.toString()).containsPattern("(?m)^t1 +1 +96 +2 +---s-- ");
+                // serve left it so, as its on_poweroff says (xl's default would destroy it: ShutdownActionsTest)
+                Await.until("serve said it left the domain as it is", 30_000, () ->
+                    read(root.resolve("serve.log")).contains("dom0j serve: domain 1 (t1) shut down (poweroff): " +
+                        "left as it is (on_poweroff=preserve)"));
             }
             finally
             {

@@ -12,6 +12,9 @@ import org.dom0j.toolstack.xl.XlConfigException;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XsPermission;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
@@ -33,6 +36,10 @@ public final class SimDomainBuilder implements DomainBuilder
 {
     /** How long libxl waits for a new device's backend (LIBXL_INIT_TIMEOUT). */
     public static final long BACKEND_TIMEOUT_MS = DeviceHotplug.INIT_TIMEOUT_MS;
+    /** The highest domid given to a guest (DOMID_FIRST_RESERVED - 1). */
+    private static final int MAX_DOMID = 0x7FEF;
+    /** Where the last domid given is kept, in the machine's directory. */
+    private static final String LAST_DOMID_FILE = "domid-last";
 
     private final SimMachine machine;
 
@@ -74,9 +81,10 @@ public final class SimDomainBuilder implements DomainBuilder
         }
         for (final XlConfig.ShutdownEvent e : XlConfig.ShutdownEvent.values())
         {
-            if (config.action(e) != e.xlDefault())
+            final XlConfig.ShutdownAction a = config.action(e);
+            if (a == XlConfig.ShutdownAction.COREDUMP_DESTROY || a == XlConfig.ShutdownAction.COREDUMP_RESTART)
             {
-                notes.accept(e.key() + " is not acted on by the simulator");
+                notes.accept(e.key() + "=" + a.configName() + ": the simulator has no core to dump; the rest is done");
             }
         }
         for (final DiskSpec d : config.disks())
@@ -124,9 +132,14 @@ public final class SimDomainBuilder implements DomainBuilder
         final int pages = (int)(config.effectiveMemoryMib() * 256);
         final XenStore xs = machine.xenStore();
         SimDomain guest = null;
-        int domid = 0;
+        int domid = lastDomid();
+        int tries = 0;
         while (null == guest)
         {
+            if (++tries > MAX_DOMID)
+            {
+                throw new XenException(Errno.ENOSPC.number(), "no free domid on the simulator");
+            }
             domid = freeDomid(domid + 1);
             try
             {
@@ -140,6 +153,7 @@ public final class SimDomainBuilder implements DomainBuilder
                 }
             }
         }
+        remember(domid);
         try
         {
             guest.setVcpus(null != config.maxVcpus() ? config.maxVcpus() : config.effectiveVcpus());
@@ -169,18 +183,51 @@ public final class SimDomainBuilder implements DomainBuilder
     }
 
     /**
-     * The lowest domid from {@code from} on with neither a domain nor a xenstore directory.
+     * The first domid after {@code from} (wrapping past the last one to 1) with neither a domain nor a xenstore
+     * directory: Xen's domid_alloc searches on from the last domid it gave, so that a domain built again after a
+     * reboot never gets the domid it had.
      */
     private int freeDomid(final int from)
     {
-        for (int domid = Math.max(1, from); domid < 0x7FF0; domid++)
+        for (int i = 0; i < MAX_DOMID; i++)
         {
+            final int domid = 1 + (Math.max(0, from - 1) + i) % MAX_DOMID;
             if (!machine.host().exists(domid) && !machine.xenStore().exists("/local/domain/" + domid))
             {
                 return domid;
             }
         }
         throw new XenException(Errno.ENOSPC.number(), "no free domid on the simulator");
+    }
+
+    /**
+     * @return the domid this machine's toolstack gave last (0 at first), from the host directory: the builders of
+     *         every process of the machine share it, as the hypervisor's allocator is one.
+     */
+    private int lastDomid()
+    {
+        try
+        {
+            final Path file = machine.directory().resolve(LAST_DOMID_FILE);
+            final int last = Files.exists(file) ? Integer.parseInt(Files.readString(file).strip()) : 0;
+            return last >= 0 && last <= MAX_DOMID ? last : 0;
+        }
+        catch (final IOException | NumberFormatException ex)
+        {
+            return 0;
+        }
+    }
+
+    private void remember(final int domid)
+    {
+        try
+        {
+            Files.writeString(machine.directory().resolve(LAST_DOMID_FILE), Integer.toString(domid));
+        }
+        catch (final IOException ex)
+        {
+            // The next search starts lower: a domid may come back sooner than on Xen, nothing worse.
+        }
     }
 
     private static void writeDomainKeys(final XenStore xs, final int domid, final XlConfig config, final String uuid)

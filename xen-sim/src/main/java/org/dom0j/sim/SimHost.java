@@ -36,8 +36,8 @@ import static org.dom0j.sim.SimDomainDescriptor.STATE_DYING;
  * <b>What the simulator does not model</b>: vCPUs, scheduling and CPU time (always 0); pausing does not stop a
  * guest process, it only sets the flag that {@code DomainControl} reports; grant table v2, transitive and
  * sub-page grants, grant transfer; the grant table size is fixed (2048 entries); event channel VIRQs, PIRQs,
- * IPIs, FIFO ABI and vCPU binding (so no VIRQ_DOM_EXC: a guest that shuts down ({@link SimDomain#shutdown}) only
- * sets its flag, and xenstored fires {@code @releaseDomain} when the domain is RELEASEd, not when it shuts down);
+ * IPIs, FIFO ABI and vCPU binding (VIRQ_DOM_EXC, which tells xenstored that a domain shut down so that it fires
+ * {@code @releaseDomain}, is a CONTROL message to xenstored instead: {@link SimMachine#shutdown});
  * per-domain memory is at most 1 GiB and never ballooned; a process that dies
  * keeps its grant pins until the granting guest finds them in its way (ending access to a grant a dead process
  * still pins gives them back, from that process's {@code pins.<pid>} record) and its event channel handles until

@@ -124,6 +124,27 @@ public final class SimMachine implements AutoCloseable
     }
 
     /**
+     * A guest shuts down (SCHEDOP_shutdown) and dom0 hears of it, as on Xen: the hypervisor marks the domain shut
+     * down with the reason, and raises VIRQ_DOM_EXC in dom0, on which xenstored fires {@code @releaseDomain} (here
+     * a CONTROL "virq-dom-exc" to the machine's xenstored, from any process of the machine).
+     *
+     * @param domid  the guest.
+     * @param reason SHUTDOWN_* code: poweroff 0, reboot 1, suspend 2, crash 3, watchdog 4, soft_reset 5.
+     */
+    public void shutdown(final int domid, final int reason)
+    {
+        host.domain(domid).shutdown(reason);
+        try
+        {
+            dom0Store.control("virq-dom-exc", Integer.toString(domid));
+        }
+        catch (final org.dom0j.common.XenException ex)
+        {
+            // Never introduced to xenstored (a domain made without the toolstack): nobody there to tell.
+        }
+    }
+
+    /**
      * @return the xenstored when this process runs it, else null.
      */
     public SimXenstored xenstored()

@@ -39,4 +39,6 @@ interface LibXenLight extends Library
         Pointer aopConsoleHow);
 
     int libxl_domain_unpause(Pointer ctx, int domid, Pointer aoHow);
+
+    int libxl_domain_core_dump(Pointer ctx, int domid, String filename, Pointer aoHow);
 }

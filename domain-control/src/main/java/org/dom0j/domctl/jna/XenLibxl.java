@@ -163,6 +163,18 @@ public final class XenLibxl implements Libxl
     }
 
     @Override
+    public void coreDump(final int domid, final String file)
+    {
+        checkOpen();
+        final int rc = xl.libxl_domain_core_dump(ctx, domid, file, null);
+        if (rc != 0)
+        {
+            throw new DomainControlException(Errno.EIO.number(), "dump the core of domain " + domid + " to " + file +
+                " (libxl_domain_core_dump: " + rc + "; libxl said why above)");
+        }
+    }
+
+    @Override
     public void close()
     {
         if (closed.compareAndSet(false, true))

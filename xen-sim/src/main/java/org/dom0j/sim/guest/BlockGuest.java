@@ -241,7 +241,7 @@ public final class BlockGuest
         if (reason >= 0)
         {
             // SCHEDOP_shutdown: what the toolstack sees until the domain is destroyed.
-            machine.host().domain(domid).shutdown(reason);
+            machine.shutdown(domid, reason);
         }
         return new Result(workload.stats(), elapsed, problem, seed, front.queueCount(), front.isPersistent(),
             reason);

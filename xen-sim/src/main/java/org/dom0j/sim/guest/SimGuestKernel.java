@@ -72,7 +72,7 @@ public final class SimGuestKernel
                     console.close();
                     if (!"stopped".equals(end))
                     {
-                        guest.shutdown("reboot".equals(end) ? SHUTDOWN_REBOOT : SHUTDOWN_POWEROFF);
+                        machine.shutdown(domid, "reboot".equals(end) ? SHUTDOWN_REBOOT : SHUTDOWN_POWEROFF);
                     }
                 }
                 return end;

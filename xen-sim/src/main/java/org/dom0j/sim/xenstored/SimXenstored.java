@@ -67,7 +67,8 @@ import static org.dom0j.xenstore.XsWireDescriptor.PAYLOAD_MAX;
  * fire for the node and its ancestors' watches on change, for every removed descendant's exact watches on RM;
  * filtered by read permission; relative watches get relative paths), "@introduceDomain" / "@releaseDomain" (with
  * their own permissions, n0 by default), RESET_WATCHES, GET_DOMAIN_PATH, INTRODUCE, RELEASE, IS_DOMAIN_INTRODUCED,
- * RESUME, SET_TARGET, CONTROL ("print", "check", "help"), GET/SET_FEATURE and GET/SET_QUOTA (the 4.19 protocol;
+ * RESUME, SET_TARGET, CONTROL ("print", "check", "help", and "virq-dom-exc DOMID", the simulator's stand-in for the
+ * VIRQ_DOM_EXC Xen raises when a domain shuts down), GET/SET_FEATURE and GET/SET_QUOTA (the 4.19 protocol;
  * 4.17's C xenstored would say ENOSYS), and C's quotas for unprivileged domains, counted per domain over all its
  * connections (see {@link DomainAccounting} and {@link SimXenstoredConfig}; exceeding nodes, transactions,
  * transaction-nodes, node-size or permissions gives ENOSPC, watches E2BIG; the node quota is checked again when a
@@ -257,18 +258,23 @@ public final class SimXenstored implements AutoCloseable
     {
         runPrivileged(() ->
         {
-            final Domain d = domains.get(domid);
-            if (null == d)
-            {
-                throw new XsError(Errno.ENOENT);
-            }
-            if (!d.shutdown)
-            {
-                d.shutdown = true;
-                fireSpecial(XsPaths.RELEASE_DOMAIN);
-            }
+            markShutDown(domid);
             return OK;
         }, "shut down domain " + domid);
+    }
+
+    private void markShutDown(final int domid)
+    {
+        final Domain d = domains.get(domid);
+        if (null == d)
+        {
+            throw new XsError(Errno.ENOENT);
+        }
+        if (!d.shutdown)
+        {
+            d.shutdown = true;
+            fireSpecial(XsPaths.RELEASE_DOMAIN);
+        }
     }
 
     /**
@@ -1422,7 +1428,18 @@ public final class SimXenstored implements AutoCloseable
                 yield "OK";
             }
             case "check" -> "OK";
-            case "help" -> "Available commands:\ncheck\nhelp\nprint <string>\n";
+            // The simulator's stand-in for VIRQ_DOM_EXC, which Xen raises in dom0 when a domain shuts down: C
+            // xenstored then finds the domain shut down and fires @releaseDomain (domainShutDown).
+            case "virq-dom-exc" ->
+            {
+                if (args.size() != 2)
+                {
+                    throw new XsError(Errno.EINVAL);
+                }
+                markShutDown(domid(args.get(1)));
+                yield "OK";
+            }
+            case "help" -> "Available commands:\ncheck\nhelp\nprint <string>\nvirq-dom-exc <domid>\n";
             default -> throw new XsError(Errno.EINVAL);
         };
         return (text + "\0").getBytes(StandardCharsets.UTF_8);
