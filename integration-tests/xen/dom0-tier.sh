@@ -230,6 +230,26 @@ CFG
 }
 gone() { ! xl domid "$1" > /dev/null 2>&1; }
 
+# create_guest G: the guest of /tmp/G.cfg created with 'dom0j create' (libxl through JNA) when it is one of
+# dom0j's (its name starts with dom0j), so that dom0j serve, which acts on the on_* settings of the domains dom0j
+# created, destroys it when it powers off; the kernel baselines run before serve and keep 'xl create' (libxl's own
+# path, its per-domain daemon destroying them). Status in $?, what the tool said in /tmp/xl-G-create.log, the tool
+# in CREATE_TOOL.
+create_guest() {
+    local g=$1 rc
+    if [[ $g == dom0j* ]]; then
+        CREATE_TOOL="dom0j create"
+        dom0j create "/tmp/$g.cfg"
+        rc=$?
+        printf '%s\n' "$DJ_OUT" > "/tmp/xl-$g-create.log"
+    else
+        CREATE_TOOL="xl create"
+        timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+        rc=$?
+    fi
+    return $rc
+}
+
 # teardown_check LABEL DOMID HOW T0: the backend of xvda (51712) went to Closed (6) and its nodes were removed,
 # without libxl's timeout. Times are dom0 uptimes from the watcher log.
 teardown_check() {
@@ -361,10 +381,10 @@ run_workload() {
     # kill comes (its console, carried by serve, tells dom0 where it is only seconds late)
     domcfg "$g" workload "$spec" "" "$([ "$kills" -gt 0 ] && echo dom0j.passes=4)" > "/tmp/$g.cfg"
     t0=$(up)
-    timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    create_guest "$g"
     rc=$?
     domid=$(xl domid "$g" 2>/dev/null)
-    check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s" \
+    check_if "$label-create" $rc "'$CREATE_TOOL' made domain $domid in $(since "$t0")s" \
         "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -3 | oneline)"
     [ $rc = 0 ] || { xl destroy "$g" 2>/dev/null; return 1; }
     local before
@@ -391,7 +411,7 @@ run_workload() {
     t_gone=$(since "$t0")
     guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
     guestlog "$g" | grep -q '^DOMU: DONE'
-    check_if "$label-guest-ran" $? "guest ran the workload and powered off; ${t_gone}s from xl create to domain gone" \
+    check_if "$label-guest-ran" $? "guest ran the workload and powered off; ${t_gone}s from $CREATE_TOOL to domain gone" \
         "guest did not finish in 360 s; last console lines: $(guestlog "$g" | tail -4 | oneline)"
     gone "$g" || xl destroy "$g" 2>/dev/null
     local name status detail
@@ -400,7 +420,7 @@ run_workload() {
     done < <(guestlog "$g" | grep '^DOMU-TEST: ')
     guestlog "$g" | grep -q '^DOMU-TEST: ext4 ' || check "$label-guest-workload" FAIL "the guest reported no ext4 result"
     TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
-    info "timing $label: $TIMES; xl create to domain gone ${t_gone}s"
+    info "timing $label: $TIMES; $CREATE_TOOL to domain gone ${t_gone}s"
     if [ -n "$domid" ]; then
         [ $kills -gt 0 ] && restart_checks "$label" "$domid" "$g"
         teardown_check "$label" "$domid" poweroff "$t0"
@@ -408,16 +428,17 @@ run_workload() {
     fi
 }
 
-# run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy
+# run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy (dom0j destroy for dom0j's:
+# libxl_domain_destroy through JNA, as xl calls it)
 run_destroy() {
     local label=$1 spec=$2 g=$1-idle t0 rc domid i
     domcfg "$g" idle "$spec" > "/tmp/$g.cfg"
-    timeout -k 5 120 xl create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    create_guest "$g"
     rc=$?
     domid=$(xl domid "$g" 2>/dev/null)
     for i in $(seq 300); do guestlog "$g" | grep -q '^DOMU: READY' && break; sleep 0.4; done
     if ! guestlog "$g" | grep -q '^DOMU: READY'; then
-        check "$label-destroy-teardown" FAIL "xl create rc=$rc; the guest never saw its disk: $(guestlog "$g" | tail -3 | oneline)"
+        check "$label-destroy-teardown" FAIL "$CREATE_TOOL rc=$rc; the guest never saw its disk: $(guestlog "$g" | tail -3 | oneline)"
         xl destroy "$g" 2>/dev/null
         return 1
     fi
@@ -425,9 +446,16 @@ run_destroy() {
     before=$(ports_while_alive "$domid")
     [ "$label" = dom0j ] && { console_input_check "$g" "$domid"; console_xl_check "$g" "$domid"; }
     t0=$(up)
-    timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
-    rc=$?
-    info "$label: xl destroy rc=$rc took $(since "$t0")s"
+    if [ "$label" = dom0j ]; then
+        dom0j destroy "$g"
+        rc=$?
+        printf '%s\n' "$DJ_OUT" > "/tmp/xl-$g-destroy.log"
+        info "$label: dom0j destroy rc=$rc took $(since "$t0")s (JVM start included): $(oneline <<< "$DJ_OUT")"
+    else
+        timeout -k 5 60 xl destroy "$g" > "/tmp/xl-$g-destroy.log" 2>&1
+        rc=$?
+        info "$label: xl destroy rc=$rc took $(since "$t0")s"
+    fi
     teardown_check "$label" "$domid" destroy "$t0"
     leak_check "$label" "$domid" "$before"
 }
@@ -436,8 +464,8 @@ run_destroy() {
 # JNA) an idle guest; 'dom0j block-attach' a second disk (xvdb), the guest's blkfront connects it and the guest reads
 # it (its first MiB summed, compared with the file's); 'dom0j block-list'; 'dom0j block-detach' while idle, the guest
 # lets it go and the entries are removed; the same for a vif (network-attach, -list, -detach: the guest's netfront
-# connects it); 'dom0j shutdown -w' (the guest powers off through /sbin/poweroff), then
-# 'dom0j destroy' (dom0j keeps no per-domain daemon: the domain stays shut down until destroyed).
+# connects it); 'dom0j reboot -w' (dom0j serve builds it again, on_reboot=restart); 'dom0j shutdown -w' (the guest
+# powers off through /sbin/poweroff, and dom0j serve destroys it, on_poweroff=destroy).
 run_cli_lifecycle() {
     local g=dom0j-cli t domid fe=/local/domain/X/device/vbd/51728 be sum got rc i
     truncate -s 64M /run/disk-dom0j3.img
@@ -502,14 +530,43 @@ run_cli_lifecycle() {
     ! xenstore-exists "$vfe" 2>/dev/null && ! xenstore-exists "$vbe" 2>/dev/null
     check_if dom0j-network-detach $(( rc | $? )) "'dom0j network-detach $g 0' (${DJ_SECS}s): the guest let it go,\
  entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$vfe/state" 2>/dev/null)"
+    # reboot: dom0j serve builds the domain again (on_reboot's default, restart) under a new domid, and the guest
+    # boots to READY again (its console log, kept by name, grows past what it held)
+    local size newid
+    size=$(stat -c %s "$CON/guest-$g.log" 2>/dev/null || echo 0)
+    dom0j reboot -w "$g"
+    rc=$?
+    newid=$(xl domid "$g" 2>/dev/null)
+    [ $rc = 0 ] && [ -n "$newid" ] && [ "$newid" != "$domid" ]
+    check_if dom0j-reboot-w $? "'dom0j reboot -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT"); serve: $(grep -E \
+        "domain $domid \\($g\\) shut down" "$R/dom0j-serve.log" | tail -1 | oneline)" \
+        "rc=$rc, domid now ${newid:-none}: $(oneline <<< "$DJ_OUT"); serve: $(grep -E "domain $domid " "$R/dom0j-serve.log" |
+        tail -2 | oneline)"
+    if [ -n "$newid" ] && [ "$newid" != "$domid" ]; then
+        local booted=1
+        for i in $(seq 300); do
+            [ "$(stat -c %s "$CON/guest-$g.log" 2>/dev/null || echo 0)" -lt "$size" ] && size=0
+            tail -c +$((size + 1)) "$CON/guest-$g.log" 2>/dev/null | tr -d '\r\000' | grep -q '^DOMU: READY' &&
+                { booted=0; break; }
+            sleep 0.4
+        done
+        check_if dom0j-reboot-boots $booted "domain $newid, built again by dom0j serve, booted and saw its disk" \
+            "domain $newid never said READY: $(guestlog "$g" | tail -3 | oneline)"
+        domid=$newid
+    fi
+    # shutdown -w: the guest powers off (/sbin/poweroff), and dom0j serve destroys the domain (on_poweroff=destroy)
     dom0j shutdown -w "$g"
     rc=$?
-    check_if dom0j-shutdown-w $rc "'dom0j shutdown -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")" \
+    grep -q 'is gone' <<< "$DJ_OUT"
+    check_if dom0j-shutdown-w $(( rc | $? )) "'dom0j shutdown -w $g' (${DJ_SECS}s): $(oneline <<< "$DJ_OUT")" \
         "rc=$rc: $(oneline <<< "$DJ_OUT"); guest: $(guestlog "$g" | tail -2 | oneline)"
-    gone "$g" || dom0j destroy "$g"
     for i in $(seq 50); do gone "$g" && break; sleep 0.2; done
-    gone "$g"
-    check_if dom0j-destroy $? "domain $domid is gone" "$(xl list 2>&1 | oneline)"
+    gone "$g" && grep -qE "domain $domid \\($g\\) shut down \\(poweroff\\): destroyed \\(on_poweroff=destroy\\)" \
+        "$R/dom0j-serve.log"
+    check_if dom0j-on-poweroff-destroy $? "dom0j serve destroyed domain $domid: $(grep -E "domain $domid \\($g\\)" \
+        "$R/dom0j-serve.log" | tail -1 | oneline)" "$(xl list 2>&1 | oneline); serve: $(grep -E "domain $domid " \
+        "$R/dom0j-serve.log" | tail -2 | oneline)"
+    gone "$g" || dom0j destroy "$g"
 }
 
 # console_output_check GUEST: dom0j serve, not xenconsoled, served the guest's primary console: its log said it
@@ -671,7 +728,7 @@ NET_BYTES=$((NET_MIB * 1048576))
 ND=/run/dom0j-net
 NET_PEER=10.88.0.1
 # seconds from xl create until the net guest must be gone (its nc listeners get as long)
-NET_DEADLINE=${DOM0J_NET_DEADLINE:-300}
+NET_DEADLINE=${DOM0J_NET_DEADLINE:-360}
 # now_s: dom0 uptime in whole seconds in $NOW (a builtin: no process)
 now_s() { read -r NOW _ < /proc/uptime; NOW=${NOW%.*}; }
 
@@ -776,11 +833,11 @@ run_net() {
     # the clock dom0j serve's log uses, against the uptimes of the watcher's log
     local clock0
     clock0=$(date +%s.%3N)
-    info "$label: xl create at dom0 uptime ${t0}s, dom0 clock $(date -d "@$clock0" +%T.%3N) ($clock0)"
-    timeout -k 5 120 xl -vvv create "/tmp/$g.cfg" > "/tmp/xl-$g-create.log" 2>&1
+    info "$label: create at dom0 uptime ${t0}s, dom0 clock $(date -d "@$clock0" +%T.%3N) ($clock0)"
+    create_guest "$g"
     rc=$?
     domid=$(xl domid "$g" 2>/dev/null)
-    check_if "$label-xl-create" $rc "domain $domid created in $(since "$t0")s; libxl ran vif-bridge" \
+    check_if "$label-create" $rc "'$CREATE_TOOL' made domain $domid in $(since "$t0")s; libxl ran vif-bridge" \
         "rc=$rc after $(since "$t0")s: $(grep -iE 'error|fail|timed out' "/tmp/xl-$g-create.log" | grep -v 'debug:' | head -4 | oneline)"
     if [ $rc != 0 ] || [ -z "$domid" ]; then
         [ -n "$domid" ] && net_diag "$label" "$domid"
@@ -845,7 +902,7 @@ run_net() {
         fi
     fi
     if [ $ok = 0 ]; then
-        check "$label-connected" PASS "backend and frontend Connected (4) ${t_conn}s after xl create; $detail"
+        check "$label-connected" PASS "backend and frontend Connected (4) ${t_conn}s after $CREATE_TOOL began; $detail"
     else
         check "$label-connected" FAIL "backend state=${bst:-none} frontend state=${fst:-none} after ${t_conn}s; $detail" \
             "$([ "$tap" = yes ] && [ -z "$served" ] && echo "; no '$dev, mac ..., tap mode' line in serve's log")"
@@ -885,7 +942,7 @@ run_net() {
     [ -n "$capture" ] && { kill "$capture" 2>/dev/null; wait "$capture" 2>/dev/null; }
     kill "$fwatch" 2>/dev/null; wait "$fwatch" 2>/dev/null
     if ! gone "$g"; then
-        info "$label: the guest was still running ${t_gone}s after xl create: destroyed"
+        info "$label: the guest was still running ${t_gone}s after $CREATE_TOOL: destroyed"
         bad=1
         net_diag "$label" "$domid"
         xl destroy "$g" 2>/dev/null
@@ -965,7 +1022,7 @@ run_net() {
     NET_SECS=""
     [ -n "$to_s" ] && [ -n "$from_s" ] && NET_SECS=$(awk -v a="$to_s" -v b="$from_s" 'BEGIN { printf "%.2f", a + b }')
     info "timing $label: $LINK_UP; ping ${p_secs:-?}s, to-guest ${to_s:-failed}s, from-guest ${from_s:-failed}s ($NET_MIB MiB each);" \
-        "connected ${t_conn}s and domain gone ${t_gone}s after xl create"
+        "connected ${t_conn}s and domain gone ${t_gone}s after $CREATE_TOOL began"
     # teardown: the backend directory and the interface are gone, and libxl did not time out
     local removed=1 ifgone=1 timeouts
     now_s

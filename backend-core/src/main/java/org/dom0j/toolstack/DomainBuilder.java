@@ -41,6 +41,19 @@ public interface DomainBuilder extends AutoCloseable
     void unpause(int domid);
 
     /**
+     * Destroys a domain this platform's toolstack built, as {@code xl destroy} does (devices closed, the domain
+     * destroyed, the toolstack's entries and stored configuration removed); a platform whose toolstack keeps
+     * nothing more than xenstore refuses, and the caller destroys the domain itself.
+     *
+     * @param domid the domain.
+     * @throws UnsupportedOperationException when this platform leaves that to the caller.
+     */
+    default void destroy(final int domid)
+    {
+        throw new UnsupportedOperationException("this platform's toolstack keeps nothing more than xenstore");
+    }
+
+    /**
      * Dumps a domain's core to a file, as {@code xl dump-core} does; a platform without cores refuses.
      *
      * @param domid the domain.

@@ -45,6 +45,12 @@ public final class LibxlDomainBuilder implements DomainBuilder
     }
 
     @Override
+    public void destroy(final int domid)
+    {
+        libxl.destroy(domid);
+    }
+
+    @Override
     public void coreDump(final int domid, final Path file)
     {
         libxl.coreDump(domid, file.toString());

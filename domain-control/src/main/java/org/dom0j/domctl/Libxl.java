@@ -27,6 +27,15 @@ public interface Libxl extends AutoCloseable
     void unpause(int domid);
 
     /**
+     * {@code libxl_domain_destroy}, synchronously, as {@code xl destroy}: each device is closed (its backend given
+     * libxl's 10 s to reach Closed) and its hotplug script run, the domain destroyed, and libxl's xenstore entries
+     * and stored configuration removed.
+     *
+     * @param domid the domain.
+     */
+    void destroy(int domid);
+
+    /**
      * {@code libxl_domain_core_dump}, synchronously: the domain's memory and registers in an ELF core file, as
      * {@code xl dump-core} writes it.
      *

@@ -3,6 +3,7 @@ package org.dom0j.cli;
 import org.dom0j.common.Errno;
 import org.dom0j.common.XenException;
 import org.dom0j.domctl.DomainControlException;
+import org.dom0j.toolstack.DomainBuilder;
 import org.dom0j.xenstore.XenStore;
 
 import java.util.regex.Pattern;
@@ -32,12 +33,41 @@ final class DomainActions
     }
 
     /**
-     * {@code xl destroy}: the domain goes at once, then what the toolstack wrote for it in xenstore (its backend
-     * directories here, {@code /local/domain/<domid>}, {@code /vm/<uuid>}, {@code /libxl/<domid>}). On the
-     * simulator the domain is also RELEASEd, which C xenstored does by itself on Xen when the hypervisor reports the
-     * domain gone.
+     * {@code xl destroy}. On Xen through libxl ({@code libxl_domain_destroy}, what xl calls): each device closed
+     * with libxl's timeout and its hotplug script run, the domain destroyed, libxl's xenstore entries and stored
+     * configuration removed. Where libxl cannot be loaded, and on the simulator: the domain goes at once, then what
+     * the toolstack wrote for it in xenstore (its backend directories here, {@code /local/domain/<domid>},
+     * {@code /vm/<uuid>}, {@code /libxl/<domid>}); on the simulator the domain is also RELEASEd, which C xenstored
+     * does by itself on Xen when the hypervisor reports the domain gone.
      */
     static void destroy(final DomainSession session, final DomainSession.Domain domain)
+    {
+        if (!session.isSimulator())
+        {
+            final DomainBuilder libxl;
+            try
+            {
+                libxl = session.platform().openDomainBuilder(0);
+            }
+            catch (final RuntimeException ex)
+            {
+                destroyDirectly(session, domain);
+                return;
+            }
+            try (DomainBuilder builder = libxl)
+            {
+                builder.destroy(domain.domid());
+                return;
+            }
+            catch (final UnsupportedOperationException ex)
+            {
+                // Not libxl: destroyed below.
+            }
+        }
+        destroyDirectly(session, domain);
+    }
+
+    private static void destroyDirectly(final DomainSession session, final DomainSession.Domain domain)
     {
         final int domid = domain.domid();
         final XenStore xs = session.xenStore();

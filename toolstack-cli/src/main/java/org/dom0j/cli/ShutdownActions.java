@@ -28,7 +28,8 @@ import java.util.concurrent.TimeUnit;
  * {@code on_reboot}, {@code on_watchdog}, {@code on_crash}, {@code on_soft_reset}, xl's defaults otherwise), as
  * xl's {@code handle_domain_death} does:
  * <ul>
- * <li>{@code destroy}: the domain and its toolstack entries go ({@code dom0j destroy}), and so does its record.</li>
+ * <li>{@code destroy}: the domain and its toolstack entries go as {@code dom0j destroy} does it (on Xen
+ *     {@code libxl_domain_destroy}, as xl's daemon), and so does its record.</li>
  * <li>{@code restart}: destroyed, then built again from the config it was created with, under the same UUID and a
  *     new domid, and let run. A guest that restarts {@value #MAX_RESTARTS} times within
  *     {@value #RESTART_WINDOW_SECONDS} s is left shut down instead, so that a guest rebooting in a loop cannot keep

@@ -40,5 +40,7 @@ interface LibXenLight extends Library
 
     int libxl_domain_unpause(Pointer ctx, int domid, Pointer aoHow);
 
+    int libxl_domain_destroy(Pointer ctx, int domid, Pointer aoHow);
+
     int libxl_domain_core_dump(Pointer ctx, int domid, String filename, Pointer aoHow);
 }

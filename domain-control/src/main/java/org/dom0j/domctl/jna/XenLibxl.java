@@ -163,6 +163,18 @@ public final class XenLibxl implements Libxl
     }
 
     @Override
+    public void destroy(final int domid)
+    {
+        checkOpen();
+        final int rc = xl.libxl_domain_destroy(ctx, domid, null);
+        if (rc != 0)
+        {
+            throw new DomainControlException(Errno.EIO.number(), "destroy domain " + domid +
+                " (libxl_domain_destroy: " + rc + "; libxl said why above)");
+        }
+    }
+
+    @Override
     public void coreDump(final int domid, final String file)
     {
         checkOpen();
