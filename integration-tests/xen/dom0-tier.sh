@@ -463,9 +463,10 @@ run_destroy() {
 # run_cli_lifecycle: the toolstack commands on a Linux guest whose disk dom0j serves: 'dom0j create' (libxl through
 # JNA) an idle guest; 'dom0j block-attach' a second disk (xvdb), the guest's blkfront connects it and the guest reads
 # it (its first MiB summed, compared with the file's); 'dom0j block-list'; 'dom0j block-detach' while idle, the guest
-# lets it go and the entries are removed; the same for a vif (network-attach, -list, -detach: the guest's netfront
-# connects it); 'dom0j reboot -w' (dom0j serve builds it again, on_reboot=restart); 'dom0j shutdown -w' (the guest
-# powers off through /sbin/poweroff, and dom0j serve destroys it, on_poweroff=destroy).
+# lets it go and the entries are removed; the same for a vif (network-attach, which runs vif-bridge as libxl does: its
+# TAP on xenbr0; -list, -detach: the guest's netfront connects it); 'dom0j reboot -w' (dom0j serve builds it again,
+# on_reboot=restart); 'dom0j shutdown -w' (the guest powers off through /sbin/poweroff, and dom0j serve destroys it,
+# on_poweroff=destroy).
 run_cli_lifecycle() {
     local g=dom0j-cli t domid fe=/local/domain/X/device/vbd/51728 be sum got rc i
     truncate -s 64M /run/disk-dom0j3.img
@@ -512,9 +513,15 @@ run_cli_lifecycle() {
     ! xenstore-exists "$fe" 2>/dev/null && ! xenstore-exists "$be" 2>/dev/null
     check_if dom0j-block-detach $(( rc | $? )) "'dom0j block-detach $g xvdb' (${DJ_SECS}s): the guest let it go,\
  entries removed: $(oneline <<< "$DJ_OUT")" "rc=$rc: $(oneline <<< "$DJ_OUT"); frontend $(xenstore-read "$fe/state" 2>/dev/null)"
-    # a vif hot-plugged and taken away again: the guest's Linux netfront connects it (no hotplug script runs: dom0j
-    # runs none, so the TAP is on no bridge; Connected is what is checked), network-list shows it, network-detach
-    local vfe=/local/domain/$domid/device/vif/0 vbe=/local/domain/0/backend/vif/$domid/0
+    # a vif hot-plugged and taken away again: dom0j runs its hotplug script as libxl does (/etc/xen/scripts/vif-bridge
+    # online, once serve took the vif), which puts serve's TAP vif<domid>.0 on xenbr0 and writes hotplug-status
+    # connected; the guest's Linux netfront connects it, network-list shows it, network-detach (vif-bridge offline)
+    local vfe=/local/domain/$domid/device/vif/0 vbe=/local/domain/0/backend/vif/$domid/0 vif=vif$domid.0 master hs
+    if [ ! -e /sys/class/net/xenbr0/bridge ]; then
+        # the network part did not run (DOM0J_TIER_ONLY): a bare bridge, for vif-bridge to find
+        ip link add xenbr0 type bridge stp_state 0 forward_delay 0 && ip link set xenbr0 up
+        info "xenbr0 made bare for the hot-plugged vif: $(ip -o link show xenbr0 2>&1 | oneline)"
+    fi
     dom0j network-attach "$g" bridge=xenbr0
     rc=$?
     for i in $(seq 150); do [ "$(xenstore-read "$vfe/state" 2>/dev/null)" = 4 ] && break; sleep 0.4; done
@@ -522,6 +529,14 @@ run_cli_lifecycle() {
     check_if dom0j-network-attach $? "'dom0j network-attach $g bridge=xenbr0' (${DJ_SECS}s): the guest's netfront\
  connected vif 0 (mac $(xenstore-read "$vbe/mac" 2>/dev/null)): $(oneline <<< "$DJ_OUT")" \
         "rc=$rc, frontend $(xenstore-read "$vfe/state" 2>/dev/null), backend $(xenstore-read "$vbe/state" 2>/dev/null): $(oneline <<< "$DJ_OUT")"
+    master=$(readlink "/sys/class/net/$vif/master" 2>/dev/null)
+    master=${master##*/}
+    hs=$(xenstore-read "$vbe/hotplug-status" 2>/dev/null)
+    [ $rc = 0 ] && [ "$master" = xenbr0 ] && [ "$hs" = connected ]
+    check_if dom0j-network-attach-bridge $? "'dom0j network-attach' ran vif-bridge online: $vif is a port of xenbr0,\
+ hotplug-status $hs" "rc=$rc; $vif $([ -e "/sys/class/net/$vif" ] && echo "exists, master '${master:-none}'" ||
+        echo missing), hotplug-status '${hs:-missing}': $(oneline <<< "$DJ_OUT"); xen-hotplug.log:\
+ $(tail -3 /var/log/xen/xen-hotplug.log 2>/dev/null | oneline)"
     dom0j network-list "$g"
     grep -qE '^0 +0 +00:16:3e:[0-9a-f:]{8} +0 +4 ' <<< "$DJ_OUT"
     check_if dom0j-network-list $? "$(oneline <<< "$DJ_OUT")" "no connected vif 0 line: $(oneline <<< "$DJ_OUT")"

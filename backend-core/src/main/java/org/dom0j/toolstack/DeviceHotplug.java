@@ -26,6 +26,10 @@ import org.dom0j.xenstore.XsWatch;
  * {@code dom0j block-attach}, {@code block-detach}, {@code network-attach} and {@code network-detach} on any
  * platform. Only Domain-0 serves backends here.
  * <p>
+ * No hotplug script runs here: on real Xen the CLI runs a vif's ({@link HotplugScript}, {@code vif-bridge} by
+ * default, as libxl) once the backend took it, and before a removed one's directories go; a vbd's is
+ * {@code /bin/true} unless its spec names one, and none is run (dom0j's blkback opens the target itself).
+ * <p>
  * Threads: one at a time per connection.
  */
 public final class DeviceHotplug
@@ -96,7 +100,9 @@ public final class DeviceHotplug
     }
 
     /**
-     * Writes a vif's backend and frontend directories as libxl does for a vif served by Domain-0.
+     * Writes a vif's backend and frontend directories as libxl does for a vif served by Domain-0: its
+     * {@code script} is the spec's, or libxl's default {@code vif-bridge}, a name without a directory made a path in
+     * {@link HotplugScript#SCRIPTS_DIRECTORY}.
      *
      * @param xs    a privileged connection.
      * @param domid the guest.
@@ -110,7 +116,9 @@ public final class DeviceHotplug
         final String devid = Integer.toString(vif.devid());
         refuseTaken(xs, "vif", domid, devid, "vif " + devid);
         final Map<String, String> back = new LinkedHashMap<>();
-        back.put("script", null != vif.script() ? vif.script() : "/bin/true");
+        // libxl's default, and a name without a directory made absolute, as libxl__abs_path does.
+        back.put("script", HotplugScript.resolve(null != vif.script() ? vif.script() : "vif-bridge",
+            HotplugScript.SCRIPTS_DIRECTORY).toString());
         back.put("mac", mac);
         back.put("bridge", null != vif.bridge() ? vif.bridge() : "xenbr0");
         back.put("handle", devid);
@@ -197,6 +205,30 @@ public final class DeviceHotplug
         final XenStore xs, final String type, final int domid, final String devid, final long timeoutMs,
         final boolean force)
     {
+        return detach(xs, type, domid, devid, timeoutMs, force, () ->
+        {
+        });
+    }
+
+    /**
+     * {@link #detach(XenStore, String, int, String, long, boolean)} with a step where libxl runs the device's
+     * hotplug script ({@code offline}): once the backend closed (or, with {@code force}, did not in time), before
+     * the directories are deleted.
+     *
+     * @param xs           a privileged connection.
+     * @param type         "vbd" or "vif".
+     * @param domid        the guest.
+     * @param devid        the device id.
+     * @param timeoutMs    how long to wait for the backend to close.
+     * @param force        delete the directories even when the backend did not close.
+     * @param beforeRemove run just before the directories are deleted; what it throws leaves them in place.
+     * @return true when the backend closed; false when it did not and the device was removed by force.
+     * @throws XenException as the other {@code detach} does.
+     */
+    public static boolean detach(
+        final XenStore xs, final String type, final int domid, final String devid, final long timeoutMs,
+        final boolean force, final Runnable beforeRemove)
+    {
         final String fe = XenbusDevices.frontendPath(domid, type, devid);
         final String be = XenbusDevices.backendPath(0, type, domid, devid);
         if (!xs.exists(fe) && !xs.exists(be))
@@ -213,6 +245,7 @@ public final class DeviceHotplug
                 state(xs, be + "/state") + ", frontend " + state(xs, fe + "/state") + "); the guest may still use " +
                 "it. Unmount it in the guest and try again, or use --force to remove it regardless");
         }
+        beforeRemove.run();
         XenbusDevices.remove(xs, 0, type, domid, devid);
         return closed;
     }

@@ -13,6 +13,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code dom0j block-attach}, {@code block-detach} and {@code block-list}: {@code xl}'s disk hot-plug, on a running
  * guest, through xenstore as libxl writes it ({@link DeviceHotplug}). Served by {@code dom0j serve}'s blkback.
+ * No hotplug script runs for a disk, on any platform: dom0j's blkback opens the target itself (libxl would run the
+ * disk's {@code script}, {@code /bin/true} here unless the spec names another).
  */
 final class BlockCommands
 {
@@ -61,7 +63,7 @@ final class BlockCommands
                 err().flush();
                 return ExitCodes.FAILURE;
             }
-            return DeviceCommands.run(root, "block-attach", dom, err(), (xs, domid) ->
+            return DeviceCommands.run(root, "block-attach", dom, err(), (xs, domid, platform) ->
             {
                 final String be = DeviceHotplug.attachDisk(xs, domid, spec);
                 DeviceHotplug.awaitBackendOrRemove(xs, "vbd", domid, Integer.toString(spec.deviceNumber()),
@@ -166,7 +168,7 @@ final class BlockCommands
         @Override
         public Integer call() throws Exception
         {
-            return DeviceCommands.run(root, "block-list", dom, err(), (xs, domid) ->
+            return DeviceCommands.run(root, "block-list", dom, err(), (xs, domid, platform) ->
             {
                 DeviceCommands.print(out(), DeviceHotplug.list(xs, "vbd", domid), root.options().json());
                 return ExitCodes.OK;

@@ -31,12 +31,13 @@ final class DeviceCommands
     interface Action
     {
         /**
-         * @param xs    a privileged xenstore connection.
-         * @param domid the domain the DOM argument named.
+         * @param xs       a privileged xenstore connection.
+         * @param domid    the domain the DOM argument named.
+         * @param platform the platform's name ("xen", "sim"): hotplug scripts run on Xen only.
          * @return the exit code.
          * @throws Exception when it fails: said on stderr, exit 1.
          */
-        int run(XenStore xs, int domid) throws Exception;
+        int run(XenStore xs, int domid, String platform) throws Exception;
     }
 
     /**
@@ -53,7 +54,7 @@ final class DeviceCommands
             {
                 throw new IllegalArgumentException("devices are attached to guests, not to Domain-0");
             }
-            return action.run(session.xenStore(), domid);
+            return action.run(session.xenStore(), domid, session.platform().name());
         }
         catch (final XenException | IllegalArgumentException ex)
         {
@@ -159,13 +160,27 @@ final class DeviceCommands
          */
         abstract String devid(XenStore xs, int domid);
 
+        /**
+         * What is done once the backend closed, before the directories go: nothing here; a vif's hotplug script
+         * ({@code offline}) on Xen.
+         *
+         * @param xs       the connection.
+         * @param domid    the domain.
+         * @param devid    the device id.
+         * @param platform the platform's name.
+         */
+        void beforeRemove(final XenStore xs, final int domid, final String devid, final String platform)
+        {
+        }
+
         @Override
         public Integer call() throws Exception
         {
-            return run(root, name(), dom, err(), (xs, domid) ->
+            return run(root, name(), dom, err(), (xs, domid, platform) ->
             {
                 final String devid = devid(xs, domid);
-                final boolean closed = DeviceHotplug.detach(xs, type(), domid, devid, timeoutSeconds * 1000L, force);
+                final boolean closed = DeviceHotplug.detach(xs, type(), domid, devid, timeoutSeconds * 1000L, force,
+                    () -> beforeRemove(xs, domid, devid, platform));
                 out().println("Detached " + type() + " " + devid + " from domain " + domid +
                     (closed ? "" : " by force: the guest did not let it go"));
                 out().flush();

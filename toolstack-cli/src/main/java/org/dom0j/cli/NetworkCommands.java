@@ -6,7 +6,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import org.dom0j.common.XenException;
+import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.toolstack.DeviceHotplug;
+import org.dom0j.toolstack.HotplugScript;
+import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.toolstack.xl.VifSpec;
 import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
@@ -17,6 +21,14 @@ import picocli.CommandLine.Parameters;
  * {@code dom0j network-attach}, {@code network-detach} and {@code network-list}: {@code xl}'s vif hot-plug, on a
  * running guest, through xenstore as libxl writes it ({@link DeviceHotplug}). Served by {@code dom0j serve}'s
  * netback.
+ * <p>
+ * On real Xen the vif's hotplug script runs as libxl runs it ({@link HotplugScript}): {@code online} once the
+ * backend took the vif (a failure removes the vif again and is the command's failure), {@code offline} once the
+ * backend closed, before the directories go (a failure there is a warning). The default script is libxl's,
+ * {@code /etc/xen/scripts/vif-bridge}, which puts the vif's interface (dom0j serve's TAP {@code vif<domid>.<devid>})
+ * on the backend's {@code bridge}. The simulator runs no scripts (its vifs meet in serve's switch).
+ * <p>
+ * Runs on the CLI's thread.
  */
 final class NetworkCommands
 {
@@ -24,6 +36,15 @@ final class NetworkCommands
 
     private NetworkCommands()
     {
+    }
+
+    /**
+     * @param platform the platform's name.
+     * @return whether hotplug scripts run there: on real Xen, not on the simulator.
+     */
+    static boolean runsScripts(final String platform)
+    {
+        return !SimPlatformProvider.NAME.equals(platform);
     }
 
     /**
@@ -71,7 +92,9 @@ final class NetworkCommands
     @Command(
         name = "network-attach",
         description = "Attach a network interface to a running domain (as xl network-attach does); returns once " +
-            "the backend has taken it.",
+            "the backend has taken it and, on Xen, its hotplug script (vif-bridge unless script= names another) " +
+            "has run 'online' (at most 40 s, as libxl; when it fails the vif is removed again). The simulator runs " +
+            "no scripts.",
         footer = {
             "",
             "Examples:",
@@ -84,7 +107,8 @@ final class NetworkCommands
 
         @Parameters(index = "1..*", arity = "0..*", paramLabel = "KEY=VALUE",
             description = "The vif, in xl's vif spec (xl-network-configuration(5)): mac=, bridge=, ip=, " +
-                "vifname=, rate=, mtu=, ... A MAC is made up (00:16:3e:xx:xx:xx) when none is given.")
+                "vifname=, rate=, mtu=, script=, ... A MAC is made up (00:16:3e:xx:xx:xx) when none is given; " +
+                "a script named without a '/' is looked up in /etc/xen/scripts.")
         private List<String> vif;
 
         @Option(names = "--timeout", paramLabel = "SECONDS", defaultValue = "10",
@@ -95,7 +119,7 @@ final class NetworkCommands
         public Integer call() throws Exception
         {
             final String text = null == vif ? "" : String.join(",", vif);
-            return DeviceCommands.run(root, "network-attach", dom, err(), (xs, domid) ->
+            return DeviceCommands.run(root, "network-attach", dom, err(), (xs, domid, platform) ->
             {
                 final VifSpec spec = VifSpec.parse(text, freeHandle(xs, domid));
                 spec.warnings().forEach(w -> err().println("dom0j network-attach: warning: " + w));
@@ -103,6 +127,10 @@ final class NetworkCommands
                 final String devid = Integer.toString(spec.devid());
                 final String be = DeviceHotplug.attachVif(xs, domid, spec, mac);
                 DeviceHotplug.awaitBackendOrRemove(xs, "vif", domid, devid, timeoutSeconds * 1000L);
+                if (runsScripts(platform))
+                {
+                    new HotplugScript(xs).addOrRemove("vif", domid, devid);
+                }
                 if (root.options().json())
                 {
                     out().println(Json.write(java.util.Map.of("domid", domid, "devid", spec.devid(), "mac", mac,
@@ -123,7 +151,8 @@ final class NetworkCommands
      */
     @Command(
         name = "network-detach",
-        description = "Detach a network interface from a running domain (as xl network-detach does).",
+        description = "Detach a network interface from a running domain (as xl network-detach does); on Xen its " +
+            "hotplug script runs 'offline' once the guest let it go (a failure there is a warning).",
         footer = {
             "",
             "Examples:",
@@ -144,6 +173,26 @@ final class NetworkCommands
         String type()
         {
             return "vif";
+        }
+
+        @Override
+        void beforeRemove(final XenStore xs, final int domid, final String devid, final String platform)
+        {
+            // A backend already gone (its domain's backend stopped) is not scripted, as libxl cleans up the
+            // frontend only then.
+            if (runsScripts(platform) && xs.exists(XenbusDevices.backendPath(0, "vif", domid, devid)))
+            {
+                try
+                {
+                    new HotplugScript(xs).run("vif", domid, devid, HotplugScript.Action.REMOVE);
+                }
+                catch (final XenException ex)
+                {
+                    // libxl goes on with the removal too: the guest has let the vif go.
+                    err().println("dom0j network-detach: warning: " + ex.getMessage());
+                    err().flush();
+                }
+            }
         }
 
         @Override
@@ -183,7 +232,7 @@ final class NetworkCommands
         @Override
         public Integer call() throws Exception
         {
-            return DeviceCommands.run(root, "network-list", dom, err(), (xs, domid) ->
+            return DeviceCommands.run(root, "network-list", dom, err(), (xs, domid, platform) ->
             {
                 DeviceCommands.print(out(), DeviceHotplug.list(xs, "vif", domid), root.options().json());
                 return ExitCodes.OK;
