@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import java.util.List;
 
 import org.dom0j.toolstack.DeviceHotplug;

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.toolstack.DomainBuilder;

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import java.security.SecureRandom;
 import java.util.HashSet;
 import java.util.List;

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import org.dom0j.platform.Platforms;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

@@ -182,10 +182,15 @@ final class ShutdownActions implements AutoCloseable
             leftAlone.add(domid);
             return;
         }
-        final XlConfig config;
+        XlConfig config;
         try
         {
             config = XlConfig.parse(record.source(), record.config());
+            // As xl reloads the configuration before a restart: the name it has now ('dom0j rename').
+            if (!domain.name().isEmpty() && !domain.name().equals(config.name()))
+            {
+                config = config.withName(domain.name());
+            }
         }
         catch (final XlConfigException ex)
         {

@@ -1,5 +1,6 @@
 package org.dom0j.cli;
 
+import org.dom0j.common.Json;
 import org.dom0j.common.Errno;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;

@@ -48,10 +48,12 @@ class ShutdownActionsTest
             assertThat(records.read(1).config()).isEqualTo(Files.readString(cfg));
             final String uuid = records.read(1).uuid();
 
-            assertThat(run(sim, "reboot", "-w", "r1")).as(out + " " + err).isEqualTo(ExitCodes.OK);
+            // renamed since it was created: built again under the name it has now, as xl's daemon does
+            assertThat(run(sim, "rename", "r1", "r1b")).as(err.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(run(sim, "reboot", "-w", "r1b")).as(out + " " + err).isEqualTo(ExitCodes.OK);
             final int second = newDomid(out.toString());
             assertThat(second).isNotEqualTo(1);
-            awaitLog("dom0j serve: domain 1 \\(r1\\) shut down \\(reboot\\): built again as domain " + second +
+            awaitLog("dom0j serve: domain 1 \\(r1b\\) shut down \\(reboot\\): built again as domain " + second +
                 " \\(on_reboot=restart\\)");
             assertThat(records.domids()).containsExactly(second);
             assertThat(records.read(second).uuid()).isEqualTo(uuid);
@@ -63,9 +65,10 @@ class ShutdownActionsTest
             assertThat(xs.readOrNull("/local/domain/1")).isNull();
 
             out.getBuffer().setLength(0);
-            assertThat(run(sim, "shutdown", "-w", "r1")).as(out + " " + err).isEqualTo(ExitCodes.OK);
+            assertThat(xs.read("/local/domain/" + second + "/name")).isEqualTo("r1b");
+            assertThat(run(sim, "shutdown", "-w", "r1b")).as(out + " " + err).isEqualTo(ExitCodes.OK);
             assertThat(out.toString()).contains("is gone");
-            awaitLog("dom0j serve: domain " + second + " \\(r1\\) shut down \\(poweroff\\): destroyed " +
+            awaitLog("dom0j serve: domain " + second + " \\(r1b\\) shut down \\(poweroff\\): destroyed " +
                 "\\(on_poweroff=destroy\\)");
             assertThat(records.domids()).isEmpty();
             assertThat(xs.readOrNull("/local/domain/" + second)).isNull();

@@ -245,6 +245,17 @@ public record XlConfig(
     }
 
     /**
+     * @param newName the name (already checked).
+     * @return this config under another name, as xl's daemon rebuilds a domain that was renamed since it was
+     *         created.
+     */
+    public XlConfig withName(final String newName)
+    {
+        return new XlConfig(source, newName, type, memoryMib, maxmemMib, vcpus, maxVcpus, kernel, ramdisk, cmdline,
+            uuid, disks, vifs, actions, warnings, lines);
+    }
+
+    /**
      * @param event why a guest stopped.
      * @return what to do.
      */

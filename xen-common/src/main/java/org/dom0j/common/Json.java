@@ -1,12 +1,15 @@
-package org.dom0j.cli;
+package org.dom0j.common;
 
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Writes the small JSON documents the CLI prints: maps (in insertion order), lists, strings, numbers, booleans
- * and null. Nothing else is needed, so no JSON library is pulled in.
+ * Compact JSON text from maps (in their iteration order), lists, strings, numbers, booleans and null: what the CLI's
+ * {@code --json} output and libxl's {@code libxl_domain_config} documents are written with. Strings are escaped as
+ * yajl (libxl's JSON library) escapes them: quote, backslash, and control characters.
+ * <p>
+ * Any thread.
  */
 public final class Json
 {
@@ -15,8 +18,8 @@ public final class Json
     }
 
     /**
-     * @param value a Map, List, CharSequence, Number, Boolean or null.
-     * @return its JSON text.
+     * @param value a Map, List, String, Number, Boolean or null.
+     * @return compact JSON, strings escaped as yajl escapes them (quote, backslash, control characters).
      */
     public static String write(final Object value)
     {
@@ -53,10 +56,7 @@ public final class Json
             out.append('[');
             for (int i = 0; i < list.size(); i++)
             {
-                if (i > 0)
-                {
-                    out.append(',');
-                }
+                out.append(i > 0 ? "," : "");
                 write(out, list.get(i));
             }
             out.append(']');
@@ -84,6 +84,8 @@ public final class Json
                 case '\n' -> out.append("\\n");
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
+                case '\b' -> out.append("\\b");
+                case '\f' -> out.append("\\f");
                 default ->
                 {
                     if (c < 0x20)
