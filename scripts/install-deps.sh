@@ -13,7 +13,7 @@
 #   maven, JDK 17     : the build
 set -euo pipefail
 
-packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping tshark iperf3 fio qemu-utils nbdkit maven openjdk-17-jdk-headless)
+packages=(gcc gcc-multilib libc6-dev libxen-dev xenstore-utils iproute2 iputils-ping tshark iperf3 fio qemu-utils nbdkit zsh maven openjdk-17-jdk-headless)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

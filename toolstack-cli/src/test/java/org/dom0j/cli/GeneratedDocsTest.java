@@ -69,6 +69,25 @@ class GeneratedDocsTest
     }
 
     @Test
+    void zshShouldRegisterTheCompletionAndOfferWhatBashOffers() throws Exception
+    {
+        assumeTrue(onPath("zsh"), "zsh is not installed (apt-get install zsh)");
+        // zsh -f: no user's startup files; the script loads compinit and bashcompinit itself
+        final String script = "source '" + target.resolve("completion/dom0j") + "'\n" +
+            "print -r -- \"registered: ${_comps[dom0j]}\"\n" +
+            // as bashcompinit's _bash_complete calls a bash completion function: sh emulation, 0-based arrays
+            "t() {\n  emulate -L sh\n  setopt kshglob noshglob braceexpand\n" +
+            "  COMP_WORDS=(dom0j serve --); COMP_CWORD=2; COMP_LINE='dom0j serve --'; COMP_POINT=${#COMP_LINE}\n" +
+            "  _complete_dom0j dom0j '--' 'serve'\n  printf '%s\\n' \"${COMPREPLY[@]}\"\n}\nt\n";
+        final String[] result = run(List.of("zsh", "-f", "-c", script));
+        final List<String> lines = Arrays.stream(result[0].split("\n")).map(String::strip).toList();
+        assertThat(lines.get(0)).isEqualTo("registered: _bash_complete -F _complete_dom0j -o default");
+        // bashcompinit's compgen leaves matching the typed prefix to zsh's completion system
+        assertThat(lines.subList(1, lines.size()).stream().filter(w -> w.startsWith("--")).toList())
+            .containsExactlyInAnyOrderElementsOf(complete(List.of("serve"), "--"));
+    }
+
+    @Test
     void everyCommandShouldHaveAManPageThatManRendersWithoutWarnings() throws Exception
     {
         assumeTrue(onPath("man"), "man is not installed (apt-get install man-db)");
