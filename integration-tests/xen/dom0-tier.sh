@@ -428,6 +428,38 @@ run_workload() {
     fi
 }
 
+# run_nbd: the workload guest once more (one pass, no kills), its disk an NBD export: qemu-nbd on a unix socket
+# serves a file on dom0j's tmpfs, so the guest's I/O goes Linux blkfront -> dom0j blkback -> dom0j's NBD client ->
+# qemu-nbd -> the file; the guest's own checks, serve's log naming the export, then dom0 finds what the guest wrote
+# in the file (verify_backing)
+run_nbd() {
+    local img=/run/dom0j-tmpfs/disk-nbd.img sock=/run/dom0j-nbd.sock pid url
+    if ! command -v qemu-nbd > /dev/null 2>&1; then
+        check dom0j-nbd SKIP "no qemu-nbd in this dom0's image (package qemu-utils)"
+        return 0
+    fi
+    truncate -s 64M "$img"
+    rm -f "$sock"
+    qemu-nbd -k "$sock" -x disk -f raw -t -e 8 --cache=writeback "$img" > "$R/qemu-nbd.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+    if [ ! -S "$sock" ]; then
+        check dom0j-nbd-create FAIL "qemu-nbd did not listen on $sock: $(oneline < "$R/qemu-nbd.log")"
+        kill "$pid" 2>/dev/null
+        return 1
+    fi
+    url="nbd+unix:///disk?socket=$sock"
+    run_workload dom0j-nbd "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=$url" "$img" 0
+    grep -q ": disk on NBD " "$R/dom0j-serve.log"
+    check_if dom0j-nbd-export $? "serve's log: $(grep ": disk on NBD " "$R/dom0j-serve.log" | tail -1 | oneline)" \
+        "serve's log has no 'disk on NBD' line: $(grep -E 'blkback-[0-9]+-51712-q0: connected' "$R/dom0j-serve.log" |
+        tail -1 | oneline)"
+    verify_backing dom0j-nbd "$img" dom0j-nbd-work
+    kill "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    rm -f "$img"
+}
+
 # run_destroy LABEL DISKSPEC: an idle guest with its disk connected, then xl destroy (dom0j destroy for dom0j's:
 # libxl_domain_destroy through JNA, as xl calls it)
 run_destroy() {
@@ -1172,6 +1204,7 @@ if have serve; then
                     "the mapped page cache: $connected" ;;
             *) check dom0j-mapped-page-cache FAIL "serve did not map the disk on tmpfs for writing: $connected" ;;
         esac
+        run_nbd
         truncate -s 64M /run/disk-dom0j2.img
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
         run_cli_lifecycle
