@@ -7,7 +7,7 @@
 # seconds since QEMU started, to $DOM0J_XEN_DIR/results/serial.log; TEST/INFO lines are echoed live.
 # Exit status: 0 only when the DONE marker appeared and no TEST line says FAIL; 1 otherwise.
 # Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 1200) ACCEL (tcg,thread=single)
-#      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_SERVE_READY
+#      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_CLI_JAVA_OPTS DOM0J_SERVE_READY
 #      DOM0J_TIER_KILLS (kills of serve in the disk workload, 2) DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
 #      those parts of dom0-tier.sh) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
 #      XEN_EXTRA, DOM0_EXTRA (appended to the Xen / dom0 kernel command lines)
@@ -40,6 +40,7 @@ mkdir -p "$R"
     printf 'DOM0J_XEN_DIR=%q\n' "$W"
     printf 'DOM0J_SEED=%q\n' "${DOM0J_SEED:-$(( $(date +%s) % 100000 ))}"
     [ -n "${DOM0J_JAVA_OPTS+set}" ] && printf 'DOM0J_JAVA_OPTS=%q\n' "$DOM0J_JAVA_OPTS"
+    [ -n "${DOM0J_CLI_JAVA_OPTS+set}" ] && printf 'DOM0J_CLI_JAVA_OPTS=%q\n' "$DOM0J_CLI_JAVA_OPTS"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
     [ -n "${DOM0J_TIER_FULL:-}" ] && printf 'DOM0J_TIER_FULL=%q\n' "$DOM0J_TIER_FULL"
     [ -n "${DOM0J_TIER_ONLY:-}" ] && printf 'DOM0J_TIER_ONLY=%q\n' "$DOM0J_TIER_ONLY"
