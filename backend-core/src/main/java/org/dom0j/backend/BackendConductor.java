@@ -216,7 +216,7 @@ public final class BackendConductor implements Agent
     private final XenStore xenStore;
     private final AgentScheduler scheduler;
     private final QueueConnector connector;
-    private final boolean detachOnClose;
+    private volatile boolean detachOnClose;
     private final Map<String, DeviceType> types = new LinkedHashMap<>();
     private final Set<PlatformFeature> features;
     private final String home;
@@ -296,6 +296,25 @@ public final class BackendConductor implements Agent
             work++;
         }
         return work;
+    }
+
+    /**
+     * Changes what closing does to the devices ({@link Context#detachOnClose}); read when the conductor closes, so
+     * any thread may call this before.
+     *
+     * @param detach whether closing leaves the devices for the next process of the service.
+     */
+    public void detachOnClose(final boolean detach)
+    {
+        detachOnClose = detach;
+    }
+
+    /**
+     * @return whether closing leaves the devices for the next process of the service.
+     */
+    public boolean detachesOnClose()
+    {
+        return detachOnClose;
     }
 
     @Override

@@ -53,7 +53,7 @@ public final class BlkbackDeviceType implements DeviceType
 
     private final XenPlatform platform;
     private final CountersManager counters;
-    private final BlkbackConfiguration configuration;
+    private volatile BlkbackConfiguration configuration;
     private final DataPath dataPath;
     private final IoEngine ioEngine;
     private final Map<String, DeviceState> devices = new ConcurrentHashMap<>();
@@ -78,14 +78,17 @@ public final class BlkbackDeviceType implements DeviceType
     private static final class DeviceState
     {
         final Disk disk;
+        /** The settings when the device was set up: a reconfiguration applies to devices set up after it. */
+        final BlkbackConfiguration configuration;
         final List<GrantTables> grantTables = new ArrayList<>();
         final List<BlkbackQueue> queues = new ArrayList<>();
         BlkifAbi abi;
         boolean persistent;
 
-        DeviceState(final Disk disk)
+        DeviceState(final Disk disk, final BlkbackConfiguration configuration)
         {
             this.disk = disk;
+            this.configuration = configuration;
         }
     }
 
@@ -135,6 +138,39 @@ public final class BlkbackDeviceType implements DeviceType
     public String name()
     {
         return NAME;
+    }
+
+    /**
+     * @return the settings devices are set up with now.
+     */
+    public BlkbackConfiguration configuration()
+    {
+        return configuration;
+    }
+
+    /**
+     * Changes the settings of devices set up from now on ({@code dom0j serve}'s reload), as Linux's blkback reads
+     * its module parameters when a device connects: what is offered ({@code max-queues}), how the disk is opened
+     * ({@code direct}), and how its queues reach it ({@code mapPageCache}, {@code nbdTimeoutMillis}). Devices
+     * already set up keep theirs. The data path and the I/O engine were chosen (and probed) when this type was
+     * made, and stay; so do the ring size and the segment limits.
+     *
+     * @param next the new settings.
+     * @throws IllegalArgumentException when {@code next} changes what stays.
+     */
+    public void reconfigure(final BlkbackConfiguration next)
+    {
+        final BlkbackConfiguration now = configuration;
+        if (next.maxRingPageOrder() != now.maxRingPageOrder() ||
+            next.maxIndirectSegments() != now.maxIndirectSegments() ||
+            next.maxPersistentGrants() != now.maxPersistentGrants() ||
+            !java.util.Objects.equals(next.dataPath(), now.dataPath()) ||
+            !java.util.Objects.equals(next.ioEngine(), now.ioEngine()))
+        {
+            throw new IllegalArgumentException("the data path, I/O engine, ring size and segment limits are set " +
+                "when blkback starts");
+        }
+        configuration = next;
     }
 
     /**
@@ -318,8 +354,9 @@ public final class BlkbackDeviceType implements DeviceType
         final boolean readOnly = null != mode && !mode.startsWith("w");
         try
         {
-            final Disk disk = Disk.open(params, readOnly, configuration.direct(), cdrom, removable);
-            final DeviceState state = new DeviceState(disk);
+            final BlkbackConfiguration settings = configuration;
+            final Disk disk = Disk.open(params, readOnly, settings.direct(), cdrom, removable);
+            final DeviceState state = new DeviceState(disk, settings);
             devices.put(device.backendPath(), state);
             return state;
         }
@@ -371,11 +408,12 @@ public final class BlkbackDeviceType implements DeviceType
                 .disk(disk)
                 .validator(validator)
                 .dataPath(offer.dataPath())
-                .persistentGrants(state.persistent ? new PersistentGrants(configuration.maxPersistentGrants()) : null)
+                .persistentGrants(state.persistent ? new PersistentGrants(state.configuration.maxPersistentGrants()) :
+                    null)
                 .counters(queueCounters)
                 .ioEngine(ioEngine)
-                .mapPageCache(configuration.mapPageCache())
-                .nbdTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(configuration.nbdTimeoutMillis())));
+                .mapPageCache(state.configuration.mapPageCache())
+                .nbdTimeoutNanos(TimeUnit.MILLISECONDS.toNanos(state.configuration.nbdTimeoutMillis())));
         }
         catch (final IOException ex)
         {

@@ -229,28 +229,55 @@ final class ConfigFile implements CommandLine.IDefaultValueProvider
     }
 
     /**
+     * An option whose value a reload would change.
+     *
+     * @param option     the option.
+     * @param before     its value from the file the command runs with (or its default), or null.
+     * @param after      its value from the file as it is now (or its default), or null.
+     * @param overridden whether the command line sets it, so the file's value does not count.
+     */
+    record Change(OptionSpec option, String before, String after, boolean overridden)
+    {
+        /**
+         * @return its key in the file.
+         */
+        String key()
+        {
+            return ConfigFile.key(option);
+        }
+
+        /**
+         * @param applied whether the running command took the new value.
+         * @return a line saying what changed and when it counts.
+         */
+        String describe(final boolean applied)
+        {
+            return key() + ": " + shown(before) + " -> " + shown(after) + (overridden ?
+                ", but the command line sets " + option.longestName() + ", which wins" : applied ?
+                ", applied now" : ", which takes effect at the next start (systemctl restart dom0j)");
+        }
+    }
+
+    /**
      * What a reload would change: the options whose value in {@code fresh} differs from the value the running command
      * took from {@code running} (or from its built-in default).
      *
      * @param spec    the running command, parsed.
-     * @param running the file it started with, or null.
+     * @param running the file it runs with, or null.
      * @param fresh   the file as it is now.
-     * @return one line per changed option: old and new value, and whether the command line overrides it.
+     * @return each changed option: old and new value, and whether the command line overrides it.
      */
-    static List<String> changes(final CommandSpec spec, final ConfigFile running, final ConfigFile fresh)
+    static List<Change> changes(final CommandSpec spec, final ConfigFile running, final ConfigFile fresh)
     {
         final CommandLine.ParseResult given = spec.commandLine().getParseResult();
-        final List<String> changes = new ArrayList<>();
+        final List<Change> changes = new ArrayList<>();
         for (final OptionSpec option : settable(spec))
         {
             final String before = effective(option, running);
             final String after = effective(option, fresh);
             if (!java.util.Objects.equals(before, after))
             {
-                final boolean overridden = null != given && given.hasMatchedOption(option);
-                changes.add(key(option) + ": " + shown(before) + " -> " + shown(after) + (overridden ?
-                    ", but the command line sets " + option.longestName() + ", which wins" :
-                    ", which takes effect at the next start (systemctl restart dom0j)"));
+                changes.add(new Change(option, before, after, null != given && given.hasMatchedOption(option)));
             }
         }
         return changes;

@@ -91,7 +91,8 @@ final class ServeCommand implements Callable<Integer>
     @Option(names = "--config", paramLabel = "FILE",
         description = "A configuration file: 'key = value' lines, a key for each of serve's options without its " +
             "dashes (data-path = map), # comments. Default: " + ConfigFile.DEFAULT_PATH + " when it exists. " +
-            "Options given on the command line win over the file; SIGHUP (systemctl reload dom0j) reads it again.")
+            "Options given on the command line win over the file; SIGHUP (systemctl reload dom0j) reads it again and " +
+            "applies on-exit, max-queues, direct-io, map-page-cache and nbd-timeout at once.")
     private Path configPath;
 
     @Option(names = "--data-path", paramLabel = "auto|copy|map", defaultValue = "auto",
@@ -350,14 +351,22 @@ final class ServeCommand implements Callable<Integer>
                         "; console sockets in " + run + ", logs in " + logs + "; Ctrl-C stops" +
                         (null != configFile() ? "; configuration from " + configFile().path() : ""));
                     out.flush();
-                    try (HangUpSignal reload = HangUpSignal.handle(() -> reload(out, notify, status));
+                    final ServeReload reloads = new ServeReload(spec, configPath, root.environment(), configFile(),
+                        vbd, conductor);
+                    try (HangUpSignal reload = HangUpSignal.handle(() ->
+                        {
+                            notify.reloading();
+                            reloads.reload(out);
+                            notify.ready(status);
+                        });
                         ShutdownActions actions = startShutdownActions(out))
                     {
                         notify.ready(status);
                         barrier.await();
                     }
-                    notify.stopping("stopping (--on-exit " + onExit + ")");
-                    out.println("detach".equals(onExit) ?
+                    final boolean detach = conductor.detachesOnClose();
+                    notify.stopping("stopping (--on-exit " + (detach ? "detach" : "close") + ")");
+                    out.println(detach ?
                         "dom0j serve: stopping; connected devices stay connected for the next 'dom0j serve' " +
                             "(--on-exit close closes them)" : "dom0j serve: stopping, closing every device");
                     out.flush();
@@ -387,43 +396,6 @@ final class ServeCommand implements Callable<Integer>
     private ConfigFile configFile()
     {
         return spec.defaultValueProvider() instanceof ConfigFile file ? file : null;
-    }
-
-    /**
-     * SIGHUP: reads the configuration file again and says what changed. Every option is applied when serve starts
-     * (the devices, agents and files are built from them), so a change takes effect at the next start; with
-     * {@code --on-exit detach} a restart is a pause for the guests, not an outage. A file that is now wrong is
-     * reported and changes nothing. Runs on the signal thread.
-     */
-    private void reload(final PrintWriter out, final SystemdNotify notify, final String status)
-    {
-        notify.reloading();
-        final Path path = null != configPath ? configPath :
-            root.environment().exists(ConfigFile.DEFAULT_PATH) ? root.environment().resolve(ConfigFile.DEFAULT_PATH) :
-            null;
-        if (null == path)
-        {
-            out.println("dom0j serve: reload: there is no configuration file (" + ConfigFile.DEFAULT_PATH +
-                " does not exist); nothing changes");
-        }
-        else
-        {
-            try
-            {
-                final java.util.List<String> changes = ConfigFile.changes(spec, configFile(),
-                    ConfigFile.read(path, spec));
-                out.println("dom0j serve: reload: read " + path + ": " + (changes.isEmpty() ? "no option changed" :
-                    changes.size() + " option(s) changed; serve applies options when it starts, so each needs a " +
-                    "restart"));
-                changes.forEach(change -> out.println("dom0j serve: reload: " + change));
-            }
-            catch (final ConfigFile.ConfigFileException ex)
-            {
-                out.println("dom0j serve: reload: " + ex.getMessage() + "; nothing changes");
-            }
-        }
-        out.flush();
-        notify.ready(status);
     }
 
     private void addUplinks(final NetbackDeviceType vif, final NetbackConfiguration net)

@@ -1,11 +1,13 @@
 package org.dom0j.cli;
 
 import org.dom0j.linux.UnixDatagramSocket;
+import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.sim.SimMachine;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +20,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * {@code dom0j serve} as a systemd {@code Type=notify} service: READY=1 once it serves, RELOADING=1 then READY=1
- * around a SIGHUP (which rereads the configuration file, and does not stop serve), STOPPING=1 on SIGTERM; and log
+ * around a SIGHUP (which rereads the configuration file, applies what can change while serving, and does not stop
+ * serve), STOPPING=1 on SIGTERM; and log
  * lines the journal can take.
  */
 @Timeout(90)
@@ -44,7 +47,7 @@ class ServeSystemdTest
             assertThat(systemd.receive(RECEIVE_MILLIS, 4096))
                 .startsWith("READY=1\nSTATUS=serving vbd, vif and console (and primary consoles) on ");
 
-            Files.writeString(conf, "on-exit = close\n");
+            Files.writeString(conf, "on-exit = close\nmax-queues = 2\ndata-path = copy\n");
             final Process kill = new ProcessBuilder("kill", "-HUP", Long.toString(serve.pid())).start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(kill.exitValue()).isZero();
@@ -52,12 +55,30 @@ class ServeSystemdTest
             assertThat(systemd.receive(RECEIVE_MILLIS, 4096)).matches("RELOADING=1\nMONOTONIC_USEC=[0-9]+");
             assertThat(systemd.receive(RECEIVE_MILLIS, 4096)).startsWith("READY=1\nSTATUS=serving ");
             assertThat(Files.readString(serve.log(), StandardCharsets.UTF_8))
-                .contains("dom0j serve: reload: read " + conf + ": 1 option(s) changed")
-                .contains("dom0j serve: reload: on-exit: detach -> close, which takes effect at the next start");
+                .contains("dom0j serve: reload: read " + conf + ": 3 option(s) changed, 2 applied now")
+                .contains("dom0j serve: reload: on-exit: detach -> close, applied now")
+                .contains("dom0j serve: reload: max-queues: 4 -> 2, applied now")
+                .contains("dom0j serve: reload: data-path: auto -> copy, which takes effect at the next start");
 
+            // a disk set up after the reload is offered 2 queues
+            final Path disk = root.resolve("d.img");
+            Files.write(disk, new byte[1 << 20]);
+            final Path kernel = Files.writeString(root.resolve("vmlinuz"), "not booted on the simulator");
+            final Path cfg = Files.writeString(root.resolve("g.cfg"),
+                "name = 'g'\nmemory = 32\nkernel = '" + kernel + "'\ndisk = [ '" + disk + ",raw,xvda,rw' ]\n");
+            final StringWriter out = new StringWriter();
+            final StringWriter err = new StringWriter();
+            assertThat(Cli.run(new PlatformEnvironment(root, Map.of("DOM0J_SIM_DIR", sim.toString()), l -> null), out,
+                err, "--platform", "sim", "create", "-p", cfg.toString())).as(err.toString()).isEqualTo(ExitCodes.OK);
+            assertThat(machine.xenStore().read("/local/domain/0/backend/vbd/1/51712/multi-queue-max-queues"))
+                .isEqualTo("2");
+
+            // and stopping closes every device, as the reloaded on-exit says
             assertThat(serve.stop()).as("stopped cleanly after the reload").isTrue();
             assertThat(systemd.receive(RECEIVE_MILLIS, 4096))
-                .isEqualTo("STOPPING=1\nSTATUS=stopping (--on-exit detach)");
+                .isEqualTo("STOPPING=1\nSTATUS=stopping (--on-exit close)");
+            assertThat(Files.readString(serve.log(), StandardCharsets.UTF_8))
+                .contains("dom0j serve: stopping, closing every device");
         }
     }
 
