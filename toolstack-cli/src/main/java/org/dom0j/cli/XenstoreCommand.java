@@ -1,11 +1,8 @@
 package org.dom0j.cli;
 
 import org.dom0j.common.Json;
-import org.dom0j.common.Errno;
-import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XenStoreException;
-import org.dom0j.xenstore.XenStoreTransaction;
 import org.dom0j.xenstore.XsPermission;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,10 +36,10 @@ import java.util.concurrent.Callable;
     description = "Read and change xenstore like the xenstore-* tools (read, write, ls, list, rm, mkdir, exists, " +
         "watch, chmod, perms).",
     subcommands = {
-        XenstoreCommand.Read.class, XenstoreCommand.Write.class, XenstoreCommand.Ls.class,
+        XenstoreCommand.Read.class, XenstoreCommand.Write.class, XenstoreLs.class,
         XenstoreCommand.ListCmd.class, XenstoreCommand.Rm.class, XenstoreCommand.Mkdir.class,
-        XenstoreCommand.Exists.class, XenstoreCommand.Watch.class, XenstoreCommand.Chmod.class,
-        XenstoreCommand.Perms.class },
+        XenstoreCommand.Exists.class, XenstoreCommand.Watch.class, XenstoreChmod.class,
+        XenstorePerms.class },
     footer = {
         "",
         "Examples:",
@@ -288,182 +285,6 @@ final class XenstoreCommand implements Runnable
     }
 
     /**
-     * {@code xenstore-ls}.
-     */
-    @Command(name = "ls", mixinStandardHelpOptions = true,
-        footer = { "", "Example:", "  dom0j xenstore ls -f /local/domain/1/device" },
-        description = "Print a subtree, indented (like xenstore-ls).")
-    static final class Ls implements Callable<Integer>
-    {
-        private static final String TAG = " = \"...\"";
-
-        @ParentCommand
-        private XenstoreCommand parent;
-        @Spec
-        private CommandSpec spec;
-        @Option(names = "-f", description = "Print full paths.")
-        private boolean full;
-        @Option(names = "-p", description = "Print permissions.")
-        private boolean perms;
-        @Parameters(arity = "0..1", paramLabel = "PATH", defaultValue = "/")
-        private String path;
-
-        @Override
-        public Integer call()
-        {
-            final PrintWriter out = spec.commandLine().getOut();
-            try (XenStoreClient xs = parent.open())
-            {
-                if (parent.json())
-                {
-                    out.println(Json.write(tree(xs, path)));
-                }
-                else
-                {
-                    final int maxWidth = full ? Integer.MAX_VALUE / 2 : terminalWidth();
-                    final int desiredWidth = full ? 0 : 60;
-                    ls(xs, out, path, 0, maxWidth, desiredWidth);
-                }
-            }
-            out.flush();
-            return ExitCodes.OK;
-        }
-
-        private static int terminalWidth()
-        {
-            final String columns = System.getenv("COLUMNS");
-            if (null != System.console() && null != columns)
-            {
-                try
-                {
-                    return Integer.parseInt(columns) - 2;
-                }
-                catch (final NumberFormatException ignore)
-                {
-                    // fall through to the C tools' default
-                }
-            }
-            return 80;
-        }
-
-        private Map<String, Object> tree(final XenStore xs, final String p)
-        {
-            final Map<String, Object> node = new LinkedHashMap<>();
-            node.put("path", p);
-            node.put("value", xs.readOrNull(p));
-            if (perms)
-            {
-                node.put("perms", permStrings(xs.getPermissions(p)));
-            }
-            final List<Object> children = new ArrayList<>();
-            for (final String c : xs.directory(p))
-            {
-                children.add(tree(xs, childPath(p, c)));
-            }
-            node.put("children", children);
-            return node;
-        }
-
-        private void ls(final XenStore xs, final PrintWriter out, final String p, final int depth, final int maxWidth,
-            final int desiredWidth)
-        {
-            final List<String> children;
-            try
-            {
-                children = xs.directory(p);
-            }
-            catch (final XenStoreException ex)
-            {
-                if (depth > 0 && (ex.errno() == Errno.ENOENT.number() || ex.errno() == Errno.EACCES.number()))
-                {
-                    warn("xs_directory (" + p + "): " + Errno.of(ex.errno()).description());
-                    return;
-                }
-                throw ex;
-            }
-            for (final String name : children)
-            {
-                final String child = childPath(p, name);
-                final StringBuilder line = new StringBuilder();
-                int width;
-                if (full)
-                {
-                    line.append(child);
-                    width = 0;
-                }
-                else
-                {
-                    line.append(" ".repeat(depth));
-                    final int room = Math.max(0, maxWidth - TAG.length() - depth);
-                    final String shown = name.length() > room ? name.substring(0, room) : name;
-                    line.append(shown);
-                    width = depth + shown.length();
-                }
-                byte[] value;
-                try
-                {
-                    value = xs.readBytes(child);
-                }
-                catch (final XenStoreException ex)
-                {
-                    value = null;
-                }
-                if (null == value)
-                {
-                    line.append(":\n");
-                }
-                else
-                {
-                    final String v = sanitise(value);
-                    if (maxWidth < width + value.length + TAG.length())
-                    {
-                        final int room = Math.max(0, maxWidth - TAG.length() - width);
-                        line.append(" = \"").append(v, 0, Math.min(room, v.length())).append("\\...\"");
-                    }
-                    else
-                    {
-                        line.append(" = \"").append(v).append('"');
-                        width += v.length() + 5;
-                        if (perms)
-                        {
-                            line.append(' ');
-                            for (width++; width < Math.min(desiredWidth, maxWidth); width++)
-                            {
-                                line.append((width & 1) == 1 ? '.' : ' ');
-                            }
-                        }
-                    }
-                }
-                if (perms)
-                {
-                    try
-                    {
-                        final String shown = String.join(",", permStrings(xs.getPermissions(child)));
-                        line.append("  (").append(shown).append(')');
-                    }
-                    catch (final XenStoreException ex)
-                    {
-                        out.print(line);
-                        out.flush();
-                        line.setLength(0);
-                        warn("\ncould not access permissions for " + name + ": " +
-                            Errno.of(ex.errno()).description());
-                    }
-                }
-                line.append('\n');
-                out.print(line);
-                ls(xs, out, child, depth + 1, maxWidth, desiredWidth);
-            }
-        }
-
-        private void warn(final String message)
-        {
-            spec.commandLine().getErr().println("dom0j xenstore ls: " + message);
-            spec.commandLine().getErr().flush();
-        }
-    }
-
-    /**
      * {@code xenstore-list}.
      */
     @Command(name = "list", mixinStandardHelpOptions = true,
@@ -682,128 +503,6 @@ final class XenstoreCommand implements Runnable
                     out.flush();
                 }
             }
-            return ExitCodes.OK;
-        }
-    }
-
-    /**
-     * {@code xenstore-chmod}.
-     */
-    @Command(name = "chmod", mixinStandardHelpOptions = true,
-        footer = { "", "Example:",
-            "  dom0j xenstore chmod -r /local/domain/1/data n0 r1    owned by dom0, domain 1 may read" },
-        description = "Set the permissions of a key: owner entry first, e.g. n0 r5 " +
-        "(like xenstore-chmod).")
-    static final class Chmod implements Callable<Integer>
-    {
-        @ParentCommand
-        private XenstoreCommand parent;
-        @Spec
-        private CommandSpec spec;
-        @Option(names = "-u", description = "Also apply to every parent.")
-        private boolean upto;
-        @Option(names = "-r", description = "Also apply to every child, recursively.")
-        private boolean recurse;
-        @Parameters(index = "0", paramLabel = "KEY")
-        private String key;
-        @Parameters(index = "1..*", arity = "1..*", paramLabel = "MODE")
-        private List<String> modes;
-
-        @Override
-        public Integer call()
-        {
-            final List<XsPermission> perms = new ArrayList<>();
-            for (final String m : modes)
-            {
-                try
-                {
-                    perms.add(XsPermission.parse(m));
-                }
-                catch (final IllegalArgumentException ex)
-                {
-                    throw new CommandLine.ParameterException(spec.commandLine(), ex.getMessage());
-                }
-            }
-            try (XenStoreClient xs = parent.open())
-            {
-                xs.transaction(tx ->
-                {
-                    chmod(tx, key, perms, upto, recurse);
-                    return null;
-                });
-            }
-            return ExitCodes.OK;
-        }
-
-        private static void chmod(final XenStoreTransaction tx, final String p, final List<XsPermission> perms,
-            final boolean upto, final boolean recurse)
-        {
-            if (p.isEmpty())
-            {
-                return;
-            }
-            tx.setPermissions(p, perms);
-            if (upto)
-            {
-                final int slash = p.lastIndexOf('/');
-                if (slash >= 0)
-                {
-                    chmod(tx, p.substring(0, slash), perms, true, false);
-                }
-            }
-            if (recurse)
-            {
-                for (final String c : tx.directory(p))
-                {
-                    chmod(tx, p + "/" + c, perms, false, true);
-                }
-            }
-        }
-    }
-
-    /**
-     * Prints permissions as {@code xenstore-ls -p} shows them.
-     */
-    @Command(name = "perms", mixinStandardHelpOptions = true,
-        footer = { "", "Example:", "  dom0j xenstore perms -p /local/domain/1/name" },
-        description = "Print the permissions of keys, owner entry first (as xenstore-ls -p " +
-        "shows them, comma-separated).")
-    static final class Perms implements Callable<Integer>
-    {
-        @ParentCommand
-        private XenstoreCommand parent;
-        @Spec
-        private CommandSpec spec;
-        @Option(names = "-p", description = "Prefix each line with its key.")
-        private boolean prefix;
-        @Parameters(arity = "1..*", paramLabel = "KEY")
-        private List<String> keys;
-
-        @Override
-        public Integer call()
-        {
-            final PrintWriter out = spec.commandLine().getOut();
-            try (XenStoreClient xs = parent.open())
-            {
-                final Map<String, Object> doc = new LinkedHashMap<>();
-                for (final String k : keys)
-                {
-                    final List<String> p = permStrings(xs.getPermissions(k));
-                    if (parent.json())
-                    {
-                        doc.put(k, p);
-                    }
-                    else
-                    {
-                        out.println((prefix ? k + ": " : "") + String.join(",", p));
-                    }
-                }
-                if (parent.json())
-                {
-                    out.println(Json.write(doc));
-                }
-            }
-            out.flush();
             return ExitCodes.OK;
         }
     }
