@@ -1,8 +1,8 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.Json;
 import java.util.List;
 
+import org.dom0j.common.Json;
 import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.toolstack.xl.DiskSpec;
 import org.dom0j.toolstack.xl.VirtualDisk;

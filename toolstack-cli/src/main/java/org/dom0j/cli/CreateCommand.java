@@ -111,8 +111,17 @@ final class CreateCommand implements Callable<Integer>
             err.flush();
             final int domid = builder.create(config, uuid);
             // Before it runs, so that dom0j serve acts on however soon it shuts down.
-            DomainRecords.of(platform.name(), root.environment()).write(new DomainRecords.Record(domid, uuid,
-                file.toAbsolutePath().toString(), Files.readString(file, StandardCharsets.UTF_8), new long[0]));
+            try
+            {
+                DomainRecords.of(platform.name(), root.environment()).write(new DomainRecords.Record(domid, uuid,
+                    file.toAbsolutePath().toString(), Files.readString(file, StandardCharsets.UTF_8), new long[0]));
+            }
+            catch (final java.io.IOException | java.io.UncheckedIOException ex)
+            {
+                err.println("dom0j create: warning: domain " + domid + " is not recorded, so dom0j serve will not " +
+                    "act on its on_poweroff, on_reboot and on_crash: " + ex.getMessage());
+                err.flush();
+            }
             if (!paused)
             {
                 builder.unpause(domid);

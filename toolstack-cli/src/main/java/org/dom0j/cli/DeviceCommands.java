@@ -1,6 +1,5 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
+import org.dom0j.common.Json;
 import org.dom0j.common.XenException;
 import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.xenstore.XenStore;

@@ -1,12 +1,12 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.Json;
 import java.security.SecureRandom;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 
+import org.dom0j.common.Json;
 import org.dom0j.common.XenException;
 import org.dom0j.sim.SimPlatformProvider;
 import org.dom0j.toolstack.DeviceHotplug;

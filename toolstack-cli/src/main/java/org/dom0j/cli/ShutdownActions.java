@@ -270,7 +270,15 @@ final class ShutdownActions implements AutoCloseable
         try (DomainBuilder builder = session.platform().openDomainBuilder(root.options().verbosity()))
         {
             newDomid = builder.create(config, uuid);
-            records.write(record.restarted(newDomid, uuid, now, MAX_RESTARTS));
+            try
+            {
+                records.write(record.restarted(newDomid, uuid, now, MAX_RESTARTS));
+            }
+            catch (final java.io.UncheckedIOException ex)
+            {
+                say("domain " + newDomid + " (" + config.name() + ") is not recorded, so its on_* settings will " +
+                    "not be acted on: " + ex.getMessage());
+            }
             builder.unpause(newDomid);
         }
         catch (final RuntimeException ex)

@@ -1,7 +1,7 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.Json;
 import org.dom0j.backend.CountersFile;
+import org.dom0j.common.Json;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;

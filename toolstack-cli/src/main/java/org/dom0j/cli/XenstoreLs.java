@@ -1,7 +1,7 @@
 package org.dom0j.cli;
 
-import org.dom0j.common.Json;
 import org.dom0j.common.Errno;
+import org.dom0j.common.Json;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XenStoreException;

@@ -128,6 +128,24 @@ class CreateCommandTest
     }
 
     @Test
+    void shouldCreateTheDomainAndWarnWhenItCannotBeRecordedForServe() throws Exception
+    {
+        final Path sim = root.resolve("sim");
+        final Path kernel = Files.writeString(root.resolve("vmlinuz"), "not booted on the simulator");
+        final Path cfg = Files.writeString(root.resolve("n.cfg"), "name = 'n'\nmemory = 32\nkernel = '" + kernel +
+            "'\n");
+        try (SimMachine machine = SimMachine.start(sim))
+        {
+            Files.writeString(sim.resolve("domain-records"), "a file where the records' directory would be");
+            assertThat(run(sim, "--platform", "sim", "create", "-p", cfg.toString())).as(err.toString())
+                .isEqualTo(ExitCodes.OK);
+            assertThat(err.toString()).contains("dom0j create: warning: domain 1 is not recorded, so dom0j serve " +
+                "will not act on its on_poweroff, on_reboot and on_crash");
+            assertThat(machine.xenStore().read("/local/domain/1/name")).isEqualTo("n");
+        }
+    }
+
+    @Test
     void shouldRefuseWhatTheSimulatorCannotRunBeforeCreatingAnything() throws Exception
     {
         final Path sim = root.resolve("sim");

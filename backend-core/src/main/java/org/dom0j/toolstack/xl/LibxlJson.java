@@ -1,5 +1,6 @@
 package org.dom0j.toolstack.xl;
 
+
 import org.dom0j.common.Json;
 
 import java.util.ArrayList;
