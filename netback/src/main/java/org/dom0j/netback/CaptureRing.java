@@ -124,7 +124,11 @@ public final class CaptureRing implements AutoCloseable
     }
 
     /**
-     * Captures a frame (any of serve's agents). The frame must be local.
+     * Captures a frame (any of serve's agents): its local bytes, at most the snap length, with the frame's whole
+     * length, so that a frame whose tail is still in the sending guest's grants (a large frame from the guest, split
+     * at its headers) is captured truncated, as pcap's captured-length-below-length says, rather than read past its
+     * local bytes. A claimed record is always committed or aborted: one left claimed would stop the reader there for
+     * good, and every frame after it would be dropped.
      *
      * @param frame     the frame.
      * @param direction {@link #FROM_GUEST} or {@link #TO_GUEST}.
@@ -139,19 +143,31 @@ public final class CaptureRing implements AutoCloseable
             {
                 return;
             }
-            final int kept = Math.min(frame.length(), snaplen);
+            final int kept = Math.min(Math.min(frame.localLength(), frame.length()), snaplen);
             final int index = ring.tryClaim(FRAME_MSG_TYPE, RECORD_HEADER + kept);
             if (index <= 0)
             {
                 file.getAndAddLong(META_OFFSET + 8, 1);
                 return;
             }
-            final UnsafeBuffer b = (UnsafeBuffer)ring.buffer();
-            b.putLong(index, epochNanos + System.nanoTime() - nanoBase, ByteOrder.LITTLE_ENDIAN);
-            b.putInt(index + 8, frame.length(), ByteOrder.LITTLE_ENDIAN);
-            b.putInt(index + 12, direction, ByteOrder.LITTLE_ENDIAN);
-            b.putBytes(index + RECORD_HEADER, frame.localView(), 0, kept);
-            ring.commit(index);
+            boolean committed = false;
+            try
+            {
+                final UnsafeBuffer b = (UnsafeBuffer)ring.buffer();
+                b.putLong(index, epochNanos + System.nanoTime() - nanoBase, ByteOrder.LITTLE_ENDIAN);
+                b.putInt(index + 8, frame.length(), ByteOrder.LITTLE_ENDIAN);
+                b.putInt(index + 12, direction, ByteOrder.LITTLE_ENDIAN);
+                b.putBytes(index + RECORD_HEADER, frame.localView(), 0, kept);
+                ring.commit(index);
+                committed = true;
+            }
+            finally
+            {
+                if (!committed)
+                {
+                    ring.abort(index);
+                }
+            }
         }
         finally
         {

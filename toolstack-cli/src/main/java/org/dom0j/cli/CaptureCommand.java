@@ -34,7 +34,9 @@ import java.util.regex.Pattern;
  * {@code dom0j capture vif<domid>.<handle>}: a vif's frames as its guest sees them (what it sends and what it
  * receives), from a running {@code dom0j serve}, as pcap ({@code -w FILE}, or {@code -w -} for standard output, for
  * tshark and Wireshark) or as one line per frame. It creates a ring in serve's capture directory, which serve
- * notices and fills; while it runs, that vif's frames are copied whole on their way (no copy by reference).
+ * notices and fills; while it runs, that vif's frames are copied whole on their way (no copy by reference). A large
+ * frame the guest sent just as the capture began may already be on its way by reference: it is captured up to its
+ * local bytes (its headers), with its whole length, as pcap records a frame cut by the snap length.
  */
 @Command(
     name = "capture",
