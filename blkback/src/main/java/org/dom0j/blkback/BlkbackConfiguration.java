@@ -113,6 +113,26 @@ public record BlkbackConfiguration(
     }
 
     /**
+     * @param queues the most queues to offer.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withMaxQueues(final int queues)
+    {
+        return new BlkbackConfiguration(dataPath, queues, maxRingPageOrder, maxIndirectSegments, maxPersistentGrants,
+            direct, ioEngine, mapPageCache, nbdTimeoutMillis);
+    }
+
+    /**
+     * @param map whether queues may serve through the disk's mapped page cache.
+     * @return a copy with it.
+     */
+    public BlkbackConfiguration withMapPageCache(final boolean map)
+    {
+        return new BlkbackConfiguration(dataPath, maxQueues, maxRingPageOrder, maxIndirectSegments,
+            maxPersistentGrants, direct, ioEngine, map, nbdTimeoutMillis);
+    }
+
+    /**
      * @param openDirect open disks with O_DIRECT.
      * @return a copy with it.
      */

@@ -140,7 +140,7 @@ final class DomainPowerControl implements AutoCloseable
         String reason = null;
         while (true)
         {
-            final DomainInfo info = info(domid);
+            final DomainInfo info = session.info(domid);
             if (null == info)
             {
                 return new Outcome("gone", reason, -1);
@@ -176,7 +176,7 @@ final class DomainPowerControl implements AutoCloseable
         {
             if (!released)
             {
-                final DomainInfo info = info(domid);
+                final DomainInfo info = session.info(domid);
                 released = null == info || !domain.name().equals(session.name(domid));
                 if (null != info && info.shutdown() && null == reason)
                 {
@@ -203,20 +203,8 @@ final class DomainPowerControl implements AutoCloseable
 
     private boolean finished(final int domid)
     {
-        final DomainInfo info = info(domid);
+        final DomainInfo info = session.info(domid);
         return null == info || info.shutdown() || info.dying();
-    }
-
-    private DomainInfo info(final int domid)
-    {
-        for (final DomainInfo info : session.domctl().list())
-        {
-            if (info.domid() == domid)
-            {
-                return info;
-            }
-        }
-        return null;
     }
 
     private void watch(final String path)

@@ -147,6 +147,22 @@ final class DomainSession implements AutoCloseable
 
     /**
      * @param domid a domain.
+     * @return the hypervisor's view of it, or null when it does not exist.
+     */
+    DomainInfo info(final int domid)
+    {
+        for (final DomainInfo info : domctl.list())
+        {
+            if (info.domid() == domid)
+            {
+                return info;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * @param domid a domain.
      * @return its name from xenstore, or "" when missing or not printable.
      */
     String name(final int domid)

@@ -134,13 +134,9 @@ final class ServeReload
                 conductor.detachOnClose(!"close".equals(value));
                 yield disks;
             }
-            case "max-queues" -> new BlkbackConfiguration(disks.dataPath(), Integer.parseInt(value),
-                disks.maxRingPageOrder(), disks.maxIndirectSegments(), disks.maxPersistentGrants(), disks.direct(),
-                disks.ioEngine(), disks.mapPageCache(), disks.nbdTimeoutMillis());
+            case "max-queues" -> disks.withMaxQueues(Integer.parseInt(value));
             case "direct-io" -> disks.withDirect(base.direct() || isTrue(value));
-            case "map-page-cache" -> new BlkbackConfiguration(disks.dataPath(), disks.maxQueues(),
-                disks.maxRingPageOrder(), disks.maxIndirectSegments(), disks.maxPersistentGrants(), disks.direct(),
-                disks.ioEngine(), base.mapPageCache() && isTrue(value), disks.nbdTimeoutMillis());
+            case "map-page-cache" -> disks.withMapPageCache(base.mapPageCache() && isTrue(value));
             case "nbd-timeout" ->
             {
                 final double seconds = value.isEmpty() ? base.nbdTimeoutMillis() / 1000.0 : Double.parseDouble(value);

@@ -16,7 +16,9 @@ import java.nio.file.Path;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -143,13 +145,18 @@ final class ShutdownActions implements AutoCloseable
 
     private void scan() throws InterruptedException
     {
+        final Map<Integer, DomainInfo> live = new HashMap<>();
+        for (final DomainInfo info : session.domctl().list())
+        {
+            live.put(info.domid(), info);
+        }
         for (final int domid : records.domids())
         {
             if (!running)
             {
                 return;
             }
-            final DomainInfo info = info(domid);
+            final DomainInfo info = live.get(domid);
             if (null == info)
             {
                 records.remove(domid);
@@ -332,18 +339,6 @@ final class ShutdownActions implements AutoCloseable
             case 5 -> ShutdownEvent.SOFT_RESET;
             default -> null;
         };
-    }
-
-    private DomainInfo info(final int domid)
-    {
-        for (final DomainInfo info : session.domctl().list())
-        {
-            if (info.domid() == domid)
-            {
-                return info;
-            }
-        }
-        return null;
     }
 
     private void say(final String message)
