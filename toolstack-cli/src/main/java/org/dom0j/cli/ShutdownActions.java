@@ -145,12 +145,18 @@ final class ShutdownActions implements AutoCloseable
 
     private void scan() throws InterruptedException
     {
+        final java.util.List<Integer> recorded = records.domids();
+        if (recorded.isEmpty())
+        {
+            // Nothing to look at: no listing (on the simulator a listing maps each domain's files into serve).
+            return;
+        }
         final Map<Integer, DomainInfo> live = new HashMap<>();
         for (final DomainInfo info : session.domctl().list())
         {
             live.put(info.domid(), info);
         }
-        for (final int domid : records.domids())
+        for (final int domid : recorded)
         {
             if (!running)
             {
