@@ -87,7 +87,9 @@ class DeviceCommandsTest
                 assertThat(xs.read(be + "/mode")).isEqualTo("r");
                 assertThat(xs.read(be + "/sectors")).isEqualTo(Long.toString((8L << 20) / 512));
                 assertThat(xs.read(fe + "/virtual-device")).isEqualTo("51728");
-                assertThat(read(GuestProcess.log(sim, 1))).contains("blkfront: vbd 51728");
+                // The guest logs the disk just after it writes Connected: wait for the line, do not race it.
+                Await.until("the guest logged the new disk", 30_000,
+                    () -> read(GuestProcess.log(sim, 1)).contains("blkfront: vbd 51728 ("));
 
                 assertThat(run(sim, "--platform", "sim", "block-list", "h1")).isEqualTo(ExitCodes.OK);
                 assertThat(out.toString()).containsPattern("(?m)^Vdev +BE ")
