@@ -97,7 +97,10 @@ class CreateCommandTest
                 final Path log = GuestProcess.log(sim, 1);
                 Await.until("the guest powered off", 30_000, () -> read(log).contains("ended: poweroff"));
                 assertThat(xs.read("/local/domain/1/control/shutdown")).isEmpty();
-                assertThat(xs.read(vbdBack + "/state")).isEqualTo("6");
+                // The guest's blkfront waits for the backend's Closing only, writes Closed and ends; serve writes the
+                // backend's Closed when it sees that, on its own time: wait for it, do not race it.
+                Await.until("serve's backend Closed (6) after the guest's disk closed", 30_000,
+                    () -> "6".equals(xs.readOrNull(vbdBack + "/state")));
                 out.getBuffer().setLength(0);
                 assertThat(run(sim, "--platform", "sim", "list")).isEqualTo(ExitCodes.OK);
                 assertThat(out.toString()).containsPattern("(?m)^t1 +1 +96 +2 +---s-- ");
