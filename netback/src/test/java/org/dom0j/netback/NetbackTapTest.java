@@ -5,6 +5,7 @@ import org.dom0j.sim.guest.NetGuest;
 import org.dom0j.sim.guest.NetStats;
 import org.dom0j.sim.guest.SimNetStack;
 import org.dom0j.sim.guest.SimNetfront;
+import org.dom0j.test.Await;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,6 +34,8 @@ class NetbackTapTest
 {
     private static final String HOST_IP = "10.77.0.1";
     private static final String GUEST_IP = "10.77.0.2";
+    /** Bounds the wait for the TAP to go; generous, since only a failing test waits it out. */
+    private static final long WAIT_MS = 10_000;
 
     @TempDir
     Path dir;
@@ -71,8 +75,27 @@ class NetbackTapTest
         assertThat(stats.pingReplies).as("dom0 answered the guest's pings").isGreaterThanOrEqualTo(10);
         assertThat(stats.checksumErrors).isZero();
         assertThat(Path.of("/sys/class/net", vif)).as("not in dom0's namespace").doesNotExist();
-        assertThat(namespace.exec("ip", "link", "show", vif))
-            .as("the TAP went away with the device").isNotZero();
+        // withVif returns once the backend is Closed and its directory removed; the conductor's thread then forgets
+        // the device, and only that closes the persistent TAP: wait for it, do not race it.
+        Await.until("the TAP gone with the device", WAIT_MS, () -> !linkExists(vif));
+    }
+
+    /** Whether the namespace still has the interface ({@code ip link show} finds it). */
+    private boolean linkExists(final String device)
+    {
+        try
+        {
+            return namespace.exec("ip", "link", "show", device) == 0;
+        }
+        catch (final IOException ex)
+        {
+            throw new UncheckedIOException(ex);
+        }
+        catch (final InterruptedException ex)
+        {
+            Thread.currentThread().interrupt();
+            return true;
+        }
     }
 
     @Test
