@@ -6,6 +6,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.backend.XenbusState;
 import org.dom0j.sim.SimDomain;
 import org.dom0j.sim.SimMachine;
+import org.dom0j.test.Await;
 import org.dom0j.xenstore.XenStore;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -323,6 +324,7 @@ class SimNetfrontTest
         NetFrames.tcp(frame, SimNetStack.STREAM_SOURCE_PORT, SimNetStack.TCP_STREAM_PORT,
             (int)StreamPattern.word(seed, -1), 0, TCP_ACK_FLAG | TCP_PSH, 1, length - L4_OFFSET, true);
         final int[] got = new int[4];
+        final long delivered = backend.rxPackets;
 
         assertThat(front.send(0, frame, 0, length, NETTXF_CSUM_BLANK | NETTXF_DATA_VALIDATED,
             XEN_NETIF_GSO_TYPE_TCPV4, 1448)).isTrue();
@@ -340,6 +342,9 @@ class SimNetfrontTest
             front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(1));
         }
 
+        // The loopback backend records the slots after it pushed the responses the guest just took: wait until it
+        // counted the packet (after the slots), do not race it.
+        Await.until("the loopback backend done delivering the frame", WAIT_MS, () -> backend.rxPackets > delivered);
         assertThat(backend.lastRxSlots).as("17 data slots and the GSO extra").isEqualTo(18);
         assertThat(got).containsExactly(length, NETRXF_CSUM_BLANK | NETRXF_DATA_VALIDATED, XEN_NETIF_GSO_TYPE_TCPV4,
             1448);
