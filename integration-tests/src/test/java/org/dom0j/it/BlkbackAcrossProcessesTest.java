@@ -305,6 +305,9 @@ class BlkbackAcrossProcessesTest
                 startServe("serve-" + kill + ".log");
                 run(front, workload, done + 1, false);
                 pausesMs.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killed));
+                // serve logs the adoption after it started the queues' agents, which may answer first: wait for the
+                // line, do not race it.
+                serve.awaitLog("adopted, 2 queue(s)", 30_000);
                 replayed.add(replayedIn(serve.log()));
                 assertThat(outstanding + front.outstanding()).as("requests in flight across kill %d", kill)
                     .isPositive();
