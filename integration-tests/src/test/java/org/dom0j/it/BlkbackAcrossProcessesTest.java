@@ -14,6 +14,7 @@ import org.dom0j.sim.guest.BlockGuest;
 import org.dom0j.sim.guest.BlockWorkload;
 import org.dom0j.sim.guest.SimBlkfront;
 import org.dom0j.sim.guest.XenbusWaiter;
+import org.dom0j.test.Await;
 import org.dom0j.test.CProgram;
 import org.dom0j.test.NbdServerProcess;
 import org.dom0j.toolstack.XenbusDevices;
@@ -278,6 +279,8 @@ class BlkbackAcrossProcessesTest
                 new SimBlkfront.Options(2, 1, false, 64), 30_000);
             final XsWatch stateWatch = machine.xenStore().watch(be + "/state", "restart",
                 (path, token) -> states.add(String.valueOf(machine.xenStore().readOrNull(be + "/state"))));
+            // The watch's first event comes on the client's own thread: the check at the end counts on it.
+            Await.until("the watch's first event on the backend's state", 30_000, () -> !states.isEmpty());
             final BlockWorkload workload = new BlockWorkload(front, seed, 30, 48, 40, true);
             for (int kill = 1; kill <= kills; kill++)
             {

@@ -175,6 +175,8 @@ class ConsoleAcrossProcessesTest
             final List<String> states = new java.util.concurrent.CopyOnWriteArrayList<>();
             final org.dom0j.xenstore.XsWatch watch = machine.xenStore().watch(be + "/state", "phoenix",
                 (path, token) -> states.add(String.valueOf(machine.xenStore().readOrNull(be + "/state"))));
+            // The watch's first event comes on the client's own thread: the check at the end counts on it.
+            Await.until("the watch's first event on console 6/1's backend state", WAIT_MS, () -> !states.isEmpty());
 
             first.destroyForcibly();
             assertThat(first.waitFor(WAIT_MS, TimeUnit.MILLISECONDS)).isTrue();

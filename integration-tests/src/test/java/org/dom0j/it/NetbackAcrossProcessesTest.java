@@ -6,6 +6,7 @@ import org.dom0j.sim.guest.NetFrames;
 import org.dom0j.sim.guest.NetGuest;
 import org.dom0j.sim.guest.SimNetStack;
 import org.dom0j.sim.guest.SimNetfront;
+import org.dom0j.test.Await;
 import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XsWatch;
 import org.junit.jupiter.api.AfterEach;
@@ -114,6 +115,8 @@ class NetbackAcrossProcessesTest
             final String be5 = XenbusDevices.backendPath(0, "vif", 5, "0");
             final XsWatch watch = machine.xenStore().watch(be5 + "/state", "net-restart",
                 (path, token) -> states.add(String.valueOf(machine.xenStore().readOrNull(be5 + "/state"))));
+            // The watch's first event comes on the client's own thread: the check at the end counts on it.
+            Await.until("the watch's first event on vif 5/0's backend state", 30_000, () -> !states.isEmpty());
 
             for (int kill = 1; kill <= 2; kill++)
             {
