@@ -95,6 +95,11 @@ final class SimDomainDescriptor
     static final int PORT_OWNER = 12;
     static final int PORT_PENDING = 16;
     static final int PORT_MASKED = 20;
+    /**
+     * The port's binding sequence: odd while {@code setPort} rewrites state and remote end, so that a send reads the
+     * three without taking the domain's lock.
+     */
+    static final int PORT_SEQ = 24;
 
     static final int HANDLES_OFFSET = PORTS_OFFSET + NR_PORTS * PORT_ENTRY_LENGTH;
     static final int HANDLE_ENTRY_LENGTH = 16;
