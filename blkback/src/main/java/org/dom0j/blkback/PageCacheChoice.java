@@ -23,6 +23,9 @@ package org.dom0j.blkback;
  * A trial costs at most one window of the slower way per hold period (20 ms of it): 4 % with the first hold, a
  * fraction of that once the hold has grown.
  * <p>
+ * Queues use it only when asked ({@link #byDefault}): measured this way, the mapping's one-time warm-up decided
+ * against it on a machine where, warm, it is the faster way in every case.
+ * <p>
  * Not thread safe: one queue's thread.
  */
 final class PageCacheChoice
@@ -98,7 +101,23 @@ final class PageCacheChoice
     }
 
     /**
-     * @return the mapping, always (for tests of the mapped path, and to compare).
+     * What a queue starts with: the mapping, always ({@link #alwaysMapped}), unless the system property
+     * {@code dom0j.blkback.pageCacheChoice} is {@code measured}. The measured choice charges the mapping with its
+     * warm-up (populating each 64 KiB region once, and on a hypervisor that shadows page tables the first touches
+     * of each page), which is paid once per disk, against bounce pages' steady cost; its short trials never let the
+     * mapping warm up, so it kept bounce pages where the warm mapping was 1.6-2.6 times faster (the 2-core KVM
+     * guest of 5 December: 4 KiB random reads on one queue 282K a second measured against 734K always mapped, two
+     * queues 321K against 546K; {@code docs/blkback.md}). Kept for experiments on other machines.
+     *
+     * @return the choice a queue starts with.
+     */
+    static PageCacheChoice byDefault()
+    {
+        return "measured".equals(System.getProperty("dom0j.blkback.pageCacheChoice")) ? measured() : alwaysMapped();
+    }
+
+    /**
+     * @return the mapping, always: the default, and for tests of the mapped path.
      */
     static PageCacheChoice alwaysMapped()
     {

@@ -55,7 +55,7 @@ final class PageCacheWindow
     private MappedFile mapping;
     private long remapBytes = REMAP_BYTES;
     private int maps;
-    private PageCacheChoice choice = PageCacheChoice.measured();
+    private PageCacheChoice choice = PageCacheChoice.byDefault();
     private long populateNanos;
 
     /**

@@ -931,15 +931,16 @@ class BlkbackQueueTest
     void shouldMapThePageCacheAfreshAfterItsBudgetAndWhenTheDiskGrows() throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
-        p.queue.remapPageCacheEvery(64 * 1024);
+        p.queue.remapPageCacheEvery(256 * 1024);
         p.write(1, 0, 4, 10);
         p.serve();
         for (int i = 0; i < 8; i++)
         {
-            p.read(2 + i, 32 * (i + 1), 4);
+            // each read in a 64 KiB region of its own (regions are populated whole)
+            p.read(2 + i, 128 * (i + 1), 4);
             p.serve();
         }
-        // 128 KiB populated through a mapping renewed every 64 KiB.
+        // 576 KiB populated through a mapping renewed every 256 KiB.
         assertThat(p.queue.pageCacheMaps()).isGreaterThanOrEqualTo(2);
         final int maps = p.queue.pageCacheMaps();
         int[][] read = null;
