@@ -22,11 +22,13 @@ import java.lang.ref.Cleaner;
  * <p>
  * A populate costs about as much as copying the page, so each region (64 KiB, {@link #MIN_REGION_SHIFT}, or more
  * for disks over 1 TiB, so that the bitmap stays under 2 MiB) is populated once, when first used, and remembered.
- * On a file in a hole of a sparse tmpfs file mapped writable, that allocates the region's pages, not just the one
- * written: the file grows by up to 60 KiB more than the guest wrote there, bounded by the disk's size. What that misses: a page
- * evicted since (not on tmpfs without swap) that then cannot be read again, a file truncated beneath the mapping,
- * and a hole punched through another mapping of the file (each queue has its own, and forgets only the holes it
- * punched): those still fault, on the simulator. The owner maps afresh after a few GiB populated, which forgets too.
+ * In a hole of a sparse tmpfs file mapped writable, that allocates the region's pages, not just the one written:
+ * the file grows by up to 60 KiB more than the guest wrote there, bounded by the disk's size.
+ * <p>
+ * What populating once misses: a page evicted since (not on tmpfs without swap) that then cannot be read again, a
+ * file truncated beneath the mapping, and a hole punched through another mapping of the file (each queue has its
+ * own, and forgets only the holes it punched): those still fault, on the simulator. The owner maps afresh after a
+ * few GiB populated, which forgets too.
  * <p>
  * Not thread safe: one queue's thread maps, populates and closes it. A mapping dropped without {@link #close} is
  * unmapped by a cleaner.
