@@ -361,6 +361,13 @@ final class ServeCommand implements Callable<Integer>
                         });
                         ShutdownActions actions = startShutdownActions(out))
                     {
+                        if (HangUpSignal.ignoredByThisProcess())
+                        {
+                            out.println("dom0j serve: SIGHUP is ignored in this process (started under nohup?), so " +
+                                "a reload (kill -HUP, systemctl reload) does nothing; restart serve to apply " +
+                                "configuration changes, or start it without nohup");
+                            out.flush();
+                        }
                         notify.ready(status);
                         barrier.await();
                     }
