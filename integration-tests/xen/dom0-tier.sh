@@ -1198,18 +1198,23 @@ if have serve; then
     : > "$R/dom0j-serve.log"
     start_serve 1
     if [ $ok = 0 ] && want blk; then
+        # The NBD guest first: serve is a long-running service, and the guest measured against the kernel's blkback
+        # should meet it warm, not in its first seconds, when under TCG the JIT's fresh code is translated again page
+        # by page (a cold serve's first guest took 12.3 s for the one pass the kernel did in 7.4 s, while the NBD
+        # guest after it, through qemu-nbd, took 7.8 s).
+        run_nbd
+        from=$(( $(wc -l < "$R/dom0j-serve.log") + 1 ))
         run_workload dom0j "$USPEC" "$IMG_D" "${DOM0J_TIER_KILLS:-2}"
         D_TIMES=$TIMES
         console_output_check dom0j-work
         verify_backing dom0j "$IMG_D" dom0j-work
-        connected=$(grep -m1 -E 'blkback-[0-9]+-51712-q0: connected' "$R/dom0j-serve.log" | oneline)
+        connected=$(tail -n +"$from" "$R/dom0j-serve.log" | grep -m1 -E 'blkback-[0-9]+-51712-q0: connected' | oneline)
         case "$connected" in
             *"reads and writes through the mapped page cache"*)
                 check dom0j-mapped-page-cache PASS "the workload's disk on tmpfs was read and written through" \
                     "the mapped page cache: $connected" ;;
             *) check dom0j-mapped-page-cache FAIL "serve did not map the disk on tmpfs for writing: $connected" ;;
         esac
-        run_nbd
         truncate -s 64M /run/disk-dom0j2.img
         run_destroy dom0j "format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=/run/disk-dom0j2.img"
         run_cli_lifecycle
@@ -1217,7 +1222,7 @@ if have serve; then
         # one-pass: the first pass of the pattern and ext4, before any kill: the same work through both backends;
         # total includes dom0j's further passes and its restarts
         awk -v k="$K_TIMES" -v d="$D_TIMES" -v r="$rnote" 'BEGIN { split(k, a, " "); split(d, b, " ");
-            if (a[12] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational): one-pass %.2f (%.2fs vs %.2fs; pattern %.2f, ext4 %.2f); total %.2f (%.2fs vs %.2fs)%s\n", b[12] / a[12], b[12], a[12], b[10] / a[10], b[6] / a[6], b[8] / a[8], b[8], a[8], r }'
+            if (a[12] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational; serve warm from the NBD guest): one-pass %.2f (%.2fs vs %.2fs; pattern %.2f, ext4 %.2f); total %.2f (%.2fs vs %.2fs)%s\n", b[12] / a[12], b[12], a[12], b[10] / a[10], b[6] / a[6], b[8] / a[8], b[8], a[8], r }'
     fi
     if [ $ok = 0 ] && want net; then
         # the same network workload, the vif served by dom0j (drop-in: its TAP on xenbr0 through vif-bridge)
