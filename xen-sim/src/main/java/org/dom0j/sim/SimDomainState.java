@@ -32,6 +32,8 @@ final class SimDomainState implements AutoCloseable
     static final int PID = (int)ProcessHandle.current().pid();
 
     /** Pin results: why a grant could not be used. */
+    /** Spins on a rebind in progress before a send reads the binding under the domain's lock instead. */
+    private static final int ODD_SEQ_SPINS = 10_000;
     static final int PIN_OK = 0;
     static final int PIN_BAD_REF = 1;
     static final int PIN_NOT_GRANTED = 2;
@@ -562,12 +564,13 @@ final class SimDomainState implements AutoCloseable
     void setPort(final int port, final int state, final int remoteDomid, final int remotePort)
     {
         final int off = portOffset(port);
-        final int seq = control.getIntVolatile(off + PORT_SEQ);
-        control.putIntVolatile(off + PORT_SEQ, seq + 1);
+        // odd, even if a writer that died half-way (its lock taken over) left it odd
+        final int odd = control.getIntVolatile(off + PORT_SEQ) | 1;
+        control.putIntVolatile(off + PORT_SEQ, odd);
         control.putIntVolatile(off + PORT_REMOTE_DOMID, remoteDomid);
         control.putIntVolatile(off + PORT_REMOTE_PORT, remotePort);
         control.putIntVolatile(off + PORT_STATE, state);
-        control.putIntVolatile(off + PORT_SEQ, seq + 2);
+        control.putIntVolatile(off + PORT_SEQ, odd + 1);
     }
 
     void freePort(final int port)
@@ -663,12 +666,36 @@ final class SimDomainState implements AutoCloseable
         int remoteDomid;
         int remotePort;
         int seq;
+        int spins = 0;
         do
         {
             seq = control.getIntVolatile(off + PORT_SEQ);
             state = control.getIntVolatile(off + PORT_STATE);
             remoteDomid = control.getIntVolatile(off + PORT_REMOTE_DOMID);
             remotePort = control.getIntVolatile(off + PORT_REMOTE_PORT);
+            if ((seq & 1) != 0 && ++spins >= ODD_SEQ_SPINS)
+            {
+                // A rebind that does not end: its writer may have died holding the domain's lock. The lock takes
+                // over from a dead holder, so read the binding under it, as every send did before.
+                lock();
+                try
+                {
+                    state = portState(port);
+                    remoteDomid = portRemoteDomid(port);
+                    remotePort = portRemotePort(port);
+                    // a live writer ends its rebind before it unlocks: still odd here means it died; even it again
+                    final int left = control.getIntVolatile(off + PORT_SEQ);
+                    if ((left & 1) != 0)
+                    {
+                        control.putIntVolatile(off + PORT_SEQ, left + 1);
+                    }
+                }
+                finally
+                {
+                    unlock();
+                }
+                break;
+            }
             if ((seq & 1) != 0)
             {
                 Thread.onSpinWait();
