@@ -45,6 +45,7 @@ mkdir -p "$R"
     [ -n "${DOM0J_TIER_FULL:-}" ] && printf 'DOM0J_TIER_FULL=%q\n' "$DOM0J_TIER_FULL"
     [ -n "${DOM0J_TIER_ONLY:-}" ] && printf 'DOM0J_TIER_ONLY=%q\n' "$DOM0J_TIER_ONLY"
     [ -n "${DOM0J_TIER_KILLS:-}" ] && printf 'DOM0J_TIER_KILLS=%q\n' "$DOM0J_TIER_KILLS"
+    [ -n "${DOM0J_TIER_PROFILE:-}" ] && printf 'DOM0J_TIER_PROFILE=%q\n' "$DOM0J_TIER_PROFILE"
     [ -n "${DOM0J_NET_MIB:-}" ] && printf 'DOM0J_NET_MIB=%q\n' "$DOM0J_NET_MIB"
     [ -n "${DOM0J_NET_DEADLINE:-}" ] && printf 'DOM0J_NET_DEADLINE=%q\n' "$DOM0J_NET_DEADLINE"
     # which subcommands the jar has: asked here (about 1 s) rather than in dom0 (15-50 s under TCG)

@@ -78,6 +78,99 @@ dom0j() {
 oneline() { tr '\n' ' ' | tr -s ' ' | cut -c1-300; }
 guestlog() { tr -d '\r\000' < "$CON/guest-$1.log" 2>/dev/null; }
 
+# snooze SECS: sleep without starting a process (a read that times out on a FIFO nobody writes)
+mkfifo /tmp/dom0j-snooze.fifo 2>/dev/null
+exec {SNOOZE_FD}<> /tmp/dom0j-snooze.fifo
+snooze() { read -r -t "$1" -u "$SNOOZE_FD" _; }
+
+# The guest's console, followed with builtins only (a workload's poll loop of tr and grep cost dom0 a process every
+# 0.2 s, and only the workloads with kills ran it: it loaded dom0 during dom0j's timed pass, not the kernel's).
+# console_follow G: starts following guest G's console log; console_scan: reads what was appended since, and sets
+# CONSOLE_SEEN to the DOMU lines seen so far, each as "DOMU-TEST:name" or "DOMU:DONE"; seen WORD asks for one.
+console_follow() {
+    CONSOLE_FILE="$CON/guest-$1.log"
+    CONSOLE_SEEN=" "
+    CONSOLE_PART=""
+    [ -n "${CONSOLE_FD:-}" ] && exec {CONSOLE_FD}<&-
+    CONSOLE_FD=""
+}
+console_scan() {
+    local line w
+    if [ -z "$CONSOLE_FD" ]; then
+        [ -f "$CONSOLE_FILE" ] || return 0
+        exec {CONSOLE_FD}< "$CONSOLE_FILE"
+    fi
+    while IFS= read -r -u "$CONSOLE_FD" line || { CONSOLE_PART+=$line; false; }; do
+        line=${CONSOLE_PART}${line%$'\r'}
+        CONSOLE_PART=""
+        if [[ $line == DOMU-TEST:\ * || $line == DOMU:\ DONE* ]]; then
+            read -r w _ <<< "${line#* }"
+            CONSOLE_SEEN+="${line%% *}$w "
+        fi
+    done
+}
+seen() { [[ $CONSOLE_SEEN == *" $1 "* ]]; }
+
+# dom0 CPU accounting, from /proc (one cat, one awk): cpu_mark prints dom0's busy, idle and steal time so far (USER_HZ
+# ticks: user+nice+system+irq+softirq, idle+iowait, steal) and saves every thread's ticks (utime+stime) in FILE.
+cpu_mark() {
+    cat /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null | awk '{ o = index($0, "("); c = 0
+        for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
+        comm = substr($0, o + 1, c - o - 1); gsub(/ /, "_", comm); split(substr($0, c + 2), f, " ")
+        print $1, comm, f[12] + f[13] }' > "$1"
+    awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat
+}
+# DOM0J_TIER_PROFILE=1: the timed pass of a workload served by dom0j is profiled (perf record of serve's JVM, and
+# perf stat of its system calls); profile_report writes the reports into results/ once serve has left (give serve
+# -XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit in DOM0J_JAVA_OPTS for the JIT's symbols)
+PROFILE_PIDS=""
+profile_start() {
+    local jpid
+    [ "${DOM0J_TIER_PROFILE:-0}" = 1 ] && [ "$1" = dom0j ] && [ -n "${SERVE_PID:-}" ] || return 0
+    jpid=$(pgrep -P "$SERVE_PID" -x java || echo "$SERVE_PID")
+    mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+    perf record -q -e cpu-clock -F 250 -g -p "$jpid" -o "$R/$1.perf.data" > "$R/$1.perf-record.log" 2>&1 &
+    PROFILE_PIDS="$!"
+    perf stat -e 'syscalls:sys_enter_*' -p "$jpid" -o "$R/$1.perf-syscalls.txt" > /dev/null 2>&1 &
+    PROFILE_PIDS+=" $!"
+    info "profiling serve (java pid $jpid) in the timed pass: perf pids $PROFILE_PIDS"
+}
+profile_stop() {
+    [ -n "$PROFILE_PIDS" ] || return 0
+    kill -INT $PROFILE_PIDS 2>/dev/null
+    for _ in $(seq 100); do kill -0 $PROFILE_PIDS 2>/dev/null || break; snooze 0.2; done
+    PROFILE_PIDS=""
+}
+profile_report() {
+    local f
+    for f in "$R"/*.perf.data; do
+        [ -f "$f" ] || continue
+        cp /tmp/perf-*.map "$R/" 2>/dev/null
+        timeout 600 perf report -i "$f" --stdio --no-children --sort comm,dso,sym --percent-limit 0.5 -g none \
+            > "${f%.data}-report.txt" 2>&1
+        timeout 300 perf report -i "$f" --stdio --no-children --sort sym --percent-limit 2 -g caller,0.5,callee \
+            > "${f%.data}-callers.txt" 2>&1
+        info "perf report of $f: $(wc -l < "${f%.data}-report.txt") lines"
+    done
+}
+
+# cpu_report LABEL MARK FILE SECS: what dom0 spent since cpu_mark printed MARK into FILE, over SECS of wall time:
+# busy, idle and steal in seconds of vCPU time, and the threads that took most (new threads counted whole)
+cpu_report() {
+    local label=$1 mark=$2 file=$3 secs=$4 now
+    now=$(cpu_mark "$file.after")
+    awk -v a="$mark" -v b="$now" -v s="$secs" -v l="$label" -v before="$file" -v after="$file.after" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        while ((getline line < before) > 0) { split(line, f, " "); t[f[1] " " f[2]] = f[3] }
+        while ((getline line < after) > 0) { split(line, f, " "); k = f[1] " " f[2]; d = f[3] - t[k]
+            if (d > 0) { n++; id[n] = f[2] "[" f[1] "]"; dt[n] = d } }
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (dt[j] > dt[i]) {
+            v = dt[i]; dt[i] = dt[j]; dt[j] = v; v = id[i]; id[i] = id[j]; id[j] = v }
+        top = ""; for (i = 1; i <= n && i <= 8; i++) top = top sprintf(" %s %.2f", id[i], dt[i] / 100)
+        printf "INFO: dom0 CPU, %s: %.1fs of wall time, busy %.2fs, idle %.2fs, steal %.2fs (vCPU seconds); threads:%s\n",
+            l, s, (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[3] - x[3]) / 100, top }'
+}
+
 info "dom0 script started at dom0 uptime $(up)s; kernel $(uname -r); seed $SEED; repo $REPO"
 
 # ---- Xen services ---------------------------------------------------------------------------------------
@@ -396,9 +489,24 @@ run_workload() {
     before=$(ports_while_alive "$domid")
     RESTART_PAUSES=""
     RESTART_KILLS=0
-    for i in $(seq 900); do
-        gone "$g" && break
-        if [ $killed = 0 ] && [ $kills -ge 1 ] && guestlog "$g" | grep -q '^DOMU-TEST: ext4'; then
+    # The same loop for every backend, with builtins only but for a rare 'xl domid': dom0's CPU in the timed pass
+    # (from the guest's disk-size result to its ext4 result) is the backend's and the guest's, and it is reported
+    console_follow "$g"
+    local cpu0="" cpu1="" t1 t2
+    for ((i = 0; i < 1800; i++)); do
+        console_scan
+        if [ -z "$cpu0" ] && seen DOMU-TEST:disk-size; then
+            t1=$(up); cpu0=$(cpu_mark "/tmp/$g.threads")
+            profile_start "$label"
+        fi
+        if [ -n "$cpu0" ] && [ -z "$cpu1" ] && seen DOMU-TEST:ext4; then
+            profile_stop; t2=$(up); cpu1=$(cpu_report "$label, the timed pass (disk-size to ext4 result on the console)" "$cpu0" \
+                "/tmp/$g.threads" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')")
+        fi
+        if seen DOMU:DONE || ((i % 25 == 0)); then
+            gone "$g" && break
+        fi
+        if [ $killed = 0 ] && [ $kills -ge 1 ] && seen DOMU-TEST:ext4; then
             killed=1; RESTART_KILLS=1
             kill_and_adopt "$label" 1 "$domid" "once the guest's console showed its ext4 result (its further pattern passes follow)"
             if [ $kills -ge 2 ]; then
@@ -409,8 +517,9 @@ run_workload() {
                     "$(guestlog "$g" | grep -E '^DOMU' | tail -1 | cut -c1-60))"
             fi
         fi
-        sleep 0.2
+        snooze 0.2
     done
+    [ -n "$cpu1" ] && echo "$cpu1"
     [ $kills -gt $killed ] && check "$label-restart-$((killed + 1))" FAIL "the guest finished before kill $((killed + 1)) could be made"
     local t_gone
     t_gone=$(since "$t0")
@@ -1202,6 +1311,10 @@ if have serve; then
         # should meet it warm, not in its first seconds, when under TCG the JIT's fresh code is translated again page
         # by page (a cold serve's first guest took 12.3 s for the one pass the kernel did in 7.4 s, while the NBD
         # guest after it, through qemu-nbd, took 7.8 s).
+        # what serve costs dom0 while it serves no guest, under TCG (its threads by name)
+        m=$(cpu_mark /tmp/serve-idle.threads)
+        snooze 10
+        cpu_report "dom0j serve idle, no guest" "$m" /tmp/serve-idle.threads 10
         run_nbd
         from=$(( $(wc -l < "$R/dom0j-serve.log") + 1 ))
         run_workload dom0j "$USPEC" "$IMG_D" "${DOM0J_TIER_KILLS:-2}"
@@ -1244,6 +1357,7 @@ if have serve; then
         check dom0j-serve-stop SKIP "dom0j serve had already exited"
     fi
     cat "$R/dom0j-serve.log" >> "$DLOG"
+    profile_report
 else
     check dom0j-serve SKIP "no 'serve' command in the jar yet; probing the attach point instead"
     attach_probe

@@ -1,6 +1,7 @@
 package org.dom0j.backend;
 
 import org.agrona.concurrent.Agent;
+import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
@@ -73,6 +74,8 @@ public final class BackendConductor implements Agent
     private static final int DOMID_FIRST_RESERVED = 0x7FF0;
     private static final int MAX_PATH_LENGTH = 256;
     private static final int EVENTS_PER_CYCLE = 256;
+    /** Longest park of an idle conductor: it is woken for its work, so this only bounds how long a close waits. */
+    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
     /**
      * What the conductor runs with.
@@ -224,6 +227,7 @@ public final class BackendConductor implements Agent
     private final ManyToOneConcurrentArrayQueue<String> events;
     private final ManyToOneConcurrentArrayQueue<Violation> violations = new ManyToOneConcurrentArrayQueue<>(256);
     private final AtomicBoolean rescan = new AtomicBoolean(true);
+    private final WakeableIdleStrategy idleStrategy = new WakeableIdleStrategy(10, 20, IDLE_PARK_NANOS);
     private final Map<String, Device> devices = new LinkedHashMap<>();
     private final List<XsWatch> typeWatches = new ArrayList<>();
 
@@ -263,6 +267,15 @@ public final class BackendConductor implements Agent
     public String roleName()
     {
         return "dom0j-conductor";
+    }
+
+    /**
+     * @return the idle strategy to run this agent with: it sleeps until a watch event or a ring violation wakes it,
+     *         rather than waking every millisecond to look.
+     */
+    public IdleStrategy idleStrategy()
+    {
+        return idleStrategy;
     }
 
     @Override
@@ -370,6 +383,7 @@ public final class BackendConductor implements Agent
         {
             rescan.set(true);
         }
+        idleStrategy.wake();
     }
 
     private void onRingViolation(final RingAgent agent, final String reason)
@@ -378,6 +392,7 @@ public final class BackendConductor implements Agent
         {
             LOG.log(System.Logger.Level.ERROR, "violation queue full; dropped: " + reason);
         }
+        idleStrategy.wake();
     }
 
     private void scanAll()

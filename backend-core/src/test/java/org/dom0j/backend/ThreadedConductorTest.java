@@ -1,7 +1,6 @@
 package org.dom0j.backend;
 
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.SleepingMillisIdleStrategy;
 import org.agrona.concurrent.YieldingIdleStrategy;
 import org.dom0j.test.Await;
 import org.junit.jupiter.api.Timeout;
@@ -62,7 +61,7 @@ class ThreadedConductorTest
                 .countersManager(counters.manager())
                 .deviceType(echo));
             final AgentRunner runner = new AgentRunner(
-                new SleepingMillisIdleStrategy(1), errors::add, null, conductor);
+                conductor.idleStrategy(), errors::add, null, conductor);
             AgentRunner.startOnThread(runner);
             try
             {

@@ -1,12 +1,17 @@
 package org.dom0j.netback;
 
 import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
@@ -14,12 +19,16 @@ import java.util.function.Function;
  * after a vif ({@code vif3.0}), hands each to its vif (whose agents then write its frames there) and takes it back
  * when the command's heartbeat stops or its file goes away.
  * <p>
- * <b>Threads</b>: its own ({@code netback-capture}), looking every {@link #SCAN_MILLIS} ms.
+ * <b>Threads</b>: its own ({@code netback-capture}), woken by the directory's inotify events (a new ring is taken at
+ * once) and every {@link #SCAN_MILLIS} ms for the heartbeats; an idle service spends no wake-ups more on it.
  */
 final class CaptureWatcher implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(CaptureWatcher.class.getName());
-    static final long SCAN_MILLIS = 200;
+    /** How often it checks the heartbeats of the rings it has handed out (at most a second apart, as they beat). */
+    static final long SCAN_MILLIS = 1_000;
+    /** How often it looks for new rings when the directory cannot be watched. */
+    static final long FALLBACK_SCAN_MILLIS = 200;
 
     private final Path directory;
     private final Function<String, Vif> vifs;
@@ -55,12 +64,36 @@ final class CaptureWatcher implements AutoCloseable
 
     private void run()
     {
+        try (WatchService files = directory.getFileSystem().newWatchService())
+        {
+            directory.register(files, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE);
+            while (running)
+            {
+                scan();
+                // a ring appearing or going wakes it at once; the timeout is the heartbeats' check
+                final WatchKey key = files.poll(SCAN_MILLIS, TimeUnit.MILLISECONDS);
+                if (null != key)
+                {
+                    key.pollEvents();
+                    key.reset();
+                }
+            }
+        }
+        catch (final InterruptedException | ClosedWatchServiceException ex)
+        {
+            return;
+        }
+        catch (final IOException ex)
+        {
+            LOG.log(System.Logger.Level.WARNING, "cannot watch the capture directory " + directory + " (" + ex +
+                "); looking every " + FALLBACK_SCAN_MILLIS + " ms instead");
+        }
         while (running)
         {
             scan();
             try
             {
-                Thread.sleep(SCAN_MILLIS);
+                Thread.sleep(FALLBACK_SCAN_MILLIS);
             }
             catch (final InterruptedException ex)
             {

@@ -2,7 +2,6 @@ package org.dom0j.cli;
 
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.ShutdownSignalBarrier;
 import org.dom0j.backend.AgentScheduler;
 import org.dom0j.backend.BackendConductor;
@@ -331,7 +330,7 @@ final class ServeCommand implements Callable<Integer>
                 final PrimaryConsoles primary = primaries ? new PrimaryConsoles(platform, xs, gnttab, consoles, sim) :
                     null;
                 try (AgentRunner runner = new AgentRunner(
-                    new BackoffIdleStrategy(10, 20, 1000, TimeUnit.MILLISECONDS.toNanos(1)), errors, null, conductor);
+                    conductor.idleStrategy(), errors, null, conductor);
                     AgentRunner primaryRunner = null == primary ? null : new AgentRunner(
                         new EventChannelIdleStrategy(primary.eventChannels(), 10, 10, PRIMARY_CONSOLES_MAX_WAIT_NANOS,
                             primary::idleWaitNanos),

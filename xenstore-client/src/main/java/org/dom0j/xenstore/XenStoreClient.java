@@ -889,13 +889,14 @@ public final class XenStoreClient implements XenStore
             final Event event;
             try
             {
-                event = events.poll(50, TimeUnit.MILLISECONDS);
+                // Woken by an event or by CLOSED_WAKE_UP; the timeout is only for a close that found the queue full.
+                event = events.poll(1, TimeUnit.SECONDS);
             }
             catch (final InterruptedException ex)
             {
                 return;
             }
-            if (null == event)
+            if (null == event || CLOSED_WAKE_UP == event)
             {
                 if (closed)
                 {
@@ -940,6 +941,8 @@ public final class XenStoreClient implements XenStore
             closed = true;
         }
         transport.close();
+        // the watch thread leaves once it has delivered what is queued (a full queue: within its poll's timeout)
+        events.offer(CLOSED_WAKE_UP);
         for (final Integer id : pending.keySet())
         {
             final CompletableFuture<Reply> f = pending.remove(id);
@@ -1014,6 +1017,9 @@ public final class XenStoreClient implements XenStore
     private record Reply(int type, byte[] payload)
     {
     }
+
+    /** Queued by a close, so that an idle watch thread leaves at once rather than polling for the close. */
+    private static final Event CLOSED_WAKE_UP = new Event("", "");
 
     private record Event(String path, String token)
     {
