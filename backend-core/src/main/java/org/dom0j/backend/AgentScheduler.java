@@ -57,15 +57,17 @@ public interface AgentScheduler extends AutoCloseable
      * @param maxWaitNanos longest single wait on an event channel.
      * @param errorHandler receives exceptions thrown by agents.
      * @return a scheduler that gives each agent its own thread and idles each {@link RingAgent} by blocking on its
-     *         event channel ({@link EventChannelIdleStrategy}) for at most {@code maxWaitNanos}, or for what its
+     *         event channel ({@link EventChannelIdleStrategy#adaptive}: after polling its ring for as long as that
+     *         has lately paid) for at most {@code maxWaitNanos}, or for what its
      *         handler says it may wait ({@link QueueHandler#idleWaitNanos}), taking its events only after such a
      *         wait ({@link RingAgent#takeEventsOnlyAfterWaiting}); other agents back off.
      */
     static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
     {
         return new Dedicated((agent) -> agent instanceof RingAgent ?
-            new EventChannelIdleStrategy(((RingAgent)agent).takeEventsOnlyAfterWaiting().queue().eventChannels(), 100,
-                10, maxWaitNanos, ((RingAgent)agent)::idleWaitNanos) :
+            EventChannelIdleStrategy.adaptive(((RingAgent)agent).takeEventsOnlyAfterWaiting().queue().eventChannels(),
+                EventChannelIdleStrategy.DEFAULT_MAX_POLL_NANOS, maxWaitNanos, ((RingAgent)agent)::idleWaitNanos,
+                System::nanoTime) :
             new BackoffIdleStrategy(), errorHandler);
     }
 

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongUnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -60,6 +61,89 @@ class EventChannelIdleStrategyTest
         idle.idle(1);
         idle.idle(0);
         assertThat(evtchn.waits).as("the spin after work does not block").hasSize(1);
+    }
+
+    @Test
+    void anAdaptiveStrategyBlocksAtOnceUntilWorkComesSoonAfterGoingIdle()
+    {
+        final long[] now = { 1_000_000L };
+        final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
+            LongUnaryOperator.identity(), () -> now[0]);
+        idle.idle(0);
+        assertThat(evtchn.waits).as("no window yet: it blocks at once").hasSize(1);
+        now[0] += 5_000;
+        idle.idle(1);
+        assertThat(idle.pollNanos()).as("work 5 us after going idle").isEqualTo(EventChannelIdleStrategy.POLL_START_NANOS);
+
+        // within the window it polls: no block
+        idle.idle(0);
+        now[0] += 9_000;
+        idle.idle(0);
+        assertThat(evtchn.waits).hasSize(1);
+        idle.idle(1);
+        assertThat(idle.pollNanos()).as("the poll caught it: the window stays").isEqualTo(10_000);
+
+        // work 25 us after going idle: it blocked after 10 us, and the window doubles, up to the bound
+        idle.idle(0);
+        now[0] += 25_000;
+        idle.idle(0);
+        assertThat(evtchn.waits).hasSize(2);
+        idle.idle(1);
+        assertThat(idle.pollNanos()).isEqualTo(20_000);
+        for (int i = 0; i < 3; i++)
+        {
+            idle.idle(0);
+            now[0] += 39_000;
+            idle.idle(0);
+            idle.idle(1);
+        }
+        assertThat(idle.pollNanos()).as("no longer than the bound").isEqualTo(40_000);
+    }
+
+    @Test
+    void anAdaptiveStrategyStopsPollingWhenWorkComesLate()
+    {
+        final long[] now = { 1_000_000L };
+        final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
+            LongUnaryOperator.identity(), () -> now[0]);
+        for (int i = 0; i < 3; i++)
+        {
+            idle.idle(0);
+            now[0] += 30_000;
+            idle.idle(0);
+            idle.idle(1);
+        }
+        assertThat(idle.pollNanos()).isEqualTo(40_000);
+        // spells of a millisecond (the guest busy elsewhere): halved each time, then none
+        final List<Long> windows = new ArrayList<>();
+        for (int i = 0; i < 4; i++)
+        {
+            idle.idle(0);
+            now[0] += 1_000_000;
+            idle.idle(0);
+            idle.idle(1);
+            windows.add(idle.pollNanos());
+        }
+        assertThat(windows).containsExactly(20_000L, 10_000L, 0L, 0L);
+        final int blocks = evtchn.waits.size();
+        idle.idle(0);
+        assertThat(evtchn.waits).as("no window: it blocks at once").hasSize(blocks + 1);
+    }
+
+    @Test
+    void anAdaptiveStrategyWithNoWindowNeverPolls()
+    {
+        final long[] now = { 1_000_000L };
+        final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 0, DEFAULT_PARK,
+            LongUnaryOperator.identity(), () -> now[0]);
+        for (int i = 0; i < 5; i++)
+        {
+            idle.idle(0);
+            now[0] += 1_000;
+            idle.idle(1);
+        }
+        assertThat(idle.pollNanos()).isZero();
+        assertThat(evtchn.waits).hasSize(5);
     }
 
     /** Records the waits; no events ever come. */

@@ -332,8 +332,9 @@ final class ServeCommand implements Callable<Integer>
                 try (AgentRunner runner = new AgentRunner(
                     conductor.idleStrategy(), errors, null, conductor);
                     AgentRunner primaryRunner = null == primary ? null : new AgentRunner(
-                        new EventChannelIdleStrategy(primary.eventChannels(), 10, 10, PRIMARY_CONSOLES_MAX_WAIT_NANOS,
-                            primary::idleWaitNanos),
+                        EventChannelIdleStrategy.adaptive(primary.eventChannels(),
+                            EventChannelIdleStrategy.DEFAULT_MAX_POLL_NANOS, PRIMARY_CONSOLES_MAX_WAIT_NANOS,
+                            primary::idleWaitNanos, System::nanoTime),
                         errors, null, primary))
                 {
                     AgentRunner.startOnThread(runner);
