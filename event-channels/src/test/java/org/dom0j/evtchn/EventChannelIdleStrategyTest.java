@@ -73,7 +73,8 @@ class EventChannelIdleStrategyTest
         assertThat(evtchn.waits).as("no window yet: it blocks at once").hasSize(1);
         now[0] += 5_000;
         idle.idle(1);
-        assertThat(idle.pollNanos()).as("work 5 us after going idle").isEqualTo(EventChannelIdleStrategy.POLL_START_NANOS);
+        assertThat(idle.pollNanos()).as("work 5 us after going idle")
+            .isEqualTo(EventChannelIdleStrategy.POLL_START_NANOS);
 
         // within the window it polls: no block
         idle.idle(0);
