@@ -82,6 +82,36 @@ public enum XenLibrary
     }
 
     /**
+     * Binds the static native methods of a class to this library with JNA's direct mapping, by versioned soname
+     * first and by its short name second: a call is then one JNI transition with its arguments as they are, without
+     * the interface proxy's reflection, argument array and boxing. For the calls made per request.
+     *
+     * @param natives the class whose {@code static native} methods are this library's functions.
+     * @throws XenException with ENOENT when the library cannot be loaded.
+     */
+    public void register(final Class<?> natives)
+    {
+        NativeLibrary library;
+        try
+        {
+            library = NativeLibrary.getInstance(soname);
+        }
+        catch (final UnsatisfiedLinkError versioned)
+        {
+            try
+            {
+                library = NativeLibrary.getInstance(shortName);
+            }
+            catch (final UnsatisfiedLinkError unversioned)
+            {
+                throw new XenException(Errno.ENOENT.number(),
+                    soname + " cannot be loaded (install Debian package " + debianPackage + ")", versioned);
+            }
+        }
+        Native.register(natives, library);
+    }
+
+    /**
      * Binds a JNA interface to this library, by versioned soname first and by its short name second.
      *
      * @param bindings the JNA interface.

@@ -113,7 +113,7 @@ public final class XenEventChannels implements EventChannels
     public void notify(final int port)
     {
         checkOpen();
-        if (xen.xenevtchn_notify(handle, port) != 0)
+        if (EvtchnDirect.xenevtchn_notify(handle, port) != 0)
         {
             throw new EventChannelException(Native.getLastError(), "notify port " + port);
         }
@@ -132,7 +132,7 @@ public final class XenEventChannels implements EventChannels
         {
             return -1;
         }
-        final int port = xen.xenevtchn_pending(handle);
+        final int port = EvtchnDirect.xenevtchn_pending(handle);
         if (port < 0)
         {
             throw new EventChannelException(Native.getLastError(), "read a pending port");
@@ -181,7 +181,7 @@ public final class XenEventChannels implements EventChannels
     public void unmask(final int port)
     {
         checkOpen();
-        if (xen.xenevtchn_unmask(handle, port) != 0)
+        if (EvtchnDirect.xenevtchn_unmask(handle, port) != 0)
         {
             throw new EventChannelException(Native.getLastError(), "unmask port " + port);
         }

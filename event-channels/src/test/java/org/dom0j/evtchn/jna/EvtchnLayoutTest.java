@@ -54,4 +54,15 @@ class EvtchnLayoutTest
                 "(no /dev/xen/evtchn): ENOENT (No such file or directory)");
         });
     }
+
+    @Test
+    void shouldBindThePerRequestCallsWithDirectMappingWhereTheLibraryIs() throws Exception
+    {
+        final String missing = org.dom0j.common.XenLibrary.EVTCHN.probe();
+        Assumptions.assumeTrue(null == missing, missing);
+        // Native.register looks every native method up in the library when the class initialises: a misspelt name
+        // or a missing function fails here, not in dom0 under Xen (notify, pending and unmask)
+        final Class<?> natives = Class.forName(EvtchnDirect.class.getName(), true, getClass().getClassLoader());
+        assertThat(natives.getDeclaredMethods()).isNotEmpty();
+    }
 }

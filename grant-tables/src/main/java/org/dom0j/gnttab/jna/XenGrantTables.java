@@ -32,6 +32,7 @@ public final class XenGrantTables implements GrantTables
     private final AtomicInteger mappedPages = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     private Memory segments;
+    private final UnsafeBuffer segmentsView = new UnsafeBuffer(0, 0);
 
     private XenGrantTables(final LibXenGnttab xen, final Pointer handle)
     {
@@ -142,8 +143,8 @@ public final class XenGrantTables implements GrantTables
     }
 
     /**
-     * Encodes the batch as xengnttab_grant_copy_segment_t[] in native memory held by this handle, makes one
-     * call, and reads each segment's status back.
+     * Encodes the batch as xengnttab_grant_copy_segment_t[] in native memory held by this handle (plain stores
+     * through an {@link UnsafeBuffer}, not a JNI call per field), makes one call, and reads each segment's status back.
      */
     @Override
     public synchronized void copy(final GrantCopyBatch batch)
@@ -154,45 +155,47 @@ public final class XenGrantTables implements GrantTables
         {
             return;
         }
-        final long bytes = (long)n * LibXenGnttab.SEGMENT_LENGTH;
-        if (null == segments || segments.size() < bytes)
+        final int bytes = n * LibXenGnttab.SEGMENT_LENGTH;
+        if (null == segments || segmentsView.capacity() < bytes)
         {
-            segments = new Memory(Math.max(bytes, (long)batch.capacity() * LibXenGnttab.SEGMENT_LENGTH));
+            final int capacity = Math.max(bytes, batch.capacity() * LibXenGnttab.SEGMENT_LENGTH);
+            segments = new Memory(capacity);
+            segmentsView.wrap(Pointer.nativeValue(segments), capacity);
         }
-        final Memory s = segments;
-        s.clear(bytes);
+        final UnsafeBuffer s = segmentsView;
+        s.setMemory(0, bytes, (byte)0);
         for (int i = 0; i < n; i++)
         {
-            final long base = (long)i * LibXenGnttab.SEGMENT_LENGTH;
-            final long foreign = base + (batch.toForeign(i) ? LibXenGnttab.SEGMENT_DEST : LibXenGnttab.SEGMENT_SOURCE);
-            final long local = base + (batch.toForeign(i) ? LibXenGnttab.SEGMENT_SOURCE : LibXenGnttab.SEGMENT_DEST);
-            s.setInt(foreign + LibXenGnttab.FOREIGN_REF, batch.ref(i));
-            s.setShort(foreign + LibXenGnttab.FOREIGN_OFFSET, (short)batch.foreignOffset(i));
-            s.setShort(foreign + LibXenGnttab.FOREIGN_DOMID, (short)batch.domid(i));
+            final int base = i * LibXenGnttab.SEGMENT_LENGTH;
+            final int foreign = base + (batch.toForeign(i) ? LibXenGnttab.SEGMENT_DEST : LibXenGnttab.SEGMENT_SOURCE);
+            final int local = base + (batch.toForeign(i) ? LibXenGnttab.SEGMENT_SOURCE : LibXenGnttab.SEGMENT_DEST);
+            s.putInt(foreign + LibXenGnttab.FOREIGN_REF, batch.ref(i));
+            s.putShort(foreign + LibXenGnttab.FOREIGN_OFFSET, (short)batch.foreignOffset(i));
+            s.putShort(foreign + LibXenGnttab.FOREIGN_DOMID, (short)batch.domid(i));
             if (batch.foreignToForeign(i))
             {
                 // Both sides are grants: gntdev and Xen accept GNTCOPY_source_gref | GNTCOPY_dest_gref.
-                s.setInt(local + LibXenGnttab.FOREIGN_REF, batch.sourceRef(i));
-                s.setShort(local + LibXenGnttab.FOREIGN_OFFSET, (short)batch.sourceOffset(i));
-                s.setShort(local + LibXenGnttab.FOREIGN_DOMID, (short)batch.sourceDomid(i));
+                s.putInt(local + LibXenGnttab.FOREIGN_REF, batch.sourceRef(i));
+                s.putShort(local + LibXenGnttab.FOREIGN_OFFSET, (short)batch.sourceOffset(i));
+                s.putShort(local + LibXenGnttab.FOREIGN_DOMID, (short)batch.sourceDomid(i));
             }
             else
             {
-                s.setLong(local, batch.localAddress(i));
+                s.putLong(local, batch.localAddress(i));
             }
-            s.setShort(base + LibXenGnttab.SEGMENT_LEN, (short)batch.length(i));
-            s.setShort(base + LibXenGnttab.SEGMENT_FLAGS, (short)(batch.foreignToForeign(i) ?
+            s.putShort(base + LibXenGnttab.SEGMENT_LEN, (short)batch.length(i));
+            s.putShort(base + LibXenGnttab.SEGMENT_FLAGS, (short)(batch.foreignToForeign(i) ?
                 LibXenGnttab.GNTCOPY_SOURCE_GREF | LibXenGnttab.GNTCOPY_DEST_GREF : batch.toForeign(i) ?
                 LibXenGnttab.GNTCOPY_DEST_GREF : LibXenGnttab.GNTCOPY_SOURCE_GREF));
-            s.setShort(base + LibXenGnttab.SEGMENT_STATUS, GrantCopyBatch.GNTST_GENERAL_ERROR);
+            s.putShort(base + LibXenGnttab.SEGMENT_STATUS, GrantCopyBatch.GNTST_GENERAL_ERROR);
         }
-        if (xen.xengnttab_grant_copy(handle, n, s) != 0)
+        if (GnttabDirect.xengnttab_grant_copy(handle, n, s.addressOffset()) != 0)
         {
             throw new GrantTableException(Native.getLastError(), "grant copy of " + n + " segments");
         }
         for (int i = 0; i < n; i++)
         {
-            batch.status(i, s.getShort((long)i * LibXenGnttab.SEGMENT_LENGTH + LibXenGnttab.SEGMENT_STATUS));
+            batch.status(i, s.getShort(i * LibXenGnttab.SEGMENT_LENGTH + LibXenGnttab.SEGMENT_STATUS));
         }
     }
 

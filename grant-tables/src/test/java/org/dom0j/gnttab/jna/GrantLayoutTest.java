@@ -97,4 +97,15 @@ class GrantLayoutTest
         assertThatThrownBy(XenGrantTables::openSharing).isInstanceOfSatisfying(GrantTableException.class,
             ex -> assertThat(ex.getMessage()).contains("no /dev/xen/gntalloc").contains("ENOENT"));
     }
+
+    @Test
+    void shouldBindThePerRequestCallsWithDirectMappingWhereTheLibraryIs() throws Exception
+    {
+        final String missing = org.dom0j.common.XenLibrary.GNTTAB.probe();
+        Assumptions.assumeTrue(null == missing, missing);
+        // Native.register looks every native method up in the library when the class initialises: a misspelt name
+        // or a missing function fails here, not in dom0 under Xen (xengnttab_grant_copy)
+        final Class<?> natives = Class.forName(GnttabDirect.class.getName(), true, getClass().getClassLoader());
+        assertThat(natives.getDeclaredMethods()).isNotEmpty();
+    }
 }
