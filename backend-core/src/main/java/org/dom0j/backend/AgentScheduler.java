@@ -54,6 +54,13 @@ public interface AgentScheduler extends AutoCloseable
     }
 
     /**
+     * System property: the longest adaptive poll window of {@link #eventDriven}'s ring agents, in nanoseconds
+     * ({@link EventChannelIdleStrategy#DEFAULT_MAX_POLL_NANOS} by default, 0 for none); a negative value gives the
+     * fixed 100 spins and 10 yields of before, for comparing.
+     */
+    String MAX_POLL_PROPERTY = "dom0j.ring.maxPollNanos";
+
+    /**
      * @param maxWaitNanos longest single wait on an event channel.
      * @param errorHandler receives exceptions thrown by agents.
      * @return a scheduler that gives each agent its own thread and idles each {@link RingAgent} by blocking on its
@@ -64,11 +71,19 @@ public interface AgentScheduler extends AutoCloseable
      */
     static AgentScheduler eventDriven(final long maxWaitNanos, final ErrorHandler errorHandler)
     {
-        return new Dedicated((agent) -> agent instanceof RingAgent ?
-            EventChannelIdleStrategy.adaptive(((RingAgent)agent).takeEventsOnlyAfterWaiting().queue().eventChannels(),
-                EventChannelIdleStrategy.DEFAULT_MAX_POLL_NANOS, maxWaitNanos, ((RingAgent)agent)::idleWaitNanos,
-                System::nanoTime) :
-            new BackoffIdleStrategy(), errorHandler);
+        final long maxPoll = Long.getLong(MAX_POLL_PROPERTY, EventChannelIdleStrategy.DEFAULT_MAX_POLL_NANOS);
+        return new Dedicated((agent) ->
+        {
+            if (!(agent instanceof RingAgent))
+            {
+                return new BackoffIdleStrategy();
+            }
+            final RingAgent ring = ((RingAgent)agent).takeEventsOnlyAfterWaiting();
+            return maxPoll < 0 ?
+                new EventChannelIdleStrategy(ring.queue().eventChannels(), 100, 10, maxWaitNanos, ring::idleWaitNanos) :
+                EventChannelIdleStrategy.adaptive(ring.queue().eventChannels(), maxPoll, maxWaitNanos,
+                    ring::idleWaitNanos, System::nanoTime);
+        }, errorHandler);
     }
 
     /**
