@@ -27,6 +27,8 @@ public final class EventChannelIdleStrategy implements IdleStrategy
 {
     /** The window an adaptive strategy starts polling with once a wait shorter than its longest window is seen. */
     public static final long POLL_START_NANOS = 10_000;
+    /** Spins at the start of an adaptive window, before it yields for the rest of it (as the fixed strategy does). */
+    static final int ADAPTIVE_SPINS = 100;
     /**
      * The longest window serve's agents poll for: a wake-up from a blocked poll(2) on the event channel costs a few
      * microseconds on bare metal and tens in a nested VM, so a request that comes within this is taken cheaper by
@@ -46,6 +48,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     private long pollNanos;
     private long idleSince = -1;
     private int pollCalls;
+    private boolean blocked;
 
     /**
      * @param evtchn       the handle the agent takes its events from.
@@ -100,9 +103,10 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     }
 
     /**
-     * An adaptive strategy: it polls for a window that starts at none; when work arrives after the window but within
-     * {@code maxPollNanos} of going idle the window doubles (from {@link #POLL_START_NANOS}) up to that bound, and
-     * when an idle spell outlasts {@code maxPollNanos} it halves (below the start, to none).
+     * An adaptive strategy: it polls (spins, then yields) for a window that starts at none, then blocks. When it
+     * blocked and work arrived within {@code maxPollNanos} of going idle, the window doubles (from
+     * {@link #POLL_START_NANOS}) up to that bound; when it blocked and the idle spell outlasted {@code maxPollNanos},
+     * it halves (below the start, to none); when the poll caught the work it stays.
      *
      * @param evtchn       the handle the agent takes its events from.
      * @param maxPollNanos the longest window, 0 for none (block at once).
@@ -173,21 +177,23 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         {
             idleSince = now;
             pollCalls = 0;
+            blocked = false;
         }
         if (now - idleSince < pollNanos)
         {
-            // a yield now and then, so that a thread waiting for this CPU (the guest's, on a small machine) runs
-            if ((++pollCalls & 15) == 0)
+            // spins first, then yields: on a small machine a yield hands the CPU to the thread that makes the work
+            if (++pollCalls <= ADAPTIVE_SPINS)
             {
-                Thread.yield();
+                Thread.onSpinWait();
             }
             else
             {
-                Thread.onSpinWait();
+                Thread.yield();
             }
         }
         else
         {
+            blocked = true;
             block();
         }
     }
@@ -218,8 +224,9 @@ public final class EventChannelIdleStrategy implements IdleStrategy
 
     private void adapt(final long idleNanos)
     {
-        if (idleNanos <= pollNanos)
+        if (!blocked)
         {
+            // the poll caught the work (however long its yields took): the window stays
             return;
         }
         if (idleNanos > maxPollNanos)
@@ -228,6 +235,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         }
         else
         {
+            // it blocked, yet the work came within the longest window: polling longer would have caught it
             pollNanos = Math.min(maxPollNanos, pollNanos == 0 ? POLL_START_NANOS : pollNanos * 2);
         }
     }

@@ -132,6 +132,25 @@ class EventChannelIdleStrategyTest
     }
 
     @Test
+    void anAdaptiveStrategyKeepsItsWindowWhenThePollCaughtTheWorkHoweverLongItsYieldsTook()
+    {
+        final long[] now = { 1_000_000L };
+        final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
+            LongUnaryOperator.identity(), () -> now[0]);
+        idle.idle(0);
+        now[0] += 20_000;
+        idle.idle(1);
+        assertThat(idle.pollNanos()).isEqualTo(10_000);
+        final int blocks = evtchn.waits.size();
+        // a yield handed the CPU to the thread that makes the work, for 5 ms: the work is there when it comes back
+        idle.idle(0);
+        now[0] += 5_000_000;
+        idle.idle(1);
+        assertThat(evtchn.waits).hasSize(blocks);
+        assertThat(idle.pollNanos()).isEqualTo(10_000);
+    }
+
+    @Test
     void anAdaptiveStrategyWithNoWindowNeverPolls()
     {
         final long[] now = { 1_000_000L };
