@@ -62,23 +62,34 @@ public enum XenLibrary
      */
     public String probe()
     {
+        return null == nativeLibrary() ? missing() : null;
+    }
+
+    /**
+     * @return the library, by versioned soname first and by its short name second, or null when neither loads.
+     */
+    private NativeLibrary nativeLibrary()
+    {
         try
         {
-            NativeLibrary.getInstance(soname);
-            return null;
+            return NativeLibrary.getInstance(soname);
         }
         catch (final UnsatisfiedLinkError versioned)
         {
             try
             {
-                NativeLibrary.getInstance(shortName);
-                return null;
+                return NativeLibrary.getInstance(shortName);
             }
             catch (final UnsatisfiedLinkError unversioned)
             {
-                return soname + " cannot be loaded (install Debian package " + debianPackage + ")";
+                return null;
             }
         }
+    }
+
+    private String missing()
+    {
+        return soname + " cannot be loaded (install Debian package " + debianPackage + ")";
     }
 
     /**
@@ -91,22 +102,10 @@ public enum XenLibrary
      */
     public void register(final Class<?> natives)
     {
-        NativeLibrary library;
-        try
+        final NativeLibrary library = nativeLibrary();
+        if (null == library)
         {
-            library = NativeLibrary.getInstance(soname);
-        }
-        catch (final UnsatisfiedLinkError versioned)
-        {
-            try
-            {
-                library = NativeLibrary.getInstance(shortName);
-            }
-            catch (final UnsatisfiedLinkError unversioned)
-            {
-                throw new XenException(Errno.ENOENT.number(),
-                    soname + " cannot be loaded (install Debian package " + debianPackage + ")", versioned);
-            }
+            throw new XenException(Errno.ENOENT.number(), missing());
         }
         Native.register(natives, library);
     }
@@ -133,8 +132,7 @@ public enum XenLibrary
             }
             catch (final UnsatisfiedLinkError unversioned)
             {
-                throw new XenException(Errno.ENOENT.number(),
-                    soname + " cannot be loaded (install Debian package " + debianPackage + ")", versioned);
+                throw new XenException(Errno.ENOENT.number(), missing(), versioned);
             }
         }
     }
