@@ -9,7 +9,8 @@
 # Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 1200) ACCEL (tcg,thread=single)
 #      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_CLI_JAVA_OPTS DOM0J_SERVE_READY
 #      DOM0J_TIER_KILLS (kills of serve in the disk workload, 2) DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
-#      those parts of dom0-tier.sh) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
+#      those parts of dom0-tier.sh) DOM0J_TIER_ROUNDS (timed rounds of the disk workload per compared guest, 3)
+#      DOM0J_TIER_WARMUP=0 (no warm-up guest) DOM0J_TIER_PROFILE=1 (perf on serve) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
 #      XEN_EXTRA, DOM0_EXTRA (appended to the Xen / dom0 kernel command lines)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -42,12 +43,11 @@ mkdir -p "$R"
     [ -n "${DOM0J_JAVA_OPTS+set}" ] && printf 'DOM0J_JAVA_OPTS=%q\n' "$DOM0J_JAVA_OPTS"
     [ -n "${DOM0J_CLI_JAVA_OPTS+set}" ] && printf 'DOM0J_CLI_JAVA_OPTS=%q\n' "$DOM0J_CLI_JAVA_OPTS"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
-    [ -n "${DOM0J_TIER_FULL:-}" ] && printf 'DOM0J_TIER_FULL=%q\n' "$DOM0J_TIER_FULL"
-    [ -n "${DOM0J_TIER_ONLY:-}" ] && printf 'DOM0J_TIER_ONLY=%q\n' "$DOM0J_TIER_ONLY"
-    [ -n "${DOM0J_TIER_KILLS:-}" ] && printf 'DOM0J_TIER_KILLS=%q\n' "$DOM0J_TIER_KILLS"
-    [ -n "${DOM0J_TIER_PROFILE:-}" ] && printf 'DOM0J_TIER_PROFILE=%q\n' "$DOM0J_TIER_PROFILE"
-    [ -n "${DOM0J_NET_MIB:-}" ] && printf 'DOM0J_NET_MIB=%q\n' "$DOM0J_NET_MIB"
-    [ -n "${DOM0J_NET_DEADLINE:-}" ] && printf 'DOM0J_NET_DEADLINE=%q\n' "$DOM0J_NET_DEADLINE"
+    # the tier's knobs, when set
+    for v in DOM0J_TIER_FULL DOM0J_TIER_ONLY DOM0J_TIER_KILLS DOM0J_TIER_PROFILE DOM0J_TIER_ROUNDS DOM0J_TIER_WARMUP \
+        DOM0J_NET_MIB DOM0J_NET_DEADLINE; do
+        [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
+    done
     # which subcommands the jar has: asked here (about 1 s) rather than in dom0 (15-50 s under TCG)
     # (DOM0J_COMMANDS set by the caller wins: a way to exercise a hook by hand)
     jar=${DOM0J_REPO:-$(cd "$HERE/../.." && pwd)}/toolstack-cli/target/dom0j.jar
