@@ -1,6 +1,7 @@
 package org.dom0j.netback;
 
 import org.agrona.concurrent.UnsafeBuffer;
+import org.dom0j.ring.Zeroing;
 
 import java.nio.ByteOrder;
 
@@ -53,7 +54,7 @@ final class VirtioNetHeader
      */
     static boolean encode(final UnsafeBuffer header, final Frame frame, final PacketHeaders headers)
     {
-        header.setMemory(0, LENGTH, (byte)0);
+        Zeroing.zero(header, 0, LENGTH);
         int flags = 0;
         if (frame.csum() == Frame.CSUM_PARTIAL || frame.gsoType() != 0)
         {

@@ -177,7 +177,7 @@ public final class FrontRing
             throw new IllegalStateException("ring full at req_prod_pvt " + Integer.toUnsignedString(reqProdPvt));
         }
         final int offset = layout.slotOffset(reqProdPvt);
-        buffer.setMemory(offset, requestLength, (byte)0);
+        Zeroing.zero(buffer, offset, requestLength);
         return offset;
     }
 

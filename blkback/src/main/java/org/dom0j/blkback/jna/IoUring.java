@@ -5,6 +5,7 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
 import org.dom0j.linux.Linux;
 import org.dom0j.linux.LinuxException;
+import org.dom0j.ring.Zeroing;
 
 import java.io.IOException;
 import java.lang.ref.Cleaner;
@@ -289,7 +290,7 @@ public final class IoUring implements AutoCloseable
             return false;
         }
         final int at = (sqTail & sqMask) * SQE_SIZE;
-        sqes.setMemory(at, SQE_SIZE, (byte)0);
+        Zeroing.zero(sqes, at, SQE_SIZE);
         sqes.putByte(at, (byte)opcode);
         sqes.putByte(at + 1, (byte)flags);
         sqes.putInt(at + 4, fd, NATIVE);
