@@ -10,7 +10,8 @@
 #      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_CLI_JAVA_OPTS DOM0J_SERVE_READY
 #      DOM0J_TIER_KILLS (kills of serve in the disk workload, 2) DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
 #      those parts of dom0-tier.sh) DOM0J_TIER_ROUNDS (timed rounds of the disk workload per compared guest, 3)
-#      DOM0J_TIER_WARMUP=0 (no warm-up guest) DOM0J_TIER_PROFILE=1 (perf on serve) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
+#      DOM0J_TIER_WARMUP=0 (no warm-up guest) DOM0J_TIER_PROFILE=1 (perf on serve) DOM0J_TIER_LONG=1 (the longer
+#      disk workload through both backends) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
 #      XEN_EXTRA, DOM0_EXTRA (appended to the Xen / dom0 kernel command lines)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -44,7 +45,7 @@ mkdir -p "$R"
     [ -n "${DOM0J_CLI_JAVA_OPTS+set}" ] && printf 'DOM0J_CLI_JAVA_OPTS=%q\n' "$DOM0J_CLI_JAVA_OPTS"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
     # the tier's knobs, when set
-    for v in DOM0J_TIER_FULL DOM0J_TIER_ONLY DOM0J_TIER_KILLS DOM0J_TIER_PROFILE DOM0J_TIER_ROUNDS DOM0J_TIER_WARMUP \
+    for v in DOM0J_TIER_FULL DOM0J_TIER_ONLY DOM0J_TIER_KILLS DOM0J_TIER_PROFILE DOM0J_TIER_ROUNDS DOM0J_TIER_WARMUP DOM0J_TIER_LONG \
         DOM0J_NET_MIB DOM0J_NET_DEADLINE; do
         [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
     done

@@ -44,6 +44,10 @@ ONLY=${DOM0J_TIER_ONLY:-}
 # DOM0J_TIER_ROUNDS: the timed rounds (a pattern pass and ext4) of the kernel's and dom0j's measured guests; their
 # best rounds are compared, as one round's time moves by up to 2x between boots under TCG
 ROUNDS=${DOM0J_TIER_ROUNDS:-3}
+# DOM0J_TIER_LONG=1: the longer workload too (a 256 MiB disk: 1 MiB O_DIRECT extents, discards, ext2 with 60 files),
+# through the kernel's blkback and through dom0j (warm), and their ratio; about three minutes more under TCG
+LONG=${DOM0J_TIER_LONG:-0}
+KL_TIMES=""
 want() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 
 # builtins only: every process started costs 0.1-1 s in dom0 under TCG
@@ -476,14 +480,17 @@ restart_checks() {
 # run_workload LABEL DISKSPEC IMG [KILLS]: a guest runs the disk workload (init-domU) and powers off; with KILLS
 # (1 or 2), dom0j serve is killed and started again during it (kill_and_adopt)
 run_workload() {
-    local label=$1 spec=$2 img=$3 kills=${4:-0} rounds=${5:-1} g=$1-work t0 rc domid i killed=0 extra
+    local label=$1 spec=$2 img=$3 kills=${4:-0} rounds=${5:-1} mode=${6:-workload} g=$1-work t0 rc domid i killed=0 extra
+    # the guest's result that ends its timed pass: ext4 in the workload, ext2 in the longer one
+    local last=ext4
+    [ "$mode" = long ] && last=ext2
     # ROUNDS: the timed work (a pattern pass and ext4) that many times over, each round timed; the backends' best
     # rounds are compared. With kills the guest then writes and reads its pattern 3 more times, and the kills come
     # during those, so that it is still at work when the second kill comes (its console, carried by serve, tells
     # dom0 where it is only seconds late)
     extra="dom0j.rounds=$rounds"
     [ "$kills" -gt 0 ] && extra+=" dom0j.passes=4"
-    domcfg "$g" workload "$spec" "" "$extra" > "/tmp/$g.cfg"
+    domcfg "$g" "$mode" "$spec" "" "$extra" > "/tmp/$g.cfg"
     t0=$(up)
     create_guest "$g"
     rc=$?
@@ -496,7 +503,7 @@ run_workload() {
     RESTART_PAUSES=""
     RESTART_KILLS=0
     # The same loop for every backend, with builtins only but for a rare 'xl domid': dom0's CPU in the timed pass
-    # (from the guest's disk-size result to its ext4 result) is the backend's and the guest's, and it is reported
+    # (from the guest's disk-size result to its last result) is the backend's and the guest's, and it is reported
     console_follow "$g"
     local cpu0="" cpu1="" t1 t2
     for ((i = 0; i < 1800; i++)); do
@@ -505,8 +512,8 @@ run_workload() {
             t1=$(up); cpu0=$(cpu_mark "/tmp/$g.threads")
             profile_start "$label"
         fi
-        if [ -n "$cpu0" ] && [ -z "$cpu1" ] && seen DOMU-TEST:ext4; then
-            profile_stop; t2=$(up); cpu1=$(cpu_report "$label, the timed pass (disk-size to ext4 result on the console)" "$cpu0" \
+        if [ -n "$cpu0" ] && [ -z "$cpu1" ] && seen "DOMU-TEST:$last"; then
+            profile_stop; t2=$(up); cpu1=$(cpu_report "$label, the timed pass (disk-size to $last result on the console)" "$cpu0" \
                 "/tmp/$g.threads" "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')")
         fi
         if seen DOMU:DONE || ((i % 25 == 0)); then
@@ -538,7 +545,7 @@ run_workload() {
     while read -r _ name status detail; do
         check "$label-guest-$name" "$status" "$detail"
     done < <(guestlog "$g" | grep '^DOMU-TEST: ')
-    guestlog "$g" | grep -q '^DOMU-TEST: ext4 ' || check "$label-guest-workload" FAIL "the guest reported no ext4 result"
+    guestlog "$g" | grep -q "^DOMU-TEST: $last " || check "$label-guest-workload" FAIL "the guest reported no $last result"
     TIMES=$(guestlog "$g" | grep '^DOMU-TIME: ' | cut -d' ' -f2-)
     info "timing $label: $TIMES; $CREATE_TOOL to domain gone ${t_gone}s"
     if [ -n "$domid" ]; then
@@ -1243,6 +1250,15 @@ elif lsmod | grep -q '^xen_blkback'; then
     K_TIMES=$TIMES
     losetup -d "$LOOP"
     verify_backing kernel-blkback "$IMG_K" kernel-blkback-work
+    if [ "$LONG" = 1 ]; then
+        truncate -s 256M /run/disk-kernel-long.img
+        LOOP=$(losetup -f --show /run/disk-kernel-long.img)
+        run_workload kernel-long "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$LOOP" \
+            /run/disk-kernel-long.img 0 1 long
+        KL_TIMES=$TIMES
+        losetup -d "$LOOP"
+        rm -f /run/disk-kernel-long.img
+    fi
     if [ "${DOM0J_TIER_FULL:-0}" = 1 ]; then
         # the kernel's own xl destroy path, for comparison (one more guest: 30-90 s under TCG)
         truncate -s 64M /run/disk-kernel2.img
@@ -1296,7 +1312,7 @@ check_if rmmod-xen-netback $? "the kernel no longer serves backend/vif" "rmmod x
 # dom0j's disk lives on a tmpfs of its own: there serve grant-copies writes straight into the file's page cache as
 # well as reads out of it (on a file system with writeback, such as /run's overlay here, it maps reads only), so
 # the workload below runs the mapped write path against gntdev and Linux blkfront
-mkdir -p /run/dom0j-tmpfs && mount -t tmpfs -o size=256m dom0j-disks /run/dom0j-tmpfs
+mkdir -p /run/dom0j-tmpfs && mount -t tmpfs -o size=512m dom0j-disks /run/dom0j-tmpfs
 IMG_D=/run/dom0j-tmpfs/disk-dom0j.img
 truncate -s 64M "$IMG_D"
 USPEC="format=raw,vdev=xvda,access=rw,backendtype=phy,script=/bin/true,target=$IMG_D"
@@ -1335,6 +1351,15 @@ if have serve; then
             run_workload dom0j-warmup "${USPEC/disk-dom0j.img/disk-warmup.img}" /run/dom0j-tmpfs/disk-warmup.img 0
             W_TIMES=$TIMES
             rm -f /run/dom0j-tmpfs/disk-warmup.img
+        fi
+        # the longer workload on the warm serve, before the measured guest (whose kills leave a cold serve behind)
+        if [ "$LONG" = 1 ]; then
+            truncate -s 256M /run/dom0j-tmpfs/disk-long.img
+            run_workload dom0j-long "${USPEC/disk-dom0j.img/disk-long.img}" /run/dom0j-tmpfs/disk-long.img 0 1 long
+            awk -v k="$KL_TIMES" -v d="$TIMES" 'BEGIN { split(k, a, " "); split(d, b, " ")
+                if (a[10] > 0 && b[10] > 0) printf "INFO: dom0j/kernel-blkback time ratio, the longer workload (256 MiB disk; TCG, informational): %.2f (%.2fs vs %.2fs; extents write %.2f, read back %.2f, discard and read back %.2f, ext2 %.2f)\n", b[10] / a[10], b[10], a[10], b[2] / a[2], b[4] / a[4], b[6] / a[6], b[8] / a[8]
+                else print "INFO: the longer workload: not compared (kernel: " k "; dom0j: " d ")" }'
+            rm -f /run/dom0j-tmpfs/disk-long.img
         fi
         from=$(( $(wc -l < "$R/dom0j-serve.log") + 1 ))
         run_workload dom0j "$USPEC" "$IMG_D" "${DOM0J_TIER_KILLS:-2}" "$ROUNDS"
