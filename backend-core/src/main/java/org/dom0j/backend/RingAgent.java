@@ -163,13 +163,24 @@ public final class RingAgent implements Agent
      */
     public long idleWaitNanos(final long schedulerNanos)
     {
+        return idleWaitNanos(schedulerNanos, System.nanoTime());
+    }
+
+    /**
+     * {@link #idleWaitNanos(long)}, with the clock's reading the idle strategy took as it went to block.
+     *
+     * @param schedulerNanos the scheduler's longest wait.
+     * @param now            {@link System#nanoTime()}, read a moment ago.
+     * @return nanoseconds to wait at most.
+     */
+    public long idleWaitNanos(final long schedulerNanos, final long now)
+    {
         // Asked right before the idle strategy blocks: the events that wake it are taken on the next pass.
         takeEventsNext = true;
         if (stopping)
         {
             return 0;
         }
-        final long now = System.nanoTime();
         final long handlerNanos = handler.idleWaitNanos(queue, now);
         long wait = handlerNanos < 0 ? schedulerNanos : handlerNanos;
         if (heldCount > 0)

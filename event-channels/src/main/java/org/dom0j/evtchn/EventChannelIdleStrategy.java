@@ -3,6 +3,7 @@ package org.dom0j.evtchn;
 import org.agrona.concurrent.IdleStrategy;
 
 import java.util.function.LongSupplier;
+import java.util.function.LongBinaryOperator;
 import java.util.function.LongUnaryOperator;
 
 /**
@@ -40,7 +41,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     private final int maxSpins;
     private final int maxYields;
     private final long maxParkNanos;
-    private final LongUnaryOperator parkNanos;
+    private final LongBinaryOperator parkNanos;
     private final long maxPollNanos;
     private final LongSupplier nanoClock;
     private int spins;
@@ -74,7 +75,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxParkNanos,
         final LongUnaryOperator parkNanos)
     {
-        this(evtchn, maxSpins, maxYields, -1, maxParkNanos, parkNanos, System::nanoTime);
+        this(evtchn, maxSpins, maxYields, -1, maxParkNanos, (max, now) -> parkNanos.applyAsLong(max), System::nanoTime);
     }
 
     /**
@@ -87,7 +88,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
 
     private EventChannelIdleStrategy(
         final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxPollNanos,
-        final long maxParkNanos, final LongUnaryOperator parkNanos, final LongSupplier nanoClock)
+        final long maxParkNanos, final LongBinaryOperator parkNanos, final LongSupplier nanoClock)
     {
         if (maxSpins < 0 || maxYields < 0 || maxParkNanos <= 0)
         {
@@ -111,13 +112,16 @@ public final class EventChannelIdleStrategy implements IdleStrategy
      * @param evtchn       the handle the agent takes its events from.
      * @param maxPollNanos the longest window, 0 for none (block at once).
      * @param maxParkNanos the default longest block in one idle call.
-     * @param parkNanos    given {@code maxParkNanos}, how long to block now (as in the other constructors).
+     * @param parkNanos    given {@code maxParkNanos} and the clock's reading (taken as the strategy went to block:
+     *                     the agent need not read it again), how long to block now (as in the other constructors).
+     *                     Every reading counts: where the clock has no vDSO (a PV dom0 whose hypervisor reports no
+     *                     stable TSC) each is a system call through the hypervisor, and a queue's cycle made seven.
      * @param nanoClock    the clock, {@code System::nanoTime} but in tests.
      * @return the strategy.
      */
     public static EventChannelIdleStrategy adaptive(
         final EventChannels evtchn, final long maxPollNanos, final long maxParkNanos,
-        final LongUnaryOperator parkNanos, final LongSupplier nanoClock)
+        final LongBinaryOperator parkNanos, final LongSupplier nanoClock)
     {
         if (maxPollNanos < 0)
         {
@@ -166,7 +170,7 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         }
         else
         {
-            block();
+            block(-1);
         }
     }
 
@@ -194,13 +198,13 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         else
         {
             blocked = true;
-            block();
+            block(now);
         }
     }
 
-    private void block()
+    private void block(final long now)
     {
-        final long park = parkNanos.applyAsLong(maxParkNanos);
+        final long park = parkNanos.applyAsLong(maxParkNanos, now);
         if (park > 0)
         {
             evtchn.awaitEvent(park);

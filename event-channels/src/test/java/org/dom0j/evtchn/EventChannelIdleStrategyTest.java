@@ -4,7 +4,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.LongUnaryOperator;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -68,7 +67,7 @@ class EventChannelIdleStrategyTest
     {
         final long[] now = { 1_000_000L };
         final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
-            LongUnaryOperator.identity(), () -> now[0]);
+            (max, at) -> max, () -> now[0]);
         idle.idle(0);
         assertThat(evtchn.waits).as("no window yet: it blocks at once").hasSize(1);
         now[0] += 5_000;
@@ -106,7 +105,7 @@ class EventChannelIdleStrategyTest
     {
         final long[] now = { 1_000_000L };
         final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
-            LongUnaryOperator.identity(), () -> now[0]);
+            (max, at) -> max, () -> now[0]);
         for (int i = 0; i < 3; i++)
         {
             idle.idle(0);
@@ -136,7 +135,7 @@ class EventChannelIdleStrategyTest
     {
         final long[] now = { 1_000_000L };
         final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
-            LongUnaryOperator.identity(), () -> now[0]);
+            (max, at) -> max, () -> now[0]);
         idle.idle(0);
         now[0] += 20_000;
         idle.idle(1);
@@ -155,7 +154,7 @@ class EventChannelIdleStrategyTest
     {
         final long[] now = { 1_000_000L };
         final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 0, DEFAULT_PARK,
-            LongUnaryOperator.identity(), () -> now[0]);
+            (max, at) -> max, () -> now[0]);
         for (int i = 0; i < 5; i++)
         {
             idle.idle(0);

@@ -334,7 +334,7 @@ final class ServeCommand implements Callable<Integer>
                     AgentRunner primaryRunner = null == primary ? null : new AgentRunner(
                         EventChannelIdleStrategy.adaptive(primary.eventChannels(),
                             EventChannelIdleStrategy.DEFAULT_MAX_POLL_NANOS, PRIMARY_CONSOLES_MAX_WAIT_NANOS,
-                            primary::idleWaitNanos, System::nanoTime),
+                            (max, now) -> primary.idleWaitNanos(max), System::nanoTime),
                         errors, null, primary))
                 {
                     AgentRunner.startOnThread(runner);

@@ -8,6 +8,7 @@ import org.dom0j.common.XenLibrary;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannels;
 import org.dom0j.linux.Linux;
+import org.dom0j.linux.LinuxException;
 import org.dom0j.linux.EventFd;
 import org.dom0j.linux.PollFd;
 
@@ -18,8 +19,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * Event channels on real Xen through Debian's libxenevtchn (the kernel's /dev/xen/evtchn). The one public entry
  * point of this package is {@link #open()}.
  * <p>
- * {@code xenevtchn_pending} blocks on a read of the device, so {@link #pending()} and {@link #pending(long)} first
- * poll(2) the handle's fd and read only when it is readable.
+ * The handle's fd is made non-blocking, so that {@link #pending()} is one read(2) of the device
+ * ({@code xenevtchn_pending}), which finds a port or EAGAIN; {@link #pending(long)} and {@link #awaitEvent} block in
+ * poll(2) on it and on a wake-up eventfd. In a PV dom0 every system call is a trap through the hypervisor: the
+ * poll(2) with no timeout that came before each read made a queue's cycle two system calls longer (a poll and a read
+ * per port taken, and a poll to find none left).
  * <p>
  * Threads: see {@link EventChannels}; {@link #pending} from one thread.
  */
@@ -37,8 +41,10 @@ public final class XenEventChannels implements EventChannels
     {
         this.xen = xen;
         this.handle = handle;
+        final int fd = xen.xenevtchn_fd(handle);
+        Linux.setNonBlocking(fd);
         this.wakeups = EventFd.open();
-        this.pollfd = new PollFd(new int[]{ xen.xenevtchn_fd(handle), wakeups.fd() }, Linux.POLLIN);
+        this.pollfd = new PollFd(new int[]{ fd, wakeups.fd() }, Linux.POLLIN);
     }
 
     /**
@@ -71,7 +77,15 @@ public final class XenEventChannels implements EventChannels
                 errno == Errno.EACCES.number() ? "no permission on /dev/xen/evtchn (run as root in dom0)" :
                 "/dev/xen/evtchn refused"));
         }
-        return new XenEventChannels(l, handle);
+        try
+        {
+            return new XenEventChannels(l, handle);
+        }
+        catch (final LinuxException ex)
+        {
+            l.xenevtchn_close(handle);
+            throw new EventChannelException(ex.errno(), "set up the event channel handle: " + ex.getMessage());
+        }
     }
 
     @Override
@@ -122,22 +136,24 @@ public final class XenEventChannels implements EventChannels
     @Override
     public int pending()
     {
-        return pending(0);
+        checkOpen();
+        final int port = EvtchnDirect.xenevtchn_pending(handle);
+        if (port >= 0)
+        {
+            return port;
+        }
+        final int errno = Native.getLastError();
+        if (errno == Errno.EAGAIN.number() || errno == Errno.EINTR.number())
+        {
+            return -1;
+        }
+        throw new EventChannelException(errno, "read a pending port");
     }
 
     @Override
     public int pending(final long timeoutNanos)
     {
-        if (!awaitEvent(timeoutNanos))
-        {
-            return -1;
-        }
-        final int port = EvtchnDirect.xenevtchn_pending(handle);
-        if (port < 0)
-        {
-            throw new EventChannelException(Native.getLastError(), "read a pending port");
-        }
-        return port;
+        return timeoutNanos > 0 && !awaitEvent(timeoutNanos) ? -1 : pending();
     }
 
     /**
