@@ -412,8 +412,9 @@ public final class ConsoleSession implements AutoCloseable
         {
             return;
         }
-        counters.outputBytes().getAndAddRelease(length);
         log.write(data, length);
+        // counted once logged: whoever reads the count finds those bytes in the log (not a log mid-rotation)
+        counters.outputBytes().getAndAddRelease(length);
         final PtyEndpoint endpoint = pty;
         if (!clients.isEmpty() || null != endpoint)
         {
