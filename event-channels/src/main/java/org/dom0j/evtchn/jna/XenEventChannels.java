@@ -21,9 +21,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>
  * The handle's fd is made non-blocking, so that {@link #pending()} is one read(2) of the device
  * ({@code xenevtchn_pending}), which finds a port or EAGAIN; {@link #pending(long)} and {@link #awaitEvent} block in
- * poll(2) on it and on a wake-up eventfd. In a PV dom0 every system call is a trap through the hypervisor: the
- * poll(2) with no timeout that came before each read made a queue's cycle two system calls longer (a poll and a read
- * per port taken, and a poll to find none left).
+ * poll(2) on it and on a wake-up eventfd. In a PV dom0 every system call is a trap through the hypervisor: a
+ * poll(2) that did not wait came before each read, and one more found no port left, which made a queue's cycle two
+ * system calls longer.
  * <p>
  * Threads: see {@link EventChannels}; {@link #pending} from one thread.
  */
