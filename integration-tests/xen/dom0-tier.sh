@@ -140,6 +140,10 @@ profile_start() {
     PROFILE_PIDS="$!"
     perf stat -e 'syscalls:sys_enter_*' -p "$jpid" -o "$R/$1.perf-syscalls.txt" > /dev/null 2>&1 &
     PROFILE_PIDS+=" $!"
+    # the same, thread by thread (names in the report: the queue thread is vbd-<domid>-<vdev>-q<n>)
+    perf stat --per-thread -e 'syscalls:sys_enter_clock_gettime,syscalls:sys_enter_poll,syscalls:sys_enter_read,syscalls:sys_enter_write,syscalls:sys_enter_ioctl,syscalls:sys_enter_futex,syscalls:sys_enter_madvise' \
+        -p "$jpid" -o "$R/$1.perf-syscalls-threads.txt" > /dev/null 2>&1 &
+    PROFILE_PIDS+=" $!"
     info "profiling serve (java pid $jpid) in the timed pass: perf pids $PROFILE_PIDS"
 }
 profile_stop() {

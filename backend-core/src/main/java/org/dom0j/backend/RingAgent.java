@@ -218,7 +218,12 @@ public final class RingAgent implements Agent
         }
         int events = 0;
         int port;
-        while ((port = queue.eventChannels().pending()) >= 0)
+        // A port the kernel delivered stays masked until it is unmasked, so once each of the queue's ports has been
+        // taken there is nothing more to take: one read fewer a wake-up (a system call through the hypervisor in a
+        // PV dom0) than reading on until the device says it has none. Anything further stays queued, and the next
+        // wait returns at once for it.
+        final int ports = queue.portCount();
+        while (events < ports && (port = queue.eventChannels().pending()) >= 0)
         {
             queue.counters().eventsReceived().incrementRelease();
             events++;

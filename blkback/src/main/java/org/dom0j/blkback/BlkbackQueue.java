@@ -41,6 +41,8 @@ public final class BlkbackQueue implements QueueHandler
 {
     /** Most requests served in one duty cycle, so one busy queue cannot starve others on a shared thread. */
     static final int DUTY_CYCLE_LIMIT = 256;
+    /** Passes with work in a row that share one reading of the clock, at most. */
+    static final int CLOCK_PASSES = 8;
     /** Longest sleep of an idle queue that watches nothing (every request comes with an event). */
     static final long IDLE_WAIT_NANOS = 1_000_000_000L;
 
@@ -58,6 +60,10 @@ public final class BlkbackQueue implements QueueHandler
     private final UnsafeBuffer requestCopy;
     private final RingEntryHandler onRequest = this::take;
     private BlkifRequest incoming;
+    private long now;
+    private int passesSinceClock;
+    private boolean lastPassIdle = true;
+    private boolean clockFromWait;
 
     /**
      * Connects a queue: everything it will use is allocated here, and on a disk on NBD its connection is made.
@@ -144,9 +150,21 @@ public final class BlkbackQueue implements QueueHandler
         {
             return 0;
         }
-        // one reading of the clock a pass (in a PV dom0 with no vDSO clock each is a system call): the size check and
-        // the path's end-of-pass duties keep coarse timers
-        final long now = System.nanoTime();
+        // The size check and the path's end-of-pass duties keep coarse timers. In a PV dom0 with no vDSO clock each
+        // reading is a system call through the hypervisor, so the pass after a wait uses the reading the idle
+        // strategy took as it went to wait (idleWaitNanos), the idle pass that ends a spell of work the reading of
+        // the pass before it, and the clock is read only on a pass after an idle one that did not wait (polling)
+        // and every CLOCK_PASSES passes while busy: no reading of its own in a wake-up, where it made two.
+        if (clockFromWait)
+        {
+            clockFromWait = false;
+            passesSinceClock = 0;
+        }
+        else if (lastPassIdle || ++passesSinceClock >= CLOCK_PASSES)
+        {
+            now = System.nanoTime();
+            passesSinceClock = 0;
+        }
         int served = sizes.check(now) + path.startPass();
         while (served < DUTY_CYCLE_LIMIT)
         {
@@ -165,7 +183,8 @@ public final class BlkbackQueue implements QueueHandler
             served += taken;
             responder.push();
         }
-        return served + path.endPass(served == 0 && !ring.isDisabled(), now);
+        lastPassIdle = served == 0;
+        return served + path.endPass(lastPassIdle && !ring.isDisabled(), now);
     }
 
     /**
@@ -230,6 +249,10 @@ public final class BlkbackQueue implements QueueHandler
     @Override
     public long idleWaitNanos(final ConnectedQueue queue, final long nowNanos)
     {
+        // Asked right before a wait: the pass after it takes this reading as its own (stale by the wait, which is
+        // bounded by what is returned here, so no timed duty is missed: one due during it is seen when it ends).
+        now = nowNanos;
+        clockFromWait = true;
         final long pathWait = path.idleWaitNanos(nowNanos);
         if (pathWait < 0)
         {

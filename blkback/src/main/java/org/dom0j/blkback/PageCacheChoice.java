@@ -125,6 +125,15 @@ final class PageCacheChoice
     }
 
     /**
+     * @return whether it chooses by measuring, so wants each batch's time ({@link #record}); the default, always the
+     *         mapping, does not, and a queue then reads no clock for it.
+     */
+    boolean isMeasured()
+    {
+        return measured;
+    }
+
+    /**
      * @return whether requests go through the mapping now.
      */
     boolean useMapping()

@@ -127,7 +127,12 @@ final class PageCacheWindow
             return true;
         }
         // Populating is the mapping's cost too (on a hypervisor that shadows page tables, most of it), paid here,
-        // before the batch is timed: it is added to the batch's time for the choice.
+        // before the batch is timed: it is added to the batch's time for the choice (which only a measured choice
+        // wants: the default reads no clock for it).
+        if (!choice.isMeasured())
+        {
+            return mapping.populate(position, bytes) == 0;
+        }
         final long started = System.nanoTime();
         final boolean populated = mapping.populate(position, bytes) == 0;
         populateNanos += System.nanoTime() - started;
@@ -135,7 +140,16 @@ final class PageCacheWindow
     }
 
     /**
-     * Told after each batch served while the window is mapped, how long it took and how its requests went: what
+     * @return whether it wants each batch's time ({@link #batchServed}): mapped, and choosing by measuring. Where
+     *         the clock has no vDSO (a PV dom0 whose hypervisor reports no stable TSC) each reading is a system call.
+     */
+    boolean timesBatches()
+    {
+        return null != mapping && choice.isMeasured();
+    }
+
+    /**
+     * Told after each batch served while {@link #timesBatches}, how long it took and how its requests went: what
      * {@link PageCacheChoice} measures the mapping and bounce pages by (busy time per page served, whichever way
      * each request went in the batch).
      *

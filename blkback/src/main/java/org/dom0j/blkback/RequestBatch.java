@@ -236,7 +236,7 @@ final class RequestBatch implements UringDisk.Owner
         {
             return;
         }
-        final boolean timed = window.isMapped();
+        final boolean timed = window.timesBatches();
         final long start = timed ? System.nanoTime() : 0;
         if (!copyBatch(BLKIF_OP_WRITE))
         {

@@ -221,18 +221,17 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         yields = 0;
         if (idleSince >= 0)
         {
-            adapt(nanoClock.getAsLong() - idleSince);
+            // only a spell that blocked adapts the window (a poll that caught the work leaves it): no clock otherwise
+            if (blocked)
+            {
+                adapt(nanoClock.getAsLong() - idleSince);
+            }
             idleSince = -1;
         }
     }
 
     private void adapt(final long idleNanos)
     {
-        if (!blocked)
-        {
-            // the poll caught the work (however long its yields took): the window stays
-            return;
-        }
         if (idleNanos > maxPollNanos)
         {
             pollNanos = pollNanos / 2 < POLL_START_NANOS ? 0 : pollNanos / 2;
