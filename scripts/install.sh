@@ -52,12 +52,13 @@ install -m 644 "$build/dom0j.jar" "$root/share/dom0j/dom0j.jar"
 # The launcher finds the jar beside it (../share/dom0j), so a staged tree runs as well as the installed one.
 cat > "$root/bin/dom0j" <<'LAUNCHER'
 #!/bin/sh
-# dom0j launcher (scripts/install.sh). DOM0J_JAVA picks the java; DOM0J_JAVA_OPTS adds JVM options.
+# dom0j launcher (scripts/install.sh). DOM0J_JAVA picks the java; DOM0J_JAVA_OPTS adds JVM options (after
+# -XX:-UsePerfData: no performance-data sampler waking 20 times a second in dom0; jcmd PID still works).
 here=$(dirname "$(readlink -f "$0")")
 java=${DOM0J_JAVA:-${JAVA_HOME:+$JAVA_HOME/bin/}java}
 # shellcheck disable=SC2086
 exec "$java" --add-exports java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED \
-    ${DOM0J_JAVA_OPTS:-} -jar "$here/../share/dom0j/dom0j.jar" "$@"
+    -XX:-UsePerfData ${DOM0J_JAVA_OPTS:-} -jar "$here/../share/dom0j/dom0j.jar" "$@"
 LAUNCHER
 chmod 755 "$root/bin/dom0j"
 

@@ -18,12 +18,13 @@ JAR=$REPO/toolstack-cli/target/dom0j.jar
 XB=/usr/lib/xen-4.17/bin
 JFLAGS=(--add-exports java.base/jdk.internal.misc=ALL-UNNAMED --enable-native-access=ALL-UNNAMED)
 # dom0j serve: C1 only and the serial GC (a short dom0j command starts about twice as fast in dom0 under TCG as
-# with the default JIT)
-read -r -a JOPTS <<< "${DOM0J_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
+# with the default JIT), and no performance-data sampler (as dom0j's launcher: it woke 20 times a second and took
+# 0.4-0.9 s of dom0's CPU in a timed pass)
+read -r -a JOPTS <<< "${DOM0J_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData}"
 # the short CLI commands run interpreted: under TCG QEMU translates again each page of code the JIT writes, and in
 # one run 'dom0j list' took 35.5 s with C1 against 9.2 s interpreted ('xenstore' 21-24 s against 9-10 s, 'selftest'
 # 22.3 s against 10.6 s). A host with hardware virtualisation needs neither.
-read -r -a CLI_JOPTS <<< "${DOM0J_CLI_JAVA_OPTS--Xint -XX:+UseSerialGC}"
+read -r -a CLI_JOPTS <<< "${DOM0J_CLI_JAVA_OPTS--Xint -XX:+UseSerialGC -XX:-UsePerfData}"
 DLOG=$R/dom0j.log
 WLOG=$R/backend-watch.log
 CON=/var/log/xen/console
