@@ -250,6 +250,10 @@ final class FakeHypervisor implements XenPlatform
     final class Handle implements EventChannels
     {
         final LinkedBlockingQueue<Integer> pendingPorts = new LinkedBlockingQueue<>();
+        /** Calls of {@link #pending()}: each a read of the evtchn device on Xen. */
+        final AtomicInteger reads = new AtomicInteger();
+        /** The ports unmasked, in order. */
+        final ConcurrentLinkedQueue<Integer> unmasked = new ConcurrentLinkedQueue<>();
         final java.util.concurrent.atomic.AtomicBoolean woken = new java.util.concurrent.atomic.AtomicBoolean();
         final Map<Integer, Channel> bound = new HashMap<>();
 
@@ -314,6 +318,7 @@ final class FakeHypervisor implements XenPlatform
         @Override
         public int pending()
         {
+            reads.incrementAndGet();
             final Integer port = pendingPorts.poll();
             return port == null ? -1 : port;
         }
@@ -355,6 +360,7 @@ final class FakeHypervisor implements XenPlatform
         @Override
         public void unmask(final int port)
         {
+            unmasked.add(port);
         }
 
         @Override

@@ -2,15 +2,12 @@ package org.dom0j.backend;
 
 import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
-import org.dom0j.evtchn.EventChannels;
 import org.dom0j.gnttab.GrantMapping;
 import org.dom0j.ring.BackRing;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -21,76 +18,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(30)
 class RingAgentEventsTest
 {
-    /** Ports queued as the kernel's evtchn device queues them; counts the reads. */
-    private static final class QueuedPorts implements EventChannels
-    {
-        final ArrayDeque<Integer> queued = new ArrayDeque<>();
-        final List<Integer> unmasked = new ArrayList<>();
-        int reads;
-
-        @Override
-        public int bindInterdomain(final int remoteDomid, final int remotePort)
-        {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public int bindUnboundPort(final int remoteDomid)
-        {
-            throw new UnsupportedOperationException();
-        }
-
-        @Override
-        public void unbind(final int port)
-        {
-        }
-
-        @Override
-        public void notify(final int port)
-        {
-        }
-
-        @Override
-        public int pending()
-        {
-            reads++;
-            final Integer port = queued.poll();
-            return null == port ? -1 : port;
-        }
-
-        @Override
-        public int pending(final long timeoutNanos)
-        {
-            return pending();
-        }
-
-        @Override
-        public boolean awaitEvent(final long timeoutNanos)
-        {
-            return !queued.isEmpty();
-        }
-
-        @Override
-        public void wakeup()
-        {
-        }
-
-        @Override
-        public void unmask(final int port)
-        {
-            unmasked.add(port);
-        }
-
-        @Override
-        public void close()
-        {
-        }
-    }
-
+    /** Ports queued as the kernel's evtchn device queues them; counts the reads and records the unmasks. */
+    private final FakeHypervisor.Handle ports =
+        (FakeHypervisor.Handle)new FakeHypervisor(new InMemoryXenStore()).openEventChannels();
     private final CountersManager countersManager = new CountersManager(
         new UnsafeBuffer(ByteBuffer.allocateDirect(64 * 1024)), new UnsafeBuffer(ByteBuffer.allocateDirect(8 * 1024)));
 
-    private RingAgent agent(final QueuedPorts ports, final int[] localPorts, final int[] work)
+    /** An agent over a queue bound to {@code localPorts} on {@link #ports}, whose handler always has work. */
+    private RingAgent agent(final int... localPorts)
     {
         final int[] remote = new int[localPorts.length];
         for (int i = 0; i < remote.length; i++)
@@ -101,8 +36,7 @@ class RingAgentEventsTest
             List.of(new QueueConfig.Ring(null, new int[]{ 8 })), remote);
         final ConnectedQueue queue = new ConnectedQueue(null, config, new GrantMapping[1], new BackRing[1], ports,
             localPorts, new QueueCounters(countersManager, "test q0"));
-        return new RingAgent("test-q0", queue, q -> work[0], (agent, reason) -> { })
-            .takeEventsOnlyAfterWaiting();
+        return new RingAgent("test-q0", queue, q -> 1, (agent, reason) -> { }).takeEventsOnlyAfterWaiting();
     }
 
     @Test
@@ -110,13 +44,12 @@ class RingAgentEventsTest
     {
         // In a PV dom0 each read of the device is a system call through the hypervisor. A delivered port stays
         // masked until it is unmasked, so after the queue's one port there is nothing to find.
-        final QueuedPorts ports = new QueuedPorts();
-        final RingAgent agent = agent(ports, new int[]{ 7 }, new int[]{ 1 });
-        ports.queued.add(7);
+        final RingAgent agent = agent(7);
+        ports.pendingPorts.add(7);
         agent.idleWaitNanos(1_000_000, 0);
         agent.doWork();
 
-        assertThat(ports.reads).as("one read of the device").isEqualTo(1);
+        assertThat(ports.reads.get()).as("one read of the device").isEqualTo(1);
         assertThat(ports.unmasked).containsExactly(7);
         assertThat(agent.queue().counters().eventsReceived().get()).isEqualTo(1);
     }
@@ -126,15 +59,14 @@ class RingAgentEventsTest
     {
         // netback's split event channels: a queue with a port for each ring. Whatever is queued past them (a port
         // unmasked and fired again, or another handle's) stays queued: the next wait returns at once for it.
-        final QueuedPorts ports = new QueuedPorts();
-        final RingAgent agent = agent(ports, new int[]{ 7, 9 }, new int[]{ 1 });
-        ports.queued.add(9);
-        ports.queued.add(7);
-        ports.queued.add(9);
+        final RingAgent agent = agent(7, 9);
+        ports.pendingPorts.add(9);
+        ports.pendingPorts.add(7);
+        ports.pendingPorts.add(9);
         agent.idleWaitNanos(1_000_000, 0);
         agent.doWork();
 
-        assertThat(ports.reads).isEqualTo(2);
+        assertThat(ports.reads.get()).isEqualTo(2);
         assertThat(ports.unmasked).containsExactly(9, 7);
         assertThat(ports.awaitEvent(0)).as("the third stays queued").isTrue();
         agent.idleWaitNanos(1_000_000, 0);
@@ -146,18 +78,17 @@ class RingAgentEventsTest
     @Test
     void shouldReadTheDeviceOnlyOnThePassAfterAWait()
     {
-        final QueuedPorts ports = new QueuedPorts();
-        final RingAgent agent = agent(ports, new int[]{ 7 }, new int[]{ 1 });
+        final RingAgent agent = agent(7);
         agent.doWork();
-        final int first = ports.reads;
-        ports.queued.add(7);
+        final int first = ports.reads.get();
+        ports.pendingPorts.add(7);
         agent.doWork();
         agent.doWork();
 
-        assertThat(ports.reads).as("passes that did not follow a wait read nothing").isEqualTo(first);
+        assertThat(ports.reads.get()).as("passes that did not follow a wait read nothing").isEqualTo(first);
         agent.idleWaitNanos(1_000_000, 0);
         agent.doWork();
-        assertThat(ports.reads).isEqualTo(first + 1);
+        assertThat(ports.reads.get()).isEqualTo(first + 1);
         assertThat(ports.unmasked).containsExactly(7);
     }
 }
