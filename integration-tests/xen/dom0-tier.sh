@@ -120,12 +120,12 @@ console_scan() {
 seen() { [[ $CONSOLE_SEEN == *" $1 "* ]]; }
 
 # dom0 CPU accounting, from /proc (one cat, one awk): cpu_mark prints dom0's busy, idle and steal time so far (USER_HZ
-# ticks: user+nice+system+irq+softirq, idle+iowait, steal) and saves every thread's ticks (utime+stime) in FILE.
+# ticks: user+nice+system+irq+softirq, idle+iowait, steal) and saves every thread's ticks (utime, stime) in FILE.
 cpu_mark() {
     cat /proc/[0-9]*/task/[0-9]*/stat 2>/dev/null | awk '{ o = index($0, "("); c = 0
         for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
         comm = substr($0, o + 1, c - o - 1); gsub(/ /, "_", comm); split(substr($0, c + 2), f, " ")
-        print $1, comm, f[12] + f[13] }' > "$1"
+        print $1, comm, f[12], f[13] }' > "$1"
     awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8, $5 + $6, $9 }' /proc/stat
 }
 # DOM0J_TIER_PROFILE=1: the timed pass of a workload served by dom0j is profiled (perf record of serve's JVM, and
@@ -173,13 +173,13 @@ cpu_report() {
     now=$(cpu_mark "$file.after")
     awk -v a="$mark" -v b="$now" -v s="$secs" -v l="$label" -v before="$file" -v after="$file.after" 'BEGIN {
         split(a, x, " "); split(b, y, " ")
-        while ((getline line < before) > 0) { split(line, f, " "); t[f[1] " " f[2]] = f[3] }
-        while ((getline line < after) > 0) { split(line, f, " "); k = f[1] " " f[2]; d = f[3] - t[k]
-            if (d > 0) { n++; id[n] = f[2] "[" f[1] "]"; dt[n] = d } }
+        while ((getline line < before) > 0) { split(line, f, " "); t[f[1] " " f[2]] = f[3] + f[4]; tu[f[1] " " f[2]] = f[3] }
+        while ((getline line < after) > 0) { split(line, f, " "); k = f[1] " " f[2]; d = f[3] + f[4] - t[k]
+            if (d > 0) { n++; id[n] = f[2] "[" f[1] "]"; dt[n] = d; du[n] = f[3] - tu[k] } }
         for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (dt[j] > dt[i]) {
-            v = dt[i]; dt[i] = dt[j]; dt[j] = v; v = id[i]; id[i] = id[j]; id[j] = v }
-        top = ""; for (i = 1; i <= n && i <= 8; i++) top = top sprintf(" %s %.2f", id[i], dt[i] / 100)
-        printf "INFO: dom0 CPU, %s: %.1fs of wall time, busy %.2fs, idle %.2fs, steal %.2fs (vCPU seconds); threads:%s\n",
+            v = dt[i]; dt[i] = dt[j]; dt[j] = v; v = id[i]; id[i] = id[j]; id[j] = v; v = du[i]; du[i] = du[j]; du[j] = v }
+        top = ""; for (i = 1; i <= n && i <= 8; i++) top = top sprintf(" %s %.2f (user %.2f)", id[i], dt[i] / 100, du[i] / 100)
+        printf "INFO: dom0 CPU, %s: %.1fs of wall time, busy %.2fs, idle %.2fs, steal %.2fs (vCPU seconds); threads (seconds, of them in user mode):%s\n",
             l, s, (y[1] - x[1]) / 100, (y[2] - x[2]) / 100, (y[3] - x[3]) / 100, top }'
 }
 
