@@ -43,8 +43,9 @@ D_NET=""
 # DOM0J_TIER_ONLY="net" (words: cli blk net) runs only those parts, for working on the harness; empty runs all
 ONLY=${DOM0J_TIER_ONLY:-}
 # DOM0J_TIER_ROUNDS: the timed rounds (a pattern pass and ext4) of the kernel's and dom0j's measured guests; their
-# best rounds are compared, as one round's time moves by up to 2x between boots under TCG
-ROUNDS=${DOM0J_TIER_ROUNDS:-3}
+# best rounds are compared, as one round's time moves by up to 2x between boots under TCG, and by up to 1.6x within
+# one boot (five rounds: about 15 s more per guest than three, and a best round less at the emulator's mercy)
+ROUNDS=${DOM0J_TIER_ROUNDS:-5}
 # DOM0J_TIER_LONG=1: the longer workload too (a 256 MiB disk: 1 MiB O_DIRECT extents, discards, ext2 with 60 files),
 # through the kernel's blkback and through dom0j (warm), and their ratio; about three minutes more under TCG
 LONG=${DOM0J_TIER_LONG:-0}
