@@ -58,8 +58,8 @@ import static org.dom0j.backend.XenbusState.INIT_WAIT;
  * {@link Context#detachOnClose} closing the conductor leaves every device as the frontend sees it, for the next
  * process.
  * <p>
- * Disconnecting is idempotent and happens in a safe order: stop the agents (their rings are no longer touched),
- * let the type disconnect, unbind the ports, unmap the rings, free the counters.
+ * Each device is a {@link ConductedDevice}, which connects and disconnects its queues (idempotently, in a safe
+ * order); {@link BackendPaths} says which names in the paths are acted on.
  * <p>
  * <b>Threads</b>: an {@link Agent}; {@code onStart}, {@code doWork} and {@code onClose} run on the conductor's
  * thread (an {@code AgentRunner}, or the caller's in INVOKER mode). Watch callbacks (on the xenstore client's
@@ -71,8 +71,6 @@ public final class BackendConductor implements Agent
     private static final System.Logger LOG = System.getLogger(BackendConductor.class.getName());
     private static final String BACKEND_TOKEN = "dom0j-backend:";
     private static final String FRONTEND_TOKEN = "dom0j-frontend:";
-    private static final int DOMID_FIRST_RESERVED = 0x7FF0;
-    private static final int MAX_PATH_LENGTH = 256;
     private static final int EVENTS_PER_CYCLE = 256;
     /** Longest park of an idle conductor: it is woken for its work, so this only bounds how long a close waits. */
     private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
@@ -190,27 +188,6 @@ public final class BackendConductor implements Agent
         }
     }
 
-    /** The conductor's record of one device. */
-    private static final class Device
-    {
-        final DeviceType type;
-        final DeviceContext context;
-        final BackendStateMachine state;
-        final List<QueueConnector.Resources> queues = new ArrayList<>();
-        XsWatch frontendWatch;
-        boolean frontendSeen;
-        boolean failed;
-        boolean connectAttempted;
-        boolean advertised;
-
-        Device(final DeviceType type, final DeviceContext context, final XenbusState initial)
-        {
-            this.type = type;
-            this.context = context;
-            this.state = new BackendStateMachine(initial);
-        }
-    }
-
     private record Violation(RingAgent agent, String reason)
     {
     }
@@ -228,7 +205,7 @@ public final class BackendConductor implements Agent
     private final ManyToOneConcurrentArrayQueue<Violation> violations = new ManyToOneConcurrentArrayQueue<>(256);
     private final AtomicBoolean rescan = new AtomicBoolean(true);
     private final WakeableIdleStrategy idleStrategy = new WakeableIdleStrategy(10, 20, IDLE_PARK_NANOS);
-    private final Map<String, Device> devices = new LinkedHashMap<>();
+    private final Map<String, ConductedDevice> devices = new LinkedHashMap<>();
     private final List<XsWatch> typeWatches = new ArrayList<>();
 
     /**
@@ -338,7 +315,7 @@ public final class BackendConductor implements Agent
             closeQuietly(watch);
         }
         typeWatches.clear();
-        for (final Device device : new ArrayList<>(devices.values()))
+        for (final ConductedDevice device : new ArrayList<>(devices.values()))
         {
             if (detachOnClose)
             {
@@ -346,7 +323,7 @@ public final class BackendConductor implements Agent
                 // requests wait in the ring; the next process adopts it (or, not connected, sets it up again).
                 LOG.log(System.Logger.Level.INFO, device.context + ": detached in state " + device.state.current() +
                     ", for the next process of the service");
-                disconnect(device, true);
+                device.disconnect(connector, scheduler, true);
                 closeQuietly(device.frontendWatch);
                 devices.remove(device.context.backendPath());
                 continue;
@@ -372,7 +349,7 @@ public final class BackendConductor implements Agent
      */
     public XenbusState deviceState(final String backendPath)
     {
-        final Device device = devices.get(backendPath);
+        final ConductedDevice device = devices.get(backendPath);
         return device == null ? null : device.state.current();
     }
 
@@ -414,7 +391,7 @@ public final class BackendConductor implements Agent
                 reconcile(type, domid, devid);
             }
         }
-        for (final Device device : new ArrayList<>(devices.values()))
+        for (final ConductedDevice device : new ArrayList<>(devices.values()))
         {
             if (device.type.name().equals(type) && !seen.contains(device.context.backendPath()))
             {
@@ -437,7 +414,7 @@ public final class BackendConductor implements Agent
 
     private void onPath(final String path)
     {
-        if (!path.startsWith(backendRoot) || path.length() > MAX_PATH_LENGTH)
+        if (!path.startsWith(backendRoot) || path.length() > BackendPaths.MAX_PATH_LENGTH)
         {
             return;
         }
@@ -454,44 +431,14 @@ public final class BackendConductor implements Agent
         reconcile(parts[0], parts[1], parts[2]);
     }
 
-    private static boolean isDomid(final String text)
-    {
-        try
-        {
-            final long domid = XenbusValues.parseUnsigned("domid", text, 0, DOMID_FIRST_RESERVED - 1);
-            return domid >= 0;
-        }
-        catch (final InvalidFrontendException ex)
-        {
-            return false;
-        }
-    }
-
-    private static boolean isDevid(final String text)
-    {
-        if (text.isEmpty() || text.length() > 64)
-        {
-            return false;
-        }
-        for (int i = 0; i < text.length(); i++)
-        {
-            final char c = text.charAt(i);
-            if (!(Character.isLetterOrDigit(c) && c < 0x80) && c != '-' && c != '_')
-            {
-                return false;
-            }
-        }
-        return true;
-    }
-
     private void reconcile(final String type, final String domid, final String devid)
     {
-        if (!isDomid(domid) || !isDevid(devid))
+        if (!BackendPaths.isDomid(domid) || !BackendPaths.isDevid(devid))
         {
             return;
         }
         final String backendPath = backendRoot + type + "/" + domid + "/" + devid;
-        Device device = devices.get(backendPath);
+        ConductedDevice device = devices.get(backendPath);
         try
         {
             if (!xenStore.exists(backendPath))
@@ -522,7 +469,8 @@ public final class BackendConductor implements Agent
         }
     }
 
-    private Device create(final DeviceType type, final int domid, final String devid, final String backendPath)
+    private ConductedDevice create(
+        final DeviceType type, final int domid, final String devid, final String backendPath)
     {
         final XenbusValues values = new XenbusValues(xenStore::readOrNull);
         final String frontendPath = xenStore.readOrNull(backendPath + "/frontend");
@@ -534,16 +482,14 @@ public final class BackendConductor implements Agent
         final DeviceContext context;
         try
         {
-            final long frontendId = values.readUnsigned(backendPath + "/frontend-id", 0, DOMID_FIRST_RESERVED - 1);
-            final String expectedPrefix = "/local/domain/" + frontendId + "/device/";
+            final long frontendId = values.readUnsigned(backendPath + "/frontend-id", 0,
+                BackendPaths.DOMID_FIRST_RESERVED - 1);
             if (frontendId != domid)
             {
                 throw new InvalidFrontendException(backendPath + "/frontend-id", Long.toString(frontendId),
                     "does not match the backend path's domain " + domid);
             }
-            if (frontendPath == null || !frontendPath.startsWith(expectedPrefix) ||
-                frontendPath.length() > MAX_PATH_LENGTH || frontendPath.contains("/.") ||
-                frontendPath.endsWith("/"))
+            if (!BackendPaths.isFrontendPath(frontendId, frontendPath))
             {
                 throw new InvalidFrontendException(backendPath + "/frontend", frontendPath,
                     "not a device directory of domain " + frontendId);
@@ -552,7 +498,7 @@ public final class BackendConductor implements Agent
         }
         catch (final InvalidFrontendException ex)
         {
-            final Device broken = new Device(type, new DeviceContext(
+            final ConductedDevice broken = new ConductedDevice(type, new DeviceContext(
                 type.name(), domid, devid, backendPath, "", features, xenStore), INITIALISING);
             devices.put(backendPath, broken);
             fail(broken, ex.reason());
@@ -560,7 +506,7 @@ public final class BackendConductor implements Agent
         }
 
         final boolean adopt = isAdoptable(backendPath, frontendPath);
-        final Device device = new Device(type, context, adopt ? CONNECTED : INITIALISING);
+        final ConductedDevice device = new ConductedDevice(type, context, adopt ? CONNECTED : INITIALISING);
         devices.put(backendPath, device);
         LOG.log(System.Logger.Level.INFO, context + (adopt ? ": adopting a device left Connected by an earlier " +
             "process of the service" : ": new device") + ", frontend " + frontendPath);
@@ -623,7 +569,7 @@ public final class BackendConductor implements Agent
             CONNECTED == XenbusState.parse(xenStore.readOrNull(frontendPath + "/state"));
     }
 
-    private void step(final Device device)
+    private void step(final ConductedDevice device)
     {
         if (device.context.frontendPath().isEmpty())
         {
@@ -689,32 +635,16 @@ public final class BackendConductor implements Agent
         }
     }
 
-    private void connect(final Device device, final boolean adopt)
+    private void connect(final ConductedDevice device, final boolean adopt)
     {
-        final DeviceContext context = device.context;
-        device.connectAttempted = true;
         final long started = System.nanoTime();
         try
         {
-            final List<QueueConfig> configs = device.type.readFrontend(context);
-            if (configs.isEmpty())
-            {
-                throw new InvalidFrontendException(context.frontendPath(), null, "no rings offered");
-            }
-            int replayed = 0;
-            for (final QueueConfig config : configs)
-            {
-                replayed += Math.max(0, connector.connect(
-                    device.type, context, config, adopt, device.queues, this::onRingViolation).replayed);
-            }
-            for (final QueueConnector.Resources resources : device.queues)
-            {
-                scheduler.start(resources.agent);
-                resources.started = true;
-            }
+            final int replayed = device.connect(connector, scheduler, adopt, this::onRingViolation);
             setState(device, CONNECTED);
-            LOG.log(System.Logger.Level.INFO, context + (adopt ? ": adopted, " : ": connected, ") + configs.size() +
-                " queue(s)" + (adopt ? ", " + replayed + " request(s) taken before served again" : "") + ", in " +
+            LOG.log(System.Logger.Level.INFO, device.context + (adopt ? ": adopted, " : ": connected, ") +
+                device.queueCount() + " queue(s)" +
+                (adopt ? ", " + replayed + " request(s) taken before served again" : "") + ", in " +
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
         }
         catch (final InvalidFrontendException ex)
@@ -729,69 +659,12 @@ public final class BackendConductor implements Agent
         }
     }
 
-    /**
-     * Idempotent: stops agents, lets the type disconnect, unbinds, unmaps, frees counters, deletes the ring journals;
-     * never throws.
-     */
-    private void disconnect(final Device device)
+    private void disconnect(final ConductedDevice device)
     {
-        disconnect(device, false);
+        device.disconnect(connector, scheduler, false);
     }
 
-    /**
-     * @param keepJournals true when the service stops and leaves the device for its next process to adopt.
-     */
-    private void disconnect(final Device device, final boolean keepJournals)
-    {
-        for (final QueueConnector.Resources resources : device.queues)
-        {
-            if (resources.started)
-            {
-                try
-                {
-                    scheduler.stop(resources.agent);
-                }
-                catch (final RuntimeException ex)
-                {
-                    LOG.log(System.Logger.Level.ERROR, device.context + ": stopping agent", ex);
-                }
-                resources.started = false;
-            }
-            else if (resources.agent != null)
-            {
-                // Made but never started (a later queue of the device failed to connect): no scheduler closes it,
-                // so its handler's resources (blkback's io_uring and bounce pages) would wait for the GC.
-                try
-                {
-                    resources.agent.onClose();
-                }
-                catch (final RuntimeException ex)
-                {
-                    LOG.log(System.Logger.Level.ERROR, device.context + ": closing an agent never started", ex);
-                }
-            }
-            resources.agent = null;
-        }
-        if (device.connectAttempted)
-        {
-            device.connectAttempted = false;
-            try
-            {
-                device.type.disconnect(device.context);
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.log(System.Logger.Level.ERROR, device.context + ": type disconnect", ex);
-            }
-        }
-        for (int i = device.queues.size() - 1; i >= 0; i--)
-        {
-            connector.release(device.context, device.queues.get(i), keepJournals);
-        }
-        device.queues.clear();
-    }
-
-    private void fail(final Device device, final String reason)
+    private void fail(final ConductedDevice device, final String reason)
     {
         LOG.log(System.Logger.Level.WARNING, device.context + ": failed: " + reason);
         device.failed = true;
@@ -809,48 +682,32 @@ public final class BackendConductor implements Agent
 
     private void onViolation(final Violation violation)
     {
-        for (final Device device : devices.values())
+        for (final ConductedDevice device : devices.values())
         {
-            for (final QueueConnector.Resources resources : device.queues)
+            if (device.runs(violation.agent()))
             {
-                if (resources.agent == violation.agent())
-                {
-                    disconnect(device);
-                    fail(device, "queue " + violation.agent().queue().config().name() + " ring protocol violation: " +
-                        violation.reason());
-                    return;
-                }
+                disconnect(device);
+                fail(device, "queue " + violation.agent().queue().config().name() + " ring protocol violation: " +
+                    violation.reason());
+                return;
             }
         }
     }
 
-    private void unplug(final Device device, final String why)
+    private void unplug(final ConductedDevice device, final String why)
     {
         LOG.log(System.Logger.Level.INFO, device.context + ": unplugged (" + why + ")");
         disconnect(device);
         forget(device);
     }
 
-    private void forget(final Device device)
+    private void forget(final ConductedDevice device)
     {
-        closeQuietly(device.frontendWatch);
-        device.frontendWatch = null;
         devices.remove(device.context.backendPath());
-        if (device.advertised)
-        {
-            device.advertised = false;
-            try
-            {
-                device.type.remove(device.context);
-            }
-            catch (final RuntimeException ex)
-            {
-                LOG.log(System.Logger.Level.ERROR, device.context + ": type remove", ex);
-            }
-        }
+        device.forget();
     }
 
-    private void setState(final Device device, final XenbusState target)
+    private void setState(final ConductedDevice device, final XenbusState target)
     {
         final String backendPath = device.context.backendPath();
         try
