@@ -306,9 +306,7 @@ public final class XenStoreClient implements XenStore
         {
             throw new XenStoreException(Errno.EINVAL.number(), "watch " + path + ": token contains NUL");
         }
-        final XsWatchDispatcher.Watch watch = watches.add(path, token, depth, listener,
-            (watched, wireToken) -> request(XsMessageType.UNWATCH, 0, strings(watched, wireToken),
-                "unwatch " + watched));
+        final XsWatchDispatcher.Watch watch = watches.add(path, token, depth, listener, this::unwatch);
         try
         {
             request(XsMessageType.WATCH, 0, strings(path, watch.wireToken()), "watch " + path);
@@ -466,6 +464,29 @@ public final class XenStoreClient implements XenStore
             throw new XenStoreException(Errno.EINTR.number(), "transaction retry interrupted", ex);
         }
         return Math.min(micros * 2, 256_000);
+    }
+
+    /**
+     * Sends a closed watch's UNWATCH. A connection that has failed (or fails meanwhile) has no watch left to undo, so
+     * closing a watch then is quiet, as closing it after {@link #close} is.
+     */
+    private void unwatch(final String path, final String wireToken)
+    {
+        if (connection.isClosed())
+        {
+            return;
+        }
+        try
+        {
+            request(XsMessageType.UNWATCH, 0, strings(path, wireToken), "unwatch " + path);
+        }
+        catch (final XenStoreException ex)
+        {
+            if (!connection.isClosed())
+            {
+                throw ex;
+            }
+        }
     }
 
     private XsClientConnection.Reply request(final XsMessageType type, final int txId, final byte[] payload,

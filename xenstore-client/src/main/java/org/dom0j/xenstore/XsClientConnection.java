@@ -85,7 +85,7 @@ final class XsClientConnection
      */
     boolean isClosed()
     {
-        return closed;
+        return closed || null != failure;
     }
 
     /**

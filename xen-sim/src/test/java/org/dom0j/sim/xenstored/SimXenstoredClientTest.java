@@ -5,6 +5,7 @@ import org.dom0j.xenstore.XenStoreClient;
 import org.dom0j.xenstore.XenStoreException;
 import org.dom0j.xenstore.XsPaths;
 import org.dom0j.xenstore.XsPermission;
+import org.dom0j.xenstore.XsWatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -405,6 +406,19 @@ class SimXenstoredClientTest
         server.close();
         assertThat(errno(() -> xs.read("/x"))).isEqualTo(Errno.ECONNRESET.number());
         assertThat(errno(() -> xs.read("/x"))).isEqualTo(Errno.ECONNRESET.number());
+    }
+
+    @Test
+    void shouldCloseAWatchQuietlyOnceTheServerWentAway()
+    {
+        final XsWatch before = xs.watch("/w", "t", (path, token) -> { });
+        server.close();
+        // whether or not the reader has seen the connection go yet: a dead connection has no watch left to undo
+        before.close();
+        assertThat(errno(() -> xs.read("/w"))).isEqualTo(Errno.ECONNRESET.number());
+        final XsWatch[] after = new XsWatch[1];
+        assertThat(errno(() -> after[0] = xs.watch("/w", "u", (path, token) -> { })))
+            .isEqualTo(Errno.ECONNRESET.number());
     }
 
     @Test
