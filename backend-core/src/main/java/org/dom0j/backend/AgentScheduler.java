@@ -1,6 +1,7 @@
 package org.dom0j.backend;
 
 import org.dom0j.evtchn.EventChannelIdleStrategy;
+import org.dom0j.linux.CoarseClock;
 import org.agrona.ErrorHandler;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.AgentInvoker;
@@ -79,10 +80,15 @@ public interface AgentScheduler extends AutoCloseable
                 return new BackoffIdleStrategy();
             }
             final RingAgent ring = ((RingAgent)agent).takeEventsOnlyAfterWaiting();
-            return maxPoll < 0 ?
-                new EventChannelIdleStrategy(ring.queue().eventChannels(), 100, 10, maxWaitNanos, ring::idleWaitNanos) :
-                EventChannelIdleStrategy.adaptive(ring.queue().eventChannels(), maxPoll, maxWaitNanos,
-                    ring::idleWaitNanos, System::nanoTime);
+            if (maxPoll < 0)
+            {
+                return new EventChannelIdleStrategy(
+                    ring.queue().eventChannels(), 100, 10, maxWaitNanos, ring::idleWaitNanos);
+            }
+            // The agent's thread is the only one to read it.
+            final CoarseClock coarse = new CoarseClock();
+            return EventChannelIdleStrategy.adaptive(ring.queue().eventChannels(), maxPoll, maxWaitNanos,
+                ring::idleWaitNanos, System::nanoTime, coarse::nanos);
         }, errorHandler);
     }
 

@@ -38,7 +38,9 @@ public interface QueueHandler
      * queue costs no wake-ups.
      *
      * @param queue    the queue.
-     * @param nowNanos the current {@link System#nanoTime()}.
+     * @param nowNanos the current {@link System#nanoTime()}, or that clock as of its last tick (up to a few
+     *                 milliseconds behind: serve's idle strategy reads the coarse clock, which costs no system call):
+     *                 for timers of milliseconds and more.
      * @return nanoseconds, or a negative value (the default) for the scheduler's own longest wait.
      */
     default long idleWaitNanos(final ConnectedQueue queue, final long nowNanos)

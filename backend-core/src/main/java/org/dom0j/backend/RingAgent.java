@@ -170,7 +170,8 @@ public final class RingAgent implements Agent
      * {@link #idleWaitNanos(long)}, with the clock's reading the idle strategy took as it went to block.
      *
      * @param schedulerNanos the scheduler's longest wait.
-     * @param now            {@link System#nanoTime()}, read a moment ago.
+     * @param now            {@link System#nanoTime()}'s clock, read a moment ago (perhaps as of its last tick: for
+     *                        timers of milliseconds).
      * @return nanoseconds to wait at most.
      */
     public long idleWaitNanos(final long schedulerNanos, final long now)
@@ -185,7 +186,8 @@ public final class RingAgent implements Agent
         long wait = handlerNanos < 0 ? schedulerNanos : handlerNanos;
         if (heldCount > 0)
         {
-            wait = Math.min(wait, Math.max(0, unmaskAt - now));
+            // A backoff of a millisecond or so, timed by the fine clock: the reading given may be the coarse clock's.
+            wait = Math.min(wait, Math.max(0, unmaskAt - System.nanoTime()));
         }
         return wait;
     }

@@ -36,6 +36,12 @@ public final class EventChannelIdleStrategy implements IdleStrategy
      * polling; one that comes later is not worth the CPU (KVM's halt polling stops at 200 us, for a whole vCPU).
      */
     public static final long DEFAULT_MAX_POLL_NANOS = 50_000;
+    /**
+     * While the adaptive window is closed, one idle spell in this many is timed (two readings of the fine clock, to
+     * see whether its work came soon enough to open the window); the others read only the coarse clock. The first
+     * spell is timed.
+     */
+    public static final int TIME_EVERY_CLOSED_SPELL = 16;
 
     private final EventChannels evtchn;
     private final int maxSpins;
@@ -44,10 +50,14 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     private final LongBinaryOperator parkNanos;
     private final long maxPollNanos;
     private final LongSupplier nanoClock;
+    private final LongSupplier coarseClock;
     private int spins;
     private int yields;
     private long pollNanos;
-    private long idleSince = -1;
+    private boolean inSpell;
+    private boolean timed;
+    private long idleSince;
+    private int untimedSpells = TIME_EVERY_CLOSED_SPELL - 1;
     private int pollCalls;
     private boolean blocked;
 
@@ -75,7 +85,8 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxParkNanos,
         final LongUnaryOperator parkNanos)
     {
-        this(evtchn, maxSpins, maxYields, -1, maxParkNanos, (max, now) -> parkNanos.applyAsLong(max), System::nanoTime);
+        this(evtchn, maxSpins, maxYields, -1, maxParkNanos, (max, now) -> parkNanos.applyAsLong(max), System::nanoTime,
+            System::nanoTime);
     }
 
     /**
@@ -88,7 +99,8 @@ public final class EventChannelIdleStrategy implements IdleStrategy
 
     private EventChannelIdleStrategy(
         final EventChannels evtchn, final int maxSpins, final int maxYields, final long maxPollNanos,
-        final long maxParkNanos, final LongBinaryOperator parkNanos, final LongSupplier nanoClock)
+        final long maxParkNanos, final LongBinaryOperator parkNanos, final LongSupplier nanoClock,
+        final LongSupplier coarseClock)
     {
         if (maxSpins < 0 || maxYields < 0 || maxParkNanos <= 0)
         {
@@ -101,6 +113,25 @@ public final class EventChannelIdleStrategy implements IdleStrategy
         this.maxParkNanos = maxParkNanos;
         this.parkNanos = parkNanos;
         this.nanoClock = nanoClock;
+        this.coarseClock = coarseClock;
+    }
+
+    /**
+     * An adaptive strategy whose clock serves both its window and the agent's timers: see
+     * {@link #adaptive(EventChannels, long, long, LongBinaryOperator, LongSupplier, LongSupplier)}.
+     *
+     * @param evtchn       the handle the agent takes its events from.
+     * @param maxPollNanos the longest window, 0 for none (block at once).
+     * @param maxParkNanos the default longest block in one idle call.
+     * @param parkNanos    given {@code maxParkNanos} and the clock's reading, how long to block now.
+     * @param nanoClock    the clock.
+     * @return the strategy.
+     */
+    public static EventChannelIdleStrategy adaptive(
+        final EventChannels evtchn, final long maxPollNanos, final long maxParkNanos,
+        final LongBinaryOperator parkNanos, final LongSupplier nanoClock)
+    {
+        return adaptive(evtchn, maxPollNanos, maxParkNanos, parkNanos, nanoClock, nanoClock);
     }
 
     /**
@@ -108,26 +139,35 @@ public final class EventChannelIdleStrategy implements IdleStrategy
      * blocked and work arrived within {@code maxPollNanos} of going idle, the window doubles (from
      * {@link #POLL_START_NANOS}) up to that bound; when it blocked and the idle spell outlasted {@code maxPollNanos},
      * it halves (below the start, to none); when the poll caught the work it stays.
+     * <p>
+     * Every reading of {@code nanoClock} counts: where the clock has no vDSO (a PV dom0 whose hypervisor reports no
+     * stable TSC) each is a system call through the hypervisor. So while the window is closed only one idle spell in
+     * {@link #TIME_EVERY_CLOSED_SPELL} is timed; the others block at once, as a closed window does anyway, and give
+     * the agent {@code coarseClock}'s reading for its timers. A wake-up then reads no fine clock, where it read it
+     * twice (before the block and after it).
      *
      * @param evtchn       the handle the agent takes its events from.
-     * @param maxPollNanos the longest window, 0 for none (block at once).
+     * @param maxPollNanos the longest window, 0 for none (block at once, and never time a spell).
      * @param maxParkNanos the default longest block in one idle call.
-     * @param parkNanos    given {@code maxParkNanos} and the clock's reading (taken as the strategy went to block:
-     *                     the agent need not read it again), how long to block now (as in the other constructors).
-     *                     Every reading counts: where the clock has no vDSO (a PV dom0 whose hypervisor reports no
-     *                     stable TSC) each is a system call through the hypervisor, and a queue's cycle made seven.
+     * @param parkNanos    given {@code maxParkNanos} and a clock's reading (taken as the strategy went to block: the
+     *                     agent need not read it again), how long to block now (as in the other constructors). The
+     *                     reading is {@code nanoClock}'s in a timed spell or while polling, {@code coarseClock}'s
+     *                     otherwise.
      * @param nanoClock    the clock, {@code System::nanoTime} but in tests.
+     * @param coarseClock  the same clock as of its last tick, for timers of milliseconds (behind {@code nanoClock}
+     *                     by at most about a tick), read without a system call: a {@code CoarseClock} but in tests.
      * @return the strategy.
      */
     public static EventChannelIdleStrategy adaptive(
         final EventChannels evtchn, final long maxPollNanos, final long maxParkNanos,
-        final LongBinaryOperator parkNanos, final LongSupplier nanoClock)
+        final LongBinaryOperator parkNanos, final LongSupplier nanoClock, final LongSupplier coarseClock)
     {
         if (maxPollNanos < 0)
         {
             throw new IllegalArgumentException("the longest poll window must be >= 0");
         }
-        return new EventChannelIdleStrategy(evtchn, 0, 0, maxPollNanos, maxParkNanos, parkNanos, nanoClock);
+        return new EventChannelIdleStrategy(evtchn, 0, 0, maxPollNanos, maxParkNanos, parkNanos, nanoClock,
+            coarseClock);
     }
 
     /**
@@ -176,12 +216,32 @@ public final class EventChannelIdleStrategy implements IdleStrategy
 
     private void adaptiveIdle()
     {
-        final long now = nanoClock.getAsLong();
-        if (idleSince < 0)
+        final long now;
+        if (!inSpell)
         {
-            idleSince = now;
-            pollCalls = 0;
+            inSpell = true;
             blocked = false;
+            pollCalls = 0;
+            timed = pollNanos > 0 || (maxPollNanos > 0 && ++untimedSpells >= TIME_EVERY_CLOSED_SPELL);
+            if (!timed)
+            {
+                // The window is closed and this spell is not timed: block at once, as a closed window would.
+                blocked = true;
+                block(coarseClock.getAsLong());
+                return;
+            }
+            untimedSpells = 0;
+            now = nanoClock.getAsLong();
+            idleSince = now;
+        }
+        else if (!timed)
+        {
+            block(coarseClock.getAsLong());
+            return;
+        }
+        else
+        {
+            now = nanoClock.getAsLong();
         }
         if (now - idleSince < pollNanos)
         {
@@ -219,14 +279,15 @@ public final class EventChannelIdleStrategy implements IdleStrategy
     {
         spins = 0;
         yields = 0;
-        if (idleSince >= 0)
+        if (inSpell)
         {
-            // only a spell that blocked adapts the window (a poll that caught the work leaves it): no clock otherwise
-            if (blocked)
+            // only a timed spell that blocked adapts the window (a poll that caught the work leaves it): no clock
+            // otherwise
+            if (timed && blocked)
             {
                 adapt(nanoClock.getAsLong() - idleSince);
             }
-            idleSince = -1;
+            inSpell = false;
         }
     }
 

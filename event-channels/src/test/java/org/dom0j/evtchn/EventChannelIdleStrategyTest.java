@@ -165,6 +165,58 @@ class EventChannelIdleStrategyTest
         assertThat(evtchn.waits).hasSize(5);
     }
 
+    @Test
+    void aClosedWindowTimesOneSpellInSixteenAndGivesTheAgentTheCoarseClockOtherwise()
+    {
+        final long[] now = { 1_000_000L };
+        final int[] fineReadings = { 0 };
+        final List<Long> given = new ArrayList<>();
+        final EventChannelIdleStrategy idle = EventChannelIdleStrategy.adaptive(evtchn, 40_000, DEFAULT_PARK,
+            (max, at) ->
+            {
+                given.add(at);
+                return max;
+            },
+            () ->
+            {
+                fineReadings[0]++;
+                return now[0];
+            },
+            () -> now[0] - 3_000_000);
+        // The first spell is timed; its work came 1 ms later: the window stays closed.
+        idle.idle(0);
+        now[0] += 1_000_000;
+        idle.idle(1);
+        assertThat(fineReadings[0]).as("before the block and after it").isEqualTo(2);
+        assertThat(given).containsExactly(1_000_000L);
+
+        // The next fifteen spells are not timed: each blocks at once on the coarse reading, however soon work came.
+        for (int i = 0; i < EventChannelIdleStrategy.TIME_EVERY_CLOSED_SPELL - 1; i++)
+        {
+            idle.idle(0);
+            idle.idle(0);
+            now[0] += 5_000;
+            idle.idle(1);
+        }
+        assertThat(fineReadings[0]).as("no fine reading in an untimed spell").isEqualTo(2);
+        assertThat(evtchn.waits).hasSize(1 + 2 * (EventChannelIdleStrategy.TIME_EVERY_CLOSED_SPELL - 1));
+        assertThat(given.get(1)).as("the coarse reading").isEqualTo(2_000_000L - 3_000_000L);
+        assertThat(idle.pollNanos()).isZero();
+
+        // The sixteenth is timed: its work came 5 us after it went idle, and the window opens.
+        idle.idle(0);
+        now[0] += 5_000;
+        idle.idle(1);
+        assertThat(fineReadings[0]).isEqualTo(4);
+        assertThat(idle.pollNanos()).isEqualTo(EventChannelIdleStrategy.POLL_START_NANOS);
+
+        // With the window open every spell is timed.
+        idle.idle(0);
+        now[0] += 2_000;
+        idle.idle(1);
+        assertThat(fineReadings[0]).as("one reading to poll; the poll caught the work: none after").isEqualTo(5);
+    }
+
     /** Records the waits; no events ever come. */
     private static final class RecordingEventChannels implements EventChannels
     {

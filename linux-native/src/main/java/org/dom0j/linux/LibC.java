@@ -105,6 +105,12 @@ final class LibC
     /** Variadic in C; every argument is passed as a long, as syscall(2) reads them. */
     static native long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
 
+    // ---------------------------------------------------------------- clocks
+
+    static native int clock_gettime(int clock, long timespec);
+
+    static native int clock_getres(int clock, long timespec);
+
     // ---------------------------------------------------------------- pseudo-terminals
 
     static native int posix_openpt(int flags);

@@ -48,6 +48,7 @@ class LinuxLayoutTest
         new Check("MAP_NORESERVE", "MAP_NORESERVE", Linux.MAP_NORESERVE),
         new Check("MAP_POPULATE", "MAP_POPULATE", Linux.MAP_POPULATE),
         new Check("MADV_WILLNEED", "MADV_WILLNEED", Linux.MADV_WILLNEED),
+        new Check("CLOCK_MONOTONIC_COARSE", "CLOCK_MONOTONIC_COARSE", CoarseClock.CLOCK_MONOTONIC_COARSE),
         new Check("MADV_POPULATE_READ", "22 /* MADV_POPULATE_READ, newer than some glibc headers */",
             Linux.MADV_POPULATE_READ),
         new Check("MADV_POPULATE_WRITE", "23 /* MADV_POPULATE_WRITE */", Linux.MADV_POPULATE_WRITE),
@@ -135,6 +136,7 @@ class LinuxLayoutTest
         #include <fcntl.h>
         #include <poll.h>
         #include <termios.h>
+        #include <time.h>
         #include <sys/mman.h>
         #include <sys/epoll.h>
         #include <sys/eventfd.h>
