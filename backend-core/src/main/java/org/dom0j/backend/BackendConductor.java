@@ -324,7 +324,7 @@ public final class BackendConductor implements Agent
                 LOG.log(System.Logger.Level.INFO, device.context + ": detached in state " + device.state.current() +
                     ", for the next process of the service");
                 device.disconnect(connector, scheduler, true);
-                closeQuietly(device.frontendWatch);
+                device.stopWatchingFrontend();
                 devices.remove(device.context.backendPath());
                 continue;
             }

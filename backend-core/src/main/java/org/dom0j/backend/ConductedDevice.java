@@ -134,9 +134,9 @@ final class ConductedDevice
     }
 
     /**
-     * The device goes: its frontend watch is closed and the type removes what it advertised; never throws.
+     * Closes the frontend watch, if any; never throws (a watch on a connection that broke has nothing to undo).
      */
-    void forget()
+    void stopWatchingFrontend()
     {
         if (null != frontendWatch)
         {
@@ -150,6 +150,14 @@ final class ConductedDevice
             }
             frontendWatch = null;
         }
+    }
+
+    /**
+     * The device goes: its frontend watch is closed and the type removes what it advertised; never throws.
+     */
+    void forget()
+    {
+        stopWatchingFrontend();
         if (advertised)
         {
             advertised = false;

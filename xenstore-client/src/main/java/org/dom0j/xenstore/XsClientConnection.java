@@ -161,8 +161,9 @@ final class XsClientConnection
             failure = ex;
             closed = true;
         }
-        transport.close();
+        // The watches first: a watch closed from now on sends no UNWATCH on the connection about to go.
         watches.close();
+        transport.close();
         for (final Integer id : pending.keySet())
         {
             final CompletableFuture<Reply> f = pending.remove(id);
