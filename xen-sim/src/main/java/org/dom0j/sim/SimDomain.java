@@ -272,8 +272,8 @@ public final class SimDomain
         state.lock();
         try
         {
-            state.reclaimDeadPins();
-            state.recountPins(ref);
+            state.grantPins().reclaimDeadPins();
+            state.grantPins().recountPins(ref);
         }
         finally
         {

@@ -104,16 +104,16 @@ final class SimGrantTables implements GrantTables
             {
                 for (int i = 0; i < count; i++)
                 {
-                    final int result = granter.pin(pinned[i], localDomid, writable, frames, i);
-                    if (result != SimDomainState.PIN_OK)
+                    final int result = granter.grantPins().pin(pinned[i], localDomid, writable, frames, i);
+                    if (result != SimGrantPins.PIN_OK)
                     {
                         for (int j = 0; j < i; j++)
                         {
-                            granter.unpin(pinned[j], writable);
+                            granter.grantPins().unpin(pinned[j], writable);
                         }
                         throw new GrantTableException(Errno.EINVAL.number(),
                             "map grant ref " + pinned[i] + " of domain " + domid + ": " +
-                            SimDomainState.pinReason(result));
+                            SimGrantPins.pinReason(result));
                     }
                 }
             }
@@ -154,7 +154,7 @@ final class SimGrantTables implements GrantTables
         {
             for (int i = 0; i < count; i++)
             {
-                granter.unpin(refs[i], writable);
+                granter.grantPins().unpin(refs[i], writable);
             }
         }
         finally
@@ -263,17 +263,17 @@ final class SimGrantTables implements GrantTables
         final int srcOffset)
     {
         final int sourcePin = pinOne(source, batch.sourceRef(i), false, 0);
-        if (sourcePin != SimDomainState.PIN_OK)
+        if (sourcePin != SimGrantPins.PIN_OK)
         {
-            batch.status(i, SimDomainState.grantStatus(sourcePin));
+            batch.status(i, SimGrantPins.grantStatus(sourcePin));
             return;
         }
         try
         {
             final int destPin = pinOne(dest, batch.ref(i), true, 1);
-            if (destPin != SimDomainState.PIN_OK)
+            if (destPin != SimGrantPins.PIN_OK)
             {
-                batch.status(i, SimDomainState.grantStatus(destPin));
+                batch.status(i, SimGrantPins.grantStatus(destPin));
                 return;
             }
             try
@@ -298,7 +298,7 @@ final class SimGrantTables implements GrantTables
         granter.lock();
         try
         {
-            return granter.pin(ref, localDomid, writable, pairFrames, slot);
+            return granter.grantPins().pin(ref, localDomid, writable, pairFrames, slot);
         }
         finally
         {
@@ -311,7 +311,7 @@ final class SimGrantTables implements GrantTables
         granter.lock();
         try
         {
-            granter.unpin(ref, writable);
+            granter.grantPins().unpin(ref, writable);
         }
         finally
         {
@@ -354,10 +354,10 @@ final class SimGrantTables implements GrantTables
                     batch.status(i, GrantCopyBatch.GNTST_BAD_COPY_ARG);
                     continue;
                 }
-                final int result = granter.pin(batch.ref(i), localDomid, batch.toForeign(i), copyFrames, i);
+                final int result = granter.grantPins().pin(batch.ref(i), localDomid, batch.toForeign(i), copyFrames, i);
                 // PIN_IN_USE marks a pin to release; the status says okay only once the copy is done.
-                batch.status(i, result == SimDomainState.PIN_OK ? PIN_IN_USE : SimDomainState.grantStatus(result));
-                if (result == SimDomainState.PIN_OK)
+                batch.status(i, result == SimGrantPins.PIN_OK ? PIN_IN_USE : SimGrantPins.grantStatus(result));
+                if (result == SimGrantPins.PIN_OK)
                 {
                     pinned++;
                 }
@@ -401,7 +401,7 @@ final class SimGrantTables implements GrantTables
                 {
                     if (batch.status(i) == PIN_IN_USE)
                     {
-                        granter.unpin(batch.ref(i), batch.toForeign(i));
+                        granter.grantPins().unpin(batch.ref(i), batch.toForeign(i));
                         batch.status(i, GrantCopyBatch.GNTST_OKAY);
                     }
                 }

@@ -81,8 +81,8 @@ class SimGrantTablesTest
         state.lock();
         try
         {
-            assertThat(state.pin(ref, 0, true, new int[1], 0)).isEqualTo(SimDomainState.PIN_OK);
-            state.forgetLedgerEntryForTest(ref, true);
+            assertThat(state.grantPins().pin(ref, 0, true, new int[1], 0)).isEqualTo(SimGrantPins.PIN_OK);
+            state.grantPins().forgetLedgerEntryForTest(ref, true);
         }
         finally
         {
@@ -206,7 +206,7 @@ class SimGrantTablesTest
         assertThat(gnttab.mappedPageCount()).isZero();
         assertThat(osMappingsOfGuestMemory()).isEqualTo(mapsBefore);
         assertThat(guest.grantFlags(good)).isEqualTo(GTF_PERMIT_ACCESS);
-        assertThat(guest.state().pins(good)).isZero();
+        assertThat(guest.state().grantPins().pins(good)).isZero();
         guest.endAccess(good);
     }
 
@@ -278,7 +278,7 @@ class SimGrantTablesTest
             .hasMessageContaining("65535");
         guest.state().control().putIntVolatile(pins, 0);
         gnttab.mapOne(GUEST, ref, false).close();
-        assertThat(guest.state().pins(ref)).isZero();
+        assertThat(guest.state().grantPins().pins(ref)).isZero();
     }
 
     @Test
@@ -378,8 +378,8 @@ class SimGrantTablesTest
         assertThat(other.page(dstFrame).getInt(0)).as("nothing landed from the refused copies").isZero();
         assertThat(guest.grantFlags(src)).isEqualTo(GTF_PERMIT_ACCESS | GTF_READONLY);
         assertThat(other.grantFlags(dst)).isEqualTo(GTF_PERMIT_ACCESS);
-        assertThat(platform.host().state(GUEST).pins(src)).isZero();
-        assertThat(platform.host().state(7).pins(dst)).isZero();
+        assertThat(platform.host().state(GUEST).grantPins().pins(src)).isZero();
+        assertThat(platform.host().state(7).grantPins().pins(dst)).isZero();
     }
 
     @Test
@@ -393,7 +393,7 @@ class SimGrantTablesTest
         final long addr = lb.addressOffset();
         try (GrantMapping mapping = gnttab.mapOne(GUEST, mapped, true))
         {
-            final int pinsOfTheMapping = platform.host().state(GUEST).pins(mapped);
+            final int pinsOfTheMapping = platform.host().state(GUEST).grantPins().pins(mapped);
             final GrantCopyBatch batch = new GrantCopyBatch(8);
             // One ref several times in one run (each operation pins it once more), a bad ref in the middle.
             batch.addToForeign(GUEST, rw, 0, addr, 4);
@@ -408,9 +408,9 @@ class SimGrantTablesTest
                 GrantCopyBatch.GNTST_GENERAL_ERROR, GrantCopyBatch.GNTST_OKAY, GrantCopyBatch.GNTST_OKAY);
             assertThat(guest.page(frame).getStringWithoutLengthAscii(0, 8)).isEqualTo("abcdefgh");
             assertThat(mapping.buffer().getStringWithoutLengthAscii(0, 8)).isEqualTo("abcdefgh");
-            assertThat(platform.host().state(GUEST).pins(rw)).isZero();
+            assertThat(platform.host().state(GUEST).grantPins().pins(rw)).isZero();
             assertThat(guest.grantFlags(rw)).isEqualTo(GTF_PERMIT_ACCESS);
-            assertThat(platform.host().state(GUEST).pins(mapped)).as("the mapping's pin stays")
+            assertThat(platform.host().state(GUEST).grantPins().pins(mapped)).as("the mapping's pin stays")
                 .isEqualTo(pinsOfTheMapping);
             assertThat(guest.grantFlags(mapped) & (GTF_READING | GTF_WRITING)).isEqualTo(GTF_READING | GTF_WRITING);
         }
