@@ -62,7 +62,7 @@ final class DiskSizeWatcher
     /**
      * Start of a pass: reads the size when due (on the watching queue), then follows it.
      *
-     * @param now {@link System#nanoTime()}.
+     * @param now {@link System#nanoTime()}'s clock, perhaps as of its last tick (the idle strategy's coarse reading).
      * @return work done: 1 for a change found, 1 for a change followed.
      */
     int check(final long now)
@@ -96,7 +96,7 @@ final class DiskSizeWatcher
     }
 
     /**
-     * @param now {@link System#nanoTime()}.
+     * @param now {@link System#nanoTime()}'s clock, perhaps as of its last tick (the idle strategy's coarse reading).
      * @return how long until the next read of the size, {@link Long#MAX_VALUE} on a queue that does not watch.
      */
     long nanosUntilCheck(final long now)

@@ -197,8 +197,10 @@ final class MapPath implements ReadWritePath
     @Override
     public long idleWaitNanos(final long now)
     {
+        // Until the purge is due by the reading the next pass takes as its own (it may be the coarse clock's, a tick
+        // behind): a fixed interval from a later reading would let a purge slip by another interval.
         return null != persistentGrants && persistentGrants.size() > 0 ?
-            PersistentGrants.PURGE_INTERVAL_NANOS : Long.MAX_VALUE;
+            persistentGrants.nanosUntilPurge(now) : Long.MAX_VALUE;
     }
 
     @Override

@@ -89,6 +89,15 @@ public final class PersistentGrants implements AutoCloseable
     }
 
     /**
+     * @param nowNanos the time now.
+     * @return how long until {@link #purge} next does something, 0 when it is due.
+     */
+    public long nanosUntilPurge(final long nowNanos)
+    {
+        return Math.max(0, nextPurge - nowNanos);
+    }
+
+    /**
      * Drops grants unused for 60 s and, after an overflow, the least recently used 5%; runs at most every 100 ms.
      *
      * @param nowNanos the time now.

@@ -74,13 +74,13 @@ interface ReadWritePath
      * take but requests are in flight, waiting for one of them (no event would wake the queue for it).
      *
      * @param idle whether the pass did nothing else.
-     * @param now  {@link System#nanoTime()}.
+     * @param now  {@link System#nanoTime()}'s clock, perhaps as of its last tick (the idle strategy's coarse reading).
      * @return work done.
      */
     int endPass(boolean idle, long now);
 
     /**
-     * @param now {@link System#nanoTime()}.
+     * @param now {@link System#nanoTime()}'s clock, perhaps as of its last tick (the idle strategy's coarse reading).
      * @return how long the queue may sleep as far as this path is concerned: {@link Long#MAX_VALUE} with nothing due,
      *         a negative value when it must not sleep on its event channel (requests in flight that no event
      *         announces).

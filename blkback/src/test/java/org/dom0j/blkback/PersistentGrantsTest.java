@@ -99,7 +99,9 @@ class PersistentGrantsTest
             assertThat(grants.get(1)).isNull();
             assertThat(mappings.get(1).closed).isTrue();
             // Grant 3 is due 10 ms later, but the next purge runs 100 ms after this one at the earliest.
+            assertThat(grants.nanosUntilPurge(60 * SECOND + 50 * MS)).isEqualTo(50 * MS);
             assertThat(grants.purge(60 * SECOND + 50 * MS)).isZero();
+            assertThat(grants.nanosUntilPurge(60 * SECOND + 150 * MS)).as("due").isZero();
             assertThat(mappings.get(3).closed).isFalse();
             assertThat(grants.purge(60 * SECOND + PersistentGrants.PURGE_INTERVAL_NANOS)).isEqualTo(1);
             assertThat(mappings.get(3).closed).isTrue();

