@@ -322,6 +322,9 @@ watch_backend vbd &
 WATCH_PID=$!
 watch_backend vif &
 WATCH_VIF_PID=$!
+# QEMU's block backend (qdisk, the userspace peer measured beside the kernel's) serves backend/qdisk
+watch_backend qdisk &
+WATCH_QDISK_PID=$!
 
 # domcfg NAME MODE DISKSPEC [VIFSPEC [EXTRA-CMDLINE [MEMORY]]] > cfg (no disk when DISKSPEC is empty)
 domcfg() {
@@ -361,10 +364,11 @@ create_guest() {
     return $rc
 }
 
-# teardown_check LABEL DOMID HOW T0: the backend of xvda (51712) went to Closed (6) and its nodes were removed,
-# without libxl's timeout. Times are dom0 uptimes from the watcher log.
+# teardown_check LABEL DOMID HOW T0 [KIND]: the backend of xvda (51712) went to Closed (6) and its nodes were removed,
+# without libxl's timeout. Times are dom0 uptimes from the watcher log. KIND: the backend's type (vbd, or qdisk for
+# QEMU's)
 teardown_check() {
-    local label=$1 domid=$2 how=$3 t0=$4 b=/local/domain/0/backend/vbd/$2/51712 ok=1
+    local label=$1 domid=$2 how=$3 t0=$4 b=/local/domain/0/backend/${5:-vbd}/$2/51712 ok=1
     for _ in $(seq 100); do xenstore-exists "$b" 2>/dev/null || { ok=0; break; }; sleep 0.2; done
     local closed removed timeouts
     closed=$(awk -v p="$b/state" '$2 == p && $3 == 6 { print $1; exit }' "$WLOG")
@@ -487,6 +491,8 @@ restart_checks() {
 # (1 or 2), dom0j serve is killed and started again during it (kill_and_adopt)
 run_workload() {
     local label=$1 spec=$2 img=$3 kills=${4:-0} rounds=${5:-1} mode=${6:-workload} g=$1-work t0 rc domid i killed=0 extra
+    local kind=vbd
+    [[ $spec == *backendtype=qdisk* ]] && kind=qdisk
     # the guest's result that ends its timed pass: ext4 in the workload, ext2 in the longer one
     local last=ext4
     [ "$mode" = long ] && last=ext2
@@ -556,7 +562,7 @@ run_workload() {
     info "timing $label: $TIMES; $CREATE_TOOL to domain gone ${t_gone}s"
     if [ -n "$domid" ]; then
         [ $kills -gt 0 ] && restart_checks "$label" "$domid" "$g"
-        teardown_check "$label" "$domid" poweroff "$t0"
+        teardown_check "$label" "$domid" poweroff "$t0" "$kind"
         leak_check "$label" "$domid" "$before"
     fi
 }
@@ -1243,6 +1249,29 @@ if want net; then
     fi
 fi
 
+# ---- the userspace peer: QEMU's Xen block backend (qdisk) on a loop device -------------------------------------
+# libxl starts a QEMU for a PV guest with a qdisk disk (qemu-system-xen's xen-qemu-system-i386 -M xenpv), which
+# serves backend/qdisk in dom0's user space as dom0j serves backend/vbd: the same wake-ups, grant copies and
+# notifies through the hypervisor that the kernel's blkback does without. It opens its disk with O_DIRECT, which
+# tmpfs refuses, so its file is on tmpfs behind a loop device, as the kernel's is. Before the kernel's guest, so that
+# the kernel's and dom0j's run next to each other in the boot.
+QEMU_DM=/usr/libexec/xen-qemu-system-i386
+Q_TIMES=""
+if ! want blk; then
+    :
+elif [ ! -x "$QEMU_DM" ]; then
+    check qemu-qdisk-workload SKIP "no $QEMU_DM in this dom0's image (Debian's qemu-system-xen; setup.sh installs it)"
+else
+    IMG_Q=/run/disk-qemu.img
+    truncate -s 64M "$IMG_Q"
+    LOOPQ=$(losetup -f --show "$IMG_Q")
+    run_workload qemu-qdisk "format=raw,vdev=xvda,access=rw,backendtype=qdisk,target=$LOOPQ" "$IMG_Q" 0 "$ROUNDS"
+    Q_TIMES=$TIMES
+    losetup -d "$LOOPQ"
+    verify_backing qemu-qdisk "$IMG_Q" qemu-qdisk-work
+    rm -f "$IMG_Q"
+fi
+
 # ---- the disk baseline: the kernel's xen-blkback on a loop device ---------------------------------------------
 # after the network baseline, so that the guests whose times are compared run next to each other in the boot:
 # with the network part between them, dom0j's one pass was slower in each full run than in the disk part alone
@@ -1390,6 +1419,11 @@ if have serve; then
             split(w, c, " "); cold = ""
             if (c[12] > 0 && a[12] > 0) cold = sprintf("; the warm-up guest, the first through that path: %.2f (%.2fs)", c[12] / a[12], c[12])
             if (a[14] > 0 && a[16] > 0) printf "INFO: dom0j/kernel-blkback time ratio (TCG, informational; serve warm): best of %d rounds %.2f (%.2fs vs %.2fs), median %.2f (%.2fs vs %.2fs); rounds dom0j %s, kernel %s; one-pass %.2f (pattern %.2f, ext4 %.2f); total %.2f (%.2fs vs %.2fs)%s%s\n", n, b[14] / a[14], b[14], a[14], b[16] / a[16], b[16], a[16], b[18], a[18], b[12] / a[12], b[10] / a[10], b[6] / a[6], b[8] / a[8], b[8], a[8], r, cold }'
+        # the userspace peer: the same rounds through QEMU's qdisk, against dom0j's and the kernel's
+        awk -v k="$K_TIMES" -v d="$D_TIMES" -v q="$Q_TIMES" -v n="$ROUNDS" 'BEGIN { split(k, a, " "); split(d, b, " ")
+            split(q, c, " ")
+            if (c[14] > 0 && b[14] > 0 && a[14] > 0) printf "INFO: dom0j/QEMU-qdisk time ratio (the userspace peer; TCG, informational): best of %d rounds %.2f (%.2fs vs %.2fs), median %.2f (%.2fs vs %.2fs); rounds QEMU %s; QEMU-qdisk/kernel-blkback: best %.2f, median %.2f\n", n, b[14] / c[14], b[14], c[14], b[16] / c[16], b[16], c[16], c[18], c[14] / a[14], c[16] / a[16]
+            else print "INFO: dom0j/QEMU-qdisk: not compared (QEMU: " q "; dom0j: " d "; kernel: " k ")" }'
     fi
     if [ $ok = 0 ] && want net; then
         # the same network workload, the vif served by dom0j (drop-in: its TAP on xenbr0 through vif-bridge)
@@ -1418,7 +1452,8 @@ else
 fi
 
 # ---- the end --------------------------------------------------------------------------------------------------
-{ pkill -P $WATCH_PID; pkill -P $WATCH_VIF_PID; kill $WATCH_PID $WATCH_VIF_PID; wait $WATCH_PID $WATCH_VIF_PID; } 2>/dev/null
+{ pkill -P $WATCH_PID; pkill -P $WATCH_VIF_PID; pkill -P $WATCH_QDISK_PID; kill $WATCH_PID $WATCH_VIF_PID $WATCH_QDISK_PID
+    wait $WATCH_PID $WATCH_VIF_PID $WATCH_QDISK_PID; } 2>/dev/null
 xl list > "$R/xl-list-end.txt" 2>&1
 cp /tmp/xl-*.log /var/log/xen/xl-*.log "$R/" 2>/dev/null
 mkdir -p "$R/console" && cp "$CON"/* "$R/console/" 2>/dev/null

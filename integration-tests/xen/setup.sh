@@ -19,7 +19,7 @@ cd "$W"
 t0=$(date +%s.%N)
 log() { echo "setup: $*"; }
 
-PKGS=(qemu-system-x86 xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils libxen-dev
+PKGS=(qemu-system-x86 qemu-system-xen xen-hypervisor-4.17-amd64 xen-utils-4.17 xenstore-utils libxen-dev
       busybox-static cpio kmod e2fsprogs)
 missing=()
 for p in "${PKGS[@]}"; do
