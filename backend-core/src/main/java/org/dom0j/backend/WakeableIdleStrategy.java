@@ -14,17 +14,23 @@ import java.util.concurrent.locks.LockSupport;
  * millisecond has to park for at most that long: an idle service then wakes a thousand times a second. In a PV dom0
  * each wake-up is a timer, an upcall and a context switch through the hypervisor; under the real-Xen tier's TCG the
  * conductor parked that way took 15% of a dom0 vCPU while serve served nothing. Woken instead, it answers at once
- * and sleeps while nothing happens; {@code maxParkNanos} only bounds how long its runner's close waits.
+ * and sleeps while nothing happens. {@code maxParkNanos} bounds a park only in case a wake-up were ever lost; before
+ * its runner closes, {@link #stopping()} keeps it from parking long, so that the close need not wait for a park to
+ * end.
  * <p>
  * <b>Threads</b>: {@link #wake()} from any thread; the rest from the agent's one thread.
  */
 public final class WakeableIdleStrategy implements IdleStrategy
 {
+    /** How long a park lasts at most once {@link #stopping()} was called. */
+    static final long STOPPING_PARK_NANOS = 1_000_000;
+
     private final AtomicBoolean woken = new AtomicBoolean();
     private final int maxSpins;
     private final int maxYields;
     private final long maxParkNanos;
     private volatile Thread agentThread;
+    private volatile boolean stopping;
     private int spins;
     private int yields;
 
@@ -55,6 +61,16 @@ public final class WakeableIdleStrategy implements IdleStrategy
         {
             LockSupport.unpark(thread);
         }
+    }
+
+    /**
+     * The agent's runner is about to close it (any thread): its park ends now, and from now on it parks for at most
+     * a millisecond, so that it sees at once that it must stop.
+     */
+    public void stopping()
+    {
+        stopping = true;
+        wake();
     }
 
     @Override
@@ -93,7 +109,7 @@ public final class WakeableIdleStrategy implements IdleStrategy
             // A wake() after the flag was read above unparks this thread before or during the park: never missed.
             if (!woken.get())
             {
-                LockSupport.parkNanos(this, maxParkNanos);
+                LockSupport.parkNanos(this, stopping ? STOPPING_PARK_NANOS : maxParkNanos);
             }
         }
     }

@@ -118,7 +118,12 @@ class ThreadedConductorTest
             }
             finally
             {
+                // the conductor sleeps until woken (10 s at most): told first, its runner's close need not wait
+                final long closing = System.nanoTime();
+                conductor.stopping();
                 runner.close();
+                assertThat(System.nanoTime() - closing).as("closing the conductor's runner")
+                    .isLessThan(TimeUnit.SECONDS.toNanos(4));
                 final long stopping = System.nanoTime();
                 scheduler.close();
                 if (longIdle)

@@ -46,6 +46,19 @@ class WakeableIdleStrategyTest
     }
 
     @Test
+    void afterStoppingNoParkLastsLong()
+    {
+        final WakeableIdleStrategy idle = new WakeableIdleStrategy(0, 0, HOUR_NANOS);
+        idle.stopping();
+        // the first call takes the wake-up stopping() made; each later one parks for a millisecond at most, where
+        // without stopping() it would park for an hour and time the test out
+        for (int i = 0; i < 100; i++)
+        {
+            idle.idle(0);
+        }
+    }
+
+    @Test
     void refusesNonsense()
     {
         assertThatThrownBy(() -> new WakeableIdleStrategy(-1, 0, 1)).isInstanceOf(IllegalArgumentException.class);

@@ -106,7 +106,7 @@ public final class PersistentGrants implements AutoCloseable
     public int purge(final long nowNanos)
     {
         now = nowNanos;
-        if (nowNanos - nextPurge < 0)
+        if (nanosUntilPurge(nowNanos) > 0)
         {
             return 0;
         }

@@ -65,6 +65,7 @@ public final class PrimaryConsoles implements Agent
     private final EventChannels eventChannels;
     private final LongSupplier nanoClock;
     private final AtomicBoolean rescan = new AtomicBoolean(true);
+    private volatile boolean stopping;
     /** The consoles served, for the duty cycle: made anew when one comes or goes, so a pass allocates nothing. */
     private Primary[] served = new Primary[0];
     private final Map<Integer, Primary> consoles = new HashMap<>();
@@ -176,7 +177,7 @@ public final class PrimaryConsoles implements Agent
      */
     public long idleWaitNanos(final long maxNanos)
     {
-        if (rescan.get())
+        if (rescan.get() || stopping)
         {
             return 0;
         }
@@ -187,6 +188,17 @@ public final class PrimaryConsoles implements Agent
             wait = Math.min(wait, console.pump.idleWaitNanos(null, now));
         }
         return wait;
+    }
+
+    /**
+     * Its runner is about to close it (any thread): woken from its wait, and from now on it does not sleep, so that
+     * it leaves as soon as the runner says so (its sleep, a poll(2) on its event channels, is not ended by the
+     * interrupt a runner sends).
+     */
+    public void stopping()
+    {
+        stopping = true;
+        wakeUp();
     }
 
     private void rescanSoon()

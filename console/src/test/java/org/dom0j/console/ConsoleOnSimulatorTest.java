@@ -547,6 +547,28 @@ class ConsoleOnSimulatorTest
     }
 
     @Test
+    void shouldSleepLongWhileQuietAndNotAtAllOnceStopping() throws Exception
+    {
+        restartService(ConsoleConfiguration.defaults(), false);
+        final long tenSeconds = TimeUnit.SECONDS.toNanos(10);
+        awaitThat("a pass with nothing to do", () -> primaries.doWork() == 0);
+        assertThat(primaries.idleWaitNanos(tenSeconds)).as("no guest: the agent's own bound").isEqualTo(tenSeconds);
+        final SimConsoleFront front = SimConsoleFront.primary(guest(23), machine.xenStore(), 0);
+        awaitThat("domain 23's primary console to be served", () ->
+        {
+            primaries.doWork();
+            return null != hub.session(23, null);
+        });
+        awaitThat("a pass with nothing to do", () -> primaries.doWork() == 0);
+        assertThat(primaries.idleWaitNanos(tenSeconds)).as("a quiet console: its pump's bound")
+            .isEqualTo(ConsolePump.IDLE_WAIT_NANOS);
+
+        primaries.stopping();
+        assertThat(primaries.idleWaitNanos(tenSeconds)).as("stopping: no sleep").isZero();
+        front.close();
+    }
+
+    @Test
     void shouldReleaseEveryMappingAndPortWhenTheServiceStops() throws Exception
     {
         final List<SimConsoleFront> fronts = new ArrayList<>();

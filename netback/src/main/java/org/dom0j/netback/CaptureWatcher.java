@@ -20,7 +20,10 @@ import java.util.function.Function;
  * when the command's heartbeat stops or its file goes away.
  * <p>
  * <b>Threads</b>: its own ({@code netback-capture}), woken by the directory's inotify events (a new ring is taken at
- * once) and every {@link #SCAN_MILLIS} ms for the heartbeats; an idle service spends no wake-ups more on it.
+ * once) and, while it has rings handed out or a ring it could not take yet (its vif not there, its heartbeat not
+ * started), every {@link #SCAN_MILLIS} ms for them. Otherwise it sleeps until the directory changes: an idle service
+ * spends no wake-ups on it (it used to look every second, which under the real-Xen tier's TCG cost an idle serve
+ * 0.06 s of dom0's CPU per 10 s).
  */
 final class CaptureWatcher implements AutoCloseable
 {
@@ -69,9 +72,8 @@ final class CaptureWatcher implements AutoCloseable
             directory.register(files, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE);
             while (running)
             {
-                scan();
                 // a ring appearing or going wakes it at once; the timeout is the heartbeats' check
-                final WatchKey key = files.poll(SCAN_MILLIS, TimeUnit.MILLISECONDS);
+                final WatchKey key = scan() ? files.poll(SCAN_MILLIS, TimeUnit.MILLISECONDS) : files.take();
                 if (null != key)
                 {
                     key.pollEvents();
@@ -102,8 +104,13 @@ final class CaptureWatcher implements AutoCloseable
         }
     }
 
-    private void scan()
+    /**
+     * @return whether something is to be looked at again in {@link #SCAN_MILLIS} ms: a ring handed out (its
+     *         heartbeat), or one not taken yet.
+     */
+    private boolean scan()
     {
+        boolean again = false;
         final long now = System.currentTimeMillis();
         for (final Iterator<Map.Entry<String, Attached>> it = attached.entrySet().iterator(); it.hasNext(); )
         {
@@ -125,6 +132,7 @@ final class CaptureWatcher implements AutoCloseable
                 {
                     continue;
                 }
+                again = true;
                 final Vif vif = vifs.apply(name);
                 final CaptureRing ring = null == vif ? null : CaptureRing.open(file);
                 if (null != ring)
@@ -145,7 +153,9 @@ final class CaptureWatcher implements AutoCloseable
         catch (final IOException ex)
         {
             LOG.log(System.Logger.Level.DEBUG, "scan " + directory, ex);
+            again = true;
         }
+        return again || !attached.isEmpty();
     }
 
     @Override

@@ -1,6 +1,7 @@
 package org.dom0j.netback;
 
 import org.dom0j.linux.Epoll;
+import org.dom0j.linux.EventFd;
 
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
@@ -11,6 +12,10 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * while the guest has buffers posted for what it reads: what the guest cannot take stays in the kernel's queue for
  * the TAP, which bounds it.
  * <p>
+ * It sleeps until a TAP has frames or {@link #close} wakes it (an eventfd in the same epoll set): an idle service
+ * spends no wake-ups on it. (It woke every 100 ms: in a PV dom0 each wake-up is a timer, an upcall and a context switch
+ * through the hypervisor, and an idle serve's poller took 0.09 s of dom0's CPU per 10 s under the real-Xen tier.)
+ * <p>
  * <b>Threads</b>: its own ({@code netback-tap-poller}); {@link #register} and {@link #unregister} from the
  * conductor (epoll_ctl beside a running epoll_wait is safe).
  */
@@ -18,15 +23,18 @@ final class TapPoller implements AutoCloseable
 {
     private static final System.Logger LOG = System.getLogger(TapPoller.class.getName());
     private static final int MAX_QUEUES = 4096;
-    private static final int WAIT_MILLIS = 100;
+    /** The epoll data of the close's wake-up: no queue's slot. */
+    private static final long CLOSING = -1;
 
     private final Epoll epoll = Epoll.open(64);
+    private final EventFd closing = EventFd.open();
     private final AtomicReferenceArray<VifQueue> owners = new AtomicReferenceArray<>(MAX_QUEUES);
     private final Thread thread;
     private volatile boolean running = true;
 
     TapPoller()
     {
+        epoll.add(closing.fd(), Epoll.EPOLLIN, CLOSING);
         thread = new Thread(this::run, "netback-tap-poller");
         thread.setDaemon(true);
         thread.start();
@@ -81,7 +89,7 @@ final class TapPoller implements AutoCloseable
     {
         while (running)
         {
-            final int n = epoll.await(WAIT_MILLIS);
+            final int n = epoll.await(-1);
             for (int i = 0; i < n; i++)
             {
                 final long slot = epoll.data(i);
@@ -102,6 +110,7 @@ final class TapPoller implements AutoCloseable
     public void close()
     {
         running = false;
+        closing.signal();
         try
         {
             thread.join(5_000);
@@ -111,5 +120,6 @@ final class TapPoller implements AutoCloseable
             Thread.currentThread().interrupt();
         }
         epoll.close();
+        closing.close();
     }
 }

@@ -46,6 +46,8 @@ final class XsWatchDispatcher
     }
 
     private static final Logger LOG = Logger.getLogger(XsWatchDispatcher.class.getName());
+    /** The watch thread's longest sleep. */
+    private static final long IDLE_POLL_SECONDS = 60;
     /** Queued by a close, so that an idle watch thread leaves at once rather than polling for the close. */
     private static final Event CLOSED_WAKE_UP = new Event("", "");
 
@@ -168,7 +170,7 @@ final class XsWatchDispatcher
     }
 
     /**
-     * The watch thread delivers what is queued and leaves (a full queue: within its poll's timeout).
+     * The watch thread delivers what is queued and leaves (a full queue: once it has taken what is queued).
      */
     void close()
     {
@@ -189,11 +191,18 @@ final class XsWatchDispatcher
     {
         while (true)
         {
+            if (closed && events.isEmpty())
+            {
+                // a close that found the queue full queued no wake-up: the queue emptied since, so leave now
+                return;
+            }
             final Event event;
             try
             {
-                // Woken by an event or by CLOSED_WAKE_UP; the timeout is only for a close that found the queue full.
-                event = events.poll(1, TimeUnit.SECONDS);
+                // Woken by an event or by CLOSED_WAKE_UP, which a close queues unless the queue is full (and then the
+                // check above ends it), so an idle client's thread sleeps: it used to wake every second to look for
+                // that close, a wake-up through the hypervisor in a PV dom0. The timeout bounds nothing but a bug.
+                event = events.poll(IDLE_POLL_SECONDS, TimeUnit.SECONDS);
             }
             catch (final InterruptedException ex)
             {
