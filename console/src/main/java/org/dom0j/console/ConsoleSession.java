@@ -141,7 +141,6 @@ public final class ConsoleSession implements AutoCloseable
     /** The session's pseudo-terminal: a reader and a writer thread, like a client's, on the pty's master. */
     private final class PtyEndpoint
     {
-        static final int POLL_MILLIS = 200;
         static final int FULL_WAIT_MILLIS = 100;
 
         final Pty pty;
@@ -166,7 +165,9 @@ public final class ConsoleSession implements AutoCloseable
             {
                 while (!closed)
                 {
-                    final int n = pty.read(buffer, POLL_MILLIS);
+                    // until a viewer types or the close wakes it: no wake-ups while nobody types (it polled every
+                    // 200 ms, five wake-ups a second per guest through the hypervisor in a PV dom0)
+                    final int n = pty.read(buffer, -1);
                     if (n > 0)
                     {
                         offerInput(buffer, 0, n);
@@ -209,7 +210,7 @@ public final class ConsoleSession implements AutoCloseable
             threadDone();
         }
 
-        /** Called by each thread as it ends: the last one closes the pty (within POLL_MILLIS of close()). */
+        /** Called by each thread as it ends: the last one closes the pty. */
         void threadDone()
         {
             if (threadsRunning.decrementAndGet() == 0)
@@ -222,6 +223,7 @@ public final class ConsoleSession implements AutoCloseable
         {
             outbound.clear();
             outbound.offer(END);
+            pty.wakeReader();
         }
     }
 

@@ -3,6 +3,7 @@ package org.dom0j.console;
 import org.agrona.BufferUtil;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.dom0j.common.Errno;
+import org.dom0j.linux.EventFd;
 import org.dom0j.linux.Linux;
 import org.dom0j.linux.LinuxException;
 import org.dom0j.linux.PollFd;
@@ -17,7 +18,7 @@ import java.io.IOException;
  * calls are linux-native's.
  * <p>
  * <b>Threads</b>: one reader thread may call {@link #read}, one writer thread {@link #write}, at the same time (each
- * has its own native buffer and pollfd); {@link #close} once both have stopped.
+ * has its own native buffer and pollfd); any thread {@link #wakeReader}; {@link #close} once both have stopped.
  */
 final class Pty implements AutoCloseable
 {
@@ -28,6 +29,8 @@ final class Pty implements AutoCloseable
 
     private final PseudoTerminal terminal;
     private final int master;
+    /** Ends a reader's wait for good: the session is closing (an eventfd polled beside the master). */
+    private final EventFd closing;
     private final PollFd pollRead;
     private final PollFd pollWrite;
     private final UnsafeBuffer in = new UnsafeBuffer(BufferUtil.allocateDirectAligned(IO_BYTES, 64));
@@ -37,7 +40,8 @@ final class Pty implements AutoCloseable
     {
         this.terminal = terminal;
         this.master = terminal.master();
-        this.pollRead = new PollFd(master, Linux.POLLIN);
+        this.closing = EventFd.open();
+        this.pollRead = new PollFd(new int[]{ master, closing.fd() }, Linux.POLLIN);
         this.pollWrite = new PollFd(master, Linux.POLLOUT);
     }
 
@@ -71,8 +75,8 @@ final class Pty implements AutoCloseable
      * Reads what a viewer typed.
      *
      * @param buffer       where to.
-     * @param timeoutMillis how long to wait for input.
-     * @return bytes read, 0 when nothing came in time.
+     * @param timeoutMillis how long to wait for input: -1 until input comes or {@link #wakeReader}.
+     * @return bytes read, 0 when nothing came in time or the reader was woken.
      * @throws IOException when the pty failed.
      */
     int read(final byte[] buffer, final int timeoutMillis) throws IOException
@@ -81,6 +85,11 @@ final class Pty implements AutoCloseable
         if (ready <= 0)
         {
             return check(ready);
+        }
+        if ((pollRead.revents(0) & Linux.POLLIN) == 0)
+        {
+            // woken to close (a master whose slave this holds open never hangs up)
+            return 0;
         }
         final long n = Linux.read(master, in.addressOffset(), Math.min(buffer.length, IO_BYTES));
         if (n <= 0)
@@ -138,9 +147,18 @@ final class Pty implements AutoCloseable
         return 0;
     }
 
+    /**
+     * Ends the reader's wait, now and in every later {@link #read}: the session is closing (any thread).
+     */
+    void wakeReader()
+    {
+        closing.signal();
+    }
+
     @Override
     public void close()
     {
         terminal.close();
+        closing.close();
     }
 }

@@ -53,6 +53,24 @@ class ConsoleSessionTest
     }
 
     @Test
+    void shouldEndThePtyReaderAtCloseThoughItWaitsForInputWithNoTimeout() throws Exception
+    {
+        final ConsoleSession session = new ConsoleSession("pty-close", dir.resolve("logs/guest-p.log"),
+            dir.resolve("run/p.sock"));
+        assertThat(session.openPty()).startsWith("/dev/pts/");
+        Waits.until("the pty's reader to start", () -> ptyReaderAlive(), WAIT_MS);
+        session.close();
+        // it waits in poll(2) with no timeout while nobody types: only the close's wake-up ends it
+        Waits.until("the pty's reader to end after the close", () -> !ptyReaderAlive(), WAIT_MS);
+    }
+
+    private static boolean ptyReaderAlive()
+    {
+        return Thread.getAllStackTraces().keySet().stream()
+            .anyMatch(t -> t.isAlive() && t.getName().equals("console-pty-close-pty-in"));
+    }
+
+    @Test
     void shouldSendOutputToTheLogAndEveryClient() throws Exception
     {
         try (ConsoleSession session = open(); TestClient a = attach(session); TestClient b = attach(session))
