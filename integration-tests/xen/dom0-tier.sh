@@ -369,7 +369,8 @@ create_guest() {
 # QEMU's, whose Closed the watcher may miss: the node can be gone before the watcher's read, a process and slow under
 # TCG, gets to it; for the peer only the removal and no libxl timeout are required)
 teardown_check() {
-    local label=$1 domid=$2 how=$3 t0=$4 b=/local/domain/0/backend/${5:-vbd}/$2/51712 ok=1
+    local label=$1 domid=$2 how=$3 t0=$4 kind=${5:-vbd} ok=1
+    local b=/local/domain/0/backend/$kind/$domid/51712
     for _ in $(seq 100); do xenstore-exists "$b" 2>/dev/null || { ok=0; break; }; sleep 0.2; done
     local closed removed timeouts
     closed=$(awk -v p="$b/state" '$2 == p && $3 == 6 { print $1; exit }' "$WLOG")
@@ -377,7 +378,7 @@ teardown_check() {
     timeouts=$(grep -hiE 'time(d)? ?out|unable to remove' /var/log/xen/xl-"$label"*.log /tmp/xl-"$label"*.log 2>/dev/null |
         head -2 | oneline)
     info "$label $how: backend states $(awk -v p="$b/state" '$2 == p { printf "%s@%s ", $3, $1 }' "$WLOG")"
-    if [ $ok = 0 ] && { [ -n "$closed" ] || [ "${5:-vbd}" = qdisk ]; } && [ -z "$timeouts" ]; then
+    if [ $ok = 0 ] && { [ -n "$closed" ] || [ "$kind" = qdisk ]; } && [ -z "$timeouts" ]; then
         check "$label-$how-teardown" PASS "backend $(awk -v p="$b/state" '$2 == p && !seen[$3]++ { printf "%s@%s ", $3, $1 }' \
             "$WLOG")-> Closed (6) at ${closed:-(not seen)}s, nodes removed at ${removed:-?}s (dom0 uptime), no libxl timeout"
     else
@@ -1380,9 +1381,9 @@ if have serve; then
         # The same workload once more before the measured one, on a file of its own, no kills: the NBD guest warms
         # serve's NBD path, not the grant-copy path through the page cache that the measured guest takes, and under
         # TCG a JVM's first pass through fresh code is interpreted, compiled and translated again by QEMU. A service
-        # meets its first guest cold once in its life; both one-pass ratios are printed. DOM0J_TIER_WARMUP_ROUNDS
-        # rounds (1): with one, the JIT was still compiling in the measured guest's timed pass (C1's thread took
-        # 0.2-0.4 s of dom0 there).
+        # meets its first guest cold once in its life; both one-pass ratios are printed. DOM0J_TIER_WARMUP_ROUNDS:
+        # its rounds (1). Five were tried: the JIT still compiled in the measured guest's timed pass (C1's thread
+        # 0.5 s of dom0 there, 0.2-0.4 s after one) and the ratio was no better (docs/blkback.md).
         W_TIMES=""
         if [ "${DOM0J_TIER_WARMUP:-1}" = 1 ]; then
             truncate -s 64M /run/dom0j-tmpfs/disk-warmup.img
