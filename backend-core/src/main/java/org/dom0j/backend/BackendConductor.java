@@ -7,7 +7,6 @@ import org.agrona.concurrent.UnsafeBuffer;
 import org.agrona.concurrent.status.CountersManager;
 import org.agrona.concurrent.status.CountersReader;
 import org.dom0j.gnttab.GrantTables;
-import org.dom0j.platform.PlatformFeature;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.xenstore.XenStore;
 import org.dom0j.xenstore.XenStoreException;
@@ -24,11 +23,6 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import static org.dom0j.backend.XenbusState.CLOSED;
-import static org.dom0j.backend.XenbusState.CLOSING;
-import static org.dom0j.backend.XenbusState.CONNECTED;
-import static org.dom0j.backend.XenbusState.INITIALISING;
-import static org.dom0j.backend.XenbusState.INIT_WAIT;
 
 /**
  * The conductor of a backend service: owns the xenstore watches on {@code backend/<type>} for every registered
@@ -58,8 +52,10 @@ import static org.dom0j.backend.XenbusState.INIT_WAIT;
  * {@link Context#detachOnClose} closing the conductor leaves every device as the frontend sees it, for the next
  * process.
  * <p>
- * Each device is a {@link ConductedDevice}, which connects and disconnects its queues (idempotently, in a safe
- * order); {@link BackendPaths} says which names in the paths are acted on.
+ * The conductor decides when a device moves (its watches, its queue of their events, its scans); a
+ * {@link DeviceLifecycle} carries each step out. Each device is a {@link ConductedDevice}, which connects and
+ * disconnects its queues (idempotently, in a safe order); {@link BackendPaths} says which names in the paths are
+ * acted on.
  * <p>
  * <b>Threads</b>: an {@link Agent}; {@code onStart}, {@code doWork} and {@code onClose} run on the conductor's
  * thread (an {@code AgentRunner}, or the caller's in INVOKER mode). Watch callbacks (on the xenstore client's
@@ -197,20 +193,15 @@ public final class BackendConductor implements Agent
     {
     }
 
-    private final XenPlatform platform;
     private final XenStore xenStore;
-    private final AgentScheduler scheduler;
-    private final QueueConnector connector;
+    private final DeviceLifecycle lifecycle;
     private volatile boolean detachOnClose;
     private final Map<String, DeviceType> types = new LinkedHashMap<>();
-    private final Set<PlatformFeature> features;
-    private final String home;
     private final String backendRoot;
     private final ManyToOneConcurrentArrayQueue<String> events;
     private final ManyToOneConcurrentArrayQueue<Violation> violations = new ManyToOneConcurrentArrayQueue<>(256);
     private final AtomicBoolean rescan = new AtomicBoolean(true);
     private final WakeableIdleStrategy idleStrategy = new WakeableIdleStrategy(10, 20, IDLE_PARK_NANOS);
-    private final Map<String, ConductedDevice> devices = new LinkedHashMap<>();
     private final List<XsWatch> typeWatches = new ArrayList<>();
 
     /**
@@ -223,10 +214,9 @@ public final class BackendConductor implements Agent
         {
             throw new IllegalArgumentException("platform, xenStore, grantTables, scheduler and a device type needed");
         }
-        this.platform = context.platform;
+        final XenPlatform platform = context.platform;
         this.xenStore = context.xenStore;
-        this.scheduler = context.scheduler;
-        this.connector = new QueueConnector(platform, context.grantTables,
+        final QueueConnector connector = new QueueConnector(platform, context.grantTables,
             context.countersManager != null ? context.countersManager : new CountersManager(
                 new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.METADATA_LENGTH)),
                 new UnsafeBuffer(ByteBuffer.allocateDirect(1024 * CountersReader.COUNTER_LENGTH))),
@@ -239,9 +229,11 @@ public final class BackendConductor implements Agent
                 throw new IllegalArgumentException("two device types named " + type.name());
             }
         }
-        this.features = Collections.unmodifiableSet(platform.features());
-        this.home = "/local/domain/" + platform.localDomid();
+        final String home = "/local/domain/" + platform.localDomid();
         this.backendRoot = home + "/backend/";
+        this.lifecycle = new DeviceLifecycle(xenStore, context.scheduler, connector,
+            Collections.unmodifiableSet(platform.features()), home, FRONTEND_TOKEN, this::onWatchEvent,
+            this::onRingViolation);
         this.events = new ManyToOneConcurrentArrayQueue<>(context.watchQueueCapacity);
     }
 
@@ -296,7 +288,7 @@ public final class BackendConductor implements Agent
         Violation violation;
         while ((violation = violations.poll()) != null)
         {
-            onViolation(violation);
+            lifecycle.failRing(violation.agent(), violation.reason());
             work++;
         }
         return work;
@@ -329,23 +321,7 @@ public final class BackendConductor implements Agent
             closeQuietly(watch);
         }
         typeWatches.clear();
-        for (final ConductedDevice device : new ArrayList<>(devices.values()))
-        {
-            if (detachOnClose)
-            {
-                // Left to the next process as the frontend sees it: a connected frontend stays connected, its
-                // requests wait in the ring; the next process adopts it (or, not connected, sets it up again).
-                LOG.log(System.Logger.Level.INFO, device.context + ": detached in state " + device.state.current() +
-                    ", for the next process of the service");
-                device.disconnect(connector, scheduler, true);
-                device.stopWatchingFrontend();
-                devices.remove(device.context.backendPath());
-                continue;
-            }
-            disconnect(device);
-            setState(device, CLOSED);
-            forget(device);
-        }
+        lifecycle.close(detachOnClose);
     }
 
     /**
@@ -354,7 +330,7 @@ public final class BackendConductor implements Agent
      */
     public Set<String> devicePaths()
     {
-        return Collections.unmodifiableSet(new HashSet<>(devices.keySet()));
+        return lifecycle.paths();
     }
 
     /**
@@ -363,7 +339,7 @@ public final class BackendConductor implements Agent
      */
     public XenbusState deviceState(final String backendPath)
     {
-        final ConductedDevice device = devices.get(backendPath);
+        final ConductedDevice device = lifecycle.device(backendPath);
         return device == null ? null : device.state.current();
     }
 
@@ -405,11 +381,11 @@ public final class BackendConductor implements Agent
                 reconcile(type, domid, devid);
             }
         }
-        for (final ConductedDevice device : new ArrayList<>(devices.values()))
+        for (final ConductedDevice device : lifecycle.devices())
         {
             if (device.type.name().equals(type) && !seen.contains(device.context.backendPath()))
             {
-                unplug(device, "backend node removed");
+                lifecycle.unplug(device, "backend node removed");
             }
         }
     }
@@ -452,14 +428,14 @@ public final class BackendConductor implements Agent
             return;
         }
         final String backendPath = backendRoot + type + "/" + domid + "/" + devid;
-        ConductedDevice device = devices.get(backendPath);
+        ConductedDevice device = lifecycle.device(backendPath);
         try
         {
             if (!xenStore.exists(backendPath))
             {
                 if (device != null)
                 {
-                    unplug(device, "backend node removed");
+                    lifecycle.unplug(device, "backend node removed");
                 }
                 return;
             }
@@ -469,278 +445,17 @@ public final class BackendConductor implements Agent
                 {
                     return;
                 }
-                device = create(types.get(type), Integer.parseInt(domid), devid, backendPath);
+                device = lifecycle.create(types.get(type), Integer.parseInt(domid), devid, backendPath);
                 if (device == null)
                 {
                     return;
                 }
             }
-            step(device);
+            lifecycle.step(device);
         }
         catch (final XenStoreException ex)
         {
             LOG.log(System.Logger.Level.WARNING, backendPath + ": xenstore error, will retry on next event", ex);
-        }
-    }
-
-    private ConductedDevice create(
-        final DeviceType type, final int domid, final String devid, final String backendPath)
-    {
-        final XenbusValues values = new XenbusValues(xenStore::readOrNull);
-        final String frontendPath = xenStore.readOrNull(backendPath + "/frontend");
-        if (!type.servesFrontend(frontendPath))
-        {
-            LOG.log(System.Logger.Level.DEBUG, backendPath + ": frontend " + frontendPath + " is not ours to serve");
-            return null;
-        }
-        final DeviceContext context;
-        try
-        {
-            final long frontendId = values.readUnsigned(backendPath + "/frontend-id", 0,
-                BackendPaths.DOMID_FIRST_RESERVED - 1);
-            if (frontendId != domid)
-            {
-                throw new InvalidFrontendException(backendPath + "/frontend-id", Long.toString(frontendId),
-                    "does not match the backend path's domain " + domid);
-            }
-            if (!BackendPaths.isFrontendPath(frontendId, frontendPath))
-            {
-                throw new InvalidFrontendException(backendPath + "/frontend", frontendPath,
-                    "not a device directory of domain " + frontendId);
-            }
-            context = new DeviceContext(type.name(), domid, devid, backendPath, frontendPath, features, xenStore);
-        }
-        catch (final InvalidFrontendException ex)
-        {
-            final ConductedDevice broken = new ConductedDevice(type, new DeviceContext(
-                type.name(), domid, devid, backendPath, "", features, xenStore), INITIALISING);
-            devices.put(backendPath, broken);
-            fail(broken, ex.reason());
-            return null;
-        }
-
-        final boolean adopt = isAdoptable(backendPath, frontendPath);
-        final ConductedDevice device = new ConductedDevice(type, context, adopt ? CONNECTED : INITIALISING);
-        devices.put(backendPath, device);
-        LOG.log(System.Logger.Level.INFO, context + (adopt ? ": adopting a device left Connected by an earlier " +
-            "process of the service" : ": new device") + ", frontend " + frontendPath);
-        try
-        {
-            device.advertised = true;
-            for (final Map.Entry<String, String> e : type.advertise(context).entrySet())
-            {
-                final String key = backendPath + "/" + e.getKey();
-                if (!adopt)
-                {
-                    xenStore.write(key, e.getValue());
-                }
-                else if (!e.getValue().equals(xenStore.readOrNull(key)))
-                {
-                    // The frontend negotiated with what is written; changing it under a connected frontend breaks it.
-                    LOG.log(System.Logger.Level.WARNING, context + ": " + e.getKey() + " stays " +
-                        xenStore.readOrNull(key) + " (this service would offer " + e.getValue() + "): the " +
-                        "frontend connected with it; reconnect the device to change it");
-                }
-            }
-        }
-        catch (final InvalidFrontendException ex)
-        {
-            fail(device, ex.reason());
-            return null;
-        }
-        catch (final XenStoreException ex)
-        {
-            throw ex;
-        }
-        catch (final RuntimeException ex)
-        {
-            LOG.log(System.Logger.Level.ERROR, context + ": could not set the device up", ex);
-            fail(device, "could not set the device up: " + ex.getMessage());
-            return null;
-        }
-        if (adopt)
-        {
-            connect(device, true);
-        }
-        else
-        {
-            xenStore.write(backendPath + "/hotplug-status", "connected");
-            setState(device, INIT_WAIT);
-        }
-        device.frontendWatch = xenStore.watch(
-            frontendPath + "/state", FRONTEND_TOKEN + backendPath, this::onWatchEvent);
-        return device;
-    }
-
-    /**
-     * A device this conductor has not seen whose backend and frontend both say Connected was connected by an earlier
-     * process of the service (killed, or stopped with {@link Context#detachOnClose}): it is adopted, served again
-     * without a state change, so that the frontend sees only a pause.
-     */
-    private boolean isAdoptable(final String backendPath, final String frontendPath)
-    {
-        return CONNECTED == XenbusState.parse(xenStore.readOrNull(backendPath + "/state")) &&
-            CONNECTED == XenbusState.parse(xenStore.readOrNull(frontendPath + "/state"));
-    }
-
-    private void step(final ConductedDevice device)
-    {
-        if (device.context.frontendPath().isEmpty())
-        {
-            return;
-        }
-        final XenbusState frontend = XenbusState.parse(xenStore.readOrNull(device.context.frontendPath() + "/state"));
-        final XenbusState backend = device.state.current();
-        switch (frontend)
-        {
-            case INITIALISING:
-                device.frontendSeen = true;
-                if (backend == CLOSED)
-                {
-                    device.failed = false;
-                    setState(device, INIT_WAIT);
-                }
-                break;
-
-            case INITIALISED:
-            case CONNECTED:
-                device.frontendSeen = true;
-                if (backend != CONNECTED && backend != CLOSING && !device.failed)
-                {
-                    connect(device, false);
-                }
-                break;
-
-            case CLOSING:
-                device.frontendSeen = true;
-                disconnect(device);
-                if (backend != CLOSED)
-                {
-                    setState(device, CLOSING);
-                }
-                break;
-
-            case CLOSED:
-                device.frontendSeen = true;
-                disconnect(device);
-                setState(device, CLOSED);
-                if (!"1".equals(xenStore.readOrNull(device.context.backendPath() + "/online")))
-                {
-                    LOG.log(System.Logger.Level.INFO, device.context + ": closed and offline, removed");
-                    forget(device);
-                }
-                break;
-
-            case UNKNOWN:
-                if (device.frontendSeen && backend != CLOSED)
-                {
-                    LOG.log(System.Logger.Level.INFO, device.context + ": frontend vanished");
-                    disconnect(device);
-                    setState(device, CLOSED);
-                    if (!"1".equals(xenStore.readOrNull(device.context.backendPath() + "/online")))
-                    {
-                        forget(device);
-                    }
-                }
-                break;
-
-            default:
-                break;
-        }
-    }
-
-    private void connect(final ConductedDevice device, final boolean adopt)
-    {
-        final long started = System.nanoTime();
-        try
-        {
-            final int replayed = device.connect(connector, scheduler, adopt, this::onRingViolation);
-            setState(device, CONNECTED);
-            LOG.log(System.Logger.Level.INFO, device.context + (adopt ? ": adopted, " : ": connected, ") +
-                device.queueCount() + " queue(s)" +
-                (adopt ? ", " + replayed + " request(s) taken before served again" : "") + ", in " +
-                TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
-        }
-        catch (final InvalidFrontendException ex)
-        {
-            disconnect(device);
-            fail(device, ex.reason());
-        }
-        catch (final RuntimeException ex)
-        {
-            disconnect(device);
-            fail(device, "connect failed: " + ex.getMessage());
-        }
-    }
-
-    private void disconnect(final ConductedDevice device)
-    {
-        device.disconnect(connector, scheduler, false);
-    }
-
-    private void fail(final ConductedDevice device, final String reason)
-    {
-        LOG.log(System.Logger.Level.WARNING, device.context + ": failed: " + reason);
-        device.failed = true;
-        final String nodename = device.context.backendPath().substring(home.length() + 1);
-        try
-        {
-            xenStore.write(home + "/error/" + nodename + "/error", reason);
-        }
-        catch (final XenStoreException ex)
-        {
-            LOG.log(System.Logger.Level.WARNING, device.context + ": could not write error node", ex);
-        }
-        setState(device, CLOSING);
-    }
-
-    private void onViolation(final Violation violation)
-    {
-        for (final ConductedDevice device : devices.values())
-        {
-            if (device.runs(violation.agent()))
-            {
-                disconnect(device);
-                fail(device, "queue " + violation.agent().queue().config().name() + " ring protocol violation: " +
-                    violation.reason());
-                return;
-            }
-        }
-    }
-
-    private void unplug(final ConductedDevice device, final String why)
-    {
-        LOG.log(System.Logger.Level.INFO, device.context + ": unplugged (" + why + ")");
-        disconnect(device);
-        forget(device);
-    }
-
-    private void forget(final ConductedDevice device)
-    {
-        devices.remove(device.context.backendPath());
-        device.forget();
-    }
-
-    private void setState(final ConductedDevice device, final XenbusState target)
-    {
-        final String backendPath = device.context.backendPath();
-        try
-        {
-            // Only into a directory that is still there (Linux's xenbus_switch_state likewise reads the node in the
-            // transaction that writes it): a device failed or closed after the toolstack removed its directory must
-            // not make it again, with a state nobody will ever remove.
-            device.state.transitionTo(target, (s) -> xenStore.transaction(tx ->
-            {
-                if (tx.exists(backendPath))
-                {
-                    tx.write(backendPath + "/state", s.wireValue());
-                }
-                return null;
-            }));
-        }
-        catch (final XenStoreException ex)
-        {
-            LOG.log(System.Logger.Level.WARNING, device.context + ": could not write state " + target, ex);
         }
     }
 
