@@ -65,8 +65,35 @@ public final class XenbusDevices
         final Map<String, String> backendKeys,
         final Map<String, String> frontendKeys)
     {
-        final String be = backendPath(backendDomid, type, domid, devid);
-        final String fe = frontendPath(domid, type, devid);
+        attach(xs, backendDomid, type, type, domid, devid, backendKeys, frontendKeys);
+    }
+
+    /**
+     * {@link #attach(XenStore, int, String, int, String, Map, Map)} with the backend directory under a type name of
+     * its own: a disk's frontend is {@code device/vbd/<devid>} whoever serves it, its backend {@code backend/vbd}
+     * for Linux's blkback, {@code backend/qdisk} for QEMU's, or the name a {@code dom0j serve --blk-type} serves.
+     *
+     * @param xs           a privileged (dom0) connection.
+     * @param backendDomid the backend domain.
+     * @param backendType  the backend directory's device type.
+     * @param frontendType the frontend directory's device type.
+     * @param domid        the guest.
+     * @param devid        device id.
+     * @param backendKeys  keys of the backend directory besides frontend, frontend-id, online and state.
+     * @param frontendKeys keys of the frontend directory besides backend, backend-id and state.
+     */
+    public static void attach(
+        final XenStore xs,
+        final int backendDomid,
+        final String backendType,
+        final String frontendType,
+        final int domid,
+        final String devid,
+        final Map<String, String> backendKeys,
+        final Map<String, String> frontendKeys)
+    {
+        final String be = backendPath(backendDomid, backendType, domid, devid);
+        final String fe = frontendPath(domid, frontendType, devid);
         final List<XsPermission> bePerms = List.of(
             new XsPermission(XsPermission.Access.NONE, backendDomid),
             new XsPermission(XsPermission.Access.READ, domid));

@@ -46,8 +46,10 @@ import java.util.logging.Logger;
  */
 public final class BlkbackDeviceType implements DeviceType
 {
-    /** The xenstore device type. */
+    /** The xenstore device type, Linux's blkback's and libxl's. */
     public static final String NAME = "vbd";
+
+    private final String name;
 
     private static final Logger LOG = Logger.getLogger(BlkbackDeviceType.class.getName());
 
@@ -100,6 +102,31 @@ public final class BlkbackDeviceType implements DeviceType
     public BlkbackDeviceType(
         final XenPlatform platform, final CountersManager counters, final BlkbackConfiguration configuration)
     {
+        this(platform, counters, configuration, NAME);
+    }
+
+    /**
+     * Serves the disks under {@code backend/<name>} rather than {@code backend/vbd}: beside Linux's xen-blkback,
+     * which takes every device under {@code backend/vbd}, as QEMU's {@code qdisk} and tapdisk's {@code vbd3} live
+     * beside it. A guest's blkfront follows its device's {@code backend} key, whatever the type's name.
+     *
+     * @param platform      where grant handles come from.
+     * @param counters      where each queue's statistics live.
+     * @param configuration what to offer.
+     * @param name          the xenstore device type: see {@link #isTypeName}.
+     */
+    public BlkbackDeviceType(
+        final XenPlatform platform,
+        final CountersManager counters,
+        final BlkbackConfiguration configuration,
+        final String name)
+    {
+        if (!isTypeName(name))
+        {
+            throw new IllegalArgumentException("not a device type name: '" + name + "' (1-32 of a-z, 0-9 and '-', " +
+                "starting with a letter)");
+        }
+        this.name = name;
         this.platform = platform;
         this.counters = counters;
         this.configuration = configuration;
@@ -134,10 +161,20 @@ public final class BlkbackDeviceType implements DeviceType
         return ioEngine;
     }
 
+    /**
+     * @param name a candidate device type name.
+     * @return whether it is 1-32 of a-z, 0-9 and '-', starting with a letter (one xenstore path element, and a
+     *         thread name's prefix).
+     */
+    public static boolean isTypeName(final String name)
+    {
+        return null != name && name.matches("[a-z][a-z0-9-]{0,31}");
+    }
+
     @Override
     public String name()
     {
-        return NAME;
+        return name;
     }
 
     /**

@@ -267,4 +267,58 @@ class BlkbackOnSimulatorTest
         guestStore.close();
     }
 
+    @Test
+    void shouldServeUnderATypeNameOfItsOwnAndLeaveTheKernelsVbdAlone() throws Exception
+    {
+        // As 'dom0j serve --blk-type dom0j-vbd' beside Linux's xen-blkback: this guest's xvda is the kernel's (under
+        // backend/vbd), its xvdb dom0j's (under backend/dom0j-vbd); blkfront follows each device's backend key.
+        service = SimBlkbackService.dedicated(machine, BlkbackConfiguration.fromSystemProperties(), "dom0j-vbd");
+        final SimDomain guest = guestWithDisk(9, "w");
+        SimBlkbackService.attachDisk(machine, 9, "dom0j-vbd", "xvdb", disk.toString(), "w");
+        final XenStore guestStore = machine.connectAsGuest(9);
+        final SimBlkfront front = SimBlkfront.connect(guest, guestStore, "51728",
+            new SimBlkfront.Options(1, 0, true, 11), 10_000);
+
+        final String ours = XenbusDevices.backendPath(0, "dom0j-vbd", 9, "51728");
+        assertThat(machine.xenStore().read(ours + "/state")).isEqualTo("4");
+        assertThat(machine.xenStore().read(ours + "/hotplug-status")).isEqualTo("connected");
+        final BlockWorkload workload = new BlockWorkload(front, 99L, 40, 8, 50, true);
+        final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while ((workload.stats().operations() < 500 || front.outstanding() > 0) && System.nanoTime() < deadline)
+        {
+            if (workload.stats().operations() < 500)
+            {
+                workload.submitSome();
+            }
+            if (front.poll(workload) == 0)
+            {
+                front.awaitEvent(TimeUnit.MILLISECONDS.toNanos(10));
+            }
+        }
+        assertThat(workload.firstMismatch()).isNull();
+        assertThat(workload.stats().errors).isZero();
+        assertThat(workload.stats().operations()).isGreaterThanOrEqualTo(500);
+
+        // By now the conductor has set its own device up and connected it; the kernel's is as the toolstack wrote it.
+        final String kernels = XenbusDevices.backendPath(0, "vbd", 9, "51712");
+        assertThat(machine.xenStore().read(kernels + "/state")).isEqualTo("1");
+        assertThat(machine.xenStore().readOrNull(kernels + "/hotplug-status")).isNull();
+        assertThat(machine.xenStore().readOrNull(kernels + "/feature-flush-cache")).isNull();
+        front.disconnect(10_000);
+        guestStore.close();
+    }
+
+    @Test
+    void shouldTakeOnlyTypeNamesThatAreOnePathElement()
+    {
+        assertThat(BlkbackDeviceType.isTypeName("vbd")).isTrue();
+        assertThat(BlkbackDeviceType.isTypeName("dom0j-vbd")).isTrue();
+        assertThat(BlkbackDeviceType.isTypeName("a" + "b".repeat(31))).isTrue();
+        final String[] bads = { "", "a" + "b".repeat(32), "Vbd", "1vbd", "-vbd", "vbd/x", "vbd x", "v.d" };
+        for (final String bad : bads)
+        {
+            assertThat(BlkbackDeviceType.isTypeName(bad)).as("'%s'", bad).isFalse();
+        }
+        assertThat(BlkbackDeviceType.isTypeName(null)).isFalse();
+    }
 }

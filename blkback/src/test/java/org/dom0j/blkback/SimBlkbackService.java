@@ -42,6 +42,16 @@ final class SimBlkbackService implements AutoCloseable
         final AgentScheduler scheduler,
         final List<Throwable> errors)
     {
+        this(machine, configuration, scheduler, errors, BlkbackDeviceType.NAME);
+    }
+
+    private SimBlkbackService(
+        final SimMachine machine,
+        final BlkbackConfiguration configuration,
+        final AgentScheduler scheduler,
+        final List<Throwable> errors,
+        final String typeName)
+    {
         this.errors = errors;
         this.scheduler = scheduler;
         platform = new SimPlatform(machine.host(), 0);
@@ -55,7 +65,7 @@ final class SimBlkbackService implements AutoCloseable
             .grantTables(grants)
             .scheduler(scheduler)
             .countersManager(counters)
-            .deviceType(new BlkbackDeviceType(platform, counters, configuration)));
+            .deviceType(new BlkbackDeviceType(platform, counters, configuration, typeName)));
         conductorRunner = new AgentRunner(new BackoffIdleStrategy(10, 20, 1000, 1_000_000), errors::add, null,
             conductor);
         AgentRunner.startOnThread(conductorRunner);
@@ -74,6 +84,23 @@ final class SimBlkbackService implements AutoCloseable
         final ErrorHandler onError = errors::add;
         return new SimBlkbackService(machine, configuration,
             AgentScheduler.dedicated(() -> new BackoffIdleStrategy(10, 20, 1000, 100_000), onError), errors);
+    }
+
+    /**
+     * {@link #dedicated(SimMachine, BlkbackConfiguration)}, serving disks under {@code backend/<typeName>}.
+     *
+     * @param machine       the simulated machine.
+     * @param configuration what blkback offers.
+     * @param typeName      the xenstore device type served.
+     * @return the service, running.
+     */
+    static SimBlkbackService dedicated(
+        final SimMachine machine, final BlkbackConfiguration configuration, final String typeName)
+    {
+        final List<Throwable> errors = new CopyOnWriteArrayList<>();
+        final ErrorHandler onError = errors::add;
+        return new SimBlkbackService(machine, configuration,
+            AgentScheduler.dedicated(() -> new BackoffIdleStrategy(10, 20, 1000, 100_000), onError), errors, typeName);
     }
 
     /**
@@ -106,11 +133,29 @@ final class SimBlkbackService implements AutoCloseable
         final SimMachine machine, final int domid, final int pages, final String params, final String mode)
     {
         final SimDomain guest = machine.createGuest(domid, "guest" + domid, pages);
-        XenbusDevices.attach(machine.xenStore(), 0, "vbd", domid, "51712",
-            Map.of("params", params, "mode", mode, "type", "phy", "dev", "xvda", "device-type", "disk",
-                "removable", "0", "discard-enable", "1"),
-            Map.of("virtual-device", "51712", "device-type", "disk"));
+        attachDisk(machine, domid, "vbd", "xvda", params, mode);
         return guest;
+    }
+
+    /**
+     * Attaches a disk with the keys libxl writes, its backend directory under a type name given.
+     *
+     * @param machine     the simulated machine.
+     * @param domid       the guest.
+     * @param backendType the backend directory's device type ("vbd": Linux's blkback's).
+     * @param vdev        xvda (51712), xvdb (51728)...
+     * @param params      the disk.
+     * @param mode        "w" or "r".
+     */
+    static void attachDisk(
+        final SimMachine machine, final int domid, final String backendType, final String vdev, final String params,
+        final String mode)
+    {
+        final String devid = Integer.toString(202 * 256 + (vdev.charAt(3) - 'a') * 16);
+        XenbusDevices.attach(machine.xenStore(), 0, backendType, "vbd", domid, devid,
+            Map.of("params", params, "mode", mode, "type", "phy", "dev", vdev, "device-type", "disk",
+                "removable", "0", "discard-enable", "1"),
+            Map.of("virtual-device", devid, "device-type", "disk"));
     }
 
     /**

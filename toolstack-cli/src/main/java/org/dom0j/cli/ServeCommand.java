@@ -175,6 +175,13 @@ final class ServeCommand implements Callable<Integer>
         description = "multi-queue-max-queues offered to block frontends. Default: ${DEFAULT-VALUE}.")
     private int maxQueues;
 
+    @Option(names = "--blk-type", paramLabel = "NAME", defaultValue = BlkbackDeviceType.NAME,
+        description = "Serve disks under backend/NAME in xenstore. Default: ${DEFAULT-VALUE}, libxl's and Linux's " +
+            "xen-blkback's, which must then be unloaded (rmmod xen-blkback). Another name (dom0j-vbd) serves beside " +
+            "the kernel's blkback, as QEMU (qdisk) and tapdisk (vbd3) do: a disk is then dom0j's when its " +
+            "backend directory is under that name. 1-32 of a-z, 0-9 and '-'.")
+    private String blkType;
+
     @Option(names = "--primary-consoles", paramLabel = "auto|yes|no", defaultValue = "auto",
         description = "Serve the domains' primary consoles as xenconsoled does; auto = only on the simulator " +
             "(on Xen xenconsoled does it). Default: ${DEFAULT-VALUE}.")
@@ -224,6 +231,11 @@ final class ServeCommand implements Callable<Integer>
         {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                 "--on-exit must be detach or close: " + onExit);
+        }
+        if (!BlkbackDeviceType.isTypeName(blkType))
+        {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(),
+                "--blk-type must be 1-32 of a-z, 0-9 and '-', starting with a letter: " + blkType);
         }
         if (null != nbdTimeoutSeconds && !(nbdTimeoutSeconds >= 0.1 && nbdTimeoutSeconds <= 86_400))
         {
@@ -317,7 +329,8 @@ final class ServeCommand implements Callable<Integer>
                 addUplinks(vif, net);
                 vif.captureDirectory(null != captureDirectory ? captureDirectory :
                     CaptureCommand.directory(platform.name(), root.environment()));
-                final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration);
+                final BlkbackDeviceType vbd = new BlkbackDeviceType(platform, countersFile.manager(), configuration,
+                    blkType);
                 final BackendConductor conductor = new BackendConductor(new BackendConductor.Context()
                     .platform(platform)
                     .xenStore(xs)
@@ -354,7 +367,7 @@ final class ServeCommand implements Callable<Integer>
                     {
                         AgentRunner.startOnThread(primaryRunner);
                     }
-                    final String status = "serving vbd, vif and console" +
+                    final String status = "serving " + blkType + ", vif and console" +
                         (primaries ? " (and primary consoles)" : "") + " on " + platform.description();
                     out.println("dom0j serve: " + status +
                         " (blkback data path " + vbd.dataPath().name().toLowerCase(java.util.Locale.ROOT) +

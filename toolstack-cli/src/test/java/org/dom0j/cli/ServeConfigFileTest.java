@@ -123,6 +123,17 @@ class ServeConfigFileTest
             System.lineSeparator());
     }
 
+    @Test
+    void shouldRefuseABlkTypeThatIsNotOnePathElement()
+    {
+        final int exit = Cli.run(environment(), out, err, "serve", "--blk-type", "vbd/x");
+
+        assertThat(exit).isEqualTo(ExitCodes.USAGE);
+        assertThat(err.toString())
+            .contains("--blk-type must be 1-32 of a-z, 0-9 and '-', starting with a letter: vbd/x");
+        assertThat((String)parse(environment(), "serve").findOption("--blk-type").getValue()).isEqualTo("vbd");
+    }
+
     @ParameterizedTest
     @CsvSource(delimiter = '|', value = {
         "data_path = map           | :2: unknown key 'data_path'; expected one of: data-path, io-engine, direct-io",
