@@ -46,7 +46,9 @@ mkdir -p "$R"
     [ -n "${DOM0J_SERVE_READY:-}" ] && printf 'DOM0J_SERVE_READY=%q\n' "$DOM0J_SERVE_READY"
     # the tier's knobs, when set
     for v in DOM0J_TIER_FULL DOM0J_TIER_ONLY DOM0J_TIER_KILLS DOM0J_TIER_PROFILE DOM0J_TIER_ROUNDS DOM0J_TIER_WARMUP \
-        DOM0J_TIER_WARMUP_ROUNDS DOM0J_TIER_LONG DOM0J_NET_MIB DOM0J_NET_DEADLINE; do
+        DOM0J_TIER_WARMUP_ROUNDS DOM0J_TIER_LONG DOM0J_TIER_ALT DOM0J_TIER_ALT_ROUNDS DOM0J_TIER_ALT_WARMUP \
+        DOM0J_TIER_ALT_SERVE_ARGS \
+        DOM0J_NET_MIB DOM0J_NET_DEADLINE; do
         [ -n "${!v:-}" ] && printf '%s=%q\n' "$v" "${!v}"
     done
     # which subcommands the jar has: asked here (about 1 s) rather than in dom0 (15-50 s under TCG)

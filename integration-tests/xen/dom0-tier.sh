@@ -40,7 +40,7 @@ D_TIMES=""
 NET_SECS=""
 K_NET=""
 D_NET=""
-# DOM0J_TIER_ONLY="net" (words: cli blk net) runs only those parts, for working on the harness; empty runs all
+# DOM0J_TIER_ONLY="net" (words: cli blk net alt) runs only those parts, for working on the harness; empty runs all
 ONLY=${DOM0J_TIER_ONLY:-}
 # DOM0J_TIER_ROUNDS: the timed rounds (a pattern pass and ext4) of the kernel's and dom0j's measured guests; their
 # best rounds are compared, as one round's time moves by up to 2x between boots under TCG, and by up to 1.6x within
@@ -99,6 +99,7 @@ snooze() { read -r -t "$1" -u "$SNOOZE_FD" _; }
 console_follow() {
     CONSOLE_FILE="$CON/guest-$1.log"
     CONSOLE_SEEN=" "
+    CONSOLE_ROUNDS=""
     CONSOLE_PART=""
     [ -n "${CONSOLE_FD:-}" ] && exec {CONSOLE_FD}<&-
     CONSOLE_FD=""
@@ -115,6 +116,10 @@ console_scan() {
         if [[ $line == DOMU-TEST:\ * || $line == DOMU:\ DONE* ]]; then
             read -r w _ <<< "${line#* }"
             CONSOLE_SEEN+="${line%% *}$w "
+        elif [[ $line == DOMU-ALT:\ * || $line == DOMU-ALTWARM:\ * ]]; then
+            # the alternating guest's rounds, in order: "DOMU-ALT:3-xvdb" (CONSOLE_ROUNDS)
+            read -r w d _ <<< "${line#* }"
+            CONSOLE_ROUNDS+="${line%% *}$w-$d "
         fi
     done
 }
@@ -1339,6 +1344,157 @@ start_serve() {
         check dom0j-serve-start FAIL "dom0j serve exited (rc=$?) after $(since "$t")s: $(tail -5 "$R/dom0j-serve.log" | oneline)"
     fi
 }
+
+# ---- one guest, a disk of each: Linux's xen-blkback and dom0j serve beside it, rounds in turn ---------------
+# The guests compared above run minutes apart, and under TCG the emulator's speed moves over a boot (in one boot,
+# 2026-12-06, both guests before dom0j's took 2-3 times their usual time, every round): such a ratio measures the
+# host as much as the backends. Here one guest has a disk of each. xvda is libxl's (backend/vbd: the kernel's
+# blkback, a loop device on tmpfs). xvdb is dom0j's: its backend directory is written here under backend/dom0j-vbd
+# (as libxl writes backend/vbd), which a second serve, started with --blk-type dom0j-vbd, serves beside the kernel's
+# blkback (a file on a tmpfs of its own). The guest runs the workload's round on each disk in turn, the order swapped
+# every round, after DOM0J_TIER_ALT_WARMUP (2) untimed rounds on xvdb. DOM0J_TIER_ALT_ROUNDS (ROUNDS) rounds each;
+# DOM0J_TIER_ALT_SERVE_ARGS: more arguments for that serve (--data-path map...); DOM0J_TIER_ONLY=alt: this alone.
+ALT_DIR=/run/dom0j-alt
+run_alternate() {
+    local g=alt-blk img_k=/run/disk-alt-kernel.img img_d=$ALT_DIR/disk.img loop spid domid be fe ok=1 t rc i
+    local rounds=${DOM0J_TIER_ALT_ROUNDS:-$ROUNDS} log=$R/dom0j-serve-alt.log name status detail rest
+    mkdir -p "$ALT_DIR" && mount -t tmpfs -o size=160m dom0j-alt "$ALT_DIR"
+    truncate -s 64M "$img_k" "$img_d"
+    loop=$(losetup -f --show "$img_k")
+    t=$(up)
+    timeout -k 5 900 java "${JFLAGS[@]}" "${JOPTS[@]}" '-Djava.util.logging.SimpleFormatter.format=%1$tT.%1$tL %4$s %5$s%6$s%n' \
+        -jar "$JAR" serve -v --platform xen --primary-consoles no --blk-type dom0j-vbd --state-dir "$ALT_DIR/state" \
+        --counters "$ALT_DIR/counters" --console-log-dir "$ALT_DIR/console" --console-run-dir "$ALT_DIR/console-run" \
+        ${DOM0J_TIER_ALT_SERVE_ARGS:-} > "$log" 2>&1 &
+    spid=$!
+    for _ in $(seq 240); do
+        grep -qiE "serving" "$log" && { ok=0; break; }
+        kill -0 $spid 2>/dev/null || break
+        snooze 0.25
+    done
+    check_if alt-serve-start $ok "dom0j serve --blk-type dom0j-vbd is up beside xen-blkback after $(since "$t")s: $(grep -m1 -o 'serving [^(]*' "$log")" \
+        "no 'serving' line in 60 s: $(tail -3 "$log" | oneline)"
+    if [ $ok = 0 ]; then
+        domcfg "$g" alternate "format=raw,vdev=xvda,access=rw,backendtype=phy,target=$loop" "" \
+            "dom0j.rounds=$rounds dom0j.altwarm=${DOM0J_TIER_ALT_WARMUP:-2}" > "/tmp/$g.cfg"
+        t=$(up)
+        create_guest "$g"
+        rc=$?
+        domid=$(xl domid "$g" 2>/dev/null)
+        check_if alt-create $rc "'$CREATE_TOOL' made domain $domid in $(since "$t")s" \
+            "rc=$rc: $(grep -iE 'error|fail' "/tmp/xl-$g-create.log" | head -3 | oneline)"
+    fi
+    if [ $ok = 0 ] && [ -n "$domid" ]; then
+        # xvdb, as libxl writes a disk, but under dom0j-vbd: the backend directory readable by the guest (the first
+        # write makes it and its state with its parent's permissions, dom0's alone; what is written after inherits
+        # the directory's), 'online' last; then the frontend, the guest's own
+        be=/local/domain/0/backend/dom0j-vbd/$domid/51728
+        fe=/local/domain/$domid/device/vbd/51728
+        xenstore-write "$be/state" 1 && xenstore-chmod -r "$be" n0 "r$domid" &&
+            xenstore-write "$be/frontend" "$fe" "$be/frontend-id" "$domid" "$be/params" "$img_d" "$be/script" /bin/true \
+                "$be/type" phy "$be/mode" w "$be/device-type" disk "$be/removable" 0 "$be/bootable" 1 "$be/dev" xvdb \
+                "$be/discard-enable" 1 "$be/online" 1 &&
+            xenstore-write "$fe/state" 1 && xenstore-chmod -r "$fe" "n$domid" r0 &&
+            xenstore-write "$fe/backend" "$be" "$fe/backend-id" 0 "$fe/virtual-device" 51728 "$fe/device-type" disk
+        check_if alt-attach $? "xvdb attached under $be" "xenstore-write or xenstore-chmod failed"
+        # dom0's CPU round by round: a mark at each round's line on the console (0.2 s late at most, the same for
+        # both disks), the span since the line before going to the disk of the later one
+        local marks=0 lb="" lst=0 nb nst busy_k=0 busy_d=0 steal_k=0 steal_d=0 rl c u n sy id io irq sirq st
+        local jpid f tstat tid tname tt side
+        local -A tprev=() tk=() td=()
+        read -r jpid _ < "/proc/$spid/task/$spid/children" 2>/dev/null
+        console_follow "$g"
+        for ((i = 0; i < 3000; i++)); do
+            console_scan
+            read -r -a rl <<< "$CONSOLE_ROUNDS"
+            if [ ${#rl[@]} -gt $marks ]; then
+                # /proc/stat's first line with a builtin: a process would cost dom0 a good part of a second here
+                read -r c u n sy id io irq sirq st _ < /proc/stat
+                nb=$((u + n + sy + irq + sirq)) nst=$st
+                side=""
+                if [ -n "$lb" ] && [[ ${rl[-1]} == DOMU-ALT:* ]] && [ $((${#rl[@]} - marks)) = 1 ]; then
+                    if [[ ${rl[-1]} == *-xvda ]]; then
+                        side=k busy_k=$((busy_k + nb - lb)) steal_k=$((steal_k + nst - lst))
+                    else
+                        side=d busy_d=$((busy_d + nb - lb)) steal_d=$((steal_d + nst - lst))
+                    fi
+                fi
+                # and serve's threads, each by its name (builtins again)
+                for f in /proc/"${jpid:-none}"/task/*/stat; do
+                    { read -r tstat < "$f"; } 2>/dev/null || continue
+                    tid=${tstat%% *} tname=${tstat#*(} tname=${tname%%)*} tname=${tname// /_}
+                    read -r -a rest <<< "${tstat##*) }"
+                    tt=$((rest[11] + rest[12]))
+                    if [ -n "$side" ] && [ -n "${tprev[$tid]:-}" ]; then
+                        if [ $side = k ]; then
+                            tk[$tname]=$(( ${tk[$tname]:-0} + tt - tprev[$tid] ))
+                        else
+                            td[$tname]=$(( ${td[$tname]:-0} + tt - tprev[$tid] ))
+                        fi
+                    fi
+                    tprev[$tid]=$tt
+                done
+                lb=$nb lst=$nst marks=${#rl[@]}
+            fi
+            if seen DOMU:DONE || ((i % 25 == 0)); then
+                gone "$g" && break
+            fi
+            snooze 0.2
+        done
+        awk -v bk=$busy_k -v bd=$busy_d -v sk=$steal_k -v sd=$steal_d 'BEGIN {
+            printf "INFO: dom0 CPU, one guest, rounds in turn (from each round'\''s line on the console to the next): the kernel'\''s rounds busy %.2fs (steal %.2fs), dom0j'\''s rounds busy %.2fs (steal %.2fs), vCPU seconds\n", bk / 100, sk / 100, bd / 100, sd / 100 }'
+        # serve's threads in each backend's rounds (serve idles through the kernel's: what it spends there is its own
+        # cost of being there)
+        for side in d k; do
+            local -n tm=t$side
+            for tname in "${!tm[@]}"; do echo "${tm[$tname]} $tname"; done | sort -rn | head -8 |
+                awk -v s=$side '{ l = l sprintf(" %s %.2f", $2, $1 / 100) }
+                    END { printf "INFO: dom0j serve'\''s threads in %s rounds (seconds):%s\n", s == "d" ? "dom0j'\''s" : "the kernel'\''s", l }'
+            unset -n tm
+        done
+        gone "$g" || xl destroy "$g" 2>/dev/null
+        guestlog "$g" | grep -E '^DOMU' > "$R/guest-$g.log"
+        grep -q '^DOMU: DONE' "$R/guest-$g.log"
+        check_if alt-guest-ran $? "the guest ran its rounds on both disks and powered off in $(since "$t")s" \
+            "guest did not finish in 600 s; last console lines: $(guestlog "$g" | tail -4 | oneline)"
+        while read -r _ name status detail; do
+            check "alt-guest-$name" "$status" "$detail"
+        done < <(grep '^DOMU-TEST: ' "$R/guest-$g.log")
+        grep -q "blkback-$domid-51728-q0: connected" "$log"
+        check_if alt-served-by-dom0j $? "$(grep -m1 "blkback-$domid-51728-q0: connected" "$log" | cut -c1-160)" \
+            "serve's log has no 'blkback-$domid-51728-q0: connected': $(tail -3 "$log" | oneline)"
+        awk -v want="$rounds" '$1 == "DOMU-ALT:" { if ($3 == "xvda") k[$2] = $4; else d[$2] = $4 }
+            function med(a, n,   i, j, v, b) { for (i = 1; i <= n; i++) b[i] = a[i]
+                for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (b[j] < b[i]) { v = b[i]; b[i] = b[j]; b[j] = v }
+                return n % 2 ? b[(n + 1) / 2] : (b[n / 2] + b[n / 2 + 1]) / 2 }
+            END { n = 0; for (r = 1; r <= want; r++) if ((r in k) && (r in d)) { n++; K[n] = k[r]; D[n] = d[r]; Q[n] = d[r] / k[r]
+                    kl = kl (n > 1 ? "," : "") k[r]; dl = dl (n > 1 ? "," : "") d[r]; ql = ql (n > 1 ? "," : "") sprintf("%.2f", Q[n]) }
+                if (n < want) { print "FAIL " n; exit }
+                kb = K[1]; db = D[1]; for (i = 2; i <= n; i++) { if (K[i] < kb) kb = K[i]; if (D[i] < db) db = D[i] }
+                printf "OK INFO: dom0j/kernel-blkback time ratio, one guest, rounds in turn (TCG, informational): best of %d rounds %.2f (%.2fs vs %.2fs), median %.2f (%.2fs vs %.2fs), median of the rounds'\'' ratios %.2f; rounds dom0j %s, kernel %s; ratio by round %s\n",
+                    n, db / kb, db, kb, med(D, n) / med(K, n), med(D, n), med(K, n), med(Q, n), dl, kl, ql }' \
+            "$R/guest-$g.log" > /tmp/alt.out
+        if read -r status rest < /tmp/alt.out && [ "$status" = OK ]; then
+            echo "$rest"
+            check alt-rounds PASS "$rounds rounds on each disk, timed"
+        else
+            check alt-rounds FAIL "$(cat /tmp/alt.out) of $rounds rounds timed on both disks: $(grep -c '^DOMU-ALT:' "$R/guest-$g.log") DOMU-ALT lines"
+        fi
+        xenstore-rm "/local/domain/0/backend/dom0j-vbd/$domid" 2>/dev/null
+    fi
+    if kill -0 "$spid" 2>/dev/null; then
+        kill -TERM "$spid"
+        for _ in $(seq 120); do kill -0 "$spid" 2>/dev/null || break; snooze 0.25; done
+        kill -0 "$spid" 2>/dev/null && { kill -KILL "$spid"; check alt-serve-stop FAIL "serve did not stop in 30 s"; }
+    fi
+    wait "$spid" 2>/dev/null
+    losetup -d "$loop"
+    rm -f "$img_k"
+    umount "$ALT_DIR"
+}
+if { want blk || want alt; } && have serve && lsmod | grep -q '^xen_blkback' && [ "${DOM0J_TIER_ALT:-1}" = 1 ]; then
+    run_alternate
+fi
 
 # ---- the attach point of a userspace backend: kernel blkback gone, script=/bin/true ------------------------
 rmmod xen-blkback
