@@ -82,8 +82,30 @@ public final class DeviceHotplug
      */
     public static String attachDisk(final XenStore xs, final int domid, final DiskSpec disk)
     {
+        return attachDisk(xs, domid, disk, "vbd");
+    }
+
+    /**
+     * {@link #attachDisk(XenStore, int, DiskSpec)} with its backend directory under {@code backend/<backendType>}:
+     * served by a {@code dom0j serve --blk-type backendType} beside Linux's xen-blkback. The frontend directory is
+     * {@code device/vbd} whatever serves it.
+     *
+     * @param xs          a privileged connection.
+     * @param domid       the guest.
+     * @param disk        the disk, as an xl disk spec says.
+     * @param backendType the backend's device type.
+     * @return its backend directory.
+     * @throws XenException EEXIST when the guest already has a device with that number.
+     */
+    public static String attachDisk(final XenStore xs, final int domid, final DiskSpec disk, final String backendType)
+    {
         final String devid = Integer.toString(disk.deviceNumber());
         refuseTaken(xs, "vbd", domid, devid, disk.vdev());
+        if (xs.exists(XenbusDevices.backendPath(0, backendType, domid, devid)))
+        {
+            throw new XenException(Errno.EEXIST.number(), "domain " + domid + " already has " + disk.vdev() +
+                " (" + backendType + " " + devid + ")");
+        }
         final Map<String, String> back = new LinkedHashMap<>();
         back.put("params", disk.target());
         back.put("script", null != disk.script() ? disk.script() : "/bin/true");
@@ -94,9 +116,9 @@ public final class DeviceHotplug
         back.put("bootable", "1");
         back.put("dev", disk.vdev());
         back.put("discard-enable", Boolean.FALSE.equals(disk.discard()) ? "0" : "1");
-        XenbusDevices.attach(xs, 0, "vbd", domid, devid, back,
+        XenbusDevices.attach(xs, 0, backendType, "vbd", domid, devid, back,
             Map.of("virtual-device", devid, "device-type", disk.cdrom() ? "cdrom" : "disk", "trusted", "1"));
-        return XenbusDevices.backendPath(0, "vbd", domid, devid);
+        return XenbusDevices.backendPath(0, backendType, domid, devid);
     }
 
     /**
@@ -174,13 +196,29 @@ public final class DeviceHotplug
     public static void awaitBackendOrRemove(
         final XenStore xs, final String type, final int domid, final String devid, final long timeoutMs)
     {
+        awaitBackendOrRemove(xs, XenbusDevices.backendPath(0, type, domid, devid),
+            XenbusDevices.frontendPath(domid, type, devid), timeoutMs);
+    }
+
+    /**
+     * {@link #awaitBackendOrRemove(XenStore, String, int, String, long)} of the directories given.
+     *
+     * @param xs          a privileged connection.
+     * @param backendPath the backend directory.
+     * @param frontPath   the frontend directory.
+     * @param timeoutMs   how long to wait.
+     * @throws XenException ETIMEDOUT (both directories removed) when no backend took the device in time.
+     */
+    public static void awaitBackendOrRemove(
+        final XenStore xs, final String backendPath, final String frontPath, final long timeoutMs)
+    {
         try
         {
-            awaitBackend(xs, XenbusDevices.backendPath(0, type, domid, devid), timeoutMs);
+            awaitBackend(xs, backendPath, timeoutMs);
         }
         catch (final XenException ex)
         {
-            XenbusDevices.remove(xs, 0, type, domid, devid);
+            XenbusDevices.remove(xs, backendPath, frontPath);
             throw ex;
         }
     }
@@ -230,12 +268,12 @@ public final class DeviceHotplug
         final boolean force, final Runnable beforeRemove)
     {
         final String fe = XenbusDevices.frontendPath(domid, type, devid);
-        final String be = XenbusDevices.backendPath(0, type, domid, devid);
+        final String be = XenbusDevices.backendOf(xs, type, domid, devid);
         if (!xs.exists(fe) && !xs.exists(be))
         {
             throw new XenException(Errno.ENOENT.number(), "domain " + domid + " has no " + type + " " + devid);
         }
-        XenbusDevices.requestDetach(xs, 0, type, domid, devid);
+        XenbusDevices.requestDetach(xs, be);
         final boolean closed = !xs.exists(be + "/state") || awaitState(xs, be + "/state",
             s -> s == XenbusState.CLOSED, timeoutMs);
         if (!closed && !force)
@@ -246,7 +284,7 @@ public final class DeviceHotplug
                 "it. Unmount it in the guest and try again, or use --force to remove it regardless");
         }
         beforeRemove.run();
-        XenbusDevices.remove(xs, 0, type, domid, devid);
+        XenbusDevices.remove(xs, be, fe);
         return closed;
     }
 
@@ -273,7 +311,7 @@ public final class DeviceHotplug
                 continue;
             }
             final String fe = dir + "/" + entry;
-            final String be = XenbusDevices.backendPath(0, type, domid, entry);
+            final String be = XenbusDevices.backendOf(xs, type, domid, entry);
             final String named = xs.readOrNull(fe + "/backend");
             final String backendPath = null != named ? named : be;
             // Where frontends write them: one queue at the top, several under queue-N; a vif's event channels

@@ -35,6 +35,29 @@ public final class XenbusDevices
     }
 
     /**
+     * Where a guest's device is served: the backend directory its frontend names ({@code backend}), when that is a
+     * directory of this device in domain 0 under any device type's name ({@code backend/vbd}, {@code backend/qdisk},
+     * or the name a {@code dom0j serve --blk-type} serves), else {@link #backendPath} for the frontend's own type.
+     * A value the guest could have changed is taken only in that shape.
+     *
+     * @param xs    a privileged connection.
+     * @param type  the frontend's device type ("vbd", "vif").
+     * @param domid the guest.
+     * @param devid device id.
+     * @return the backend directory.
+     */
+    public static String backendOf(final XenStore xs, final String type, final int domid, final String devid)
+    {
+        final String named = xs.readOrNull(frontendPath(domid, type, devid) + "/backend");
+        if (null != named && named.matches("/local/domain/0/backend/[a-z][a-z0-9-]{0,31}/" + domid + "/" +
+            java.util.regex.Pattern.quote(devid)))
+        {
+            return named;
+        }
+        return backendPath(0, type, domid, devid);
+    }
+
+    /**
      * @param domid the guest.
      * @param type  device type.
      * @param devid device id.
@@ -134,7 +157,17 @@ public final class XenbusDevices
     public static void requestDetach(
         final XenStore xs, final int backendDomid, final String type, final int domid, final String devid)
     {
-        final String be = backendPath(backendDomid, type, domid, devid);
+        requestDetach(xs, backendPath(backendDomid, type, domid, devid));
+    }
+
+    /**
+     * {@link #requestDetach(XenStore, int, String, int, String)} of the backend directory given.
+     *
+     * @param xs a privileged connection.
+     * @param be the backend directory.
+     */
+    public static void requestDetach(final XenStore xs, final String be)
+    {
         xs.transaction(tx ->
         {
             final String state = tx.readOrNull(be + "/state");
@@ -164,10 +197,22 @@ public final class XenbusDevices
     public static void remove(
         final XenStore xs, final int backendDomid, final String type, final int domid, final String devid)
     {
+        remove(xs, backendPath(backendDomid, type, domid, devid), frontendPath(domid, type, devid));
+    }
+
+    /**
+     * Deletes both directories, given.
+     *
+     * @param xs a privileged connection.
+     * @param be the backend directory.
+     * @param fe the frontend directory.
+     */
+    public static void remove(final XenStore xs, final String be, final String fe)
+    {
         xs.transaction(tx ->
         {
-            tx.rm(backendPath(backendDomid, type, domid, devid));
-            tx.rm(frontendPath(domid, type, devid));
+            tx.rm(be);
+            tx.rm(fe);
             return null;
         });
     }

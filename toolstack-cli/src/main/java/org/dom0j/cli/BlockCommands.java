@@ -2,8 +2,10 @@ package org.dom0j.cli;
 
 import java.util.List;
 
+import org.dom0j.blkback.BlkbackDeviceType;
 import org.dom0j.common.Json;
 import org.dom0j.toolstack.DeviceHotplug;
+import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.toolstack.xl.DiskSpec;
 import org.dom0j.toolstack.xl.VirtualDisk;
 import org.dom0j.xenstore.XenStore;
@@ -35,7 +37,8 @@ final class BlockCommands
             "Examples:",
             "  dom0j block-attach web1 /srv/data.img xvdb w",
             "  dom0j block-attach web1 'format=raw, vdev=xvdc, access=ro, target=/srv/iso.img'",
-            "  dom0j block-attach 3 nbd://nas:10809/disk1 xvdd" })
+            "  dom0j block-attach 3 nbd://nas:10809/disk1 xvdd",
+            "  dom0j block-attach web1 /srv/b.img xvde --backend-type dom0j-vbd   (served beside xen-blkback)" })
     static final class Attach extends DeviceCommands.Base
     {
         @Parameters(index = "0", paramLabel = "DOM", description = "The domain: a name or a domid.")
@@ -50,12 +53,23 @@ final class BlockCommands
             description = "How long to wait for the backend to take the disk. Default: ${DEFAULT-VALUE}.")
         private int timeoutSeconds;
 
+        @Option(names = "--backend-type", paramLabel = "NAME", defaultValue = BlkbackDeviceType.NAME,
+            description = "Put the disk's backend directory under backend/NAME: the disks a 'dom0j serve " +
+                "--blk-type NAME' serves beside Linux's xen-blkback (which takes backend/vbd). " +
+                "Default: ${DEFAULT-VALUE}.")
+        private String backendType;
+
         @Override
         public Integer call() throws Exception
         {
             final DiskSpec spec;
             try
             {
+                if (!BlkbackDeviceType.isTypeName(backendType))
+                {
+                    throw new IllegalArgumentException("--backend-type must be 1-32 of a-z, 0-9 and '-', starting " +
+                        "with a letter: " + backendType);
+                }
                 spec = DiskSpec.parse(specOf(disk));
             }
             catch (final IllegalArgumentException ex)
@@ -66,8 +80,9 @@ final class BlockCommands
             }
             return DeviceCommands.run(root, "block-attach", dom, err(), (xs, domid, platform) ->
             {
-                final String be = DeviceHotplug.attachDisk(xs, domid, spec);
-                DeviceHotplug.awaitBackendOrRemove(xs, "vbd", domid, Integer.toString(spec.deviceNumber()),
+                final String be = DeviceHotplug.attachDisk(xs, domid, spec, backendType);
+                DeviceHotplug.awaitBackendOrRemove(xs, be,
+                    XenbusDevices.frontendPath(domid, "vbd", Integer.toString(spec.deviceNumber())),
                     timeoutSeconds * 1000L);
                 if (root.options().json())
                 {
@@ -77,7 +92,8 @@ final class BlockCommands
                 else
                 {
                     out().println("Attached " + spec.target() + " to domain " + domid + " as " + spec.vdev() +
-                        " (vbd " + spec.deviceNumber() + ", " + (spec.readwrite() ? "read-write" : "read-only") + ")");
+                        " (" + backendType + " " + spec.deviceNumber() + ", " +
+                        (spec.readwrite() ? "read-write" : "read-only") + ")");
                 }
                 out().flush();
                 return ExitCodes.OK;

@@ -160,6 +160,52 @@ class DeviceCommandsTest
     }
 
     @Test
+    void shouldAttachADiskThatAServeBesideTheKernelsBlkbackServesAndTakeItAway() throws Exception
+    {
+        final Path sim = root.resolve("sim");
+        final Path data = disk("beside.img", 8L << 20);
+        final Path cfg = Files.writeString(root.resolve("h3.cfg"), "name = \"h3\"\nmemory = 64\n");
+        try (SimMachine machine = SimMachine.start(sim);
+            ServeProcess serve = ServeProcess.start(sim, root.resolve("serve.log"), "--blk-type", "dom0j-vbd"))
+        {
+            try
+            {
+                final XenStore xs = machine.xenStore();
+                assertThat(run(sim, "--platform", "sim", "create", cfg.toString())).as(err.toString())
+                    .isEqualTo(ExitCodes.OK);
+                assertThat(run(sim, "--platform", "sim", "block-attach", "h3", data.toString(), "xvdb", "w",
+                    "--backend-type", "dom0j-vbd")).as(err.toString()).isEqualTo(ExitCodes.OK);
+                assertThat(out.toString()).isEqualTo("Attached " + data + " to domain 1 as xvdb (dom0j-vbd 51728, " +
+                    "read-write)\n");
+                final String fe = "/local/domain/1/device/vbd/51728";
+                final String be = "/local/domain/0/backend/dom0j-vbd/1/51728";
+                assertThat(xs.read(fe + "/backend")).isEqualTo(be);
+                assertThat(xs.exists("/local/domain/0/backend/vbd/1/51728")).isFalse();
+                Await.until("the guest connected the disk served under dom0j-vbd", 30_000,
+                    () -> "4".equals(xs.readOrNull(fe + "/state")) && "4".equals(xs.readOrNull(be + "/state")));
+                assertThat(xs.read(be + "/sectors")).isEqualTo(Long.toString((8L << 20) / 512));
+
+                assertThat(run(sim, "--platform", "sim", "block-list", "h3")).isEqualTo(ExitCodes.OK);
+                assertThat(out.toString()).containsPattern("(?m)^51728 +0 +xvdb +51728 +4 .*" + be + "$");
+                // Found through the frontend's backend key, wherever it is.
+                assertThat(run(sim, "--platform", "sim", "block-detach", "h3", "xvdb")).as(err.toString())
+                    .isEqualTo(ExitCodes.OK);
+                assertThat(xs.exists(fe)).isFalse();
+                assertThat(xs.exists(be)).isFalse();
+                assertThat(run(sim, "--platform", "sim", "block-attach", "h3", data.toString(), "xvdc",
+                    "--backend-type", "dom0j/vbd")).isEqualTo(ExitCodes.FAILURE);
+                assertThat(err.toString()).contains("--backend-type must be 1-32 of a-z");
+            }
+            finally
+            {
+                ProcessHandle.current().children()
+                    .filter(p -> p.info().arguments().map(a -> String.join(" ", a).contains("sim boot")).orElse(false))
+                    .forEach(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    @Test
     void shouldRunVifHotplugScriptsOnRealXenOnly()
     {
         assertThat(NetworkCommands.runsScripts("xen")).isTrue();
