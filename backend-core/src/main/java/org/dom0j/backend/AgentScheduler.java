@@ -189,6 +189,16 @@ public interface AgentScheduler extends AutoCloseable
                 runners.add(runner);
                 AgentRunner.startOnThread(runner);
             }
+            // A composite refuses agents (IllegalStateException) until its thread has started it: without this wait a
+            // device connected just after the scheduler was made failed, "add called when not active" (seen under
+            // load in ThreadedConductorTest; SharedSchedulerTest makes it happen every time).
+            for (final DynamicCompositeAgent composite : composites)
+            {
+                while (DynamicCompositeAgent.Status.INIT == composite.status())
+                {
+                    LockSupport.parkNanos(100_000);
+                }
+            }
         }
 
         @Override
