@@ -1411,6 +1411,17 @@ run_alternate() {
         local jpid f tstat tid tname tt side
         local -A tprev=() tk=() td=()
         read -r jpid _ < "/proc/$spid/task/$spid/children" 2>/dev/null
+        # DOM0J_TIER_ALT_STRACE=1: strace serve's xenstore reader and conductor threads through the rounds (what
+        # reaches them from xenstored, and what wakes the conductor), into results/alt-strace.txt
+        local spids=""
+        if [ "${DOM0J_TIER_ALT_STRACE:-0}" = 1 ] && [ -n "$jpid" ]; then
+            for f in /proc/"$jpid"/task/*/comm; do
+                read -r tname < "$f"
+                case "$tname" in xenstore-reader|dom0j-conducto*|xenstore-watch*)
+                    f=${f%/comm}; spids+=" -p ${f##*/}" ;; esac
+            done
+            [ -n "$spids" ] && { strace -tt -s 160 $spids -o "$R/alt-strace.txt" 2> /dev/null & spids=$!; }
+        fi
         console_follow "$g"
         for ((i = 0; i < 3000; i++)); do
             console_scan
@@ -1449,6 +1460,7 @@ run_alternate() {
             fi
             snooze 0.2
         done
+        [[ $spids =~ ^[0-9]+$ ]] && { kill -INT "$spids" 2>/dev/null; wait "$spids" 2>/dev/null; }
         awk -v bk=$busy_k -v bd=$busy_d -v sk=$steal_k -v sd=$steal_d 'BEGIN {
             printf "INFO: dom0 CPU, one guest, rounds in turn (from each round'\''s line on the console to the next): the kernel'\''s rounds busy %.2fs (steal %.2fs), dom0j'\''s rounds busy %.2fs (steal %.2fs), vCPU seconds\n", bk / 100, sk / 100, bd / 100, sd / 100 }'
         # serve's threads in each backend's rounds (serve idles through the kernel's: what it spends there is its own
