@@ -6,7 +6,7 @@
 # Needs setup.sh's artefacts in $DOM0J_XEN_DIR. The serial console is logged, each line prefixed with host
 # seconds since QEMU started, to $DOM0J_XEN_DIR/results/serial.log; TEST/INFO lines are echoed live.
 # Exit status: 0 only when the DONE marker appeared and no TEST line says FAIL; 1 otherwise.
-# Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 1200) ACCEL (tcg,thread=single)
+# Env: DOM0J_XEN_DIR (/tmp/dom0j-xen) DOM0J_REPO (this checkout) TIMEOUT (s, 1800) ACCEL (tcg,thread=single)
 #      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_CLI_JAVA_OPTS DOM0J_SERVE_READY
 #      DOM0J_TIER_KILLS (kills of serve in the disk workload, 2) DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
 #      those parts of dom0-tier.sh) DOM0J_TIER_ROUNDS (timed rounds of the disk workload per compared guest, 5)
@@ -19,7 +19,7 @@ W=${DOM0J_XEN_DIR:-/tmp/dom0j-xen}
 R=$W/results
 MODE=${1:-host}
 SCRIPT=${2:-$HERE/dom0-tier.sh}
-TIMEOUT=${TIMEOUT:-1200}
+TIMEOUT=${TIMEOUT:-1800}
 # Multi-threaded TCG crashes freshly JIT-compiled code of JVMs in dom0 (SIGSEGV/SIGILL): keep thread=single.
 ACCEL=${ACCEL:-tcg,thread=single}
 CPU=${CPU:-qemu64}

@@ -65,7 +65,7 @@ if [ "$boot_rc" -gt 1 ]; then
 elif grep -a -q 'DOM0J-TIER: DONE' "$R/serial.log" 2>/dev/null; then
     tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot PASS dom0 script finished, boot.sh rc=$boot_rc, ${boot_secs}s")
 else
-    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-1200})")
+    tests=$(printf '%s\n%s\n' "$tests" "TEST: tier-boot FAIL no DONE marker after ${boot_secs}s (boot.sh rc=$boot_rc; TIMEOUT=${TIMEOUT:-1800})")
 fi
 # the dom0 script's own count must agree with what arrived
 res=$(grep -a -o 'DOM0J-TIER: RESULT passed=[0-9]* failed=[0-9]* skipped=[0-9]*' "$R/serial.log" 2>/dev/null | tail -1)
