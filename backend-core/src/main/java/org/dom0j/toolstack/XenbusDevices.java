@@ -37,8 +37,9 @@ public final class XenbusDevices
     /**
      * Where a guest's device is served: the backend directory its frontend names ({@code backend}), when that is a
      * directory of this device in domain 0 under any device type's name ({@code backend/vbd}, {@code backend/qdisk},
-     * or the name a {@code dom0j serve --blk-type} serves), else {@link #backendPath} for the frontend's own type.
-     * A value the guest could have changed is taken only in that shape.
+     * or the name a {@code dom0j serve --blk-type} serves) whose own {@code frontend} names this frontend, else
+     * {@link #backendPath} for the frontend's own type. The guest owns its frontend directory and could write any
+     * {@code backend}; the backend directory is the toolstack's, so the two must name each other, as xenbus has them.
      *
      * @param xs    a privileged connection.
      * @param type  the frontend's device type ("vbd", "vif").
@@ -48,9 +49,10 @@ public final class XenbusDevices
      */
     public static String backendOf(final XenStore xs, final String type, final int domid, final String devid)
     {
-        final String named = xs.readOrNull(frontendPath(domid, type, devid) + "/backend");
+        final String fe = frontendPath(domid, type, devid);
+        final String named = xs.readOrNull(fe + "/backend");
         if (null != named && named.matches("/local/domain/0/backend/[a-z][a-z0-9-]{0,31}/" + domid + "/" +
-            java.util.regex.Pattern.quote(devid)))
+            java.util.regex.Pattern.quote(devid)) && fe.equals(xs.readOrNull(named + "/frontend")))
         {
             return named;
         }
