@@ -34,6 +34,19 @@ public final class XenbusDevices
         return "/local/domain/" + backendDomid + "/backend/" + type + "/" + domid + "/" + devid;
     }
 
+    /** A device type's name: one xenstore path element of 1-32 of a-z, 0-9 and '-', starting with a letter. */
+    private static final String TYPE_NAME = "[a-z][a-z0-9-]{0,31}";
+
+    /**
+     * @param name a candidate device type name ({@code vbd}, {@code qdisk}, what {@code serve --blk-type} names).
+     * @return whether it is 1-32 of a-z, 0-9 and '-', starting with a letter (one xenstore path element, and a
+     *         thread name's prefix).
+     */
+    public static boolean isTypeName(final String name)
+    {
+        return null != name && name.matches(TYPE_NAME);
+    }
+
     /**
      * Where a guest's device is served: the backend directory its frontend names ({@code backend}), when that is a
      * directory of this device in domain 0 under any device type's name ({@code backend/vbd}, {@code backend/qdisk},
@@ -51,7 +64,7 @@ public final class XenbusDevices
     {
         final String fe = frontendPath(domid, type, devid);
         final String named = xs.readOrNull(fe + "/backend");
-        if (null != named && named.matches("/local/domain/0/backend/[a-z][a-z0-9-]{0,31}/" + domid + "/" +
+        if (null != named && named.matches("/local/domain/0/backend/" + TYPE_NAME + "/" + domid + "/" +
             java.util.regex.Pattern.quote(devid)) && fe.equals(xs.readOrNull(named + "/frontend")))
         {
             return named;

@@ -15,6 +15,7 @@ import org.dom0j.platform.XenPlatform;
 import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.protocol.blkif.BlkifConstants;
 import org.dom0j.ring.RingLayout;
+import org.dom0j.toolstack.XenbusDevices;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -163,12 +164,12 @@ public final class BlkbackDeviceType implements DeviceType
 
     /**
      * @param name a candidate device type name.
-     * @return whether it is 1-32 of a-z, 0-9 and '-', starting with a letter (one xenstore path element, and a
-     *         thread name's prefix).
+     * @return whether it is 1-32 of a-z, 0-9 and '-', starting with a letter: {@link XenbusDevices#isTypeName}, the
+     *         rule the toolstack follows a frontend's {@code backend} key by.
      */
     public static boolean isTypeName(final String name)
     {
-        return null != name && name.matches("[a-z][a-z0-9-]{0,31}");
+        return XenbusDevices.isTypeName(name);
     }
 
     @Override
