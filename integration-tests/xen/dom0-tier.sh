@@ -1422,10 +1422,33 @@ run_alternate() {
             done
             [ -n "$spids" ] && { strace -tt -s 160 $spids -o "$R/alt-strace.txt" 2> /dev/null & spids=$!; }
         fi
+        # DOM0J_TIER_ALT_PROFILE=perf|syscalls: through the timed rounds (from the first), perf samples serve
+        # (results/alt-perf.txt; JIT frames named when DOM0J_TIER_ALT_JAVA_OPTS has -XX:+UnlockDiagnosticVMOptions
+        # -XX:+DumpPerfMapAtExit; call chains in results/alt-perf-script.txt), or strace logs every system call of serve's
+        # queue threads (results/alt-syscalls.txt); either slows serve, so the ratio of such a run says nothing
+        local prof=${DOM0J_TIER_ALT_PROFILE:-} ppid="" tpid=""
         console_follow "$g"
         for ((i = 0; i < 3000; i++)); do
             console_scan
             read -r -a rl <<< "$CONSOLE_ROUNDS"
+            if [ -n "$prof" ] && [ -z "$ppid" ] && [ ${#rl[@]} -gt 0 ] && [[ ${rl[-1]} == DOMU-ALT:* ]] && [ -n "$jpid" ]; then
+                if [ "$prof" = perf ]; then
+                    perf record -g -e cpu-clock -F 499 -p "$jpid" -o "$ALT_DIR/perf.data" > "$R/alt-perf.err" 2>&1 &
+                    ppid=$!
+                else
+                    local qt=""
+                    for f in /proc/"$jpid"/task/*/comm; do
+                        read -r tname < "$f"
+                        [[ $tname == dom0j-vbd-* ]] && { f=${f%/comm}; qt+=" -p ${f##*/}"; }
+                    done
+                    strace -qq $qt -o "$R/alt-syscalls.txt" 2> /dev/null &
+                    ppid=$!
+                fi
+                # and serve's counters: rates every 2 s (results/alt-counters.txt; rate times span, summed, gives totals)
+                java "${JFLAGS[@]}" -jar "$JAR" top --queues -d 2 --platform xen --counters "$ALT_DIR/counters" \
+                    > "$R/alt-counters.txt" 2>&1 &
+                tpid=$!
+            fi
             if [ ${#rl[@]} -gt $marks ]; then
                 # /proc/stat's first line with a builtin: a process would cost dom0 a good part of a second here
                 read -r c u n sy id io irq sirq st _ < /proc/stat
@@ -1461,6 +1484,8 @@ run_alternate() {
             snooze 0.2
         done
         [[ $spids =~ ^[0-9]+$ ]] && { kill -INT "$spids" 2>/dev/null; wait "$spids" 2>/dev/null; }
+        # (a JVM started in the background of a script ignores SIGINT)
+        [ -n "$ppid" ] && { kill -INT "$ppid" 2>/dev/null; kill -TERM "$tpid" 2>/dev/null; wait "$ppid" "$tpid" 2>/dev/null; }
         awk -v bk=$busy_k -v bd=$busy_d -v sk=$steal_k -v sd=$steal_d 'BEGIN {
             printf "INFO: dom0 CPU, one guest, rounds in turn (from each round'\''s line on the console to the next): the kernel'\''s rounds busy %.2fs (steal %.2fs), dom0j'\''s rounds busy %.2fs (steal %.2fs), vCPU seconds\n", bk / 100, sk / 100, bd / 100, sd / 100 }'
         # serve's threads in each backend's rounds (serve idles through the kernel's: what it spends there is its own
@@ -1508,6 +1533,10 @@ run_alternate() {
         kill -0 "$spid" 2>/dev/null && { kill -KILL "$spid"; check alt-serve-stop FAIL "serve did not stop in 30 s"; }
     fi
     wait "$spid" 2>/dev/null
+    # after serve's exit, which writes the JIT's symbol map that perf reads
+    [ "${DOM0J_TIER_ALT_PROFILE:-}" = perf ] && [ -e "$ALT_DIR/perf.data" ] &&
+        { perf report -i "$ALT_DIR/perf.data" --stdio --no-children -g none --sort comm,dso,sym 2>&1 | head -150 > "$R/alt-perf.txt"
+          perf script -i "$ALT_DIR/perf.data" -F comm,tid,ip,sym 2> /dev/null | head -c 60000000 > "$R/alt-perf-script.txt"; }
     losetup -d "$loop"
     rm -f "$img_k"
     umount "$ALT_DIR"
