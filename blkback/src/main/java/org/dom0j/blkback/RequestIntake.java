@@ -8,7 +8,9 @@ import org.dom0j.protocol.blkif.BlkifAbi;
 import org.dom0j.ring.BackRing;
 
 import static org.dom0j.protocol.blkif.BlkifConstants.BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST;
+import static org.dom0j.protocol.blkif.BlkifConstants.INDIRECT_SEGMENT_SIZE;
 import static org.dom0j.protocol.blkif.BlkifConstants.PAGE_SIZE;
+import static org.dom0j.protocol.blkif.BlkifConstants.SEGMENTS_PER_INDIRECT_PAGE;
 
 /**
  * The one way into a queue: a request the ring copied out of shared memory (once: XSA-155) is decoded from that
@@ -71,10 +73,13 @@ final class RequestIntake
     {
         final int pages = r.indirectPageCount();
         indirectBatch.clear();
+        // Only the descriptors the request has: 8 bytes a segment (128 for 16), not the whole page, is what the
+        // hypervisor copies.
         for (int p = 0; p < pages; p++)
         {
+            final int segments = Math.min(SEGMENTS_PER_INDIRECT_PAGE, r.nrSegments() - p * SEGMENTS_PER_INDIRECT_PAGE);
             copier.addFromForeign(indirectBatch, r.indirectGref(p),
-                indirectPages.addressOffset() + (long)p * PAGE_SIZE, PAGE_SIZE);
+                indirectPages.addressOffset() + (long)p * PAGE_SIZE, segments * INDIRECT_SEGMENT_SIZE);
         }
         if (!copier.run(indirectBatch) || !indirectBatch.allOkay())
         {

@@ -402,6 +402,50 @@ class BlkbackQueueTest
     }
 
     @Test
+    void shouldCopyOnlyTheDescriptorsAnIndirectPageHolds() throws IOException
+    {
+        // 40 segments: 320 bytes of the indirect page are the request's, the rest is the guest's to fill as it likes
+        // (here: descriptors that would fail validation); only those 320 bytes are copied in, and the write is served
+        final GrantTables[] real = { dom0.openGrantTables() };
+        final List<Integer> lengths = new ArrayList<>();
+        final GrantTables seeing = new RacingGrantTables(() -> real[0], () -> { }).seeing(batch ->
+        {
+            if (lengths.isEmpty())
+            {
+                for (int i = 0; i < batch.count(); i++)
+                {
+                    lengths.add(batch.length(i));
+                }
+            }
+        });
+        final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, seeing);
+        final int segments = 40;
+        final int[] indirect = p.front.grantedPage(true);
+        final UnsafeBuffer list = p.front.guest.page(indirect[0]);
+        list.setMemory(0, 4096, (byte)0xFF);
+        for (int i = 0; i < segments; i++)
+        {
+            final int[] data = p.front.grantedPage(true);
+            fill(p.front.guest.page(data[0]), 200 + i);
+            list.putInt(i * 8, data[1], TestBlkfront.LE);
+            list.putByte(i * 8 + 4, (byte)0);
+            list.putByte(i * 8 + 5, (byte)7);
+            list.putShort(i * 8 + 6, (short)0);
+        }
+        p.front.claimIndirect(BLKIF_OP_WRITE, segments, 78, 0, new int[]{ indirect[1] });
+        p.front.push();
+        p.serve();
+
+        assertThat(lengths).as("the indirect page's copy").containsExactly(segments * 8);
+        assertThat(p.last()).isEqualTo(new TestBlkfront.Response(78, BLKIF_OP_WRITE, BLKIF_RSP_OKAY));
+        final byte[] onDisk = Files.readAllBytes(diskFile);
+        for (int i = 0; i < segments; i++)
+        {
+            assertThat(onDisk[i * 4096 + 4095]).isEqualTo(pattern(200 + i, 4095));
+        }
+    }
+
+    @Test
     void shouldRejectRequestWithTwelveSegmentsAndGoOn() throws IOException
     {
         final Pair p = new Pair(3, BlkifAbi.X86_64, DataPath.COPY, false, false, null);
@@ -1198,6 +1242,7 @@ class BlkbackQueueTest
         private final Runnable race;
         private final int atCall;
         private int calls;
+        private java.util.function.Consumer<GrantCopyBatch> seen = batch -> { };
 
         /** Runs the hook before the first copy. */
         RacingGrantTables(final java.util.function.Supplier<GrantTables> real, final Runnable race)
@@ -1226,9 +1271,17 @@ class BlkbackQueueTest
             return real.get().mapOneWithNotify(domid, ref, writable, notifyOffset, notifyPort);
         }
 
+        /** Shows each batch to {@code seen} before it is copied. */
+        RacingGrantTables seeing(final java.util.function.Consumer<GrantCopyBatch> seen)
+        {
+            this.seen = seen;
+            return this;
+        }
+
         @Override
         public void copy(final GrantCopyBatch batch)
         {
+            seen.accept(batch);
             if (++calls == atCall)
             {
                 race.run();
