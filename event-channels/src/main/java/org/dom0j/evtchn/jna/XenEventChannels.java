@@ -7,10 +7,10 @@ import org.dom0j.common.XenException;
 import org.dom0j.common.XenLibrary;
 import org.dom0j.evtchn.EventChannelException;
 import org.dom0j.evtchn.EventChannels;
+import org.dom0j.linux.Epoll;
+import org.dom0j.linux.EventFd;
 import org.dom0j.linux.Linux;
 import org.dom0j.linux.LinuxException;
-import org.dom0j.linux.EventFd;
-import org.dom0j.linux.PollFd;
 
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -21,30 +21,53 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <p>
  * The handle's fd is made non-blocking, so that {@link #pending()} is one read(2) of the device
  * ({@code xenevtchn_pending}), which finds a port or EAGAIN; {@link #pending(long)} and {@link #awaitEvent} block in
- * poll(2) on it and on a wake-up eventfd. In a PV dom0 every system call is a trap through the hypervisor: a
+ * epoll_wait(2) on it and on a wake-up eventfd. In a PV dom0 every system call is a trap through the hypervisor: a
  * poll(2) that did not wait came before each read, and one more found no port left, which made a queue's cycle two
- * system calls longer.
+ * system calls longer. The wait is epoll's rather than poll(2)'s because the descriptors are registered once: a
+ * poll(2) takes both descriptors, puts itself on both wait queues and takes itself off again on every wait, which
+ * was a third of the time a queue's thread spent in poll(2) in the real-Xen tier's profile.
  * <p>
  * Threads: see {@link EventChannels}; {@link #pending} from one thread.
  */
 public final class XenEventChannels implements EventChannels
 {
+    private static final long DEVICE = 0;
+    private static final long WAKEUP = 1;
     private static volatile LibXenEvtchn lib;
 
     private final LibXenEvtchn xen;
     private final Pointer handle;
+    private final long handleAddress;
     private final EventFd wakeups;
-    private final PollFd pollfd;
+    private final Epoll epoll;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private XenEventChannels(final LibXenEvtchn xen, final Pointer handle)
     {
         this.xen = xen;
         this.handle = handle;
+        this.handleAddress = Pointer.nativeValue(handle);
         final int fd = xen.xenevtchn_fd(handle);
         Linux.setNonBlocking(fd);
-        this.wakeups = EventFd.open();
-        this.pollfd = new PollFd(new int[]{ fd, wakeups.fd() }, Linux.POLLIN);
+        final EventFd w = EventFd.open();
+        Epoll e = null;
+        try
+        {
+            e = Epoll.open(2);
+            e.add(fd, Epoll.EPOLLIN, DEVICE);
+            e.add(w.fd(), Epoll.EPOLLIN, WAKEUP);
+        }
+        catch (final LinuxException ex)
+        {
+            if (null != e)
+            {
+                e.close();
+            }
+            w.close();
+            throw ex;
+        }
+        this.wakeups = w;
+        this.epoll = e;
     }
 
     /**
@@ -127,7 +150,7 @@ public final class XenEventChannels implements EventChannels
     public void notify(final int port)
     {
         checkOpen();
-        if (EvtchnDirect.xenevtchn_notify(handle, port) != 0)
+        if (EvtchnDirect.xenevtchn_notify(handleAddress, port) != 0)
         {
             throw new EventChannelException(Native.getLastError(), "notify port " + port);
         }
@@ -137,7 +160,7 @@ public final class XenEventChannels implements EventChannels
     public int pending()
     {
         checkOpen();
-        final int port = EvtchnDirect.xenevtchn_pending(handle);
+        final int port = EvtchnDirect.xenevtchn_pending(handleAddress);
         if (port >= 0)
         {
             return port;
@@ -167,8 +190,8 @@ public final class XenEventChannels implements EventChannels
     }
 
     /**
-     * poll(2) on the device and the wake-up eventfd: the device is readable when the kernel has queued a port; a
-     * wake-up is drained and reported as no event (the caller's next pass finds its work).
+     * epoll_wait(2) on the device and the wake-up eventfd: the device is readable when the kernel has queued a port;
+     * a wake-up is drained and reported as no event (the caller's next pass finds its work).
      */
     @Override
     public boolean awaitEvent(final long timeoutNanos)
@@ -176,7 +199,7 @@ public final class XenEventChannels implements EventChannels
         checkOpen();
         final int millis = timeoutNanos <= 0 ? 0 :
             (int)Math.min(Integer.MAX_VALUE, TimeUnit.NANOSECONDS.toMillis(timeoutNanos + 999_999));
-        final int ready = pollfd.poll(millis);
+        final int ready = epoll.await(millis);
         if (ready < 0)
         {
             final int errno = -ready;
@@ -184,20 +207,28 @@ public final class XenEventChannels implements EventChannels
             {
                 return false;
             }
-            throw new EventChannelException(errno, "poll the event channel device");
+            throw new EventChannelException(errno, "wait on the event channel device");
         }
-        if (ready > 0 && (pollfd.revents(1) & Linux.POLLIN) != 0)
+        boolean event = false;
+        for (int i = 0; i < ready; i++)
         {
-            wakeups.drain();
+            if (epoll.data(i) == WAKEUP)
+            {
+                wakeups.drain();
+            }
+            else
+            {
+                event = true;
+            }
         }
-        return ready > 0 && (pollfd.revents(0) & Linux.POLLIN) != 0;
+        return event;
     }
 
     @Override
     public void unmask(final int port)
     {
         checkOpen();
-        if (EvtchnDirect.xenevtchn_unmask(handle, port) != 0)
+        if (EvtchnDirect.xenevtchn_unmask(handleAddress, port) != 0)
         {
             throw new EventChannelException(Native.getLastError(), "unmask port " + port);
         }
@@ -208,6 +239,7 @@ public final class XenEventChannels implements EventChannels
     {
         if (closed.compareAndSet(false, true))
         {
+            epoll.close();
             xen.xenevtchn_close(handle);
             wakeups.close();
         }

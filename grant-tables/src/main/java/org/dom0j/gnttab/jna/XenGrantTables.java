@@ -29,6 +29,7 @@ public final class XenGrantTables implements GrantTables
 
     private final LibXenGnttab xen;
     private final Pointer handle;
+    private final long handleAddress;
     private final AtomicInteger mappedPages = new AtomicInteger();
     private final AtomicBoolean closed = new AtomicBoolean();
     private Memory segments;
@@ -38,6 +39,7 @@ public final class XenGrantTables implements GrantTables
     {
         this.xen = xen;
         this.handle = handle;
+        this.handleAddress = Pointer.nativeValue(handle);
     }
 
     static LibXenGnttab library()
@@ -189,7 +191,7 @@ public final class XenGrantTables implements GrantTables
                 LibXenGnttab.GNTCOPY_DEST_GREF : LibXenGnttab.GNTCOPY_SOURCE_GREF));
             s.putShort(base + LibXenGnttab.SEGMENT_STATUS, GrantCopyBatch.GNTST_GENERAL_ERROR);
         }
-        if (GnttabDirect.xengnttab_grant_copy(handle, n, s.addressOffset()) != 0)
+        if (GnttabDirect.xengnttab_grant_copy(handleAddress, n, s.addressOffset()) != 0)
         {
             throw new GrantTableException(Native.getLastError(), "grant copy of " + n + " segments");
         }
