@@ -1422,10 +1422,12 @@ run_alternate() {
             done
             [ -n "$spids" ] && { strace -tt -s 160 $spids -o "$R/alt-strace.txt" 2> /dev/null & spids=$!; }
         fi
-        # DOM0J_TIER_ALT_PROFILE=perf|syscalls: through the timed rounds (from the first), perf samples serve
+        # DOM0J_TIER_ALT_PROFILE=perf|syscalls|counters: through the timed rounds (from the first), perf samples serve
         # (results/alt-perf.txt; JIT frames named when DOM0J_TIER_ALT_JAVA_OPTS has -XX:+UnlockDiagnosticVMOptions
         # -XX:+DumpPerfMapAtExit; call chains in results/alt-perf-script.txt), or strace logs every system call of serve's
-        # queue threads (results/alt-syscalls.txt); either slows serve, so the ratio of such a run says nothing
+        # queue threads (results/alt-syscalls.txt), or nothing more (counters). Each records serve's counters (a JVM
+        # reading them every 2 s), and what a system call costs here. All of it takes dom0's time: the ratio of such
+        # a run says nothing
         local prof=${DOM0J_TIER_ALT_PROFILE:-} ppid="" tpid=""
         console_follow "$g"
         for ((i = 0; i < 3000; i++)); do
@@ -1435,7 +1437,7 @@ run_alternate() {
                 if [ "$prof" = perf ]; then
                     perf record -g -e cpu-clock -F 499 -p "$jpid" -o "$ALT_DIR/perf.data" > "$R/alt-perf.err" 2>&1 &
                     ppid=$!
-                else
+                elif [ "$prof" = syscalls ]; then
                     local qt=""
                     for f in /proc/"$jpid"/task/*/comm; do
                         read -r tname < "$f"
@@ -1443,6 +1445,8 @@ run_alternate() {
                     done
                     strace -qq $qt -o "$R/alt-syscalls.txt" 2> /dev/null &
                     ppid=$!
+                else
+                    ppid=none
                 fi
                 # and serve's counters: rates every 2 s (results/alt-counters.txt; rate times span, summed, gives totals)
                 java "${JFLAGS[@]}" -jar "$JAR" top --queues -d 2 --platform xen --counters "$ALT_DIR/counters" \
@@ -1485,7 +1489,15 @@ run_alternate() {
         done
         [[ $spids =~ ^[0-9]+$ ]] && { kill -INT "$spids" 2>/dev/null; wait "$spids" 2>/dev/null; }
         # (a JVM started in the background of a script ignores SIGINT)
-        [ -n "$ppid" ] && { kill -INT "$ppid" 2>/dev/null; kill -TERM "$tpid" 2>/dev/null; wait "$ppid" "$tpid" 2>/dev/null; }
+        if [ -n "$ppid" ]; then
+            [ "$ppid" = none ] || { kill -INT "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null; }
+            kill -TERM "$tpid" 2>/dev/null
+            wait "$tpid" 2>/dev/null
+            # what a system call costs in this dom0: dd's 1-byte copy makes two per byte (a read and a write)
+            t=$(up)
+            dd if=/dev/zero of=/dev/null bs=1 count=20000 2> /dev/null
+            info "$(awk -v a="$t" -v b="$(up)" 'BEGIN { printf "a system call in this dom0 (dd bs=1, 40000 calls): %.1f us", (b - a) * 1e6 / 40000 }')"
+        fi
         awk -v bk=$busy_k -v bd=$busy_d -v sk=$steal_k -v sd=$steal_d 'BEGIN {
             printf "INFO: dom0 CPU, one guest, rounds in turn (from each round'\''s line on the console to the next): the kernel'\''s rounds busy %.2fs (steal %.2fs), dom0j'\''s rounds busy %.2fs (steal %.2fs), vCPU seconds\n", bk / 100, sk / 100, bd / 100, sd / 100 }'
         # serve's threads in each backend's rounds (serve idles through the kernel's: what it spends there is its own
