@@ -230,6 +230,12 @@ final class QueueConnector
         {
             closeQuietly(mapping);
         }
+        if (null != resources.counters)
+        {
+            // The counters go with the queue (their slots in the counters file are freed): the log keeps their totals.
+            LOG.log(System.Logger.Level.INFO, "{0} (released; totals of this connection)",
+                resources.counters.summary());
+        }
         closeQuietly(resources.counters);
     }
 

@@ -5,8 +5,12 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -112,5 +116,66 @@ class RawPageQueueTest
 
         assertThat(page.getIntVolatile(4)).isEqualTo(42);
         assertThat(channel.takeGuestEvents()).isEqualTo(1);
+    }
+
+    @Test
+    void shouldLogAQueuesTotalsWhenItIsReleased()
+    {
+        // Its counters leave the counters file with the queue: what they came to stays in serve's log.
+        final List<String> lines = new ArrayList<>();
+        final Logger log = Logger.getLogger(QueueConnector.class.getName());
+        final Handler handler = new Handler()
+        {
+            @Override
+            public void publish(final LogRecord r)
+            {
+                lines.add(java.text.MessageFormat.format(r.getMessage(), r.getParameters()));
+            }
+
+            @Override
+            public void flush()
+            {
+            }
+
+            @Override
+            public void close()
+            {
+            }
+        };
+        log.addHandler(handler);
+        try
+        {
+            conductor.onStart();
+            final String backend = "/local/domain/0/backend/mirror/3/0";
+            final String frontend = "/local/domain/3/device/mirror/0";
+            xs.write(frontend + "/state", "1");
+            xs.write(backend + "/frontend", frontend);
+            xs.write(backend + "/frontend-id", "3");
+            xs.write(backend + "/online", "1");
+            final UnsafeBuffer page = hypervisor.grant(3, 78, 1);
+            final FakeHypervisor.Channel channel = hypervisor.allocUnbound(3);
+            xs.write(frontend + "/ring-ref", "78");
+            xs.write(frontend + "/port", Integer.toString(channel.guestPort));
+            xs.write(frontend + "/state", "4");
+            pump();
+            for (int i = 1; i <= 3; i++)
+            {
+                page.putIntRelease(0, i);
+                channel.notifyBackend();
+                pump();
+            }
+            assertThat(lines).noneMatch(l -> l.contains("released"));
+
+            xs.rm(backend);
+            pump();
+
+            assertThat(lines).containsExactly("mirror 3/0 q0: requests 0, responses 0, notifications-sent 3, " +
+                "events-received 3, errors 0, protocol-violations 0, event-storms 0 (released; totals of this " +
+                "connection)");
+        }
+        finally
+        {
+            log.removeHandler(handler);
+        }
     }
 }
