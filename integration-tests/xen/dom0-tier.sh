@@ -1545,6 +1545,9 @@ run_alternate() {
         kill -0 "$spid" 2>/dev/null && { kill -KILL "$spid"; check alt-serve-stop FAIL "serve did not stop in 30 s"; }
     fi
     wait "$spid" 2>/dev/null
+    # the queue's counters over the guest's life (warm-up rounds too), logged by serve when it released the queue
+    [ -n "$domid" ] && grep -q "dom0j-vbd $domid/51728 q0: requests" "$log" &&
+        info "dom0j serve's queue, its totals over the guest's life: $(grep -m1 -o "dom0j-vbd $domid/51728 q0: requests.*event-storms [0-9]*" "$log")"
     # after serve's exit, which writes the JIT's symbol map that perf reads
     [ "${DOM0J_TIER_ALT_PROFILE:-}" = perf ] && [ -e "$ALT_DIR/perf.data" ] &&
         { perf report -i "$ALT_DIR/perf.data" --stdio --no-children -g none --sort comm,dso,sym 2>&1 | head -150 > "$R/alt-perf.txt"
