@@ -406,9 +406,9 @@ class BlkbackQueueTest
     {
         // 40 segments: 320 bytes of the indirect page are the request's, the rest is the guest's to fill as it likes
         // (here: descriptors that would fail validation); only those 320 bytes are copied in, and the write is served
-        final GrantTables[] real = { dom0.openGrantTables() };
+        final GrantTables real = dom0.openGrantTables();
         final List<Integer> lengths = new ArrayList<>();
-        final GrantTables seeing = new RacingGrantTables(() -> real[0], () -> { }).seeing(batch ->
+        final GrantTables seeing = new RacingGrantTables(() -> real, () -> { }).seeing(batch ->
         {
             if (lengths.isEmpty())
             {
