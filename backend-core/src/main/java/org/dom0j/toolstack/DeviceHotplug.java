@@ -44,7 +44,8 @@ public final class DeviceHotplug
      *
      * @param type          "vbd" or "vif".
      * @param devid         its device id (a vbd's virtual-device number, a vif's handle).
-     * @param backendPath   its backend directory, as the frontend names it.
+     * @param backendPath   its backend directory: the one its frontend names, when that is a dom0 backend directory of
+     *                      this device that names the frontend back, else where dom0j attaches it.
      * @param backendDomid  the backend's domain, as the frontend names it (-1 when unreadable).
      * @param frontendState the frontend's xenbus state (0 when missing).
      * @param backendState  the backend's (0 when missing).
@@ -311,9 +312,8 @@ public final class DeviceHotplug
                 continue;
             }
             final String fe = dir + "/" + entry;
+            // The backend as checked, not as the guest wrote it: its frontend directory is the guest's own.
             final String be = XenbusDevices.backendOf(xs, type, domid, entry);
-            final String named = xs.readOrNull(fe + "/backend");
-            final String backendPath = null != named ? named : be;
             // Where frontends write them: one queue at the top, several under queue-N; a vif's event channels
             // may be split (event-channel-tx and -rx); a vbd's ring may span pages (ring-ref0, ...).
             final int eventChannel = firstNumber(xs, fe, "event-channel", "event-channel-tx", "queue-0/event-channel",
@@ -321,7 +321,7 @@ public final class DeviceHotplug
             final int ringRef = "vif".equals(type) ? firstNumber(xs, fe, "tx-ring-ref", "queue-0/tx-ring-ref") :
                 firstNumber(xs, fe, "ring-ref", "ring-ref0", "queue-0/ring-ref", "queue-0/ring-ref0");
             final boolean vbd = "vbd".equals(type);
-            devices.add(new Device(type, devid, backendPath, number(xs.readOrNull(fe + "/backend-id")),
+            devices.add(new Device(type, devid, be, number(xs.readOrNull(fe + "/backend-id")),
                 Math.max(0, number(xs.readOrNull(fe + "/state"))), Math.max(0, number(xs.readOrNull(be + "/state"))),
                 eventChannel, ringRef, String.valueOf(xs.readOrNull(be + (vbd ? "/dev" : "/mac"))),
                 String.valueOf(xs.readOrNull(be + (vbd ? "/params" : "/bridge")))));

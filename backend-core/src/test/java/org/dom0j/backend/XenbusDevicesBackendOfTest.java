@@ -1,5 +1,6 @@
 package org.dom0j.backend;
 
+import org.dom0j.toolstack.DeviceHotplug;
 import org.dom0j.toolstack.XenbusDevices;
 import org.junit.jupiter.api.Test;
 
@@ -40,6 +41,9 @@ class XenbusDevicesBackendOfTest
         {
             xs.write(FE + "/backend", forged);
             assertThat(XenbusDevices.backendOf(xs, "vbd", 5, "51728")).as(forged).isEqualTo(ours);
+            // block-list shows the backend it read the states from, not the forged one
+            assertThat(DeviceHotplug.list(xs, "vbd", 5)).singleElement()
+                .satisfies(d -> assertThat(d.backendPath()).as(forged).isEqualTo(ours));
         }
         xs.rm(FE + "/backend");
         assertThat(XenbusDevices.backendOf(xs, "vbd", 5, "51728")).isEqualTo(ours);
