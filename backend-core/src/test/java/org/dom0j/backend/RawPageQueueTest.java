@@ -22,6 +22,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(30)
 class RawPageQueueTest
 {
+    private static final String BACKEND = "/local/domain/0/backend/mirror/3/0";
+    private static final String FRONTEND = "/local/domain/3/device/mirror/0";
+
     private final FakeBackend backend = new FakeBackend();
     private final InMemoryXenStore xs = backend.xs;
     private final FakeHypervisor hypervisor = backend.hypervisor;
@@ -92,23 +95,35 @@ class RawPageQueueTest
         backend.pump(conductor);
     }
 
+    /** The guest's page and its event channel, once the device is connected. */
+    private record Mirror(UnsafeBuffer page, FakeHypervisor.Channel channel)
+    {
+    }
+
+    /** Starts the conductor, and a guest whose device 0 shares the page of grant {@code ref}; waits for Connected. */
+    private Mirror connect(final int ref)
+    {
+        conductor.onStart();
+        xs.write(FRONTEND + "/state", "1");
+        xs.write(BACKEND + "/frontend", FRONTEND);
+        xs.write(BACKEND + "/frontend-id", "3");
+        xs.write(BACKEND + "/online", "1");
+        final UnsafeBuffer page = hypervisor.grant(3, ref, 1);
+        final FakeHypervisor.Channel channel = hypervisor.allocUnbound(3);
+        xs.write(FRONTEND + "/ring-ref", Integer.toString(ref));
+        xs.write(FRONTEND + "/port", Integer.toString(channel.guestPort));
+        xs.write(FRONTEND + "/state", "4");
+        pump();
+        assertThat(xs.readOrNull(BACKEND + "/state")).isEqualTo("4");
+        return new Mirror(page, channel);
+    }
+
     @Test
     void shouldMapAndBindARawPageAndLetTheHandlerServeIt()
     {
-        conductor.onStart();
-        final String backend = "/local/domain/0/backend/mirror/3/0";
-        final String frontend = "/local/domain/3/device/mirror/0";
-        xs.write(frontend + "/state", "1");
-        xs.write(backend + "/frontend", frontend);
-        xs.write(backend + "/frontend-id", "3");
-        xs.write(backend + "/online", "1");
-        final UnsafeBuffer page = hypervisor.grant(3, 77, 1);
-        final FakeHypervisor.Channel channel = hypervisor.allocUnbound(3);
-        xs.write(frontend + "/ring-ref", "77");
-        xs.write(frontend + "/port", Integer.toString(channel.guestPort));
-        xs.write(frontend + "/state", "4");
-        pump();
-        assertThat(xs.readOrNull(backend + "/state")).isEqualTo("4");
+        final Mirror m = connect(77);
+        final UnsafeBuffer page = m.page();
+        final FakeHypervisor.Channel channel = m.channel();
 
         page.putIntRelease(0, 21);
         channel.notifyBackend();
@@ -145,28 +160,16 @@ class RawPageQueueTest
         log.addHandler(handler);
         try
         {
-            conductor.onStart();
-            final String backend = "/local/domain/0/backend/mirror/3/0";
-            final String frontend = "/local/domain/3/device/mirror/0";
-            xs.write(frontend + "/state", "1");
-            xs.write(backend + "/frontend", frontend);
-            xs.write(backend + "/frontend-id", "3");
-            xs.write(backend + "/online", "1");
-            final UnsafeBuffer page = hypervisor.grant(3, 78, 1);
-            final FakeHypervisor.Channel channel = hypervisor.allocUnbound(3);
-            xs.write(frontend + "/ring-ref", "78");
-            xs.write(frontend + "/port", Integer.toString(channel.guestPort));
-            xs.write(frontend + "/state", "4");
-            pump();
+            final Mirror m = connect(78);
             for (int i = 1; i <= 3; i++)
             {
-                page.putIntRelease(0, i);
-                channel.notifyBackend();
+                m.page().putIntRelease(0, i);
+                m.channel().notifyBackend();
                 pump();
             }
             assertThat(lines).noneMatch(l -> l.contains("released"));
 
-            xs.rm(backend);
+            xs.rm(BACKEND);
             pump();
 
             assertThat(lines).containsExactly("mirror 3/0 q0: requests 0, responses 0, notifications-sent 3, " +
