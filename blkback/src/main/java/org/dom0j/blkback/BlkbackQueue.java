@@ -99,12 +99,12 @@ public final class BlkbackQueue implements QueueHandler
             final NativeFile file = ((FileStorage)disk.storage()).file();
             final DiskIo diskIo = new DiskIo(file, errors);
             final boolean copy = context.dataPath() == DataPath.COPY;
-            window = new PageCacheWindow(roleName, disk, file, context.mapPageCache() && !file.isDirect());
+            window = new PageCacheWindow(roleName, disk, file, copy && context.mapPageCache() && !file.isDirect());
             path = copy ?
                 new CopyPath(roleName, context.ioEngine(), maxSegments, diskIo, copier, window, responder, errors,
                     counters) :
                 new MapPath(context.grantTables(), context.frontendDomid(), context.persistentGrants(), maxSegments,
-                    diskIo, window, responder, errors);
+                    diskIo, responder, errors);
         }
         sizes = new DiskSizeWatcher(roleName, disk, validator, window, errors);
         requestCopy = new UnsafeBuffer(new byte[ring.layout().slotLength()]);

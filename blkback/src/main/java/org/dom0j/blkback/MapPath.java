@@ -14,10 +14,7 @@ import static org.dom0j.protocol.blkif.BlkifConstants.SECTOR_SIZE;
 
 /**
  * The map data path (Linux's): a request's grants are mapped (one batched map per request) and the disk reads and
- * writes the guest's pages in place with one {@code preadv}/{@code pwritev}, or, where the disk's page cache is
- * mapped ({@link PageCacheWindow}: reads, and writes on tmpfs), the request's data is copied between its pages and
- * that mapping with no system call at all (with persistent grants, a request that finds its grants mapped makes
- * none). With {@code feature-persistent} the
+ * writes the guest's pages in place with one {@code preadv}/{@code pwritev}. With {@code feature-persistent} the
  * mappings are kept in {@link PersistentGrants} (bounded; unused ones purged), otherwise unmapped once the request
  * is done. Requests are served one by one, in ring order, each to completion before the next, so
  * {@link #serveTaken} and {@link #drain} have nothing to do.
@@ -30,12 +27,9 @@ final class MapPath implements ReadWritePath
     private final int frontendDomid;
     private final PersistentGrants persistentGrants;
     private final DiskIo diskIo;
-    private final PageCacheWindow window;
     private final Responder responder;
     private final QueueErrors errors;
     private final UnsafeBuffer iovecs;
-    private final UnsafeBuffer guestView = new UnsafeBuffer(0, 0);
-    private final UnsafeBuffer cacheView = new UnsafeBuffer(0, 0);
     private final int[] refs;
     private final GrantMapping[] transientMappings;
     private int transientCount;
@@ -46,7 +40,6 @@ final class MapPath implements ReadWritePath
      * @param persistentGrants the cache of kept mappings when the frontend asked for feature-persistent, else null.
      * @param maxSegments      the most segments one request may carry.
      * @param diskIo           the disk.
-     * @param window           the disk's mapped page cache, where there is one.
      * @param responder        answers each request.
      * @param errors           where a failed map is noted.
      */
@@ -56,7 +49,6 @@ final class MapPath implements ReadWritePath
         final PersistentGrants persistentGrants,
         final int maxSegments,
         final DiskIo diskIo,
-        final PageCacheWindow window,
         final Responder responder,
         final QueueErrors errors)
     {
@@ -64,7 +56,6 @@ final class MapPath implements ReadWritePath
         this.frontendDomid = frontendDomid;
         this.persistentGrants = persistentGrants;
         this.diskIo = diskIo;
-        this.window = window;
         this.responder = responder;
         this.errors = errors;
         iovecs = new UnsafeBuffer(BufferUtil.allocateDirectAligned(maxSegments * 16, 64));
@@ -125,11 +116,6 @@ final class MapPath implements ReadWritePath
                     iovec(i, base + (long)i * PAGE_SIZE + r.segmentOffset(i), r.segmentLength(i));
                 }
             }
-            if (window.admit(r, false))
-            {
-                copyThroughWindow(n, r.sectorNumber() * SECTOR_SIZE, write);
-                return RequestVerdict.OK;
-            }
             return diskIo.transfer(iovecs.addressOffset(), n, r.sectorNumber() * SECTOR_SIZE,
                 r.totalSectors() * SECTOR_SIZE, write);
         }
@@ -178,31 +164,6 @@ final class MapPath implements ReadWritePath
         return mapping;
     }
 
-    /**
-     * The request's segments (its iovecs) copied, back to back from {@code position}, into the mapped page cache (a
-     * write) or out of it (a read): the pages are present ({@link PageCacheWindow#admit}), so no copy faults.
-     */
-    private void copyThroughWindow(final int n, final long position, final boolean write)
-    {
-        long at = position;
-        for (int i = 0; i < n; i++)
-        {
-            final long address = iovecs.getLong(i * 16, ByteOrder.nativeOrder());
-            final long length = iovecs.getLong(i * 16 + 8, ByteOrder.nativeOrder());
-            guestView.wrap(address, (int)length);
-            cacheView.wrap(window.address(at), (int)length);
-            if (write)
-            {
-                cacheView.putBytes(0, guestView, 0, (int)length);
-            }
-            else
-            {
-                guestView.putBytes(0, cacheView, 0, (int)length);
-            }
-            at += length;
-        }
-    }
-
     private void iovec(final int i, final long address, final long length)
     {
         iovecs.putLong(i * 16, address, ByteOrder.nativeOrder());
@@ -218,15 +179,12 @@ final class MapPath implements ReadWritePath
     @Override
     public RequestVerdict discard(final BlkifRequest r)
     {
-        // The hole's pages leave the mapping: a copy must not touch them before they are populated again.
-        window.forget(r.sectorNumber() * SECTOR_SIZE, r.discardNrSectors() * SECTOR_SIZE);
         return diskIo.discard(r);
     }
 
     @Override
     public int startPass()
     {
-        window.renewIfDue();
         return 0;
     }
 
