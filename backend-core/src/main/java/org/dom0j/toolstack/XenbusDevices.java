@@ -18,6 +18,11 @@ import java.util.Map;
  */
 public final class XenbusDevices
 {
+    /** What a device type's name may be, in words for an operator's error message. */
+    public static final String TYPE_NAME_RULE = "1-32 of a-z, 0-9 and '-', starting with a letter";
+    /** A device type's name: one xenstore path element of 1-32 of a-z, 0-9 and '-', starting with a letter. */
+    private static final String TYPE_NAME = "[a-z][a-z0-9-]{0,31}";
+
     private XenbusDevices()
     {
     }
@@ -33,9 +38,6 @@ public final class XenbusDevices
     {
         return "/local/domain/" + backendDomid + "/backend/" + type + "/" + domid + "/" + devid;
     }
-
-    /** A device type's name: one xenstore path element of 1-32 of a-z, 0-9 and '-', starting with a letter. */
-    private static final String TYPE_NAME = "[a-z][a-z0-9-]{0,31}";
 
     /**
      * @param name a candidate device type name ({@code vbd}, {@code qdisk}, what {@code serve --blk-type} names).

@@ -48,4 +48,18 @@ class XenbusDevicesBackendOfTest
         xs.rm(FE + "/backend");
         assertThat(XenbusDevices.backendOf(xs, "vbd", 5, "51728")).isEqualTo(ours);
     }
+
+    @Test
+    void shouldTakeOnlyTypeNamesThatAreOnePathElement()
+    {
+        assertThat(XenbusDevices.isTypeName("vbd")).isTrue();
+        assertThat(XenbusDevices.isTypeName("dom0j-vbd")).isTrue();
+        assertThat(XenbusDevices.isTypeName("a" + "b".repeat(31))).isTrue();
+        final String[] bads = { "", "a" + "b".repeat(32), "Vbd", "1vbd", "-vbd", "vbd/x", "vbd x", "v.d" };
+        for (final String bad : bads)
+        {
+            assertThat(XenbusDevices.isTypeName(bad)).as("'%s'", bad).isFalse();
+        }
+        assertThat(XenbusDevices.isTypeName(null)).isFalse();
+    }
 }

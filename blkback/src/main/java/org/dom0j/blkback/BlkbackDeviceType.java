@@ -114,7 +114,7 @@ public final class BlkbackDeviceType implements DeviceType
      * @param platform      where grant handles come from.
      * @param counters      where each queue's statistics live.
      * @param configuration what to offer.
-     * @param name          the xenstore device type: see {@link #isTypeName}.
+     * @param name          the xenstore device type: see {@link XenbusDevices#isTypeName}.
      */
     public BlkbackDeviceType(
         final XenPlatform platform,
@@ -122,10 +122,10 @@ public final class BlkbackDeviceType implements DeviceType
         final BlkbackConfiguration configuration,
         final String name)
     {
-        if (!isTypeName(name))
+        if (!XenbusDevices.isTypeName(name))
         {
-            throw new IllegalArgumentException("not a device type name: '" + name + "' (1-32 of a-z, 0-9 and '-', " +
-                "starting with a letter)");
+            throw new IllegalArgumentException("not a device type name: '" + name + "' (" +
+                XenbusDevices.TYPE_NAME_RULE + ")");
         }
         this.name = name;
         this.platform = platform;
@@ -160,16 +160,6 @@ public final class BlkbackDeviceType implements DeviceType
     public IoEngine ioEngine()
     {
         return ioEngine;
-    }
-
-    /**
-     * @param name a candidate device type name.
-     * @return whether it is 1-32 of a-z, 0-9 and '-', starting with a letter: {@link XenbusDevices#isTypeName}, the
-     *         rule the toolstack follows a frontend's {@code backend} key by.
-     */
-    public static boolean isTypeName(final String name)
-    {
-        return XenbusDevices.isTypeName(name);
     }
 
     @Override

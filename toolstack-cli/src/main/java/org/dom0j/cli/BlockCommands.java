@@ -65,10 +65,10 @@ final class BlockCommands
             final DiskSpec spec;
             try
             {
-                if (!BlkbackDeviceType.isTypeName(backendType))
+                if (!XenbusDevices.isTypeName(backendType))
                 {
-                    throw new IllegalArgumentException("--backend-type must be 1-32 of a-z, 0-9 and '-', starting " +
-                        "with a letter: " + backendType);
+                    throw new IllegalArgumentException("--backend-type must be " + XenbusDevices.TYPE_NAME_RULE + ": " +
+                        backendType);
                 }
                 spec = DiskSpec.parse(specOf(disk));
             }

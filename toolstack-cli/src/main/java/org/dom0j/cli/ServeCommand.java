@@ -20,6 +20,7 @@ import org.dom0j.netback.NetbackDeviceType;
 import org.dom0j.platform.PlatformEnvironment;
 import org.dom0j.platform.XenPlatform;
 import org.dom0j.sim.SimPlatformProvider;
+import org.dom0j.toolstack.XenbusDevices;
 import org.dom0j.xenstore.XenStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -232,10 +233,10 @@ final class ServeCommand implements Callable<Integer>
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
                 "--on-exit must be detach or close: " + onExit);
         }
-        if (!BlkbackDeviceType.isTypeName(blkType))
+        if (!XenbusDevices.isTypeName(blkType))
         {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(),
-                "--blk-type must be 1-32 of a-z, 0-9 and '-', starting with a letter: " + blkType);
+                "--blk-type must be " + XenbusDevices.TYPE_NAME_RULE + ": " + blkType);
         }
         if (null != nbdTimeoutSeconds && !(nbdTimeoutSeconds >= 0.1 && nbdTimeoutSeconds <= 86_400))
         {
