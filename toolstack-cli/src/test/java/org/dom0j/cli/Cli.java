@@ -18,6 +18,8 @@ final class Cli
     }
 
     /**
+     * Builds the command line as the launcher does, for this command line: the subcommand it names alone.
+     *
      * @param environment the root, environment variables and library loader the platforms see.
      * @param out         receives standard output.
      * @param err         receives standard error.
@@ -27,7 +29,7 @@ final class Cli
     static int run(final PlatformEnvironment environment, final StringWriter out, final StringWriter err,
         final String... args)
     {
-        final CommandLine cl = Dom0j.commandLine(environment, Platforms.installed());
+        final CommandLine cl = Dom0j.commandLine(environment, Platforms.installed(), args);
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(err, true));
         return cl.execute(args);

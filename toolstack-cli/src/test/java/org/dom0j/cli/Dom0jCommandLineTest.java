@@ -218,6 +218,46 @@ class Dom0jCommandLineTest
     }
 
     @Test
+    void aCommandLineShouldBuildTheSubcommandItNamesAloneAndEveryOneWhenItNamesNone()
+    {
+        final java.util.function.Function<String[], java.util.Set<String>> built = args ->
+            Dom0j.commandLine(PlatformEnvironment.system(), org.dom0j.platform.Platforms.installed(), args)
+                .getSubcommands().keySet();
+
+        assertThat(built.apply(new String[]{ "list" })).containsExactly("list");
+        // an option's parameter is not a name: 'sim' is the platform here, and the command is 'list'
+        assertThat(built.apply(new String[]{ "--platform", "sim", "-v", "list", "-l" })).containsExactly("list");
+        assertThat(built.apply(new String[]{ "--platform=sim", "--json", "xenstore", "ls", "/" }))
+            .containsExactly("xenstore");
+        assertThat(built.apply(new String[]{ "--platform", "list" })).hasSize(Dom0j.SUBCOMMANDS.size());
+        // help, a misspelt name and no name at all need the whole tree (help's list, picocli's suggestions)
+        for (final String[] args : new String[][]{ { "help", "list" }, { "lsit" }, { "--help" }, {} })
+        {
+            assertThat(built.apply(args)).as(String.join(" ", args)).hasSize(Dom0j.SUBCOMMANDS.size())
+                .contains("help", "list", "serve", "xenstore");
+        }
+    }
+
+    @Test
+    void aSubcommandBuiltAloneShouldParseAndHelpAsInTheWholeTree()
+    {
+        final picocli.CommandLine whole = CommandTree.commandLine();
+        for (final java.util.List<String> path : CommandTree.paths(whole))
+        {
+            final String[] args = path.toArray(new String[0]);
+            final picocli.CommandLine alone =
+                Dom0j.commandLine(PlatformEnvironment.system(), org.dom0j.platform.Platforms.installed(), args);
+            assertThat(alone.getSubcommands()).as(String.join(" ", path)).hasSize(1);
+            final picocli.CommandLine.Model.CommandSpec lone = CommandTree.find(alone, path).getCommandSpec();
+            final picocli.CommandLine.Model.CommandSpec full = CommandTree.find(whole, path).getCommandSpec();
+            assertThat(lone.commandLine().getUsageMessage()).as(String.join(" ", path))
+                .isEqualTo(full.commandLine().getUsageMessage());
+            assertThat(lone.options().stream().map(o -> o.longestName()).toList()).as(String.join(" ", path))
+                .isEqualTo(full.options().stream().map(o -> o.longestName()).toList());
+        }
+    }
+
+    @Test
     void versionShouldNameDom0jAndJava()
     {
         assertThat(run("--version")).isEqualTo(ExitCodes.OK);
