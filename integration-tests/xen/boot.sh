@@ -10,7 +10,7 @@
 #      CPU (qemu64) SMP (2) MEM (MiB, 3072) DOM0MEM (MiB, 1536) DOM0J_SEED DOM0J_JAVA_OPTS DOM0J_CLI_JAVA_OPTS DOM0J_SERVE_READY
 #      DOM0J_TIER_KILLS (kills of serve in the disk workload, 2) DOM0J_TIER_FULL=1 (also the kernel blkback's xl destroy path) DOM0J_TIER_ONLY (words cli blk net: only
 #      those parts of dom0-tier.sh) DOM0J_TIER_ROUNDS (timed rounds of the disk workload per compared guest, 5)
-#      DOM0J_TIER_WARMUP=0 (no warm-up guest) DOM0J_TIER_PROFILE=1 (perf on serve) DOM0J_TIER_LONG=1 (the longer
+#      DOM0J_TIER_WARMUP=1 (a warm-up guest before dom0j's measured one) DOM0J_TIER_PROFILE=1 (perf on serve) DOM0J_TIER_LONG=1 (the longer
 #      disk workload through both backends) DOM0J_NET_MIB (MiB each way in the network workload, 16) DOM0J_NET_DEADLINE
 #      XEN_EXTRA, DOM0_EXTRA (appended to the Xen / dom0 kernel command lines)
 set -uo pipefail
