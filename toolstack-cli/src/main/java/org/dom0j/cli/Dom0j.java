@@ -120,7 +120,8 @@ public final class Dom0j implements Runnable
 
     /**
      * @return the subcommand the command line names: its first word that is neither an option of the root nor an
-     *         option's parameter, when that is a subcommand's name; null otherwise (help, a misspelt name, no name).
+     *         option's parameter, when that is a subcommand's name; null otherwise (help, a misspelt name, no name,
+     *         or the root's own help asked for first, whose usage lists every subcommand).
      */
     static Class<?> subcommandNamed(final CommandSpec root, final String[] args)
     {
@@ -130,6 +131,10 @@ public final class Dom0j implements Runnable
             if (arg.startsWith("-"))
             {
                 final CommandLine.Model.OptionSpec option = arg.contains("=") ? null : root.findOption(arg);
+                if (null != option && (option.usageHelp() || option.versionHelp()))
+                {
+                    return null;
+                }
                 if (null != option && option.arity().min() > 0)
                 {
                     i += option.arity().min();
