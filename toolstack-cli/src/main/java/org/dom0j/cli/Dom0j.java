@@ -121,7 +121,8 @@ public final class Dom0j implements Runnable
     /**
      * @return the subcommand the command line names: its first word that is neither an option of the root nor an
      *         option's parameter, when that is a subcommand's name; null otherwise (help, a misspelt name, no name,
-     *         or the root's own help asked for first, whose usage lists every subcommand).
+     *         the root's own help asked for first, whose usage lists every subcommand, or an option before the name
+     *         that is not the root's as written, such as a cluster of short options, which picocli then parses).
      */
     static Class<?> subcommandNamed(final CommandSpec root, final String[] args)
     {
@@ -130,12 +131,14 @@ public final class Dom0j implements Runnable
             final String arg = args[i];
             if (arg.startsWith("-"))
             {
-                final CommandLine.Model.OptionSpec option = arg.contains("=") ? null : root.findOption(arg);
-                if (null != option && (option.usageHelp() || option.versionHelp()))
+                final int equals = arg.indexOf('=');
+                final CommandLine.Model.OptionSpec option =
+                    root.findOption(equals < 0 ? arg : arg.substring(0, equals));
+                if (null == option || option.usageHelp() || option.versionHelp())
                 {
                     return null;
                 }
-                if (null != option && option.arity().min() > 0)
+                if (equals < 0)
                 {
                     i += option.arity().min();
                 }

@@ -230,9 +230,10 @@ class Dom0jCommandLineTest
         assertThat(built.apply(new String[]{ "--platform=sim", "--json", "xenstore", "ls", "/" }))
             .containsExactly("xenstore");
         assertThat(built.apply(new String[]{ "--platform", "list" })).hasSize(Dom0j.SUBCOMMANDS.size());
-        // help, a misspelt name, no name at all and the root's help need the whole tree (help's list, picocli's
-        // suggestions, the root's usage)
-        for (final String[] args : new String[][]{ { "help", "list" }, { "lsit" }, { "--help" }, {}, { "-h", "list" } })
+        // help, a misspelt name, no name at all, the root's help and an option the root does not have as written
+        // need the whole tree (help's list, picocli's suggestions, the root's usage, picocli's own parsing)
+        for (final String[] args : new String[][]{ { "help", "list" }, { "lsit" }, { "--help" }, {}, { "-h", "list" },
+            { "-vh", "list" }, { "--no-such-option", "list" } })
         {
             assertThat(built.apply(args)).as(String.join(" ", args)).hasSize(Dom0j.SUBCOMMANDS.size())
                 .contains("help", "list", "serve", "xenstore");
