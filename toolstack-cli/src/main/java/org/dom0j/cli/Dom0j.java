@@ -122,7 +122,7 @@ public final class Dom0j implements Runnable
      * @return the subcommand the command line names: its first word that is neither an option of the root nor an
      *         option's parameter, when that is a subcommand's name; null otherwise (help, a misspelt name, no name,
      *         the root's own help asked for first, whose usage lists every subcommand, or an option before the name
-     *         that is not the root's as written, such as a cluster of short options, which picocli then parses).
+     *         that the root does not have as written, which picocli then parses and reports).
      */
     static Class<?> subcommandNamed(final CommandSpec root, final String[] args)
     {
@@ -131,17 +131,12 @@ public final class Dom0j implements Runnable
             final String arg = args[i];
             if (arg.startsWith("-"))
             {
-                final int equals = arg.indexOf('=');
-                final CommandLine.Model.OptionSpec option =
-                    root.findOption(equals < 0 ? arg : arg.substring(0, equals));
-                if (null == option || option.usageHelp() || option.versionHelp())
+                final int parameters = parametersOf(root, arg);
+                if (parameters < 0)
                 {
                     return null;
                 }
-                if (equals < 0)
-                {
-                    i += option.arity().min();
-                }
+                i += parameters;
                 continue;
             }
             for (final Class<?> subcommand : SUBCOMMANDS)
@@ -155,6 +150,34 @@ public final class Dom0j implements Runnable
             return null;
         }
         return null;
+    }
+
+    /**
+     * @return how many of the following words an option of the root takes as its parameters ({@code --opt=value}
+     *         none; a cluster of short options without parameters, such as {@code -vv}, none); -1 when the word is
+     *         not the root's option as written, or asks for the root's help or version.
+     */
+    private static int parametersOf(final CommandSpec root, final String arg)
+    {
+        final int equals = arg.indexOf('=');
+        final CommandLine.Model.OptionSpec option = root.findOption(equals < 0 ? arg : arg.substring(0, equals));
+        if (null != option)
+        {
+            return option.usageHelp() || option.versionHelp() ? -1 : equals < 0 ? option.arity().min() : 0;
+        }
+        if (arg.startsWith("--") || equals >= 0 || arg.length() < 3)
+        {
+            return -1;
+        }
+        for (int c = 1; c < arg.length(); c++)
+        {
+            final CommandLine.Model.OptionSpec flag = root.findOption(arg.charAt(c));
+            if (null == flag || flag.usageHelp() || flag.versionHelp() || flag.arity().max() > 0)
+            {
+                return -1;
+            }
+        }
+        return 0;
     }
 
     private static int executionStrategy(final CommandLine.ParseResult parseResult)

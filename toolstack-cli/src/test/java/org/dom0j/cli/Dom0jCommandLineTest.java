@@ -229,6 +229,7 @@ class Dom0jCommandLineTest
         assertThat(built.apply(new String[]{ "--platform", "sim", "-v", "list", "-l" })).containsExactly("list");
         assertThat(built.apply(new String[]{ "--platform=sim", "--json", "xenstore", "ls", "/" }))
             .containsExactly("xenstore");
+        assertThat(built.apply(new String[]{ "-vv", "serve", "--help" })).containsExactly("serve");
         assertThat(built.apply(new String[]{ "--platform", "list" })).hasSize(Dom0j.SUBCOMMANDS.size());
         // help, a misspelt name, no name at all, the root's help and an option the root does not have as written
         // need the whole tree (help's list, picocli's suggestions, the root's usage, picocli's own parsing)
