@@ -84,6 +84,9 @@ public final class Dom0j implements Runnable
     }
 
     /**
+     * The whole command tree, every subcommand registered: what the man pages, the completion script and the tests
+     * that walk the tree read.
+     *
      * @param environment the machine to look at.
      * @param platforms   the platforms to choose from.
      * @return the command line, with dom0j's exception handling and exit codes.
