@@ -43,9 +43,9 @@ public final class Dom0j implements Runnable
     /**
      * The subcommands, in the order help lists them. They are registered when the command line is made rather than
      * named in the annotation, so that a command line naming one of them builds that one alone: picocli reads every
-     * registered command's annotations, options and nested commands up front, which was most of the time a short
-     * command took to start (0.67 s of CPU on a 2-core host with the interpreter alone, 9 s in the real-Xen tier's
-     * dom0 under TCG), whatever it was.
+     * registered command's annotations, options and nested commands up front, whatever the command. On a 2-core host
+     * that was most of a short command's start ({@code dom0j list}: 0.48-0.51 s, 0.23-0.29 s alone); in the real-Xen
+     * tier's dom0 under TCG, where the JVM's own start dominates, 2-3 s of 9-12.
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
         PlatformCommand.class, ListCommand.class, ShutdownCommand.class, RebootCommand.class, PauseCommand.class,
